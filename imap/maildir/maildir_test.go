@@ -1,0 +1,324 @@
+package maildir
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+const alice = "From: alice@crepes.fr\nTo: bob@hamburger.edu\nSubject: Searching for the meaning of life\n\nHi Bob!\n"
+
+func uidsOf(msgs []Message) []uint32 {
+	var out []uint32
+	for _, m := range msgs {
+		out = append(out, m.UID)
+	}
+	return out
+}
+
+func TestDeliverSyncAndStableUIDs(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.Mailbox("inbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := inbox.Deliver(strings.NewReader(alice)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := inbox.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]uint32{1, 2, 3}, uidsOf(msgs)); diff != "" {
+		t.Fatalf("UIDs (-want +got):\n%s", diff)
+	}
+	// Stored with CRLF line ends, size in the name.
+	f, err := inbox.Open(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(f)
+	f.Close()
+	want := strings.ReplaceAll(alice, "\n", "\r\n")
+	if string(data) != want {
+		t.Errorf("stored %q, want %q", data, want)
+	}
+	if msgs[1].Size != int64(len(want)) {
+		t.Errorf("size %d, want %d", msgs[1].Size, len(want))
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, "new")); len(entries) != 0 {
+		t.Errorf("new/ still holds %d files after Sync", len(entries))
+	}
+	v1, next, err := inbox.Status()
+	if err != nil || next != 4 {
+		t.Fatalf("Status = %d %d %v, want UIDNEXT 4", v1, next, err)
+	}
+
+	if err := inbox.Expunge([]uint32{3}); err != nil {
+		t.Fatal(err)
+	}
+	// Another process (a second Store) sees the same numbers, and the
+	// expunged highest UID is never reused.
+	s2, _ := Open(root)
+	inbox2, err := s2.Mailbox("INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs2, err := inbox2.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]uint32{1, 2}, uidsOf(msgs2)); diff != "" {
+		t.Fatalf("UIDs after reopen (-want +got):\n%s", diff)
+	}
+	uid, err := inbox2.Append(strings.NewReader(alice), []string{Seen}, time.Time{}, 0)
+	if err != nil || uid != 4 {
+		t.Fatalf("Append = %d %v, want UID 4", uid, err)
+	}
+	if v2 := inbox2.UIDValidity(); v2 != v1 {
+		t.Errorf("UIDVALIDITY changed from %d to %d", v1, v2)
+	}
+	msgs, _ = inbox.Sync()
+	if diff := cmp.Diff([]uint32{1, 2, 4}, uidsOf(msgs)); diff != "" {
+		t.Fatalf("first store after append (-want +got):\n%s", diff)
+	}
+}
+
+func TestFlagsAndKeywords(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	inbox, _ := s.Mailbox("INBOX")
+	date := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	uid, err := inbox.Append(strings.NewReader(alice), []string{`\Seen`, "$Forwarded", `\Recent`}, date, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := inbox.Sync()
+	if diff := cmp.Diff([]string{"$Forwarded", `\Seen`}, msgs[0].Flags); diff != "" {
+		t.Errorf("flags (-want +got):\n%s", diff)
+	}
+	if !strings.HasSuffix(msgs[0].Name, ":2,Sa") {
+		t.Errorf("file name %q, want info :2,Sa", msgs[0].Name)
+	}
+	got, err := inbox.SetFlags([]uint32{uid}, FlagsAdd, []string{`\Deleted`, `\Answered`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(got[0].Name, ":2,RSTa") {
+		t.Errorf("file name %q, want :2,RSTa", got[0].Name)
+	}
+	got, _ = inbox.SetFlags([]uint32{uid}, FlagsRemove, []string{`\seen`, "$FORWARDED"})
+	if diff := cmp.Diff([]string{`\Answered`, `\Deleted`}, got[0].Flags); diff != "" {
+		t.Errorf("flags after remove (-want +got):\n%s", diff)
+	}
+	if d, err := inbox.Date(uid); err != nil || !d.Equal(date) {
+		t.Errorf("Date = %v %v, want %v", d, err, date)
+	}
+	// A second store reads the letters back through dovecot-keywords.
+	s2, _ := Open(s.Root())
+	in2, _ := s2.Mailbox("INBOX")
+	inbox.SetFlags([]uint32{uid}, FlagsReplace, []string{"$Forwarded"})
+	m2, _ := in2.Sync()
+	if diff := cmp.Diff([]string{"$Forwarded"}, m2[0].Flags); diff != "" {
+		t.Errorf("second store flags (-want +got):\n%s", diff)
+	}
+}
+
+func TestFolders(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	for _, n := range []string{"Archive.2026", "Work"} {
+		if err := s.Create(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Create("Work"); !errors.Is(err, ErrExists) {
+		t.Errorf("Create twice: %v, want ErrExists", err)
+	}
+	for _, bad := range []string{"", "a..b", ".x", "x.", "a/b", "../etc"} {
+		if err := s.Create(bad); !errors.Is(err, ErrBadName) {
+			t.Errorf("Create(%q) = %v, want ErrBadName", bad, err)
+		}
+	}
+	list, _ := s.List()
+	if diff := cmp.Diff([]string{"INBOX", "Archive", "Archive.2026", "Work"}, list); diff != "" {
+		t.Errorf("List (-want +got):\n%s", diff)
+	}
+	if err := s.Delete("Archive"); !errors.Is(err, ErrHasChildren) {
+		t.Errorf("Delete parent: %v", err)
+	}
+	if err := s.Rename("Archive", "Old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("Work"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("INBOX"); !errors.Is(err, ErrInbox) {
+		t.Errorf("Delete INBOX: %v", err)
+	}
+	list, _ = s.List()
+	if diff := cmp.Diff([]string{"INBOX", "Old", "Old.2026"}, list); diff != "" {
+		t.Errorf("List after rename (-want +got):\n%s", diff)
+	}
+	s.Subscribe("Old", true)
+	s.Subscribe("Old.2026", true)
+	s.Subscribe("Old", false)
+	subs, _ := s.Subscriptions()
+	if diff := cmp.Diff([]string{"Old.2026"}, subs); diff != "" {
+		t.Errorf("Subscriptions (-want +got):\n%s", diff)
+	}
+
+	inbox, _ := s.Mailbox("INBOX")
+	inbox.Append(strings.NewReader(alice), []string{Flagged}, time.Time{}, 0)
+	old, err := s.Mailbox("Old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, dst, err := inbox.CopyTo([]uint32{1, 7}, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([][]uint32{{1}, {1}}, [][]uint32{src, dst}); diff != "" {
+		t.Errorf("CopyTo (-want +got):\n%s", diff)
+	}
+	msgs, _ := old.Sync()
+	if len(msgs) != 1 || !msgs[0].HasFlag(Flagged) {
+		t.Errorf("copied messages %+v, want one flagged", msgs)
+	}
+}
+
+func TestConcurrentDelivery(t *testing.T) {
+	root := t.TempDir()
+	const writers, each = 4, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := Open(root) // a store per writer, like separate processes
+			if err != nil {
+				errs <- err
+				return
+			}
+			inbox, _ := s.Mailbox("INBOX")
+			for i := 0; i < each; i++ {
+				if w%2 == 0 {
+					_, err = inbox.Deliver(strings.NewReader(alice))
+				} else {
+					_, err = inbox.Append(strings.NewReader(alice), nil, time.Time{}, 0)
+				}
+				if err == nil {
+					_, err = inbox.Sync()
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	s, _ := Open(root)
+	inbox, _ := s.Mailbox("INBOX")
+	msgs, err := inbox.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint32]bool{}
+	for _, m := range msgs {
+		if seen[m.UID] {
+			t.Errorf("UID %d given twice", m.UID)
+		}
+		seen[m.UID] = true
+	}
+	if len(msgs) != writers*each {
+		t.Errorf("%d messages, want %d", len(msgs), writers*each)
+	}
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := copy(p, strings.Repeat("x", min(len(p), r.n)))
+	r.n -= n
+	return n, nil
+}
+
+func TestInterruptedAppendLeavesNothing(t *testing.T) {
+	root := t.TempDir()
+	s, _ := Open(root)
+	inbox, _ := s.Mailbox("INBOX")
+	if _, err := inbox.Append(&failingReader{n: 5000}, nil, time.Time{}, 0); err == nil {
+		t.Fatal("Append of a broken stream succeeded")
+	}
+	if _, err := inbox.Append(strings.NewReader(strings.Repeat("y", 100)), nil, time.Time{}, 50); !errors.Is(err, ErrTooBig) {
+		t.Fatalf("Append over the limit: %v, want ErrTooBig", err)
+	}
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		if entries, _ := os.ReadDir(filepath.Join(root, sub)); len(entries) != 0 {
+			t.Errorf("%s/ holds %d files", sub, len(entries))
+		}
+	}
+}
+
+func TestWatch(t *testing.T) {
+	s, _ := Open(t.TempDir())
+	inbox, _ := s.Mailbox("INBOX")
+	ch, stop := inbox.Watch()
+	defer stop()
+	inbox.Deliver(strings.NewReader(alice))
+	select {
+	case <-ch:
+	default:
+		t.Fatal("no notification after Deliver")
+	}
+}
+
+func BenchmarkAppend5K(b *testing.B) {
+	s, _ := Open(b.TempDir())
+	inbox, _ := s.Mailbox("INBOX")
+	body := alice + strings.Repeat("a line of text for Bob's mailbox\n", 5000/33)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := inbox.Append(strings.NewReader(body), nil, time.Time{}, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkSync100k(b *testing.B) {
+	root := b.TempDir()
+	makeMaildir(root)
+	for i := 0; i < 100000; i++ {
+		name := fmt.Sprintf("%d.M1P1Q%d.bench,S=100:2,S", 1700000000+i, i)
+		os.WriteFile(filepath.Join(root, "cur", name), nil, 0o600)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		s, _ := Open(root)
+		inbox, _ := s.Mailbox("INBOX")
+		if msgs, err := inbox.Sync(); err != nil || len(msgs) != 100000 {
+			b.Fatal(len(msgs), err)
+		}
+	}
+}

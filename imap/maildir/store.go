@@ -1,0 +1,331 @@
+package maildir
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Errors returned by the store. They can be matched with errors.Is.
+var (
+	ErrNoMailbox    = errors.New("maildir: no such mailbox")
+	ErrExists       = errors.New("maildir: mailbox already exists")
+	ErrBadName      = errors.New("maildir: invalid mailbox name")
+	ErrInbox        = errors.New("maildir: INBOX cannot be deleted or renamed")
+	ErrHasChildren  = errors.New("maildir: mailbox has children")
+	ErrNoSuchMesage = errors.New("maildir: no such message")
+)
+
+// Delimiter separates the levels of a folder name ("Archive.2026"), as in
+// Maildir++.
+const Delimiter = '.'
+
+// A Store is one user's Maildir: INBOX at the root and the Maildir++
+// folders beside it. A Store is safe for use by several goroutines; keep one
+// Store per directory in a process so that its mailboxes share their state
+// and notifications.
+type Store struct {
+	root string
+	seq  atomic.Uint64 // for unique file names
+
+	mu    sync.Mutex
+	boxes map[string]*Mailbox
+}
+
+// Open opens the Maildir at root, creating root/{cur,new,tmp} if they do
+// not exist.
+func Open(root string) (*Store, error) {
+	if err := makeMaildir(root); err != nil {
+		return nil, err
+	}
+	return &Store{root: root, boxes: make(map[string]*Mailbox)}, nil
+}
+
+// Root returns the directory of INBOX.
+func (s *Store) Root() string { return s.root }
+
+func makeMaildir(dir string) error {
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o700); err != nil {
+			return fmt.Errorf("maildir: create %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// IsInbox reports whether name is INBOX, which is case-insensitive in IMAP.
+func IsInbox(name string) bool { return strings.EqualFold(name, "INBOX") }
+
+// CheckName reports whether name can be a folder: non-empty levels, no
+// slash, no NUL or control characters, and not starting or ending with the
+// delimiter.
+func CheckName(name string) error {
+	if name == "" || len(name) > 255 {
+		return fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	for _, level := range strings.Split(name, string(Delimiter)) {
+		if level == "" || level == "." || level == ".." {
+			return fmt.Errorf("%w: %q", ErrBadName, name)
+		}
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c == '/' || c == '\\' || c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: %q", ErrBadName, name)
+		}
+	}
+	return nil
+}
+
+func (s *Store) dir(name string) (string, error) {
+	if IsInbox(name) {
+		return s.root, nil
+	}
+	if err := CheckName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(s.root, "."+name), nil
+}
+
+// Mailbox returns the mailbox called name ("INBOX" or a folder), which must
+// exist.
+func (s *Store) Mailbox(name string) (*Mailbox, error) {
+	if IsInbox(name) {
+		name = "INBOX"
+	}
+	dir, err := s.dir(name)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m := s.boxes[name]; m != nil {
+		if _, err := os.Stat(filepath.Join(dir, "cur")); err == nil {
+			return m, nil
+		}
+		delete(s.boxes, name)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cur")); err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoMailbox, name)
+	}
+	if err := makeMaildir(dir); err != nil {
+		return nil, err
+	}
+	m := &Mailbox{store: s, name: name, dir: dir}
+	s.boxes[name] = m
+	return m, nil
+}
+
+// Create makes the folder name (and any missing parent folders).
+func (s *Store) Create(name string) error {
+	if IsInbox(name) {
+		return fmt.Errorf("%w: INBOX", ErrExists)
+	}
+	dir, err := s.dir(name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, name)
+	}
+	levels := strings.Split(name, string(Delimiter))
+	for i := 1; i < len(levels); i++ {
+		parent := filepath.Join(s.root, "."+strings.Join(levels[:i], string(Delimiter)))
+		if _, err := os.Stat(parent); err != nil {
+			if err := makeMaildir(parent); err != nil {
+				return err
+			}
+		}
+	}
+	if err := makeMaildir(dir); err != nil {
+		return err
+	}
+	// Courier's and Dovecot's marker that this directory is a folder.
+	f, err := os.OpenFile(filepath.Join(dir, "maildirfolder"), os.O_CREATE|os.O_WRONLY, 0o600)
+	if err == nil {
+		f.Close()
+	}
+	return nil
+}
+
+// Delete removes the folder name and every message in it. A folder with
+// subfolders cannot be deleted.
+func (s *Store) Delete(name string) error {
+	if IsInbox(name) {
+		return ErrInbox
+	}
+	dir, err := s.dir(name)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return fmt.Errorf("%w: %s", ErrNoMailbox, name)
+	}
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	for _, n := range all {
+		if strings.HasPrefix(n, name+string(Delimiter)) {
+			return fmt.Errorf("%w: %s", ErrHasChildren, name)
+		}
+	}
+	s.mu.Lock()
+	delete(s.boxes, name)
+	s.mu.Unlock()
+	// Rename first so that a reader never sees a half-deleted folder.
+	trash := filepath.Join(s.root, fmt.Sprintf("tmp/deleted.%d.%s", s.seq.Add(1), filepath.Base(dir)))
+	if err := os.Rename(dir, trash); err != nil {
+		return fmt.Errorf("maildir: delete %s: %w", name, err)
+	}
+	return os.RemoveAll(trash)
+}
+
+// Rename renames the folder from to to, with its subfolders.
+func (s *Store) Rename(from, to string) error {
+	if IsInbox(from) || IsInbox(to) {
+		return ErrInbox
+	}
+	src, err := s.dir(from)
+	if err != nil {
+		return err
+	}
+	dst, err := s.dir(to)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("%w: %s", ErrNoMailbox, from)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return fmt.Errorf("%w: %s", ErrExists, to)
+	}
+	all, err := s.List()
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range all {
+		if n == from || strings.HasPrefix(n, from+string(Delimiter)) {
+			newName := to + n[len(from):]
+			if err := os.Rename(filepath.Join(s.root, "."+n), filepath.Join(s.root, "."+newName)); err != nil {
+				return fmt.Errorf("maildir: rename %s: %w", n, err)
+			}
+			delete(s.boxes, n)
+		}
+	}
+	return nil
+}
+
+// List returns the names of every mailbox, INBOX first and the folders
+// sorted.
+func (s *Store) List() ([]string, error) {
+	f, err := os.Open(s.root)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: list: %w", err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("maildir: list: %w", err)
+	}
+	var out []string
+	for _, n := range names {
+		if len(n) < 2 || n[0] != '.' || n == ".." {
+			continue
+		}
+		if CheckName(n[1:]) != nil {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(s.root, n, "cur")); err != nil || !st.IsDir() {
+			continue
+		}
+		out = append(out, n[1:])
+	}
+	sort.Strings(out)
+	return append([]string{"INBOX"}, out...), nil
+}
+
+// Subscriptions returns the subscribed mailbox names, from the file
+// "subscriptions" (one name a line, as Courier and Dovecot's Maildir++
+// layout keep it).
+func (s *Store) Subscriptions() ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.readSubscriptions()
+}
+
+func (s *Store) readSubscriptions() ([]string, error) {
+	f, err := os.Open(filepath.Join(s.root, "subscriptions"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		// Dovecot's version 2 file starts with "V\t2" and a blank line.
+		if line == "" || strings.HasPrefix(line, "V\t") {
+			continue
+		}
+		out = append(out, strings.ReplaceAll(line, "\t", string(Delimiter)))
+	}
+	return out, sc.Err()
+}
+
+// Subscribe adds (on) or removes (!on) name from the subscriptions.
+func (s *Store) Subscribe(name string, on bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	subs, err := s.readSubscriptions()
+	if err != nil {
+		return err
+	}
+	var out []string
+	for _, n := range subs {
+		if n != name {
+			out = append(out, n)
+		}
+	}
+	if on {
+		out = append(out, name)
+	}
+	var b strings.Builder
+	for _, n := range out {
+		b.WriteString(n)
+		b.WriteByte('\n')
+	}
+	return writeFileAtomic(filepath.Join(s.root, "subscriptions"), []byte(b.String()))
+}
+
+// writeFileAtomic replaces path with data through a temporary file and a
+// rename.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
