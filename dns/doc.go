@@ -1,0 +1,81 @@
+// Package dns implements the Domain Name System's messages, zone files, an
+// authoritative name server and a stub client, as RFC 1034 and RFC 1035
+// define them (with EDNS0 from RFC 6891 and unknown record types from RFC
+// 3597).
+//
+// DNS is an application-layer protocol at the network's edge: hosts and
+// name servers talk it over UDP port 53 (and TCP, for long answers) to
+// translate host names to IP addresses and back, to find a domain's mail
+// servers (host and mail server aliasing) and to spread clients over
+// replicated web servers (load distribution). It is one distributed
+// database, not a central one: a central server would be a single point of
+// failure, carry all the traffic, sit far from most clients and be hard to
+// maintain.
+//
+// # Records
+//
+// The database holds resource records, (name, value, type, TTL): an RR has
+// a Name, a TTL and Data of one of the types — *A (hostname to IPv4
+// address), *AAAA, *NS (the name server of a domain), *CNAME (an alias's
+// canonical name), *MX (a domain's mail server), *SOA, *TXT, *PTR, *SRV,
+// *CAA — or *Unknown for every other type, carried unchanged. A Name is
+// kept in wire form, compares without regard to case, and prints with
+// escapes.
+//
+// # Messages
+//
+// Query and reply share one format, the Message:
+//
+//	+--------------------+--------------------+
+//	|   identification   |       flags        |   Header
+//	|    # questions     |   # answer RRs     |
+//	|   # authority RRs  |  # additional RRs  |
+//	+--------------------+--------------------+
+//	|  questions (name, type)                 |   Questions
+//	|  answers (RRs in response to the query) |   Answers
+//	|  authority (RRs for authoritative       |   Authorities
+//	|             servers)                    |
+//	|  additional "helpful" info              |   Additionals
+//	+-----------------------------------------+
+//
+// The Header's ID matches a reply to its query; its flags say query or
+// reply (Response), recursion desired and available, and whether the reply
+// is authoritative. (*Message).AppendPack writes a message with name
+// compression into a caller's buffer; (*Message).Unpack reads one, following
+// compression pointers only backwards and a bounded number of times (RFC
+// 9267). A Parser reads the header and question without allocating.
+// EDNS holds the OPT pseudo-record: the UDP size a client can take and the
+// upper bits of the RCode.
+//
+// # Zones and the authoritative server
+//
+// Network Utopia registers networkutopia.com: the registrar puts NS and A
+// (glue) records into the .com servers, and the company runs its own
+// authoritative server with an A record for www and an MX record for the
+// domain. Here that is a master file read by ZoneFile.Parse (or ReadZone),
+// indexed as a Zone, served by Zones (the zone-backed Handler) through a
+// Server listening on UDP and TCP:
+//
+//	z, _ := dns.ReadZone(dns.ZoneFile{Origin: dns.MustParseName("networkutopia.com")}, file)
+//	zs, _ := dns.NewZones(z)
+//	srv := &dns.Server{Addr: "127.0.0.1:5300", Handler: zs}
+//	srv.ListenAndServe()
+//
+// The server sets AA, answers NXDOMAIN or NODATA with the zone's SOA,
+// follows CNAMEs inside the zone, synthesises wildcards, refers queries
+// below a delegation to the child's name servers (with glue), REFUSES names
+// outside its zones, echoes EDNS and answers BADVERS to versions it does
+// not speak, truncates what does not fit a UDP reply (TC) and rotates
+// several A records for one name between answers.
+//
+// # The client
+//
+// A Client (a stub resolver) sends a Message to one server with a random ID
+// from a fresh socket (a random source port), accepts only a reply that
+// matches, retries, and asks again over TCP when the reply is truncated:
+//
+//	var c dns.Client
+//	mx, err := c.LookupMX(ctx, "127.0.0.1:5300", dns.MustParseName("networkutopia.com"))
+//
+// Conn is a single connection for callers that manage their own.
+package dns

@@ -1,0 +1,500 @@
+package dns
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A Request is a query as the server received it. It and the Message in it
+// are valid only during ServeDNS: the server reuses them for the next query.
+type Request struct {
+	Message
+	Remote netip.AddrPort // the client's address and port
+	TCP    bool           // it came over TCP
+}
+
+// A Handler answers queries. The server gives it a reply already started
+// (ID, QR, opcode, RD and CD copied, the question, the OPT record when the
+// query had one) and sends whatever the handler leaves there, truncated to
+// what the client can take. The reply's slices may be appended to; they are
+// reused for the next query.
+type Handler interface {
+	ServeDNS(ctx context.Context, reply *Message, req *Request)
+}
+
+// HandlerFunc makes a function a Handler.
+type HandlerFunc func(ctx context.Context, reply *Message, req *Request)
+
+// ServeDNS calls f.
+func (f HandlerFunc) ServeDNS(ctx context.Context, reply *Message, req *Request) { f(ctx, reply, req) }
+
+// ErrServerClosed is returned by the Serve methods after Shutdown or Close.
+var ErrServerClosed = errors.New("dns: server closed")
+
+// A Server is an authoritative name server on UDP and TCP (RFC 1035 §4.2,
+// RFC 7766). The zero value with a Handler is ready to use.
+type Server struct {
+	Addr    string  // for ListenAndServe; "127.0.0.1:5300" say
+	Handler Handler // e.g. a *Zones
+
+	// UDPSize is the largest UDP reply sent to an EDNS client (RFC 6891);
+	// the client's own limit applies too. 0 means 1232 (the DNS flag day
+	// 2020 value). Clients without EDNS get at most 512 octets.
+	UDPSize int
+	// ReadTimeout bounds reading one query over TCP once its length has
+	// arrived, WriteTimeout writing one reply; IdleTimeout bounds the wait
+	// for the next query on a TCP connection. 0 means 2s, 2s and 10s.
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// MaxTCPQueries is how many queries one TCP connection may send; 0
+	// means 100.
+	MaxTCPQueries int
+	// Trace, if set, receives every query and reply, C: and S: lines.
+	Trace io.Writer
+	// Workers is the number of goroutines reading UDP; 0 means GOMAXPROCS.
+	Workers int
+
+	mu       sync.Mutex
+	closed   bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	pconns   map[net.PacketConn]struct{}
+	lns      map[net.Listener]struct{}
+	conns    map[net.Conn]struct{}
+	wg       sync.WaitGroup
+	traceMu  sync.Mutex
+	shutdown bool
+}
+
+func (s *Server) udpSize() int {
+	if s.UDPSize >= 512 {
+		return min(s.UDPSize, 65535)
+	}
+	return 1232
+}
+
+func dflt(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// track registers a closer; it reports false if the server is closed.
+func (s *Server) start() (context.Context, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, false
+	}
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		s.pconns = make(map[net.PacketConn]struct{})
+		s.lns = make(map[net.Listener]struct{})
+		s.conns = make(map[net.Conn]struct{})
+	}
+	s.wg.Add(1)
+	return s.ctx, true
+}
+
+// ServePacket answers the queries arriving on pc until Shutdown or Close,
+// then returns ErrServerClosed.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	ctx, ok := s.start()
+	if !ok {
+		pc.Close()
+		return ErrServerClosed
+	}
+	defer s.wg.Done()
+	s.mu.Lock()
+	s.pconns[pc] = struct{}{}
+	s.mu.Unlock()
+	n := s.Workers
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- s.udpLoop(ctx, pc) }()
+	}
+	var first error
+	for range n {
+		if err := <-errs; first == nil {
+			first = err
+		}
+	}
+	s.mu.Lock()
+	delete(s.pconns, pc)
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return ErrServerClosed
+	}
+	return first
+}
+
+func (s *Server) udpLoop(ctx context.Context, pc net.PacketConn) error {
+	w := newWorker()
+	buf := make([]byte, 65535)
+	uc, _ := pc.(*net.UDPConn)
+	for {
+		var n int
+		var remote netip.AddrPort
+		var addr net.Addr
+		var err error
+		if uc != nil {
+			n, remote, err = uc.ReadFromUDPAddrPort(buf)
+		} else {
+			n, addr, err = pc.ReadFrom(buf)
+			if ua, ok := addr.(*net.UDPAddr); ok {
+				remote = ua.AddrPort()
+			}
+		}
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		out := s.handle(ctx, w, buf[:n], remote, false)
+		if out == nil {
+			continue
+		}
+		if uc != nil {
+			uc.WriteToUDPAddrPort(out, remote)
+		} else {
+			pc.WriteTo(out, addr)
+		}
+	}
+}
+
+// A worker holds what answering one query needs, reused query after query
+// so that answering allocates nothing.
+type worker struct {
+	p      Parser
+	req    Request
+	reqOpt EDNS
+	reply  Message
+	repOpt EDNS
+	out    []byte
+	comp   compressor
+}
+
+func newWorker() *worker {
+	return &worker{out: make([]byte, 0, 65535+2)}
+}
+
+// handle answers one query in msg and returns the reply's wire form (with
+// a length prefix over TCP), or nil to send nothing.
+func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip.AddrPort, tcp bool) []byte {
+	if len(msg) < HeaderLen || msg[2]&0x80 != 0 {
+		return nil // too short to answer, or a reply: never answer those
+	}
+	w.req.Remote, w.req.TCP = remote, tcp
+	req := &w.req.Message
+	reply := &w.reply
+	err := req.unpack(&w.p, msg, &w.reqOpt)
+	*reply = Message{
+		Header: Header{
+			ID: binary.BigEndian.Uint16(msg), Response: true, Opcode: req.Opcode,
+			RecursionDesired: req.RecursionDesired, CheckingDisabled: req.CheckingDisabled,
+		},
+		Questions: reply.Questions[:0], Answers: reply.Answers[:0],
+		Authorities: reply.Authorities[:0], Additionals: reply.Additionals[:0],
+	}
+	if s.Trace != nil && err == nil {
+		s.trace("C", req)
+	}
+	limit := 512
+	switch {
+	case err != nil:
+		reply.RCode = RCodeFormatError
+		if s.Trace != nil {
+			s.traceLine(fmt.Sprintf("C: id %d malformed: %v", reply.ID, err))
+		}
+	case req.Opcode == OpcodeQuery && len(req.Questions) != 1:
+		reply.RCode = RCodeFormatError
+	default:
+		reply.Questions = append(reply.Questions, req.Questions...)
+		if e := req.EDNS; e != nil {
+			w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
+			reply.EDNS = &w.repOpt
+			limit = min(max(int(e.UDPSize), 512), s.udpSize())
+			if e.Version > 0 {
+				reply.RCode = RCodeBadVersion // RFC 6891 §6.1.3
+				break
+			}
+		}
+		if s.Handler == nil {
+			reply.RCode = RCodeServerFailure
+			break
+		}
+		s.Handler.ServeDNS(ctx, reply, &w.req)
+	}
+	if tcp {
+		limit = 65535
+	}
+	b := w.out[:0]
+	if tcp {
+		b = append(b, 0, 0)
+	}
+	start := len(b)
+	b, _, perr := reply.appendPack(b, limit, &w.comp)
+	if perr != nil {
+		// The handler left something unpackable: say SERVFAIL instead.
+		*reply = Message{Header: reply.Header, Questions: reply.Questions, EDNS: reply.EDNS}
+		reply.RCode = RCodeServerFailure
+		b, _, _ = reply.appendPack(b[:start], limit, &w.comp)
+	}
+	if tcp {
+		binary.BigEndian.PutUint16(b, uint16(len(b)-2))
+	}
+	w.out = b
+	if s.Trace != nil {
+		var shown Message
+		if shown.Unpack(b[start:]) == nil {
+			s.trace("S", &shown)
+		}
+	}
+	return b
+}
+
+// Serve answers queries on TCP connections accepted from l (RFC 7766:
+// two-octet length before each message, several queries per connection)
+// until Shutdown or Close, then returns ErrServerClosed.
+func (s *Server) Serve(l net.Listener) error {
+	ctx, ok := s.start()
+	if !ok {
+		l.Close()
+		return ErrServerClosed
+	}
+	defer s.wg.Done()
+	s.mu.Lock()
+	s.lns[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, l)
+		s.mu.Unlock()
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			s.mu.Lock()
+			closed := s.closed
+			s.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			c.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(ctx, c)
+			c.Close()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+func (s *Server) serveConn(ctx context.Context, c net.Conn) {
+	w := newWorker()
+	var remote netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		remote = ta.AddrPort()
+	}
+	buf := make([]byte, 512)
+	maxQ := s.MaxTCPQueries
+	if maxQ <= 0 {
+		maxQ = 100
+	}
+	for range maxQ {
+		var lb [2]byte
+		c.SetReadDeadline(time.Now().Add(dflt(s.IdleTimeout, 10*time.Second)))
+		if _, err := io.ReadFull(c, lb[:]); err != nil {
+			return
+		}
+		n := int(binary.BigEndian.Uint16(lb[:]))
+		if n > len(buf) {
+			buf = make([]byte, n) // at most 65535: the prefix bounds it
+		}
+		c.SetReadDeadline(time.Now().Add(dflt(s.ReadTimeout, 2*time.Second)))
+		if _, err := io.ReadFull(c, buf[:n]); err != nil {
+			return
+		}
+		out := s.handle(ctx, w, buf[:n], remote, true)
+		if out == nil {
+			return
+		}
+		c.SetWriteDeadline(time.Now().Add(dflt(s.WriteTimeout, 2*time.Second)))
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+		s.mu.Lock()
+		done := s.shutdown
+		s.mu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// Listen opens UDP and TCP on the same address, as a name server needs.
+// With port 0 it picks a port free for both.
+func Listen(addr string) (net.PacketConn, net.Listener, error) {
+	for try := 0; ; try++ {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		pc, err := net.ListenPacket("udp", ln.Addr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		ln.Close()
+		if _, port, _ := net.SplitHostPort(addr); port != "0" || try >= 20 {
+			return nil, nil, err
+		}
+	}
+}
+
+// ServeBoth answers on pc (UDP) and l (TCP) until Shutdown or Close and
+// returns ErrServerClosed, or the first error of either.
+func (s *Server) ServeBoth(pc net.PacketConn, l net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServePacket(pc) }()
+	err := s.Serve(l)
+	if err != ErrServerClosed {
+		s.Close()
+	}
+	<-errc
+	return err
+}
+
+// ListenAndServe listens on s.Addr over UDP and TCP and serves both.
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":53"
+	}
+	pc, ln, err := Listen(addr)
+	if err != nil {
+		return err
+	}
+	return s.ServeBoth(pc, ln)
+}
+
+// closeAll closes listeners and sockets; with conns, TCP connections too.
+func (s *Server) closeAll(conns bool) {
+	s.mu.Lock()
+	s.closed = true
+	for pc := range s.pconns {
+		pc.Close()
+	}
+	for l := range s.lns {
+		l.Close()
+	}
+	for c := range s.conns {
+		if conns {
+			c.Close()
+		} else {
+			// Wake connections waiting for their next query; one
+			// being answered finishes that answer first.
+			c.SetReadDeadline(time.Now())
+		}
+	}
+	s.shutdown = true
+	if s.cancel != nil && conns {
+		s.cancel()
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting queries, lets the queries being answered finish
+// and waits for every goroutine, or until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeAll(false)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.mu.Lock()
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.mu.Unlock()
+		return nil
+	case <-ctx.Done():
+		s.closeAll(true)
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes every socket and connection at once and waits for the
+// server's goroutines to end.
+func (s *Server) Close() error {
+	s.closeAll(true)
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Server) trace(who string, m *Message) {
+	s.traceLine(traceText(who, m))
+}
+
+func (s *Server) traceLine(text string) {
+	s.traceMu.Lock()
+	defer s.traceMu.Unlock()
+	io.WriteString(s.Trace, text+"\n")
+}
+
+// traceText prints m in the slides' manner: one line for the header, one
+// per question and record, each after "C: " or "S: ".
+func traceText(who string, m *Message) string {
+	var sb strings.Builder
+	kind := "query"
+	if m.Response {
+		kind = "reply"
+	}
+	fmt.Fprintf(&sb, "%s: %s id %d %s %s flags:%s", who, kind, m.ID, m.Opcode, m.RCode.String(), m.flagString())
+	if m.EDNS != nil {
+		fmt.Fprintf(&sb, " edns udp=%d", m.EDNS.UDPSize)
+	}
+	for _, q := range m.Questions {
+		fmt.Fprintf(&sb, "\n%s:   question   %s %s %s", who, q.Name, q.Class, q.Type)
+	}
+	for _, sec := range [...]struct {
+		name string
+		rrs  []RR
+	}{{"answer    ", m.Answers}, {"authority ", m.Authorities}, {"additional", m.Additionals}} {
+		for _, rr := range sec.rrs {
+			fmt.Fprintf(&sb, "\n%s:   %s %s %d %s %s %s", who, sec.name, rr.Name, rr.TTL, rr.Class, rr.Type(), rr.Data)
+		}
+	}
+	return sb.String()
+}
