@@ -1,0 +1,9 @@
+package main
+
+// chapters lists the tour in the lecture's order. Each chapter lives in a
+// file of its own in this directory.
+func chapters() []chapter {
+	return []chapter{
+		{"sockets", "Socket programming: the uppercase application over UDP and TCP", socketsChapter},
+	}
+}

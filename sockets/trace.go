@@ -1,0 +1,131 @@
+package sockets
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+)
+
+// maxTraceLine bounds what a transcript keeps of one line: a peer that
+// sends a megabyte without a newline is printed in pieces of this size.
+const maxTraceLine = 1024
+
+// Trace returns a net.Conn that behaves exactly like conn and also prints
+// the dialogue on w the way the slides print it: every line this side
+// writes as "self: line" and every line it reads as "peer: line".
+//
+//	S: 220 hamburger.edu
+//	C: HELO crepes.fr
+//	S: 250 Hello crepes.fr, pleased to meet you
+//
+// A server passes ("S", "C"), a client ("C", "S"). Line endings are not
+// printed; each transcript line reaches w in a single Write, so several
+// traced connections can share one w. If w is nil, Trace returns conn
+// itself.
+func Trace(conn net.Conn, w io.Writer, self, peer string) net.Conn {
+	if w == nil {
+		return conn
+	}
+	out := &lockedWriter{w: w}
+	return &tracedConn{
+		Conn:  conn,
+		read:  lineTap{out: out, prefix: peer + ": "},
+		wrote: lineTap{out: out, prefix: self + ": "},
+	}
+}
+
+type tracedConn struct {
+	net.Conn
+	rmu, wmu    sync.Mutex
+	read, wrote lineTap
+}
+
+func (c *tracedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.rmu.Lock()
+		c.read.add(p[:n])
+		c.rmu.Unlock()
+	}
+	return n, err
+}
+
+func (c *tracedConn) Write(p []byte) (int, error) {
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.wmu.Lock()
+		c.wrote.add(p[:n])
+		c.wmu.Unlock()
+	}
+	return n, err
+}
+
+// Close prints any unfinished line in each direction, then closes conn.
+func (c *tracedConn) Close() error {
+	c.rmu.Lock()
+	c.read.flush()
+	c.rmu.Unlock()
+	c.wmu.Lock()
+	c.wrote.flush()
+	c.wmu.Unlock()
+	return c.Conn.Close()
+}
+
+// lineTap cuts a byte stream into lines and prints each with a prefix.
+type lineTap struct {
+	out    *lockedWriter
+	prefix string
+	line   []byte
+}
+
+func (t *lineTap) add(p []byte) {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			room := maxTraceLine - len(t.line)
+			if len(p) < room {
+				t.line = append(t.line, p...)
+				return
+			}
+			t.line = append(t.line, p[:room]...)
+			p = p[room:]
+			t.flush()
+			continue
+		}
+		t.line = append(t.line, p[:i]...)
+		p = p[i+1:]
+		t.emit()
+	}
+}
+
+// flush prints an unfinished line, if there is one.
+func (t *lineTap) flush() {
+	if len(t.line) > 0 {
+		t.emit()
+	}
+}
+
+// emit prints the current line, even an empty one: the blank line between
+// a message's header and body belongs in the transcript.
+func (t *lineTap) emit() {
+	line := bytes.TrimSuffix(t.line, []byte("\r"))
+	msg := make([]byte, 0, len(t.prefix)+len(line)+1)
+	msg = append(msg, t.prefix...)
+	msg = append(msg, line...)
+	msg = append(msg, '\n')
+	t.out.Write(msg)
+	t.line = t.line[:0]
+}
+
+// lockedWriter serialises the two directions' lines onto one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
