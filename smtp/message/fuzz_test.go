@@ -1,0 +1,93 @@
+package message
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// FuzzParse checks that the part tree of any input is consistent: every
+// range lies inside the input, parts follow each other, and the same
+// input parsed with CRLF or streamed gives the same tree.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(nested))
+	f.Add([]byte(crlf(nested)))
+	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b--\r\n"))
+	f.Add([]byte("Content-Type: message/rfc822\n\nContent-Type: multipart/x; boundary=q\n\n--q\n--q--"))
+	f.Add([]byte("Subject: =?utf-8?q?=FF?=\r\n folded\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		root, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int64(len(raw))
+		root.Walk(func(p *Part) {
+			if p.HeaderOffset < 0 || p.HeaderSize < 0 || p.HeaderOffset+p.HeaderSize > n ||
+				p.BodyOffset < p.HeaderOffset || p.BodySize < 0 || p.BodyOffset+p.BodySize > n {
+				t.Fatalf("part out of range: %+v (input %d)", p, n)
+			}
+			if p.Lines > p.BodySize || p.Lines != int64(bytes.Count(p.BodyBytes(raw), []byte("\n"))) {
+				t.Fatalf("lines %d for body %q", p.Lines, p.BodyBytes(raw))
+			}
+			var prev int64
+			for _, c := range p.Parts {
+				if c.HeaderOffset < prev || c.HeaderOffset < p.BodyOffset || c.BodyOffset+c.BodySize > p.BodyOffset+p.BodySize {
+					t.Fatalf("child %+v outside parent %+v", c, p)
+				}
+				prev = c.BodyOffset + c.BodySize
+			}
+		})
+		small, err := (&Parser{MaxHeaderBytes: 64}).Parse(bytes.NewReader(raw))
+		if err != nil || small.BodyOffset != root.BodyOffset && !small.HeaderTruncated {
+			t.Fatalf("bounded parse differs: %+v %v", small, err)
+		}
+	})
+}
+
+// FuzzParseAddressList checks that what parses formats and parses again to
+// the same list.
+func FuzzParseAddressList(f *testing.F) {
+	for _, s := range []string{
+		"Alice <alice@crepes.fr>", `"Bob, chef" <bob@hamburger.edu>, carol@x`,
+		"g: a@b, c@d;", "undisclosed-recipients:;", "(c) a . b @ c . d", "<@r:x@y>",
+		"=?utf-8?q?Andr=C3=A9?= <a@b>", "a@[1.2.3.4]",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		list, err := ParseAddressList(s)
+		if err != nil {
+			return
+		}
+		out := FormatAddressList(list)
+		again, err := ParseAddressList(out)
+		if err != nil {
+			t.Fatalf("%q formatted as %q does not parse: %v", s, out, err)
+		}
+		if len(again) != len(list) {
+			t.Fatalf("%q -> %q: %d then %d addresses", s, out, len(list), len(again))
+		}
+		for i := range list {
+			if again[i].Addr() != list[i].Addr() {
+				t.Fatalf("%q -> %q: %q became %q", s, out, list[i].Addr(), again[i].Addr())
+			}
+		}
+	})
+}
+
+// FuzzDecodeWords checks that decoding never panics and that encoding any
+// valid UTF-8 decodes back to it.
+func FuzzDecodeWords(f *testing.F) {
+	f.Add("=?UTF-8?Q?caf=C3=A9?= x")
+	f.Add("crêpe")
+	f.Fuzz(func(t *testing.T, s string) {
+		DecodeWords(s)
+		if !strings.ContainsAny(s, "\r\n") && strings.ToValidUTF8(s, "") == s {
+			enc := EncodeWord(s)
+			dec, err := DecodeWords(enc)
+			if needsEncoding(s) && (err != nil || dec != s) {
+				t.Fatalf("%q -> %q -> %q %v", s, enc, dec, err)
+			}
+		}
+	})
+}
