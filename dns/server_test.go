@@ -289,7 +289,11 @@ func TestServerErrors(t *testing.T) {
 }
 
 func TestTCPSeveralQueriesAndLimits(t *testing.T) {
-	_, addr := startServer(t, func(s *Server) { s.MaxTCPQueries = 3; s.IdleTimeout = 200 * time.Millisecond; s.ReadTimeout = 200 * time.Millisecond })
+	_, addr := startServer(t, func(s *Server) {
+		s.MaxTCPQueries = 3
+		s.IdleTimeout = 200 * time.Millisecond
+		s.ReadTimeout = 200 * time.Millisecond
+	})
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

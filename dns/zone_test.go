@@ -146,7 +146,7 @@ func TestZoneFileErrorsHaveLines(t *testing.T) {
 
 func TestZoneFileIncludeConfined(t *testing.T) {
 	fsys := fstest.MapFS{
-		"zones/main.zone": {Data: []byte("$TTL 60\n@ SOA ns root 1 2 3 4 5\n$INCLUDE hosts.zone sub\nafter A 192.0.2.9\n")},
+		"zones/main.zone":  {Data: []byte("$TTL 60\n@ SOA ns root 1 2 3 4 5\n$INCLUDE hosts.zone sub\nafter A 192.0.2.9\n")},
 		"zones/hosts.zone": {Data: []byte("www A 192.0.2.1\n$ORIGIN elsewhere.\n$TTL 5\nx A 192.0.2.2\n")},
 	}
 	f, _ := fsys.Open("zones/main.zone")
@@ -177,10 +177,10 @@ func TestZoneFileIncludeConfined(t *testing.T) {
 
 func TestNewZoneChecks(t *testing.T) {
 	for _, src := range []string{
-		"$TTL 1\nwww A 192.0.2.1\n",                                           // no SOA
-		"$TTL 1\n@ SOA a b 1 2 3 4 5\n@ SOA a b 1 2 3 4 5\n",                  // two
-		"$TTL 1\n@ SOA a b 1 2 3 4 5\nwww CNAME x\nwww A 192.0.2.1\n",         // CNAME and data
-		"$TTL 1\n@ SOA a b 1 2 3 4 5\nwww.example.org. A 192.0.2.1\n",         // out of zone
+		"$TTL 1\nwww A 192.0.2.1\n",                                   // no SOA
+		"$TTL 1\n@ SOA a b 1 2 3 4 5\n@ SOA a b 1 2 3 4 5\n",          // two
+		"$TTL 1\n@ SOA a b 1 2 3 4 5\nwww CNAME x\nwww A 192.0.2.1\n", // CNAME and data
+		"$TTL 1\n@ SOA a b 1 2 3 4 5\nwww.example.org. A 192.0.2.1\n", // out of zone
 	} {
 		if _, err := ReadZone(ZoneFile{Name: "z", Origin: origin}, strings.NewReader(src)); err == nil {
 			t.Errorf("zone accepted:\n%s", src)
