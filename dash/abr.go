@@ -1,0 +1,350 @@
+package dash
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// State is everything an ABR rule may look at when choosing the rate of the
+// next chunk. Rules are pure functions of it, so a decision can be replayed
+// and explained afterwards.
+type State struct {
+	Index            int           // the chunk to choose for, from 0
+	Count            int           // chunks in the video (0: unknown)
+	Bitrates         []float64     // each quality's bitrate in bits per second, ascending
+	SegmentDuration  time.Duration // of each chunk
+	Buffer           time.Duration // video buffered ahead of the playhead
+	BufferCap        time.Duration // the most the player buffers
+	Last             int           // quality of the previous chunk, -1 before the first
+	Throughputs      []float64     // measured bits per second of past chunks, oldest first
+	Estimate         float64       // the player's bandwidth estimate (bits per second), 0 if none
+	Sizes            [][]int64     // if known, Sizes[chunk][quality] in bytes (MPC looks ahead)
+	PrevRule         string        // the rule that made the previous decision (for Dynamic)
+	PredictionErrors []float64     // relative errors of past MPC predictions (for RobustMPC)
+}
+
+// size returns the size in bytes of chunk i at quality q: the known size,
+// or the bitrate times the chunk duration.
+func (s *State) size(i, q int) float64 {
+	if i >= 0 && i < len(s.Sizes) && q < len(s.Sizes[i]) {
+		return float64(s.Sizes[i][q])
+	}
+	return s.Bitrates[q] / 8 * s.SegmentDuration.Seconds()
+}
+
+// highestBelow returns the highest quality whose bitrate is at most bps (0
+// if none is).
+func (s *State) highestBelow(bps float64) int {
+	q := 0
+	for i, b := range s.Bitrates {
+		if b <= bps {
+			q = i
+		}
+	}
+	return q
+}
+
+// A Decision is a rule's choice, with the reason in words.
+type Decision struct {
+	Quality    int     // index into State.Bitrates
+	Bitrate    float64 // bits per second
+	Rule       string  // the rule that decided (Dynamic names the one it used)
+	Reason     string
+	Prediction float64 // MPC's throughput prediction, for RobustMPC's error history
+}
+
+// A Rule chooses the quality of the next chunk: "what encoding rate to
+// request".
+type Rule interface {
+	Name() string
+	Choose(s State) Decision
+}
+
+func decide(s State, q int, rule, format string, args ...any) Decision {
+	return Decision{Quality: q, Bitrate: s.Bitrates[q], Rule: rule, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Mbps formats bits per second for reasons and tables.
+func Mbps(bps float64) string { return fmt.Sprintf("%.2f Mbps", bps/1e6) }
+
+// Throughput picks the highest bitrate below the bandwidth estimate times
+// a safety factor: the slides' "maximum coding rate sustainable given
+// current bandwidth". The zero value uses a factor of 0.9.
+type Throughput struct {
+	Safety float64
+}
+
+// Name implements Rule.
+func (Throughput) Name() string { return "throughput" }
+
+// Choose implements Rule.
+func (r Throughput) Choose(s State) Decision {
+	safety := r.Safety
+	if safety <= 0 {
+		safety = 0.9
+	}
+	if s.Estimate <= 0 {
+		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
+	}
+	q := s.highestBelow(s.Estimate * safety)
+	return decide(s, q, r.Name(), "estimate %s × %.2g = %s", Mbps(s.Estimate), safety, Mbps(s.Estimate*safety))
+}
+
+// BBA is the buffer-based rule BBA-0 (Huang et al., SIGCOMM 2014): below
+// the reservoir the lowest rate, above reservoir+cushion the highest, and
+// in between a rate that rises linearly with the buffer, changed only when
+// the map crosses the next rate up or down. The zero value uses a 5 s
+// reservoir and a 10 s cushion, as Pensieve's simulations do.
+type BBA struct {
+	Reservoir, Cushion time.Duration
+}
+
+// Name implements Rule.
+func (BBA) Name() string { return "bba" }
+
+// Choose implements Rule.
+func (r BBA) Choose(s State) Decision {
+	res, cush := r.Reservoir, r.Cushion
+	if res <= 0 {
+		res = 5 * time.Second
+	}
+	if cush <= 0 {
+		cush = 10 * time.Second
+	}
+	n := len(s.Bitrates)
+	lo, hi := s.Bitrates[0], s.Bitrates[n-1]
+	switch {
+	case s.Buffer <= res:
+		return decide(s, 0, r.Name(), "buffer %.1fs in the reservoir (%.0fs)", s.Buffer.Seconds(), res.Seconds())
+	case s.Buffer >= res+cush:
+		return decide(s, n-1, r.Name(), "buffer %.1fs above the cushion (%.0fs)", s.Buffer.Seconds(), (res + cush).Seconds())
+	}
+	f := lo + (hi-lo)*float64(s.Buffer-res)/float64(cush)
+	if s.Last < 0 {
+		return decide(s, s.highestBelow(f), r.Name(), "buffer %.1fs maps to %s", s.Buffer.Seconds(), Mbps(f))
+	}
+	up, down := min(s.Last+1, n-1), max(s.Last-1, 0)
+	q := s.Last
+	switch {
+	case f >= s.Bitrates[up]:
+		for q = n - 1; q > 0 && s.Bitrates[q] >= f; q-- {
+		}
+	case f <= s.Bitrates[down]:
+		for q = 0; q < n-1 && s.Bitrates[q] <= f; q++ {
+		}
+	}
+	return decide(s, q, r.Name(), "buffer %.1fs maps to %s", s.Buffer.Seconds(), Mbps(f))
+}
+
+// BOLA is the Lyapunov buffer rule BOLA (Spiteri et al., INFOCOM 2016) in
+// dash.js's form: each quality's utility is the log of its bitrate, and the
+// chosen quality maximises (V·(utility + γp) − buffer)/bitrate. V and γp
+// are set so the lowest rate is chosen at MinBuffer and the highest at
+// Target. Going up is limited to what the throughput estimate sustains
+// (BOLA-O), which keeps it from oscillating. The zero value uses a 10 s
+// minimum and a target of max(12 s, 10 s + 2 s per quality).
+type BOLA struct {
+	MinBuffer, Target time.Duration
+}
+
+// Name implements Rule.
+func (BOLA) Name() string { return "bola" }
+
+// Choose implements Rule.
+func (r BOLA) Choose(s State) Decision {
+	minBuf := r.MinBuffer
+	if minBuf <= 0 {
+		minBuf = 10 * time.Second
+	}
+	target := r.Target
+	if target <= 0 {
+		target = max(12*time.Second, minBuf+2*time.Second*time.Duration(len(s.Bitrates)))
+	}
+	if s.BufferCap > 0 && target > s.BufferCap {
+		target = s.BufferCap
+	}
+	if s.Last < 0 || s.Estimate <= 0 {
+		return decide(s, 0, r.Name(), "start-up: lowest rate")
+	}
+	n := len(s.Bitrates)
+	util := make([]float64, n)
+	for i, b := range s.Bitrates {
+		util[i] = math.Log(b/s.Bitrates[0]) + 1
+	}
+	gp := (util[n-1] - 1) / math.Max(target.Seconds()/minBuf.Seconds()-1, 0.01)
+	v := minBuf.Seconds() / math.Max(gp, 1e-9)
+	buf := s.Buffer.Seconds()
+	best, bestScore := 0, math.Inf(-1)
+	for i, b := range s.Bitrates {
+		score := (v*(util[i]+gp) - buf) / b
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	q := best
+	reason := fmt.Sprintf("buffer %.1fs: BOLA score highest at %s", buf, Mbps(s.Bitrates[best]))
+	if best > s.Last && s.Bitrates[best] > s.Estimate {
+		q = max(s.highestBelow(s.Estimate), s.Last)
+		reason += fmt.Sprintf(", held to %s by estimate %s", Mbps(s.Bitrates[q]), Mbps(s.Estimate))
+	}
+	return decide(s, q, r.Name(), "%s", reason)
+}
+
+// MPC is model predictive control (Yin et al., SIGCOMM 2015): predict the
+// throughput of the next Horizon chunks as the harmonic mean of the last
+// five, try every sequence of qualities over the horizon on a model of the
+// buffer, and take the first step of the sequence with the best QoE.
+// RobustMPC divides the prediction by 1 + the largest recent prediction
+// error. The zero value looks 5 chunks ahead and scores with QoELin.
+type MPC struct {
+	Horizon int
+	Robust  bool
+	QoE     *QoE // nil: QoELin
+}
+
+// Name implements Rule.
+func (r MPC) Name() string {
+	if r.Robust {
+		return "robustmpc"
+	}
+	return "mpc"
+}
+
+// Choose implements Rule.
+func (r MPC) Choose(s State) Decision {
+	h := r.Horizon
+	if h <= 0 {
+		h = 5
+	}
+	if s.Count > 0 {
+		h = min(h, s.Count-s.Index)
+	}
+	h = max(h, 1)
+	pred := harmonicMean(s.Throughputs, 5)
+	if pred <= 0 {
+		d := decide(s, 0, r.Name(), "no measurement yet: lowest rate")
+		return d
+	}
+	raw := pred
+	if r.Robust {
+		maxErr := 0.0
+		errs := s.PredictionErrors
+		if len(errs) > 5 {
+			errs = errs[len(errs)-5:]
+		}
+		for _, e := range errs {
+			maxErr = math.Max(maxErr, e)
+		}
+		pred /= 1 + maxErr
+	}
+	qoe := r.QoE
+	if qoe == nil {
+		lin := QoELin()
+		qoe = &lin
+	}
+	n := len(s.Bitrates)
+	util := make([]float64, n)
+	for i, b := range s.Bitrates {
+		util[i] = qoe.Utility(b)
+	}
+	last := s.Last
+	lastUtil := 0.0
+	if last >= 0 {
+		lastUtil = util[last]
+	}
+	cap := s.BufferCap.Seconds()
+	L := s.SegmentDuration.Seconds()
+	// Depth-first over the sequences, sharing prefixes: 6+36+…+6^5 steps
+	// rather than 5·6^5.
+	bestFirst, bestScore := 0, math.Inf(-1)
+	var walk func(depth int, buf, score, prevUtil float64, first int)
+	walk = func(depth int, buf, score, prevUtil float64, first int) {
+		if depth == h {
+			if score > bestScore {
+				bestScore, bestFirst = score, first
+			}
+			return
+		}
+		for q := 0; q < n; q++ {
+			dt := s.size(s.Index+depth, q) * 8 / pred
+			rebuf := math.Max(dt-buf, 0)
+			b := math.Max(buf-dt, 0) + L
+			if cap > 0 && b > cap {
+				b = cap
+			}
+			sc := score + util[q] - qoe.Rebuffer*rebuf
+			if depth > 0 || last >= 0 {
+				sc -= qoe.Smooth * math.Abs(util[q]-prevUtil)
+			}
+			f := first
+			if depth == 0 {
+				f = q
+			}
+			walk(depth+1, b, sc, util[q], f)
+		}
+	}
+	walk(0, s.Buffer.Seconds(), 0, lastUtil, 0)
+	d := decide(s, bestFirst, r.Name(), "predicted %s over %d chunks, buffer %.1fs: best plan starts at %s",
+		Mbps(pred), h, s.Buffer.Seconds(), Mbps(s.Bitrates[bestFirst]))
+	d.Prediction = raw
+	return d
+}
+
+// Dynamic is dash.js's default strategy: the throughput rule while the
+// buffer is short, BOLA once it has grown past SwitchOn, and back to the
+// throughput rule if it falls below SwitchOff. The zero value switches on
+// at 10 s and off at 5 s with the rules' zero values.
+type Dynamic struct {
+	Throughput          Throughput
+	BOLA                BOLA
+	SwitchOn, SwitchOff time.Duration
+}
+
+// Name implements Rule.
+func (Dynamic) Name() string { return "dynamic" }
+
+// Choose implements Rule.
+func (r Dynamic) Choose(s State) Decision {
+	on, off := r.SwitchOn, r.SwitchOff
+	if on <= 0 {
+		on = 10 * time.Second
+	}
+	if off <= 0 {
+		off = 5 * time.Second
+	}
+	useBOLA := s.Buffer >= on || (s.PrevRule == "bola" && s.Buffer >= off)
+	var d Decision
+	if useBOLA {
+		d = r.BOLA.Choose(s)
+	} else {
+		d = r.Throughput.Choose(s)
+	}
+	d.Reason = fmt.Sprintf("[%s] %s", d.Rule, d.Reason)
+	return d
+}
+
+// RuleByName returns the rule a command-line flag names: throughput, bba,
+// bola, mpc, robustmpc or dynamic.
+func RuleByName(name string) (Rule, error) {
+	switch name {
+	case "throughput", "rate":
+		return Throughput{}, nil
+	case "bba", "buffer":
+		return BBA{}, nil
+	case "bola":
+		return BOLA{}, nil
+	case "mpc":
+		return MPC{}, nil
+	case "robustmpc":
+		return MPC{Robust: true}, nil
+	case "dynamic":
+		return Dynamic{}, nil
+	}
+	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, dynamic)", name)
+}
+
+// Rules returns one of each rule, baselines first.
+func Rules() []Rule {
+	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}}
+}

@@ -1,0 +1,105 @@
+package dash
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+)
+
+// Comparison is every rule's QoE_lin on every trace, beside the optimum.
+type Comparison struct {
+	Rules   []string
+	Traces  []string
+	Optimum []float64   // per trace, QoE_lin per chunk
+	QoE     [][]float64 // [rule][trace], QoE_lin per chunk
+	Results [][]Result  // [rule][trace]
+}
+
+// Compare runs every rule on every trace and the offline optimum.
+func Compare(sim Simulator, traces []*Trace, rules []Rule) *Comparison {
+	c := &Comparison{}
+	for _, t := range traces {
+		c.Traces = append(c.Traces, t.Name)
+		opt, _ := sim.Optimum(t, QoELin())
+		c.Optimum = append(c.Optimum, opt)
+	}
+	for _, r := range rules {
+		c.Rules = append(c.Rules, r.Name())
+		var q []float64
+		var res []Result
+		for _, t := range traces {
+			x := sim.Run(t, r)
+			q = append(q, x.Summary.QoELin)
+			res = append(res, x)
+		}
+		c.QoE = append(c.QoE, q)
+		c.Results = append(c.Results, res)
+	}
+	return c
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}
+
+// Fraction returns a rule's mean QoE_lin as a fraction of the optimum's.
+func (c *Comparison) Fraction(rule int) float64 {
+	return mean(c.QoE[rule]) / mean(c.Optimum)
+}
+
+// Best returns the index of the rule with the highest mean QoE_lin.
+func (c *Comparison) Best() int {
+	best := 0
+	for i := range c.Rules {
+		if mean(c.QoE[i]) > mean(c.QoE[best]) {
+			best = i
+		}
+	}
+	return best
+}
+
+// WriteComparison prints the table: per rule the mean QoE_lin, its
+// fraction of the optimum, mean bitrate, rebuffering and switches.
+func WriteComparison(w io.Writer, c *Comparison, perTrace bool) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "rule\tQoE_lin\tof optimum\tQoE_log\tQoE_HD\tbitrate\trebuffer s\tswitches\t\n")
+	for i, r := range c.Rules {
+		var lg, hd, br, rb, sw []float64
+		for _, x := range c.Results[i] {
+			lg = append(lg, x.Summary.QoELog)
+			hd = append(hd, x.Summary.QoEHD)
+			br = append(br, x.Summary.AvgBitrate)
+			rb = append(rb, (x.Summary.RebufferTime + x.Summary.StartupDelay).Seconds())
+			sw = append(sw, float64(x.Summary.Switches))
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f\t%.2f\t%s\t%.2f\t%.1f\t\n", r, mean(c.QoE[i]), c.Fraction(i),
+			mean(lg), mean(hd), Mbps(mean(br)), mean(rb), mean(sw))
+	}
+	fmt.Fprintf(tw, "optimum\t%.3f\t1.000\t\t\t\t\t\t\n", mean(c.Optimum))
+	tw.Flush()
+	if !perTrace {
+		return
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "trace\toptimum")
+	for _, r := range c.Rules {
+		fmt.Fprintf(tw, "\t%s", r)
+	}
+	fmt.Fprintf(tw, "\t\n")
+	for j, t := range c.Traces {
+		fmt.Fprintf(tw, "%s\t%.3f", t, c.Optimum[j])
+		for i := range c.Rules {
+			fmt.Fprintf(tw, "\t%.3f", c.QoE[i][j])
+		}
+		fmt.Fprintf(tw, "\t\n")
+	}
+	tw.Flush()
+}

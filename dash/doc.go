@@ -1,0 +1,55 @@
+// Package dash implements video streaming as the lecture tells it: a toy
+// video codec, DASH (Dynamic, Adaptive Streaming over HTTP, ISO/IEC
+// 23009-1) content, server and player, the client's playout buffer and its
+// adaptive-bitrate (ABR) rules, and a trace-driven simulator.
+//
+// # Video: images at a constant rate, pixels as bits
+//
+// A [Frame] is an array of pixels. The toy codec uses the two kinds of
+// redundancy the slides name. Spatial coding, within an image: instead of
+// sending N values of the same colour (all purple), send two values, the
+// colour and N ([AppendRuns]). Temporal coding, from one image to the next:
+// instead of sending the complete frame i+1, send only its differences from
+// frame i ([AppendFrame] with [DeltaFrame]). A quantizer step trades quality
+// for bits; [EncodeGroup] keeps it constant, so the rate varies with the
+// content (VBR), and [EncodeGroupCBR] varies it to hold the rate constant
+// (CBR). [DecodeGroup] gives back exactly the frames the encoder quantized.
+// [Synthetic] makes the video: moving shapes on shaded backgrounds, with
+// scene cuts.
+//
+// # DASH server: chunks at several rates, and a manifest
+//
+// The server "divides video file into multiple chunks; each chunk stored,
+// encoded at different rates; manifest file: provides URLs for different
+// chunks". [Content.Encode] is that segmenter: it cuts the video into
+// chunks, codes each at every [Rate] and writes the manifest, an MPD
+// (package [appnet.dev/dash/mpd]). [Server] serves the files over HTTP,
+// ours or any other DASH directory such as ffmpeg's.
+//
+// # DASH client: the intelligence is at the client
+//
+// The client "periodically measures server-to-client bandwidth; consulting
+// manifest, requests one chunk at a time; chooses maximum coding rate
+// sustainable given current bandwidth". It decides when to request (the
+// [Player] waits while its buffer is full), what encoding rate (a [Rule]:
+// [Throughput], [BBA], [BOLA], [MPC], [Dynamic]) and where from (one of
+// several BaseURLs or servers). Rules are pure functions of a [State];
+// every [Decision] carries its reason, and each [ChunkLog] keeps the state
+// it was made from.
+//
+// # Playout buffering
+//
+// Once playout begins it must keep the original timing (the continuous
+// playout constraint), but network delay varies, so the client buffers.
+// [Playout] is that buffer as a model: start-up delay, stalls
+// (rebuffering) counted and timed, pause and seek. A [Summary] scores a
+// session with the QoE metrics of MPC and Pensieve ([QoELin], [QoELog],
+// [QoEHD]).
+//
+// # Simulation
+//
+// [Simulator] streams a [Video] over a bandwidth [Trace] in virtual time
+// with the same rules and buffer, and [Simulator.Optimum] computes the best
+// any rule could have done, knowing the trace in advance. Traces load from
+// Mahimahi and "cooked" files, or come from [GenerateTrace].
+package dash

@@ -1,0 +1,233 @@
+package dash
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// A ChunkLog records one chunk of a session: the decision with the state it
+// was made from, and what happened next. Printing the logs explains every
+// choice afterwards.
+type ChunkLog struct {
+	Index      int
+	Quality    int
+	Bitrate    float64       // bits per second of the chosen Representation
+	Size       int64         // bytes
+	Start      time.Duration // session clock when requested
+	Download   time.Duration
+	Throughput float64       // measured, bits per second
+	Rebuffer   time.Duration // stalled (or waiting to start) during the download
+	Buffer     time.Duration // buffer when the chunk was in
+	Sleep      time.Duration // idle afterwards because the buffer was full
+	Server     string        // where it came from
+	Decision   Decision
+	State      State
+}
+
+// String formats the log as one line: rate chosen, throughput estimate,
+// buffer and reason.
+func (c ChunkLog) String() string {
+	s := fmt.Sprintf("chunk %2d: %s  (%d kB in %.2fs = %s)  estimate %s  buffer %4.1fs",
+		c.Index, Mbps(c.Bitrate), (c.Size+500)/1000, c.Download.Seconds(), Mbps(c.Throughput),
+		Mbps(c.State.Estimate), c.Buffer.Seconds())
+	if c.Rebuffer > 0 && c.Index > 0 {
+		s += fmt.Sprintf("  STALL %.2fs", c.Rebuffer.Seconds())
+	}
+	return s + "  " + c.Decision.Rule + ": " + c.Decision.Reason
+}
+
+// Video is what the simulator streams: the ladder of bitrates, the chunk
+// duration, how many chunks, and optionally each chunk's size at each
+// quality (Sizes[chunk][quality], bytes; bitrate × duration if absent).
+type Video struct {
+	Bitrates        []float64
+	SegmentDuration time.Duration
+	Count           int
+	Sizes           [][]int64
+}
+
+// PensieveVideo is the video of Pensieve's and MPC's simulations: 48
+// chunks of 4 s at 300, 750, 1200, 1850, 2850 and 4300 kbps.
+func PensieveVideo() Video {
+	return Video{
+		Bitrates:        []float64{300e3, 750e3, 1200e3, 1850e3, 2850e3, 4300e3},
+		SegmentDuration: 4 * time.Second,
+		Count:           48,
+	}
+}
+
+func (v *Video) size(i, q int) int64 {
+	if i < len(v.Sizes) && q < len(v.Sizes[i]) {
+		return v.Sizes[i][q]
+	}
+	return int64(v.Bitrates[q] / 8 * v.SegmentDuration.Seconds())
+}
+
+// A Simulator streams a Video over a bandwidth Trace in virtual time,
+// running the same rules, estimator and playout buffer as the Player. The
+// zero value is Pensieve's set-up: its video, a 60 s buffer cap and an
+// 80 ms round trip per chunk.
+type Simulator struct {
+	Video        Video            // PensieveVideo if empty
+	BufferCap    time.Duration    // 60 s if zero
+	RTT          time.Duration    // 80 ms if zero; negative for none
+	NewEstimator func() Estimator // EWMA if nil
+}
+
+func (s Simulator) setup() (Video, time.Duration, time.Duration) {
+	v := s.Video
+	if len(v.Bitrates) == 0 {
+		v = PensieveVideo()
+	}
+	c := s.BufferCap
+	if c <= 0 {
+		c = 60 * time.Second
+	}
+	rtt := s.RTT
+	if rtt == 0 {
+		rtt = 80 * time.Millisecond
+	}
+	return v, c, max(rtt, 0)
+}
+
+// Result is one simulated session.
+type Result struct {
+	Trace, Rule string
+	Chunks      []ChunkLog
+	Summary     Summary
+}
+
+// Run streams the video over the trace with the rule choosing each chunk.
+func (s Simulator) Run(tr *Trace, rule Rule) Result {
+	v, bufCap, rtt := s.setup()
+	var est Estimator = &EWMA{}
+	if s.NewEstimator != nil {
+		est = s.NewEstimator()
+	}
+	var p Playout
+	chunks := make([]ChunkLog, 0, v.Count)
+	hist := make([]float64, 0, v.Count)
+	var errs []float64
+	last, prevRule := -1, ""
+	clock := 0.0 // seconds
+	for i := 0; i < v.Count; i++ {
+		st := State{
+			Index: i, Count: v.Count, Bitrates: v.Bitrates, SegmentDuration: v.SegmentDuration,
+			Buffer: p.Buffer(), BufferCap: bufCap, Last: last,
+			Throughputs: hist[:len(hist):len(hist)], Estimate: est.Estimate(),
+			Sizes: v.Sizes, PrevRule: prevRule, PredictionErrors: errs,
+		}
+		d := rule.Choose(st)
+		size := v.size(i, d.Quality)
+		dt := rtt.Seconds() + tr.TransferSeconds(clock+rtt.Seconds(), float64(size))
+		download := time.Duration(dt * 1e9)
+		start := p.Clock()
+		waited := p.Advance(download)
+		p.Push(v.SegmentDuration)
+		tput := float64(size) * 8 / dt
+		est.Add(tput, download)
+		if d.Prediction > 0 {
+			errs = append(errs, math.Abs(d.Prediction-tput)/tput)
+		}
+		hist = append(hist, tput)
+		c := ChunkLog{
+			Index: i, Quality: d.Quality, Bitrate: v.Bitrates[d.Quality], Size: size,
+			Start: start, Download: download, Throughput: tput, Rebuffer: waited,
+			Buffer: p.Buffer(), Decision: d, State: st,
+		}
+		clock += dt
+		if over := p.Buffer() - bufCap; over > 0 {
+			p.Advance(over)
+			c.Sleep = over
+			clock += over.Seconds()
+		}
+		chunks = append(chunks, c)
+		last, prevRule = d.Quality, d.Rule
+	}
+	startup := p.StartupDelay()
+	p.Finish()
+	n, _ := p.Stalls()
+	return Result{Trace: tr.Name, Rule: rule.Name(), Chunks: chunks, Summary: Summarize(chunks, startup, n)}
+}
+
+// Optimum returns the best QoE per chunk any rule could reach on this
+// trace, knowing the future: dynamic programming over (chunk, quality,
+// buffer), the buffer in 50 ms steps. Of the paths that reach one cell it
+// keeps the best so far (the earliest on a tie), so it is optimal up to
+// that rounding. It also returns the qualities of the best path.
+func (s Simulator) Optimum(tr *Trace, q QoE) (perChunk float64, qualities []int) {
+	v, bufCap, rtt := s.setup()
+	const step = 0.05
+	nb := int(bufCap.Seconds()/step) + 2
+	nq := len(v.Bitrates)
+	L := v.SegmentDuration.Seconds()
+	capS := bufCap.Seconds()
+	util := make([]float64, nq)
+	for i, b := range v.Bitrates {
+		util[i] = q.Utility(b)
+	}
+	type cell struct {
+		value, buf, clock float64
+		parent            int32
+	}
+	layers := make([][]cell, v.Count)
+	for k := range layers {
+		layers[k] = make([]cell, nq*nb)
+		for j := range layers[k] {
+			layers[k][j].value = math.Inf(-1)
+		}
+	}
+	relax := func(k, qual int, value, buf, clock float64, parent int32) {
+		b := int(math.Round(buf / step))
+		if b >= nb {
+			b = nb - 1
+		}
+		c := &layers[k][qual*nb+b]
+		if value > c.value || (value == c.value && clock < c.clock) {
+			*c = cell{value: value, buf: buf, clock: clock, parent: parent}
+		}
+	}
+	advance := func(buf, clock float64, size int64) (newBuf, newClock, rebuf float64) {
+		dt := rtt.Seconds() + tr.TransferSeconds(clock+rtt.Seconds(), float64(size))
+		rebuf = math.Max(dt-buf, 0)
+		newBuf = math.Max(buf-dt, 0) + L
+		newClock = clock + dt
+		if newBuf > capS {
+			newClock += newBuf - capS
+			newBuf = capS
+		}
+		return
+	}
+	for qual := 0; qual < nq; qual++ {
+		b, c, rebuf := advance(0, 0, v.size(0, qual))
+		relax(0, qual, util[qual]-q.Rebuffer*rebuf, b, c, -1)
+	}
+	for k := 1; k < v.Count; k++ {
+		prev := layers[k-1]
+		for j := range prev {
+			from := &prev[j]
+			if math.IsInf(from.value, -1) {
+				continue
+			}
+			pq := j / nb
+			for qual := 0; qual < nq; qual++ {
+				b, c, rebuf := advance(from.buf, from.clock, v.size(k, qual))
+				val := from.value + util[qual] - q.Rebuffer*rebuf - q.Smooth*math.Abs(util[qual]-util[pq])
+				relax(k, qual, val, b, c, int32(j))
+			}
+		}
+	}
+	best, bestJ := math.Inf(-1), 0
+	for j, c := range layers[v.Count-1] {
+		if c.value > best {
+			best, bestJ = c.value, j
+		}
+	}
+	qualities = make([]int, v.Count)
+	for k, j := v.Count-1, int32(bestJ); k >= 0; k-- {
+		qualities[k] = int(j) / nb
+		j = layers[k][j].parent
+	}
+	return best / float64(v.Count), qualities
+}

@@ -1,0 +1,68 @@
+// Command sim runs every ABR rule on every bandwidth trace in the
+// simulator (Pensieve's set-up: 48 chunks of 4 s at six rates, a 60 s
+// buffer, 80 ms round trips) and prints each rule's mean QoE as a fraction
+// of the offline optimum, the best any rule could do knowing the future.
+//
+//	go run ./examples/dash/sim                       # the synthetic trace set
+//	go run ./examples/dash/sim -traces DIR           # *.cooked and *.mahimahi files
+//	go run ./examples/dash/sim -v                    # one line per trace too
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"appnet.dev/dash"
+)
+
+func main() {
+	dir := flag.String("traces", "", "directory of *.cooked and *.mahimahi traces (default: the synthetic set)")
+	verbose := flag.Bool("v", false, "print every trace's row")
+	flag.Parse()
+	traces := dash.SyntheticTraces()
+	if *dir != "" {
+		var err error
+		if traces, err = load(*dir); err != nil {
+			fmt.Fprintln(os.Stderr, "sim:", err)
+			os.Exit(1)
+		}
+	}
+	dash.WriteComparison(os.Stdout, dash.Compare(dash.Simulator{}, traces, dash.Rules()), *verbose)
+}
+
+func load(dir string) ([]*dash.Trace, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []*dash.Trace
+	for _, name := range names {
+		var parse func(io.Reader, string) (*dash.Trace, error)
+		switch {
+		case strings.HasSuffix(name, ".cooked"):
+			parse = dash.ParseCooked
+		case strings.HasSuffix(name, ".mahimahi"), strings.HasSuffix(name, ".up"), strings.HasSuffix(name, ".down"):
+			parse = dash.ParseMahimahi
+		default:
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, err
+		}
+		t, err := parse(f, filepath.Base(name))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no traces in %s", dir)
+	}
+	return out, nil
+}
