@@ -477,11 +477,11 @@ func (s *Server) traceLine(text string) {
 // per question and record, each after "C: " or "S: ".
 func traceText(who string, m *Message) string {
 	var sb strings.Builder
-	kind := "query"
 	if m.Response {
-		kind = "reply"
+		fmt.Fprintf(&sb, "%s: reply id %d %s %s flags:%s", who, m.ID, m.Opcode, m.RCode.String(), m.flagString())
+	} else {
+		fmt.Fprintf(&sb, "%s: query id %d %s flags:%s", who, m.ID, m.Opcode, m.flagString())
 	}
-	fmt.Fprintf(&sb, "%s: %s id %d %s %s flags:%s", who, kind, m.ID, m.Opcode, m.RCode.String(), m.flagString())
 	if m.EDNS != nil {
 		fmt.Fprintf(&sb, " edns udp=%d", m.EDNS.UDPSize)
 	}

@@ -165,7 +165,7 @@ func (z *Zone) answer(reply *Message, q Question) {
 			}
 		} else if rrs := n.get(q.Type); rrs != nil {
 			if len(rrs) > 1 && (q.Type == TypeA || q.Type == TypeAAAA) {
-				reply.Answers = appendRotated(reply.Answers, rrs, z.turn.Add(1))
+				reply.Answers = appendRotated(reply.Answers, rrs, z.turn.Add(1)-1)
 				if !owner.Equal(rrs[0].Name) {
 					for i := start; i < len(reply.Answers); i++ {
 						reply.Answers[i].Name = owner

@@ -5,5 +5,6 @@ package main
 func chapters() []chapter {
 	return []chapter{
 		{"sockets", "Socket programming: the uppercase application over UDP and TCP", socketsChapter},
+		{"dns", "DNS: the Network Utopia zone, served and queried", dnsChapter},
 	}
 }

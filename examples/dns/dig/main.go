@@ -1,0 +1,113 @@
+// Command dig asks a name server one question and prints the reply the way
+// ISC's dig does:
+//
+//	go run ./examples/dns/dig @127.0.0.1 -p 5300 www.networkutopia.com A
+//	go run ./examples/dns/dig @127.0.0.1 -p 5300 networkutopia.com MX +tcp +norec
+//
+// Options: @server (default 127.0.0.1), -p port (default 53), a name, a
+// type (default A), +tcp to ask over TCP, +norec to clear RD (it is set by
+// default, as dig does), +noedns to send no OPT record, +bufsize=N for the
+// EDNS UDP size, +dialogue prints the exchange as C:/S: lines.
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"appnet.dev/dns"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "dig:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	server, port := "127.0.0.1", "53"
+	name, qtype := "", dns.TypeA
+	tcp, rec, edns, bufsize, dialogue := false, true, true, 1232, false
+	haveType := false
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case strings.HasPrefix(a, "@"):
+			server = a[1:]
+		case a == "-p":
+			if i+1 >= len(args) {
+				return fmt.Errorf("-p wants a port")
+			}
+			i++
+			port = args[i]
+		case a == "+tcp" || a == "+vc":
+			tcp = true
+		case a == "+norec" || a == "+norecurse":
+			rec = false
+		case a == "+noedns":
+			edns = false
+		case a == "+dialogue":
+			dialogue = true
+		case strings.HasPrefix(a, "+bufsize="):
+			n, err := strconv.Atoi(strings.TrimPrefix(a, "+bufsize="))
+			if err != nil || n < 0 || n > 65535 {
+				return fmt.Errorf("bad %s", a)
+			}
+			bufsize = n
+		case strings.HasPrefix(a, "+"):
+			return fmt.Errorf("unknown option %s", a)
+		case name == "":
+			name = a
+		case !haveType:
+			t, ok := dns.ParseType(a)
+			if !ok {
+				return fmt.Errorf("unknown type %s", a)
+			}
+			qtype, haveType = t, true
+		default:
+			return fmt.Errorf("extra argument %s", a)
+		}
+	}
+	if name == "" {
+		name = "."
+	}
+	n, err := dns.ParseName(name)
+	if err != nil {
+		return fmt.Errorf("name %q: %v", name, err)
+	}
+	q := dns.NewQuery(n, qtype)
+	q.RecursionDesired = rec
+	if edns {
+		q.EDNS = &dns.EDNS{UDPSize: uint16(bufsize)}
+	}
+	c := dns.Client{UDPSize: -1}
+	if dialogue {
+		c.Trace = os.Stdout
+	}
+	addr := net.JoinHostPort(server, port)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	var r *dns.Message
+	if tcp {
+		r, err = c.ExchangeTCP(ctx, addr, q)
+	} else {
+		r, err = c.Exchange(ctx, addr, q)
+	}
+	if err != nil {
+		return err
+	}
+	proto := "UDP"
+	if tcp {
+		proto = "TCP"
+	}
+	fmt.Printf("\n; <<>> appnet dig <<>> @%s -p %s %s %s\n;; Got answer:\n", server, port, n, qtype)
+	fmt.Print(r)
+	fmt.Printf("\n;; Query time: %d msec\n;; SERVER: %s(%s) (%s)\n\n", time.Since(start).Milliseconds(), addr, server, proto)
+	return nil
+}
