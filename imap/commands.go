@@ -1,0 +1,1187 @@
+package imap
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"appnet.dev/imap/maildir"
+)
+
+// dispatch runs the command name: the one switch of the state machine.
+// The tag and name are read; the rest of the line is not.
+func (s *session) dispatch(tag, name string) error {
+	var allowed bool
+	switch name {
+	case "CAPABILITY", "NOOP", "LOGOUT", "ID":
+		allowed = true
+	case "STARTTLS", "LOGIN", "AUTHENTICATE":
+		allowed = s.state == NotAuthenticated
+	case "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
+		"LIST", "LSUB", "STATUS", "APPEND", "NAMESPACE", "ENABLE", "IDLE":
+		allowed = s.state == Authenticated || s.state == Selected
+	case "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID":
+		allowed = s.state == Selected
+	default:
+		return syntaxErr("unknown command %s", name)
+	}
+	if !allowed {
+		return syntaxErr("%s is not allowed in the %s state", name, s.state)
+	}
+	switch name {
+	case "CAPABILITY":
+		if err := s.r.crlf(); err != nil {
+			return err
+		}
+		s.untagged("CAPABILITY %s", s.capabilities())
+		s.ok(tag, "CAPABILITY completed")
+	case "NOOP", "CHECK":
+		if err := s.r.crlf(); err != nil {
+			return err
+		}
+		s.update(true)
+		s.ok(tag, "%s completed", name)
+	case "LOGOUT":
+		if err := s.r.crlf(); err != nil {
+			return err
+		}
+		s.untagged("BYE %s logging out", s.srv.hostname())
+		s.ok(tag, "LOGOUT completed")
+		s.state = Logout
+	case "ID":
+		return s.cmdID(tag)
+	case "ENABLE":
+		return s.cmdEnable(tag)
+	case "STARTTLS":
+		return s.cmdStartTLS(tag)
+	case "LOGIN":
+		return s.cmdLogin(tag)
+	case "AUTHENTICATE":
+		return s.cmdAuthenticate(tag)
+	case "SELECT", "EXAMINE":
+		return s.cmdSelect(tag, name == "EXAMINE")
+	case "CREATE", "DELETE", "SUBSCRIBE", "UNSUBSCRIBE":
+		return s.cmdMailbox(tag, name)
+	case "RENAME":
+		return s.cmdRename(tag)
+	case "LIST", "LSUB":
+		return s.cmdList(tag, name)
+	case "NAMESPACE":
+		if err := s.r.crlf(); err != nil {
+			return err
+		}
+		s.untagged(`NAMESPACE (("" ".")) NIL NIL`)
+		s.ok(tag, "NAMESPACE completed")
+	case "STATUS":
+		return s.cmdStatus(tag)
+	case "APPEND":
+		return s.cmdAppend(tag)
+	case "IDLE":
+		return s.cmdIdle(tag)
+	case "CLOSE", "UNSELECT":
+		if err := s.r.crlf(); err != nil {
+			return err
+		}
+		if name == "CLOSE" && !s.readOnly {
+			s.expunge(nil, false)
+		}
+		s.unselect()
+		s.ok(tag, "%s completed", name)
+	case "EXPUNGE":
+		if err := s.r.crlf(); err != nil {
+			return err
+		}
+		if s.readOnly {
+			s.no(tag, "[READ-ONLY] Mailbox is read-only")
+			return nil
+		}
+		s.expunge(nil, true)
+		s.ok(tag, "EXPUNGE completed")
+	case "UID":
+		if err := s.r.sp(); err != nil {
+			return err
+		}
+		sub, err := s.r.atom("")
+		if err != nil {
+			return err
+		}
+		switch sub = strings.ToUpper(sub); sub {
+		case "FETCH":
+			return s.cmdFetch(tag, true)
+		case "STORE":
+			return s.cmdStore(tag, true)
+		case "SEARCH":
+			return s.cmdSearch(tag, true)
+		case "COPY", "MOVE":
+			return s.cmdCopy(tag, sub == "MOVE", true)
+		case "EXPUNGE":
+			return s.cmdUIDExpunge(tag)
+		}
+		return syntaxErr("unknown command UID %s", sub)
+	case "FETCH":
+		return s.cmdFetch(tag, false)
+	case "STORE":
+		return s.cmdStore(tag, false)
+	case "SEARCH":
+		return s.cmdSearch(tag, false)
+	case "COPY", "MOVE":
+		return s.cmdCopy(tag, name == "MOVE", false)
+	}
+	return nil
+}
+
+func (s *session) cmdID(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	if c, _ := s.r.peek(); c == '(' {
+		n := 0
+		if err := s.r.list(func() error {
+			if n++; n > 60 {
+				return syntaxErr("too many ID fields")
+			}
+			_, _, err := s.r.nstring()
+			return err
+		}); err != nil {
+			return err
+		}
+	} else if _, _, err := s.r.nstring(); err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	s.untagged(`ID ("name" "appnet" "vendor" "appnet.dev")`)
+	s.ok(tag, "ID completed")
+	return nil
+}
+
+func (s *session) cmdEnable(tag string) error {
+	for !s.r.atEOL() {
+		if err := s.r.sp(); err != nil {
+			return err
+		}
+		if _, err := s.r.atom(""); err != nil {
+			return err
+		}
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	// None of the extensions ENABLE can turn on is implemented, so none is
+	// enabled (RFC 5161 §3.1).
+	s.untagged("ENABLED")
+	s.ok(tag, "ENABLE completed")
+	return nil
+}
+
+func (s *session) cmdStartTLS(tag string) error {
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if s.srv.TLSConfig == nil || s.tls {
+		s.no(tag, "STARTTLS not available")
+		return nil
+	}
+	if s.r.br.Buffered() > 0 {
+		// Commands pipelined after STARTTLS would be a plaintext injection.
+		s.bad(tag, "Commands after STARTTLS")
+		return errFatal
+	}
+	s.ok(tag, "Begin TLS negotiation now")
+	if err := s.flush(); err != nil {
+		return err
+	}
+	tc := tls.Server(s.raw, s.srv.TLSConfig)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return err
+	}
+	s.tls = true
+	s.setConn(tc)
+	return nil
+}
+
+func (s *session) authAllowed(tag string) bool {
+	if s.tls || s.srv.AllowInsecureAuth {
+		return true
+	}
+	s.no(tag, "[PRIVACYREQUIRED] Use STARTTLS first")
+	return false
+}
+
+func (s *session) login(tag, user, pass string) {
+	if s.srv.Backend == nil {
+		s.no(tag, "[UNAVAILABLE] No user database")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	store, err := s.srv.Backend.Login(ctx, user, pass)
+	if err != nil {
+		if !errors.Is(err, ErrAuthFailed) {
+			s.srv.logf("imap: login %s: %v", user, err)
+		}
+		s.no(tag, "[AUTHENTICATIONFAILED] Invalid credentials")
+		return
+	}
+	s.user, s.store, s.state = user, store, Authenticated
+	s.ok(tag, "[CAPABILITY %s] Logged in", s.capabilities())
+}
+
+func (s *session) cmdLogin(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	user, err := s.r.astring()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	pass, err := s.r.astring()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if s.authAllowed(tag) {
+		s.login(tag, user, pass)
+	}
+	return nil
+}
+
+func (s *session) cmdAuthenticate(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	mech, err := s.r.atom("")
+	if err != nil {
+		return err
+	}
+	var initial string
+	hasInitial := false
+	if !s.r.atEOL() {
+		if err := s.r.sp(); err != nil {
+			return err
+		}
+		if initial, err = s.r.atom("="); err != nil {
+			return err
+		}
+		hasInitial = true
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if !strings.EqualFold(mech, "PLAIN") {
+		s.no(tag, "[CANNOT] Unsupported mechanism %s", mech)
+		return nil
+	}
+	if !s.authAllowed(tag) {
+		return nil
+	}
+	if !hasInitial {
+		s.w.WriteString("+ \r\n")
+		if err := s.flush(); err != nil {
+			return err
+		}
+		s.r.reset()
+		var line []byte
+		for {
+			c, err := s.r.readByte()
+			if err != nil {
+				return err
+			}
+			if c == '\n' {
+				break
+			}
+			if c != '\r' {
+				line = append(line, c)
+			}
+		}
+		initial = string(line)
+	}
+	if initial == "*" {
+		s.bad(tag, "AUTHENTICATE cancelled")
+		return nil
+	}
+	if initial == "=" {
+		initial = ""
+	}
+	raw, err := base64.StdEncoding.DecodeString(initial)
+	if err != nil {
+		s.bad(tag, "Bad base64")
+		return nil
+	}
+	parts := strings.Split(string(raw), "\x00")
+	if len(parts) != 3 || (parts[0] != "" && parts[0] != parts[1]) {
+		s.no(tag, "[AUTHENTICATIONFAILED] Invalid credentials")
+		return nil
+	}
+	s.login(tag, parts[1], parts[2])
+	return nil
+}
+
+// mailboxName reads a mailbox argument, INBOX in any case becoming INBOX.
+func (s *session) mailboxName() (string, error) {
+	name, err := s.r.astring()
+	if err != nil {
+		return "", err
+	}
+	if maildir.IsInbox(name) {
+		return "INBOX", nil
+	}
+	return name, nil
+}
+
+func (s *session) unselect() {
+	s.box, s.view, s.seen, s.readOnly = nil, nil, nil, false
+	s.state = Authenticated
+}
+
+func (s *session) cmdSelect(tag string, readOnly bool) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	name, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if s.state == Selected {
+		s.unselect()
+		s.untagged("OK [CLOSED] Previous mailbox closed")
+	}
+	box, err := s.store.Mailbox(name)
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	msgs, err := box.Sync()
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	validity, next, err := box.Status()
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	s.box, s.readOnly, s.state = box, readOnly, Selected
+	s.view = make([]viewMsg, len(msgs))
+	firstUnseen := 0
+	for i := range msgs {
+		s.view[i] = viewMsg{uid: msgs[i].UID, flags: msgs[i].Flags}
+		if firstUnseen == 0 && !msgs[i].HasFlag(maildir.Seen) {
+			firstUnseen = i + 1
+		}
+	}
+	s.seen = msgs
+	s.untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
+	s.untagged(`OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`)
+	s.untagged("%d EXISTS", len(msgs))
+	s.untagged("0 RECENT")
+	if firstUnseen > 0 {
+		s.untagged("OK [UNSEEN %d] First unseen", firstUnseen)
+	}
+	s.untagged("OK [UIDVALIDITY %d] UIDs valid", validity)
+	s.untagged("OK [UIDNEXT %d] Predicted next UID", next)
+	if readOnly {
+		s.ok(tag, "[READ-ONLY] EXAMINE completed")
+	} else {
+		s.ok(tag, "[READ-WRITE] SELECT completed")
+	}
+	return nil
+}
+
+func (s *session) cmdMailbox(tag, cmd string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	name, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	switch cmd {
+	case "CREATE":
+		name = strings.TrimSuffix(name, string(maildir.Delimiter))
+		if !validMUTF7(name) {
+			s.no(tag, "[CANNOT] Mailbox names are modified UTF-7")
+			return nil
+		}
+		err = s.store.Create(name)
+	case "DELETE":
+		if s.box != nil && s.box.Name() == name {
+			s.unselect()
+		}
+		err = s.store.Delete(name)
+	case "SUBSCRIBE", "UNSUBSCRIBE":
+		if cmd == "SUBSCRIBE" {
+			if _, err = s.store.Mailbox(name); err != nil {
+				break
+			}
+		}
+		err = s.store.Subscribe(name, cmd == "SUBSCRIBE")
+	}
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	s.ok(tag, "%s completed", cmd)
+	return nil
+}
+
+func (s *session) cmdRename(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	from, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	to, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if !validMUTF7(to) {
+		s.no(tag, "[CANNOT] Mailbox names are modified UTF-7")
+		return nil
+	}
+	if err := s.store.Rename(from, to); err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	s.ok(tag, "RENAME completed")
+	return nil
+}
+
+func (s *session) cmdList(tag, cmd string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	ref, err := s.r.astring()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	var pattern string
+	if c, _ := s.r.peek(); c == '"' || c == '{' {
+		pattern, err = s.r.str()
+	} else {
+		pattern, err = s.r.atom("*%]")
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if pattern == "" && cmd == "LIST" {
+		s.untagged(`LIST (\Noselect) "." ""`)
+		s.ok(tag, "LIST completed")
+		return nil
+	}
+	all, err := s.store.List()
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	subs := map[string]bool{}
+	if list, err := s.store.Subscriptions(); err == nil {
+		for _, n := range list {
+			subs[n] = true
+		}
+	}
+	exists := map[string]bool{}
+	for _, n := range all {
+		exists[n] = true
+	}
+	full := ref + pattern
+	for _, n := range all {
+		if !matchPattern(full, n) {
+			continue
+		}
+		if cmd == "LSUB" && !subs[n] {
+			continue
+		}
+		attrs := `\HasNoChildren`
+		for _, m := range all {
+			if strings.HasPrefix(m, n+".") {
+				attrs = `\HasChildren`
+				break
+			}
+		}
+		b := []byte("* " + cmd + " (" + attrs + `) "." `)
+		b = appendAString(b, n)
+		s.w.Write(b)
+		s.w.WriteString("\r\n")
+	}
+	s.ok(tag, "%s completed", cmd)
+	return nil
+}
+
+// matchPattern matches a LIST pattern: "*" matches anything, "%" anything
+// but the hierarchy delimiter; INBOX matches without regard to case.
+func matchPattern(pattern, name string) bool {
+	if maildir.IsInbox(name) && len(pattern) == 5 {
+		return maildir.IsInbox(pattern)
+	}
+	return match(pattern, name, 0)
+}
+
+func match(p, n string, depth int) bool {
+	if depth > 20 {
+		return false
+	}
+	for len(p) > 0 {
+		switch p[0] {
+		case '*', '%':
+			rest := p[1:]
+			for i := 0; i <= len(n); i++ {
+				if match(rest, n[i:], depth+1) {
+					return true
+				}
+				if i < len(n) && p[0] == '%' && n[i] == '.' {
+					return false
+				}
+			}
+			return false
+		default:
+			if len(n) == 0 || n[0] != p[0] {
+				return false
+			}
+			p, n = p[1:], n[1:]
+		}
+	}
+	return len(n) == 0
+}
+
+func (s *session) cmdStatus(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	name, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	var items []string
+	if err := s.r.list(func() error {
+		a, err := s.r.atom("")
+		items = append(items, strings.ToUpper(a))
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	box, err := s.store.Mailbox(name)
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	msgs, err := box.Sync()
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	validity, next, err := box.Status()
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	b := []byte("* STATUS ")
+	b = appendAString(b, name)
+	b = append(b, " ("...)
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		var v int64
+		switch it {
+		case "MESSAGES":
+			v = int64(len(msgs))
+		case "RECENT":
+			v = 0
+		case "UIDNEXT":
+			v = int64(next)
+		case "UIDVALIDITY":
+			v = int64(validity)
+		case "UNSEEN", "DELETED":
+			flag := maildir.Deleted
+			for _, m := range msgs {
+				if it == "UNSEEN" && !m.HasFlag(maildir.Seen) || it == "DELETED" && m.HasFlag(flag) {
+					v++
+				}
+			}
+		case "SIZE":
+			for _, m := range msgs {
+				v += m.Size
+			}
+		default:
+			return syntaxErr("unknown STATUS item %s", it)
+		}
+		b = fmt.Appendf(b, "%s %d", it, v)
+	}
+	b = append(b, ")\r\n"...)
+	s.w.Write(b)
+	s.ok(tag, "STATUS completed")
+	return nil
+}
+
+// cmdAppend streams the message literal straight into the mailbox: its
+// size is checked before the "+", and a client that vanishes half-way
+// leaves nothing stored.
+func (s *session) cmdAppend(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	name, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	var flags []string
+	if c, _ := s.r.peek(); c == '(' {
+		if flags, err = s.r.flagList(); err != nil {
+			return err
+		}
+		if err := s.r.sp(); err != nil {
+			return err
+		}
+	}
+	var date time.Time
+	if c, _ := s.r.peek(); c == '"' {
+		ds, err := s.r.quoted()
+		if err != nil {
+			return err
+		}
+		if date, err = time.Parse(dateTimeLayout, ds); err != nil {
+			return syntaxErr("bad date-time %q", ds)
+		}
+		if err := s.r.sp(); err != nil {
+			return err
+		}
+	}
+	box, boxErr := s.store.Mailbox(name)
+	s.litLimit = s.srv.appendLimit()
+	if boxErr != nil {
+		s.litLimit = -1 // refuse the literal: the mailbox is missing
+	}
+	n, nonSync, err := s.r.literalHeader()
+	if err != nil {
+		var tb *tooBig
+		if boxErr != nil && errors.As(err, &tb) {
+			s.no(tag, "[TRYCREATE] No such mailbox")
+			return nil
+		}
+		return err
+	}
+	if nonSync && (boxErr != nil || n > s.srv.appendLimit()) {
+		io.CopyN(io.Discard, s.r.br, n)
+		s.r.skipLine()
+		if boxErr != nil {
+			s.no(tag, "[TRYCREATE] No such mailbox")
+		} else {
+			s.no(tag, "[TOOBIG] Message too big")
+		}
+		return nil
+	}
+	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
+	body := &countingReader{r: io.LimitReader(s.r.br, n)}
+	uid, err := box.Append(body, flags, date, 0)
+	if err != nil || body.n != n {
+		if body.n != n {
+			return io.ErrUnexpectedEOF // the client vanished: nothing was stored
+		}
+		io.CopyN(io.Discard, s.r.br, n-body.n)
+		s.r.skipLine()
+		s.storeError(tag, err)
+		return nil
+	}
+	s.r.line = 0
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if s.box == box {
+		s.update(true)
+	}
+	s.ok(tag, "[APPENDUID %d %d] APPEND completed", box.UIDValidity(), uid)
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// dateTimeLayout is IMAP's date-time: "25-Nov-2026 10:00:00 +0000".
+const dateTimeLayout = "_2-Jan-2006 15:04:05 -0700"
+
+// update brings the session's view up to date with the mailbox and tells
+// the client: new messages (EXISTS), changed flags (FETCH) and, when
+// expunges may be sent, removed messages (EXPUNGE). During FETCH, STORE
+// and SEARCH (not their UID forms) the protocol forbids EXPUNGE responses,
+// so removed messages stay in the view until a later command.
+func (s *session) update(expunges bool) {
+	if s.box == nil {
+		return
+	}
+	msgs, err := s.box.Sync()
+	if err != nil {
+		s.srv.logf("imap: %s: %v", s.user, err)
+		return
+	}
+	if sameSlice(msgs, s.seen) && !expunges {
+		return
+	}
+	if sameSlice(msgs, s.seen) && len(msgs) == len(s.view) {
+		return
+	}
+	s.seen = msgs
+	byUID := func(uid uint32) int {
+		i := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= uid })
+		if i < len(msgs) && msgs[i].UID == uid {
+			return i
+		}
+		return -1
+	}
+	if expunges {
+		kept := s.view[:0]
+		seq := 0
+		for _, v := range s.view {
+			seq++
+			if byUID(v.uid) < 0 {
+				s.untagged("%d EXPUNGE", seq)
+				seq--
+				continue
+			}
+			kept = append(kept, v)
+		}
+		s.view = kept
+	}
+	for i := range s.view {
+		j := byUID(s.view[i].uid)
+		if j < 0 || equalFlags(msgs[j].Flags, s.view[i].flags) {
+			continue
+		}
+		s.view[i].flags = msgs[j].Flags
+		s.untagged("%d FETCH (FLAGS %s)", i+1, flagList(msgs[j].Flags))
+	}
+	var last uint32
+	if len(s.view) > 0 {
+		last = s.view[len(s.view)-1].uid
+	}
+	start := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID > last })
+	if start < len(msgs) {
+		for _, m := range msgs[start:] {
+			s.view = append(s.view, viewMsg{uid: m.UID, flags: m.Flags})
+		}
+		s.untagged("%d EXISTS", len(s.view))
+	}
+}
+
+func sameSlice(a, b []maildir.Message) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+func equalFlags(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func flagList(flags []string) string {
+	return "(" + strings.Join(flags, " ") + ")"
+}
+
+// expunge removes the messages marked \Deleted (only those in uids, if
+// given) and reports them if tell is set.
+func (s *session) expunge(uids SeqSet, tell bool) {
+	msgs, err := s.box.Sync()
+	if err != nil {
+		s.srv.logf("imap: %s: %v", s.user, err)
+		return
+	}
+	var gone []uint32
+	for _, m := range msgs {
+		if m.HasFlag(maildir.Deleted) && (uids == nil || uids.Contains(m.UID, maxUID(msgs))) {
+			gone = append(gone, m.UID)
+		}
+	}
+	if len(gone) > 0 {
+		if err := s.box.Expunge(gone); err != nil {
+			s.srv.logf("imap: %s: %v", s.user, err)
+		}
+	}
+	if tell {
+		s.update(true)
+	}
+}
+
+func maxUID(msgs []maildir.Message) uint32 {
+	if len(msgs) == 0 {
+		return 0
+	}
+	return msgs[len(msgs)-1].UID
+}
+
+func (s *session) cmdUIDExpunge(tag string) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	set, err := s.seqSet()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	if s.readOnly {
+		s.no(tag, "[READ-ONLY] Mailbox is read-only")
+		return nil
+	}
+	s.expunge(set, true)
+	s.ok(tag, "UID EXPUNGE completed")
+	return nil
+}
+
+func (s *session) seqSet() (SeqSet, error) {
+	a, err := s.r.atom("*")
+	if err != nil {
+		return nil, err
+	}
+	set, err := ParseSeqSet(a)
+	if err != nil {
+		return nil, syntaxErr("invalid sequence set %q", a)
+	}
+	return set, nil
+}
+
+// resolve turns a set of sequence numbers (or UIDs) into positions in the
+// view. A sequence number beyond the view is an error, as RFC 3501 says;
+// UIDs that do not exist are skipped.
+func (s *session) resolve(set SeqSet, uid bool) ([]int, error) {
+	var out []int
+	if uid {
+		var max uint32
+		if len(s.view) > 0 {
+			max = s.view[len(s.view)-1].uid
+		}
+		for i, v := range s.view {
+			if set.Contains(v.uid, max) {
+				out = append(out, i)
+			}
+		}
+		// "n:*" always includes the last message, even if n is larger.
+		if len(out) == 0 && len(s.view) > 0 {
+			for _, r := range set {
+				if r.Start == 0 || r.Stop == 0 {
+					out = append(out, len(s.view)-1)
+					break
+				}
+			}
+		}
+		return out, nil
+	}
+	n := uint32(len(s.view))
+	for _, r := range set {
+		a, b := r.Start, r.Stop
+		if a == 0 {
+			a = n
+		}
+		if b == 0 {
+			b = n
+		}
+		if a > b {
+			a, b = b, a
+		}
+		if a == 0 || b > n {
+			return nil, syntaxErr("no such message (sequence number beyond %d)", n)
+		}
+	}
+	for i := uint32(1); i <= n; i++ {
+		if set.Contains(i, n) {
+			out = append(out, int(i-1))
+		}
+	}
+	return out, nil
+}
+
+func (s *session) cmdStore(tag string, uid bool) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	set, err := s.seqSet()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	item, err := s.r.atom("")
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	var flags []string
+	if c, _ := s.r.peek(); c == '(' {
+		flags, err = s.r.flagList()
+	} else {
+		var f string
+		for err == nil {
+			if f, err = s.r.flag(); err == nil {
+				flags = append(flags, f)
+			}
+			if s.r.atEOL() {
+				break
+			}
+			if err == nil {
+				err = s.r.sp()
+			}
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	item = strings.ToUpper(item)
+	silent := strings.HasSuffix(item, ".SILENT")
+	var op maildir.FlagOp
+	switch strings.TrimSuffix(item, ".SILENT") {
+	case "FLAGS":
+		op = maildir.FlagsReplace
+	case "+FLAGS":
+		op = maildir.FlagsAdd
+	case "-FLAGS":
+		op = maildir.FlagsRemove
+	default:
+		return syntaxErr("unknown STORE item %s", item)
+	}
+	for _, f := range flags {
+		if strings.HasPrefix(f, `\`) && !isSystemFlag(f) {
+			s.bad(tag, "Unknown system flag %s", f)
+			return nil
+		}
+	}
+	if s.readOnly {
+		s.no(tag, "[READ-ONLY] Mailbox is read-only")
+		return nil
+	}
+	pos, err := s.resolve(set, uid)
+	if err != nil {
+		return err
+	}
+	uids := make([]uint32, len(pos))
+	for i, p := range pos {
+		uids[i] = s.view[p].uid
+	}
+	changed, err := s.box.SetFlags(uids, op, flags)
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	byUID := map[uint32][]string{}
+	for _, m := range changed {
+		byUID[m.UID] = m.Flags
+	}
+	for _, p := range pos {
+		f, ok := byUID[s.view[p].uid]
+		if !ok {
+			continue
+		}
+		s.view[p].flags = f
+		if silent {
+			continue
+		}
+		if uid {
+			s.untagged("%d FETCH (UID %d FLAGS %s)", p+1, s.view[p].uid, flagList(f))
+		} else {
+			s.untagged("%d FETCH (FLAGS %s)", p+1, flagList(f))
+		}
+	}
+	s.update(uid)
+	s.ok(tag, "STORE completed")
+	return nil
+}
+
+func isSystemFlag(f string) bool {
+	switch strings.ToLower(f) {
+	case `\seen`, `\answered`, `\flagged`, `\deleted`, `\draft`:
+		return true
+	}
+	return false
+}
+
+func (s *session) cmdCopy(tag string, move, uid bool) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	set, err := s.seqSet()
+	if err != nil {
+		return err
+	}
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	name, err := s.mailboxName()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	pos, err := s.resolve(set, uid)
+	if err != nil {
+		return err
+	}
+	if move && s.readOnly {
+		s.no(tag, "[READ-ONLY] Mailbox is read-only")
+		return nil
+	}
+	dst, err := s.store.Mailbox(name)
+	if err != nil {
+		s.no(tag, "[TRYCREATE] No such mailbox")
+		return nil
+	}
+	uids := make([]uint32, len(pos))
+	for i, p := range pos {
+		uids[i] = s.view[p].uid
+	}
+	src, dstUIDs, err := s.box.CopyTo(uids, dst)
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	code := ""
+	if len(src) > 0 {
+		code = fmt.Sprintf("[COPYUID %d %s %s] ", dst.UIDValidity(), SeqSetOf(src...), SeqSetOf(dstUIDs...))
+	}
+	if !move {
+		s.ok(tag, "%sCOPY completed", code)
+		return nil
+	}
+	s.untagged("OK %sMoved", code)
+	if err := s.box.Expunge(src); err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	s.update(true)
+	s.ok(tag, "MOVE completed")
+	return nil
+}
+
+// cmdIdle waits for changes to the selected mailbox and reports them until
+// the client sends DONE (RFC 2177). Changes made in this process arrive at
+// once; others are found by polling.
+func (s *session) cmdIdle(tag string) error {
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	s.w.WriteString("+ idling\r\n")
+	if err := s.flush(); err != nil {
+		return err
+	}
+	var watch <-chan struct{}
+	if s.box != nil {
+		ch, stop := s.box.Watch()
+		defer stop()
+		watch = ch
+	}
+	// The reader goroutine waits for DONE; it ends when the line comes or
+	// the connection fails (the deadline below guarantees one of them).
+	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.IdleTimeout, 29*time.Minute)))
+	done := make(chan error, 1)
+	go func() {
+		s.r.reset()
+		word, err := s.r.atom("")
+		if err == nil {
+			err = s.r.crlf()
+		}
+		if err == nil && !strings.EqualFold(word, "DONE") {
+			err = syntaxErr("expected DONE")
+		}
+		done <- err
+	}()
+	if s.setWaiting(true) {
+		s.conn.SetReadDeadline(time.Now())
+	}
+	defer s.setWaiting(false)
+	tick := time.NewTicker(durationOr(s.srv.PollInterval, 500*time.Millisecond))
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				var se *SyntaxError
+				if errors.As(err, &se) {
+					s.bad(tag, "%s", se.What)
+					return nil
+				}
+				s.mu.Lock()
+				closing := s.closing
+				s.mu.Unlock()
+				if closing {
+					s.untagged("BYE %s shutting down", s.srv.hostname())
+					s.flush()
+				}
+				return err
+			}
+			s.update(true)
+			s.ok(tag, "IDLE terminated")
+			return nil
+		case <-watch:
+			s.update(true)
+		case <-tick.C:
+			s.update(true)
+		}
+		if err := s.flush(); err != nil {
+			s.conn.Close()
+			<-done
+			return err
+		}
+	}
+}

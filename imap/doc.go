@@ -1,0 +1,52 @@
+// Package imap implements the Internet Message Access Protocol, IMAP4rev1
+// (RFC 3501) with pieces of IMAP4rev2 (RFC 9051): the mail access protocol
+// with which Bob's user agent reads the mailbox his mail server keeps.
+//
+// In the lecture's picture of e-mail, SMTP carries Alice's message from
+// her user agent to her mail server and on to Bob's; it stops at Bob's
+// mailbox. A mail access protocol takes it from there: IMAP keeps the
+// messages on the server and lets the user agent retrieve them, delete
+// them, and file them into folders. Here the mailbox is a Maildir
+// ([appnet.dev/imap/maildir]) that the SMTP server delivers into.
+//
+// A session moves through four states ([State]): not authenticated after
+// the greeting, authenticated after LOGIN, selected after SELECT opens a
+// mailbox, and logout. Every command is a tag, a name and arguments; the
+// server answers with untagged data ("*") and a tagged status: OK, NO
+// (refused) or BAD (malformed):
+//
+//	S: * OK [CAPABILITY IMAP4rev1 ...] hamburger.edu IMAP4rev1 service ready
+//	C: a1 LOGIN bob hunter2
+//	S: a1 OK Logged in
+//	C: a2 SELECT INBOX
+//	S: * 1 EXISTS
+//	S: * OK [UIDVALIDITY 1764111600] UIDs valid
+//	S: a2 OK [READ-WRITE] SELECT completed
+//	C: a3 FETCH 1 (ENVELOPE BODY[TEXT])
+//	S: * 1 FETCH (ENVELOPE (... "Searching for the meaning of life" ...) BODY[TEXT] {8}
+//	S: Hi Bob!
+//	S: )
+//	S: a3 OK FETCH completed
+//	C: a4 MOVE 1 Archive
+//	C: a5 LOGOUT
+//
+// Messages have two numbers: a sequence number (1..n, the session's own
+// view, which shifts when messages are expunged) and a UID (fixed for the
+// life of the mailbox). ENVELOPE and BODYSTRUCTURE describe a message
+// without downloading it; they come from the message parser of
+// [appnet.dev/smtp/message] ([AppendEnvelope], [AppendBodyStructure]).
+//
+// The types:
+//   - [Server] answers clients; a [Backend] (such as [Users]) checks
+//     passwords and hands out each user's maildir.Store.
+//   - [Client] is the user agent's side: [Client.Login], [Client.List],
+//     [Client.Select], [Client.Fetch], [Client.Store], [Client.Search],
+//     [Client.Append], [Client.Move], [Client.Expunge], [Client.Idle],
+//     [Client.Logout].
+//   - [SeqSet] is a set of message numbers ("1:3,7,10:*").
+//
+// Limits: a command line is at most [MaxLine] bytes outside literals,
+// lists nest at most 32 deep, a literal's size is checked before the "+"
+// that invites it (APPEND over the APPENDLIMIT gets NO [TOOBIG] at once),
+// and non-synchronising literals are LITERAL- (at most 4096 bytes).
+package imap

@@ -1,0 +1,359 @@
+package imap
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"time"
+
+	"appnet.dev/imap/maildir"
+	"appnet.dev/smtp/message"
+)
+
+// A searchKey decides whether one message matches.
+type searchKey func(c *searchMsg) bool
+
+// searchMsg is a message being tested, loaded lazily.
+type searchMsg struct {
+	f    *fetchMsg
+	seq  uint32
+	max  uint32 // highest sequence number
+	maxU uint32 // highest UID
+}
+
+func (c *searchMsg) header() *message.Header {
+	if err := c.f.parse(); err != nil {
+		return &message.Header{}
+	}
+	return &c.f.part.Header
+}
+
+func (c *searchMsg) date() time.Time {
+	d, _ := c.f.s.box.Date(c.f.msg.UID)
+	return d
+}
+
+func (c *searchMsg) sentDate() time.Time {
+	d, _ := message.ParseDate(c.header().Get("Date"))
+	return d
+}
+
+func (c *searchMsg) size() int64 {
+	if c.f.msg.Size >= 0 {
+		return c.f.msg.Size
+	}
+	if c.f.load() != nil {
+		return 0
+	}
+	return int64(len(c.f.raw))
+}
+
+func containsFold(hay, needle string) bool {
+	return strings.Contains(strings.ToLower(hay), strings.ToLower(needle))
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+func day(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// searchKeys reads keys up to the end of the line (or a ")" of a
+// parenthesised group) and ANDs them.
+func (s *session) searchKeys(depth int) (searchKey, error) {
+	var keys []searchKey
+	for {
+		k, err := s.searchKey(depth)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+		if c, err := s.r.peek(); err != nil || c != ' ' {
+			break
+		}
+		s.r.readByte()
+	}
+	return func(c *searchMsg) bool {
+		for _, k := range keys {
+			if !k(c) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func (s *session) searchDate() (time.Time, error) {
+	var v string
+	var err error
+	if c, _ := s.r.peek(); c == '"' {
+		v, err = s.r.quoted()
+	} else {
+		v, err = s.r.atom("")
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse("2-Jan-2006", v)
+	if err != nil {
+		return time.Time{}, syntaxErr("bad date %q", v)
+	}
+	return t, nil
+}
+
+func (s *session) searchKey(depth int) (searchKey, error) {
+	if depth > maxDepth {
+		return nil, syntaxErr("search keys nested too deep")
+	}
+	c, err := s.r.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c == '(' {
+		s.r.readByte()
+		s.r.depth++
+		k, err := s.searchKeys(depth + 1)
+		s.r.depth--
+		if err != nil {
+			return nil, err
+		}
+		return k, s.r.expect(')')
+	}
+	word, err := s.r.atom("*")
+	if err != nil {
+		return nil, err
+	}
+	if c := word[0]; c >= '0' && c <= '9' || c == '*' {
+		set, err := ParseSeqSet(word)
+		if err != nil {
+			return nil, syntaxErr("invalid sequence set %q", word)
+		}
+		return func(c *searchMsg) bool { return set.Contains(c.seq, c.max) }, nil
+	}
+	word = strings.ToUpper(word)
+	arg := func() (string, error) {
+		if err := s.r.sp(); err != nil {
+			return "", err
+		}
+		return s.r.astring()
+	}
+	flag := func(f string, want bool) searchKey {
+		return func(c *searchMsg) bool { return c.f.msg.HasFlag(f) == want }
+	}
+	switch word {
+	case "ALL":
+		return func(*searchMsg) bool { return true }, nil
+	case "ANSWERED", "UNANSWERED":
+		return flag(maildir.Answered, word == "ANSWERED"), nil
+	case "DELETED", "UNDELETED":
+		return flag(maildir.Deleted, word == "DELETED"), nil
+	case "DRAFT", "UNDRAFT":
+		return flag(maildir.Draft, word == "DRAFT"), nil
+	case "FLAGGED", "UNFLAGGED":
+		return flag(maildir.Flagged, word == "FLAGGED"), nil
+	case "SEEN", "UNSEEN":
+		return flag(maildir.Seen, word == "SEEN"), nil
+	case "NEW", "RECENT":
+		return func(*searchMsg) bool { return false }, nil // no \Recent here
+	case "OLD":
+		return func(*searchMsg) bool { return true }, nil
+	case "KEYWORD", "UNKEYWORD":
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		f, err := s.r.flag()
+		if err != nil {
+			return nil, err
+		}
+		return flag(f, word == "KEYWORD"), nil
+	case "BCC", "CC", "FROM", "SUBJECT", "TO":
+		v, err := arg()
+		if err != nil {
+			return nil, err
+		}
+		name := strings.ToUpper(word[:1]) + strings.ToLower(word[1:])
+		return func(c *searchMsg) bool {
+			for _, hv := range c.header().Values(name) {
+				if containsFold(hv, v) {
+					return true
+				}
+				if d, err := message.DecodeWords(hv); err == nil && containsFold(d, v) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case "HEADER":
+		name, err := arg()
+		if err != nil {
+			return nil, err
+		}
+		v, err := arg()
+		if err != nil {
+			return nil, err
+		}
+		return func(c *searchMsg) bool {
+			for _, hv := range c.header().Values(name) {
+				if containsFold(hv, v) {
+					return true
+				}
+			}
+			return false
+		}, nil
+	case "BODY", "TEXT":
+		v, err := arg()
+		if err != nil {
+			return nil, err
+		}
+		needle := []byte(strings.ToLower(v))
+		return func(c *searchMsg) bool {
+			if c.f.parse() != nil {
+				return false
+			}
+			hay := c.f.raw
+			if word == "BODY" {
+				hay = c.f.part.BodyBytes(c.f.raw)
+			}
+			return bytes.Contains(bytes.ToLower(hay), needle)
+		}, nil
+	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		t, err := s.searchDate()
+		if err != nil {
+			return nil, err
+		}
+		sent := strings.HasPrefix(word, "SENT")
+		cmp := strings.TrimPrefix(word, "SENT")
+		return func(c *searchMsg) bool {
+			d := c.date()
+			if sent {
+				d = c.sentDate()
+			}
+			d = day(d)
+			switch cmp {
+			case "BEFORE":
+				return d.Before(t)
+			case "ON":
+				return sameDay(d, t)
+			}
+			return !d.Before(t)
+		}, nil
+	case "LARGER", "SMALLER":
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		n, err := s.r.number64()
+		if err != nil {
+			return nil, err
+		}
+		return func(c *searchMsg) bool {
+			if word == "LARGER" {
+				return c.size() > n
+			}
+			return c.size() < n
+		}, nil
+	case "NOT":
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		k, err := s.searchKey(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return func(c *searchMsg) bool { return !k(c) }, nil
+	case "OR":
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		a, err := s.searchKey(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		b, err := s.searchKey(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		return func(c *searchMsg) bool { return a(c) || b(c) }, nil
+	case "UID":
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		set, err := s.seqSet()
+		if err != nil {
+			return nil, err
+		}
+		return func(c *searchMsg) bool { return set.Contains(c.f.msg.UID, c.maxU) }, nil
+	}
+	return nil, syntaxErr("unknown search key %s", word)
+}
+
+func (s *session) cmdSearch(tag string, uid bool) error {
+	if err := s.r.sp(); err != nil {
+		return err
+	}
+	key, err := s.searchCharsetAndKeys()
+	if err != nil {
+		return err
+	}
+	if err := s.r.crlf(); err != nil {
+		return err
+	}
+	msgs, err := s.box.Sync()
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
+	}
+	b := []byte("* SEARCH")
+	var maxU uint32
+	if len(s.view) > 0 {
+		maxU = s.view[len(s.view)-1].uid
+	}
+	for i, v := range s.view {
+		j := findUID(msgs, v.uid)
+		if j < 0 {
+			continue
+		}
+		c := &searchMsg{f: &fetchMsg{s: s, msg: msgs[j]}, seq: uint32(i + 1), max: uint32(len(s.view)), maxU: maxU}
+		if key(c) {
+			n := uint64(i + 1)
+			if uid {
+				n = uint64(v.uid)
+			}
+			b = strconv.AppendUint(append(b, ' '), n, 10)
+		}
+	}
+	s.w.Write(append(b, "\r\n"...))
+	s.update(uid)
+	s.ok(tag, "SEARCH completed")
+	return nil
+}
+
+// searchCharsetAndKeys reads an optional "CHARSET name" and the keys.
+func (s *session) searchCharsetAndKeys() (searchKey, error) {
+	b, err := s.r.br.Peek(8)
+	if err == nil && strings.EqualFold(string(b), "CHARSET ") {
+		s.r.atom("")
+		s.r.sp()
+		cs, err := s.r.astring()
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(cs, "US-ASCII") && !strings.EqualFold(cs, "UTF-8") {
+			return nil, syntaxErr("[BADCHARSET (US-ASCII UTF-8)] unsupported charset %s", cs)
+		}
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+	}
+	return s.searchKeys(0)
+}

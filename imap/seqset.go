@@ -1,0 +1,122 @@
+package imap
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// A SeqRange is one element of a sequence set: Start:Stop, or a single
+// number when they are equal. The value 0 stands for "*", the largest
+// number in use.
+type SeqRange struct {
+	Start, Stop uint32
+}
+
+// A SeqSet is a set of message sequence numbers or UIDs, as written in
+// "1:3,7,10:*" (RFC 3501 §9, sequence-set).
+type SeqSet []SeqRange
+
+// ErrBadSeqSet is returned by ParseSeqSet for malformed sets.
+var ErrBadSeqSet = errors.New("imap: invalid sequence set")
+
+// maxSeqRanges bounds the elements of a set read from the network.
+const maxSeqRanges = 10000
+
+// ParseSeqSet parses a sequence set. "$" (RFC 5182, the saved search
+// result) is not supported.
+func ParseSeqSet(s string) (SeqSet, error) {
+	if s == "" {
+		return nil, ErrBadSeqSet
+	}
+	var set SeqSet
+	for _, part := range strings.Split(s, ",") {
+		if len(set) >= maxSeqRanges {
+			return nil, ErrBadSeqSet
+		}
+		a, b, isRange := strings.Cut(part, ":")
+		start, err := parseSeqNum(a)
+		if err != nil {
+			return nil, err
+		}
+		stop := start
+		if isRange {
+			if stop, err = parseSeqNum(b); err != nil {
+				return nil, err
+			}
+		}
+		set = append(set, SeqRange{start, stop})
+	}
+	return set, nil
+}
+
+func parseSeqNum(s string) (uint32, error) {
+	if s == "*" {
+		return 0, nil
+	}
+	if s == "" || s[0] == '0' || len(s) > 10 {
+		return 0, ErrBadSeqSet
+	}
+	n, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, ErrBadSeqSet
+	}
+	return uint32(n), nil
+}
+
+// String formats the set as IMAP writes it.
+func (s SeqSet) String() string {
+	var b []byte
+	for i, r := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendSeqNum(b, r.Start)
+		if r.Stop != r.Start {
+			b = append(b, ':')
+			b = appendSeqNum(b, r.Stop)
+		}
+	}
+	return string(b)
+}
+
+func appendSeqNum(b []byte, n uint32) []byte {
+	if n == 0 {
+		return append(b, '*')
+	}
+	return strconv.AppendUint(b, uint64(n), 10)
+}
+
+// Contains reports whether n is in the set when the largest number in use
+// (the value of "*") is max.
+func (s SeqSet) Contains(n, max uint32) bool {
+	for _, r := range s {
+		a, b := r.Start, r.Stop
+		if a == 0 {
+			a = max
+		}
+		if b == 0 {
+			b = max
+		}
+		if a > b {
+			a, b = b, a
+		}
+		if n >= a && n <= b {
+			return true
+		}
+	}
+	return false
+}
+
+// SeqSetOf returns the set holding exactly nums, compressed into ranges.
+func SeqSetOf(nums ...uint32) SeqSet {
+	var s SeqSet
+	for _, n := range nums {
+		if k := len(s); k > 0 && s[k-1].Stop+1 == n {
+			s[k-1].Stop = n
+			continue
+		}
+		s = append(s, SeqRange{n, n})
+	}
+	return s
+}

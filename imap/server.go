@@ -1,0 +1,591 @@
+package imap
+
+import (
+	"bufio"
+	"context"
+	"crypto/subtle"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"appnet.dev/imap/maildir"
+	"appnet.dev/sockets"
+)
+
+// ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
+// Close.
+var ErrServerClosed = errors.New("imap: server closed")
+
+// ErrAuthFailed is what a Backend returns for a wrong name or password.
+var ErrAuthFailed = errors.New("imap: authentication failed")
+
+// A Backend checks a user's name and password and hands back the user's
+// mailboxes.
+type Backend interface {
+	Login(ctx context.Context, user, password string) (*maildir.Store, error)
+}
+
+// BackendFunc adapts a function to a Backend.
+type BackendFunc func(ctx context.Context, user, password string) (*maildir.Store, error)
+
+// Login calls f.
+func (f BackendFunc) Login(ctx context.Context, user, password string) (*maildir.Store, error) {
+	return f(ctx, user, password)
+}
+
+// Users is a Backend that serves Dir/<user>/ as each user's Maildir, with
+// passwords from a table (as read from "name:password" lines by
+// ParseUsers). It keeps one maildir.Store per user so that all sessions of
+// a user share mailbox state and see each other's changes at once.
+type Users struct {
+	Dir       string
+	Passwords map[string]string
+
+	mu     sync.Mutex
+	stores map[string]*maildir.Store
+}
+
+// Login implements Backend.
+func (u *Users) Login(ctx context.Context, user, password string) (*maildir.Store, error) {
+	want, ok := u.Passwords[user]
+	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(password)) != 1 {
+		return nil, ErrAuthFailed
+	}
+	return u.Store(user)
+}
+
+// Store returns the Maildir of user (whose password is not checked), for
+// a mail server that delivers into it.
+func (u *Users) Store(user string) (*maildir.Store, error) {
+	if user == "" || strings.ContainsAny(user, "/\\") || user[0] == '.' {
+		return nil, fmt.Errorf("imap: bad user name %q", user)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if s := u.stores[user]; s != nil {
+		return s, nil
+	}
+	s, err := maildir.Open(filepath.Join(u.Dir, user))
+	if err != nil {
+		return nil, err
+	}
+	if u.stores == nil {
+		u.stores = make(map[string]*maildir.Store)
+	}
+	u.stores[user] = s
+	return s, nil
+}
+
+// ParseUsers reads "name:password" lines (blank lines and lines starting
+// with "#" are skipped).
+func ParseUsers(r io.Reader) (map[string]string, error) {
+	out := make(map[string]string)
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, pass, ok := strings.Cut(line, ":")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("imap: users line %d: want name:password", n)
+		}
+		out[name] = pass
+	}
+	return out, sc.Err()
+}
+
+// A Server is an IMAP server. Its zero value, with a Backend, is ready to
+// use.
+type Server struct {
+	// Hostname is named in the greeting; default "localhost".
+	Hostname string
+	Backend  Backend
+
+	// TLSConfig enables STARTTLS. Without TLS, LOGIN and AUTHENTICATE
+	// are refused (LOGINDISABLED) unless AllowInsecureAuth is set, which
+	// the loopback examples and tests do.
+	TLSConfig         *tls.Config
+	AllowInsecureAuth bool
+
+	// AppendLimit is the largest message APPEND accepts (APPENDLIMIT);
+	// default 32 MiB. A bigger literal is refused before the "+"
+	// continuation with NO [TOOBIG].
+	AppendLimit int64
+
+	// ReadTimeout bounds the wait for each command (the RFC's
+	// autologout timer, default 30 minutes); IdleTimeout bounds one IDLE
+	// (default 29 minutes); PollInterval is how often a selected session
+	// looks for changes made by other processes (default 500ms; changes
+	// made in this process are seen at once).
+	ReadTimeout  time.Duration
+	IdleTimeout  time.Duration
+	PollInterval time.Duration
+
+	// Trace, if set, receives every session's dialogue ("S: ...",
+	// "C: ...").
+	Trace io.Writer
+	// ErrorLog receives errors of the store; default: the log package's
+	// standard logger.
+	ErrorLog *log.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*session]struct{}
+	closed    bool
+	wg        sync.WaitGroup
+	meta      metaCache
+}
+
+func (srv *Server) hostname() string {
+	if srv.Hostname == "" {
+		return "localhost"
+	}
+	return srv.Hostname
+}
+
+func (srv *Server) appendLimit() int64 {
+	if srv.AppendLimit <= 0 {
+		return 32 << 20
+	}
+	return srv.AppendLimit
+}
+
+func durationOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func (srv *Server) logf(format string, args ...any) {
+	if srv.ErrorLog != nil {
+		srv.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
+// ListenAndServe listens on addr (default ":143") and serves.
+func (srv *Server) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = ":143"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(l)
+}
+
+// Serve accepts connections on l and serves each in its own goroutine
+// until Shutdown or Close; it then returns ErrServerClosed.
+func (srv *Server) Serve(l net.Listener) error {
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	if srv.listeners == nil {
+		srv.listeners = make(map[net.Listener]struct{})
+	}
+	srv.listeners[l] = struct{}{}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	defer srv.wg.Done()
+
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			srv.mu.Lock()
+			closed := srv.closed
+			srv.mu.Unlock()
+			if closed {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s := srv.newSession(c)
+		srv.mu.Lock()
+		if srv.closed {
+			srv.mu.Unlock()
+			c.Close()
+			return ErrServerClosed
+		}
+		if srv.conns == nil {
+			srv.conns = make(map[*session]struct{})
+		}
+		srv.conns[s] = struct{}{}
+		srv.wg.Add(1)
+		srv.mu.Unlock()
+		go func() {
+			defer srv.wg.Done()
+			s.serve()
+			srv.mu.Lock()
+			delete(srv.conns, s)
+			srv.mu.Unlock()
+		}()
+	}
+}
+
+// ServeConn serves one connection (say one end of net.Pipe) and returns
+// when the session ends.
+func (srv *Server) ServeConn(c net.Conn) {
+	s := srv.newSession(c)
+	srv.mu.Lock()
+	if srv.conns == nil {
+		srv.conns = make(map[*session]struct{})
+	}
+	srv.conns[s] = struct{}{}
+	srv.mu.Unlock()
+	s.serve()
+	srv.mu.Lock()
+	delete(srv.conns, s)
+	srv.mu.Unlock()
+}
+
+// Shutdown stops accepting connections, tells sessions that are waiting
+// for a command or idling to end (BYE), and waits for every session to end
+// or ctx to be done.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.closeListeners()
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	for {
+		srv.mu.Lock()
+		for s := range srv.conns {
+			s.shutdown()
+		}
+		srv.mu.Unlock()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			srv.Close()
+			<-done
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Close closes the listeners and every connection at once, and waits for
+// the sessions' goroutines to end.
+func (srv *Server) Close() error {
+	srv.closeListeners()
+	srv.mu.Lock()
+	for s := range srv.conns {
+		s.conn.Close()
+	}
+	srv.mu.Unlock()
+	srv.wg.Wait()
+	return nil
+}
+
+func (srv *Server) closeListeners() {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.closed = true
+	for l := range srv.listeners {
+		l.Close()
+	}
+	srv.listeners = nil
+}
+
+// State is where an IMAP session stands (RFC 3501 §3).
+type State int
+
+const (
+	NotAuthenticated State = iota // after the greeting: CAPABILITY, STARTTLS, LOGIN, AUTHENTICATE
+	Authenticated                 // mailbox commands: SELECT, LIST, APPEND…
+	Selected                      // message commands on the selected mailbox: FETCH, STORE, SEARCH…
+	Logout                        // after LOGOUT or BYE: the connection closes
+)
+
+func (s State) String() string {
+	switch s {
+	case NotAuthenticated:
+		return "not authenticated"
+	case Authenticated:
+		return "authenticated"
+	case Selected:
+		return "selected"
+	case Logout:
+		return "logout"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// session is one client's connection.
+type session struct {
+	srv   *Server
+	raw   net.Conn // the accepted connection
+	conn  net.Conn // raw, or TLS over it, traced
+	r     *reader
+	w     *bufio.Writer
+	state State
+	tls   bool
+
+	mu      sync.Mutex
+	closing bool // Shutdown asked the session to end
+	waiting bool // blocked reading a command or idling
+
+	user     string
+	store    *maildir.Store
+	box      *maildir.Mailbox
+	readOnly bool
+	view     []viewMsg         // the session's sequence numbers: view[i] is message i+1
+	seen     []maildir.Message // the mailbox's list when the view was last brought up to date
+
+	litLimit int64 // largest literal accepted for the string being read
+}
+
+// viewMsg is a message as this session knows it.
+type viewMsg struct {
+	uid   uint32
+	flags []string
+}
+
+func (srv *Server) newSession(c net.Conn) *session {
+	s := &session{srv: srv, raw: c}
+	s.setConn(c)
+	return s
+}
+
+func (s *session) setConn(c net.Conn) {
+	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
+	s.r = newReader(bufio.NewReaderSize(s.conn, 16<<10))
+	s.r.literal = s.checkLiteral
+	s.w = bufio.NewWriterSize(s.conn, 16<<10)
+}
+
+// shutdown ends the session if it is waiting for a command.
+func (s *session) shutdown() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closing = true
+	if s.waiting {
+		s.conn.SetReadDeadline(time.Now())
+	}
+}
+
+func (s *session) setWaiting(w bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.waiting = w
+	return s.closing
+}
+
+// errLiteralRefused is returned by checkLiteral after it has answered.
+var errLiteralRefused = errors.New("imap: literal refused")
+
+// errFatal ends the session after a response that cannot be recovered from.
+var errFatal = errors.New("imap: fatal")
+
+// checkLiteral is called for every literal a client announces, before its
+// data: a synchronising literal gets "+" only if it fits.
+func (s *session) checkLiteral(n int64, nonSync bool) error {
+	limit := s.litLimit
+	if limit <= 0 {
+		limit = MaxLine
+	}
+	if nonSync {
+		if n > maxNonSync {
+			return fmt.Errorf("%w: non-synchronising literal of %d bytes (LITERAL- allows %d)", errFatal, n, maxNonSync)
+		}
+		return nil
+	}
+	if n > limit {
+		return &tooBig{n: n, limit: limit}
+	}
+	s.w.WriteString("+ Ready for literal data\r\n")
+	return s.flush()
+}
+
+type tooBig struct{ n, limit int64 }
+
+func (e *tooBig) Error() string {
+	return fmt.Sprintf("imap: literal of %d bytes is over the limit of %d", e.n, e.limit)
+}
+
+func (s *session) flush() error {
+	s.conn.SetWriteDeadline(time.Now().Add(time.Minute))
+	return s.w.Flush()
+}
+
+func (s *session) capabilities() string {
+	caps := []string{"IMAP4rev1", "LITERAL-", "SASL-IR", "UIDPLUS", "MOVE", "IDLE", "ENABLE", "ID",
+		"UNSELECT", "CHILDREN", "NAMESPACE", "BINARY", fmt.Sprintf("APPENDLIMIT=%d", s.srv.appendLimit())}
+	if s.srv.TLSConfig != nil && !s.tls {
+		caps = append(caps, "STARTTLS")
+	}
+	if s.state == NotAuthenticated {
+		if s.tls || s.srv.AllowInsecureAuth {
+			caps = append(caps, "AUTH=PLAIN")
+		} else {
+			caps = append(caps, "LOGINDISABLED")
+		}
+	}
+	return strings.Join(caps, " ")
+}
+
+func (s *session) serve() {
+	defer func() {
+		if s.box != nil {
+			s.box = nil
+		}
+		s.conn.Close()
+	}()
+	if s.setWaiting(false) {
+		fmt.Fprintf(s.w, "* BYE %s shutting down\r\n", s.srv.hostname())
+		s.flush()
+		return
+	}
+	fmt.Fprintf(s.w, "* OK [CAPABILITY %s] %s IMAP4rev1 service ready\r\n", s.capabilities(), s.srv.hostname())
+	if s.flush() != nil {
+		return
+	}
+	for s.state != Logout {
+		if err := s.command(); err != nil {
+			return
+		}
+		if s.flush() != nil {
+			return
+		}
+	}
+}
+
+// command reads and runs one command. A non-nil error ends the session.
+func (s *session) command() error {
+	if s.setWaiting(true) {
+		fmt.Fprintf(s.w, "* BYE %s shutting down\r\n", s.srv.hostname())
+		return errFatal
+	}
+	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
+	s.r.reset()
+	s.litLimit = 0
+	// Wait for the first byte of the command, then stop counting idle time.
+	_, err := s.r.br.Peek(1)
+	closing := s.setWaiting(false)
+	if err != nil {
+		if closing {
+			fmt.Fprintf(s.w, "* BYE %s shutting down\r\n", s.srv.hostname())
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			fmt.Fprintf(s.w, "* BYE autologout: idle for too long\r\n")
+		}
+		s.flush()
+		return err
+	}
+	s.conn.SetReadDeadline(time.Now().Add(5 * time.Minute)) // the rest of the command
+	tag, err := s.r.atom("")
+	if err == nil && strings.ContainsRune(tag, '+') {
+		err = syntaxErr("bad tag")
+	}
+	if err == nil {
+		err = s.r.sp()
+	}
+	var name string
+	if err == nil {
+		name, err = s.r.atom("")
+	}
+	if err != nil {
+		return s.recover("*", err)
+	}
+	name = strings.ToUpper(name)
+	if err := s.dispatch(tag, name); err != nil {
+		return s.recover(tag, err)
+	}
+	return nil
+}
+
+// recover answers a failed command and decides whether the session can go
+// on.
+func (s *session) recover(tag string, err error) error {
+	var se *SyntaxError
+	var tb *tooBig
+	switch {
+	case errors.As(err, &tb):
+		// The client sent nothing after the announcement: the line is over.
+		fmt.Fprintf(s.w, "%s NO [TOOBIG] %s\r\n", tag, tb.Error())
+		return nil
+	case errors.As(err, &se):
+		fmt.Fprintf(s.w, "%s BAD %s\r\n", tag, se.What)
+		if !s.r.skipLine() {
+			return err
+		}
+		return nil
+	case errors.Is(err, errFatal):
+		fmt.Fprintf(s.w, "* BYE %v\r\n", err)
+		s.flush()
+		return err
+	}
+	return err // the connection broke
+}
+
+// The responses.
+
+func (s *session) ok(tag, format string, args ...any) {
+	s.w.WriteString(tag)
+	s.w.WriteString(" OK ")
+	fmt.Fprintf(s.w, format, args...)
+	s.w.WriteString("\r\n")
+}
+
+func (s *session) no(tag, format string, args ...any) {
+	s.w.WriteString(tag)
+	s.w.WriteString(" NO ")
+	fmt.Fprintf(s.w, format, args...)
+	s.w.WriteString("\r\n")
+}
+
+func (s *session) bad(tag, format string, args ...any) {
+	s.w.WriteString(tag)
+	s.w.WriteString(" BAD ")
+	fmt.Fprintf(s.w, format, args...)
+	s.w.WriteString("\r\n")
+}
+
+func (s *session) untagged(format string, args ...any) {
+	s.w.WriteString("* ")
+	fmt.Fprintf(s.w, format, args...)
+	s.w.WriteString("\r\n")
+}
+
+// storeError answers a failed store operation without showing paths.
+func (s *session) storeError(tag string, err error) {
+	switch {
+	case errors.Is(err, maildir.ErrNoMailbox):
+		s.no(tag, "[NONEXISTENT] No such mailbox")
+	case errors.Is(err, maildir.ErrExists):
+		s.no(tag, "[ALREADYEXISTS] Mailbox already exists")
+	case errors.Is(err, maildir.ErrBadName), errors.Is(err, maildir.ErrInbox), errors.Is(err, maildir.ErrHasChildren):
+		s.no(tag, "[CANNOT] %s", strings.TrimPrefix(err.Error(), "maildir: "))
+	case errors.Is(err, maildir.ErrTooBig):
+		s.no(tag, "[TOOBIG] Message too big")
+	case errors.Is(err, os.ErrNotExist):
+		s.no(tag, "[NONEXISTENT] No such message")
+	default:
+		s.srv.logf("imap: %s: %v", s.user, err)
+		s.no(tag, "[SERVERBUG] Internal error, see the server's log")
+	}
+}

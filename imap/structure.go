@@ -1,0 +1,199 @@
+package imap
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+
+	"appnet.dev/smtp/message"
+)
+
+// This file turns smtp/message's part tree into the two descriptions IMAP
+// clients ask for instead of downloading a message: ENVELOPE (who wrote to
+// whom, when, about what; RFC 3501 §7.4.2) and BODYSTRUCTURE (the MIME tree
+// with types, sizes and line counts).
+
+// AppendEnvelope appends the ENVELOPE of a message with header h.
+// Strings are given as they stand in the header (RFC 2047 encoded words
+// are not decoded; the client does that), display names excepted: the
+// message package hands them over decoded, so they are encoded again.
+func AppendEnvelope(b []byte, h *message.Header) []byte {
+	b = append(b, '(')
+	b = appendNString(b, h.Get("Date"))
+	b = append(b, ' ')
+	b = appendNString(b, h.Get("Subject"))
+	from := h.Get("From")
+	for _, key := range []string{"From", "Sender", "Reply-To", "To", "Cc", "Bcc"} {
+		b = append(b, ' ')
+		v := h.Get(key)
+		if (key == "Sender" || key == "Reply-To") && strings.TrimSpace(v) == "" {
+			v = from
+		}
+		b = appendAddressList(b, v)
+	}
+	b = append(b, ' ')
+	b = appendNString(b, h.Get("In-Reply-To"))
+	b = append(b, ' ')
+	b = appendNString(b, h.Get("Message-ID"))
+	return append(b, ')')
+}
+
+func appendAddressList(b []byte, v string) []byte {
+	if strings.TrimSpace(v) == "" {
+		return append(b, "NIL"...)
+	}
+	list, err := message.ParseAddressList(v)
+	if err != nil || len(list) == 0 {
+		return append(b, "NIL"...)
+	}
+	b = append(b, '(')
+	group := ""
+	for _, a := range list {
+		if a.Group != group {
+			if group != "" {
+				b = append(b, "(NIL NIL NIL NIL)"...)
+			}
+			if a.Group != "" {
+				b = append(b, "(NIL NIL "...)
+				b = appendString(b, a.Group)
+				b = append(b, " NIL)"...)
+			}
+			group = a.Group
+		}
+		if a.Local == "" && a.Domain == "" {
+			continue // an empty group
+		}
+		b = append(b, '(')
+		name := a.Name
+		if name != "" {
+			name = message.EncodeWord(name)
+		}
+		b = appendNString(b, name)
+		b = append(b, " NIL "...)
+		b = appendNString(b, a.Local)
+		b = append(b, ' ')
+		b = appendNString(b, a.Domain)
+		b = append(b, ')')
+	}
+	if group != "" {
+		b = append(b, "(NIL NIL NIL NIL)"...)
+	}
+	return append(b, ')')
+}
+
+// AppendBodyStructure appends the BODYSTRUCTURE of part p (extended is
+// true) or its BODY (the same without extension data).
+func AppendBodyStructure(b []byte, p *message.Part, extended bool) []byte {
+	return appendStructure(b, p, extended, 0)
+}
+
+func appendStructure(b []byte, p *message.Part, ext bool, depth int) []byte {
+	b = append(b, '(')
+	if p.IsMultipart() && len(p.Parts) > 0 && depth < maxDepth {
+		for _, c := range p.Parts {
+			b = appendStructure(b, c, ext, depth+1)
+		}
+		b = append(b, ' ')
+		b = appendString(b, p.Subtype)
+		if ext {
+			b = append(b, ' ')
+			b = appendParams(b, p.Params, "")
+			b = appendExtension(b, p)
+		}
+		return append(b, ')')
+	}
+	typ, sub := p.Type, p.Subtype
+	if typ == "multipart" {
+		// A multipart without parts is described as a leaf.
+		typ, sub = "text", "plain"
+	}
+	b = appendString(b, typ)
+	b = append(b, ' ')
+	b = appendString(b, sub)
+	b = append(b, ' ')
+	b = appendParams(b, p.Params, "")
+	b = append(b, ' ')
+	b = appendNString(b, p.ID)
+	b = append(b, ' ')
+	b = appendNString(b, p.Header.Get("Content-Description"))
+	b = append(b, ' ')
+	enc := p.Encoding
+	if enc == "" {
+		enc = "7bit"
+	}
+	b = appendString(b, enc)
+	b = append(b, ' ')
+	b = strconv.AppendInt(b, p.BodySize, 10)
+	switch {
+	case p.Message != nil && depth < maxDepth:
+		b = append(b, ' ')
+		b = AppendEnvelope(b, &p.Message.Header)
+		b = append(b, ' ')
+		b = appendStructure(b, p.Message, ext, depth+1)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.Lines, 10)
+	case typ == "text":
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, p.Lines, 10)
+	}
+	if ext {
+		b = append(b, ' ')
+		b = appendNString(b, p.MD5)
+		b = appendExtension(b, p)
+	}
+	return append(b, ')')
+}
+
+// appendExtension appends disposition, language and location.
+func appendExtension(b []byte, p *message.Part) []byte {
+	b = append(b, ' ')
+	if p.Disposition == "" {
+		b = append(b, "NIL"...)
+	} else {
+		b = append(b, '(')
+		b = appendString(b, p.Disposition)
+		b = append(b, ' ')
+		b = appendParams(b, p.DispositionParams, "")
+		b = append(b, ')')
+	}
+	b = append(b, ' ')
+	switch len(p.Language) {
+	case 0:
+		b = append(b, "NIL"...)
+	case 1:
+		b = appendString(b, p.Language[0])
+	default:
+		b = append(b, '(')
+		for i, l := range p.Language {
+			if i > 0 {
+				b = append(b, ' ')
+			}
+			b = appendString(b, l)
+		}
+		b = append(b, ')')
+	}
+	b = append(b, ' ')
+	return appendNString(b, p.Location)
+}
+
+// appendParams appends a parameter list in name order, or NIL.
+func appendParams(b []byte, params map[string]string, _ string) []byte {
+	if len(params) == 0 {
+		return append(b, "NIL"...)
+	}
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '(')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = appendString(b, k)
+		b = append(b, ' ')
+		b = appendString(b, params[k])
+	}
+	return append(b, ')')
+}
