@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"strings"
@@ -26,7 +27,7 @@ func startServer(t testing.TB, configure func(*Server)) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zs, err := NewZones(z, rev)
+	zs, err := NewZones(z, rev, bigZone(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +48,19 @@ func startServer(t testing.TB, configure func(*Server)) (*Server, string) {
 		}
 	})
 	return s, ln.Addr().String()
+}
+
+// bigZone has 60 TXT records at big.big.test: more than 512 octets.
+func bigZone(t testing.TB) *Zone {
+	src := "$TTL 60\n@ SOA ns root 1 2 3 4 5\n"
+	for i := range 60 {
+		src += fmt.Sprintf("big TXT \"%s%02d\"\n", strings.Repeat("x", 20), i)
+	}
+	z, err := ReadZone(ZoneFile{Name: "big", Origin: MustParseName("big.test")}, strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return z
 }
 
 // answers lists a reply's records as presentation lines per section.
@@ -141,17 +155,8 @@ func TestEDNSAndTruncation(t *testing.T) {
 	if r.EDNS != nil {
 		t.Error("OPT in a reply to a query without EDNS")
 	}
-	// A server that must truncate: make the answer large with many MX
-	// records of a zone of our own.
-	src := "$TTL 60\n@ SOA ns root 1 2 3 4 5\n"
-	for i := range 60 {
-		src += "big TXT \"" + strings.Repeat("x", 20) + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "\"\n"
-	}
-	z, err := ReadZone(ZoneFile{Name: "big", Origin: MustParseName("big.test")}, strings.NewReader(src))
-	if err != nil {
-		t.Fatal(err)
-	}
-	zs, _ := NewZones(z)
+	// A server that must truncate.
+	zs, _ := NewZones(bigZone(t))
 	pc, ln, err := Listen("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

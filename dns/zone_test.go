@@ -106,7 +106,7 @@ f TYPE1 \# 4 c0000204   ; RFC 3597 form of a known type
 		"example.\t300\tIN\tSOA\tns.example. root.example. 1 2 3 4 5",
 		"a.example.\t60\tIN\tA\t192.0.2.1",
 		"b.example.\t70\tIN\tA\t192.0.2.2",
-		"b.example.\t300\tIN\tA\t192.0.2.3",
+		"b.example.\t70\tIN\tA\t192.0.2.3", // an RRset has one TTL (RFC 2181 §5.2)
 		"c.example.\t300\tIN\tTXT\t\"one\" \"two\"",
 		"d.sub.example.\t300\tIN\tCNAME\tsub.example.",
 		"e.sub.example.\t300\tIN\tMX\t5 mx.example.",

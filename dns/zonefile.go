@@ -66,8 +66,30 @@ func (zf ZoneFile) Parse(r io.Reader) ([]RR, error) {
 		max = 1_000_000
 	}
 	var rrs []RR
-	err := zf.parse(r, zf.Name, &st, &rrs, max, 0)
-	return rrs, err
+	if err := zf.parse(r, zf.Name, &st, &rrs, max, 0); err != nil {
+		return nil, err
+	}
+	sameTTL(rrs)
+	return rrs, nil
+}
+
+// sameTTL gives every record of an RRset the TTL of its first record, as
+// RFC 2181 §5.2 requires and BIND does when it reads a master file.
+func sameTTL(rrs []RR) {
+	type key struct {
+		name  Name
+		t     Type
+		class Class
+	}
+	first := make(map[key]uint32)
+	for i, rr := range rrs {
+		k := key{rr.Name.Canonical(), rr.Type(), rr.Class}
+		if ttl, ok := first[k]; ok {
+			rrs[i].TTL = ttl
+		} else {
+			first[k] = rr.TTL
+		}
+	}
 }
 
 func (zf ZoneFile) parse(r io.Reader, file string, st *zoneState, rrs *[]RR, max, depth int) error {
