@@ -1,0 +1,172 @@
+package smtp
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RFC 5321 §4.5.3.1 size limits.
+const (
+	MaxLocalPart   = 64
+	MaxDomain      = 255
+	MaxPath        = 256
+	MaxCommandLine = 512
+	MaxTextLine    = 1000
+	MaxRecipients  = 100
+)
+
+// A Path is an envelope address, the argument of MAIL FROM and RCPT TO
+// (RFC 5321 §4.1.2): a mailbox local@domain. The zero Path is the null
+// reverse-path "<>" that bounces are sent from, so they are never bounced
+// in turn.
+type Path struct {
+	Local  string
+	Domain string
+}
+
+// IsNull reports whether p is the null path <>.
+func (p Path) IsNull() bool { return p.Local == "" && p.Domain == "" }
+
+// String returns "local@domain", or "" for the null path.
+func (p Path) String() string {
+	if p.IsNull() {
+		return ""
+	}
+	l := p.Local
+	if !dotString(l) {
+		l = quote(l)
+	}
+	return l + "@" + p.Domain
+}
+
+// Bracketed returns the path as a command writes it: "<bob@hamburger.edu>".
+func (p Path) Bracketed() string { return "<" + p.String() + ">" }
+
+// ParsePath parses a mailbox "local@domain" (no angle brackets) with the
+// limits of RFC 5321 §4.5.3.1: local part 64 octets, domain 255. SMTPUTF8
+// addresses (octets ≥ 0x80, RFC 6531) are accepted when utf8 is true.
+func ParsePath(s string, utf8 bool) (Path, error) {
+	if len(s) > MaxPath {
+		return Path{}, fmt.Errorf("smtp: path longer than %d octets", MaxPath)
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return Path{}, fmt.Errorf("smtp: path %q: want local@domain", s)
+	}
+	local, domain := s[:at], s[at+1:]
+	if strings.HasPrefix(local, `"`) {
+		u, ok := unquote(local)
+		if !ok {
+			return Path{}, fmt.Errorf("smtp: path %q: bad quoted local part", s)
+		}
+		local = u
+	} else if !dotString(local) {
+		return Path{}, fmt.Errorf("smtp: path %q: bad local part", s)
+	}
+	if len(local) > MaxLocalPart {
+		return Path{}, fmt.Errorf("smtp: local part longer than %d octets", MaxLocalPart)
+	}
+	if len(domain) > MaxDomain {
+		return Path{}, fmt.Errorf("smtp: domain longer than %d octets", MaxDomain)
+	}
+	if !validDomain(domain) {
+		return Path{}, fmt.Errorf("smtp: path %q: bad domain", s)
+	}
+	if !utf8 {
+		for i := 0; i < len(s); i++ {
+			if s[i] >= 0x80 {
+				return Path{}, fmt.Errorf("smtp: path %q: non-ASCII address without SMTPUTF8", s)
+			}
+		}
+	}
+	return Path{Local: local, Domain: domain}, nil
+}
+
+func isAtext(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80 ||
+		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// dotString reports whether s is an RFC 5321 Dot-string.
+func dotString(s string) bool {
+	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '.' && !isAtext(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// unquote decodes an RFC 5321 Quoted-string.
+func unquote(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '"' || s[len(s)-1] != '"' {
+		return "", false
+	}
+	var b strings.Builder
+	for i := 1; i < len(s)-1; i++ {
+		c := s[i]
+		if c < ' ' || c == 0x7f {
+			return "", false
+		}
+		if c == '"' {
+			return "", false
+		}
+		if c == '\\' {
+			i++
+			if i >= len(s)-1 {
+				return "", false
+			}
+			c = s[i]
+		}
+		b.WriteByte(c)
+	}
+	return b.String(), true
+}
+
+// validDomain accepts a dotted domain name of letters, digits, hyphens and
+// (for SMTPUTF8) UTF-8, or an address literal [192.0.2.1] / [IPv6:...].
+func validDomain(d string) bool {
+	if d == "" {
+		return false
+	}
+	if d[0] == '[' {
+		if d[len(d)-1] != ']' || len(d) < 3 {
+			return false
+		}
+		for i := 1; i < len(d)-1; i++ {
+			c := d[i]
+			if c <= ' ' || c > '~' || c == '[' || c == ']' || c == '\\' {
+				return false
+			}
+		}
+		return true
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c >= 0x80) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,938 @@
+package smtp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"appnet.dev/sockets"
+)
+
+// A Server is the receiving side of SMTP (RFC 5321): Bob's mail server,
+// hamburger.edu in the lecture. It greets, takes HELO or EHLO, then any
+// number of MAIL, RCPT+, DATA transactions on one connection, and hands
+// each accepted message to its Backend before answering 250.
+//
+// The zero value is a server for "localhost" that discards mail; set
+// Domain and Backend. Fields must not change once Serve is called.
+type Server struct {
+	// Addr is the address ListenAndServe listens on; default ":25".
+	Addr string
+	// Domain is the server's name, in its greeting and Received: fields.
+	Domain string
+	// LocalDomains lists the domains mail is accepted for; default
+	// []string{Domain}. RCPT TO any other domain is relaying, refused with
+	// 554 5.7.1 unless the session authenticated.
+	LocalDomains []string
+	// Backend stores accepted mail; nil discards it.
+	Backend Backend
+
+	// TLSConfig, if set, offers STARTTLS (RFC 3207).
+	TLSConfig *tls.Config
+	// Authenticate, if set, offers AUTH PLAIN and LOGIN (RFC 4954),
+	// only after STARTTLS unless AllowInsecureAuth. A nil error accepts.
+	Authenticate      func(ctx context.Context, user, password string) error
+	AllowInsecureAuth bool
+
+	// MaxMessageBytes is the SIZE limit; default 10 MB.
+	MaxMessageBytes int64
+	// MaxRecipients per message; default 100 (RFC 5321 §4.5.3.1.8).
+	MaxRecipients int
+	// MaxErrors is how many bad commands a session may send before it is
+	// closed with 421; default 10.
+	MaxErrors int
+	// MaxCommands bounds the commands of one session; default 10000.
+	MaxCommands int
+
+	// CommandTimeout bounds the wait for each command, DataTimeout for
+	// each line of a message (RFC 5321 §4.5.3.2: 5 and 3 minutes, the
+	// defaults). The TLS handshake has CommandTimeout too.
+	CommandTimeout time.Duration
+	DataTimeout    time.Duration
+
+	// Trace, if set, receives every session's dialogue ("S: 220 …",
+	// "C: HELO …").
+	Trace io.Writer
+	// ErrorLog receives errors from accepting and delivering; nil means
+	// they are dropped.
+	ErrorLog *log.Logger
+	// Now is the clock for Received: dates; nil means time.Now.
+	Now func() time.Time
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+	seq       atomic.Int64
+}
+
+// state is where a session is in the dialogue of the slides:
+// greeting → HELO/EHLO → MAIL → RCPT+ → DATA → … → QUIT.
+type state int
+
+const (
+	stateGreeted state = iota // 220 sent, waiting for HELO/EHLO
+	stateReady                // introduced, no transaction open
+	stateMail                 // MAIL accepted, waiting for RCPT
+	stateRcpt                 // at least one RCPT accepted
+	stateClosed               // QUIT or an error ended the session
+)
+
+func (s state) String() string {
+	switch s {
+	case stateGreeted:
+		return "greeted"
+	case stateReady:
+		return "ready"
+	case stateMail:
+		return "mail"
+	case stateRcpt:
+		return "rcpt"
+	case stateClosed:
+		return "closed"
+	}
+	return "state(" + strconv.Itoa(int(s)) + ")"
+}
+
+func (srv *Server) domain() string {
+	if srv.Domain == "" {
+		return "localhost"
+	}
+	return srv.Domain
+}
+
+func (srv *Server) now() time.Time {
+	if srv.Now != nil {
+		return srv.Now()
+	}
+	return time.Now()
+}
+
+func orInt(v, d int) int {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+func orDur(v, d time.Duration) time.Duration {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+func (srv *Server) maxSize() int64 {
+	if srv.MaxMessageBytes <= 0 {
+		return 10 << 20
+	}
+	return srv.MaxMessageBytes
+}
+
+func (srv *Server) logf(format string, args ...any) {
+	if srv.ErrorLog != nil {
+		srv.ErrorLog.Printf(format, args...)
+	}
+}
+
+// isLocal reports whether mail for domain is ours to accept.
+func (srv *Server) isLocal(domain string) bool {
+	if domain == "" { // <postmaster>
+		return true
+	}
+	list := srv.LocalDomains
+	if list == nil {
+		list = []string{srv.domain()}
+	}
+	for _, d := range list {
+		if strings.EqualFold(strings.TrimSuffix(d, "."), domain) {
+			return true
+		}
+	}
+	return false
+}
+
+// ListenAndServe listens on Addr and serves.
+func (srv *Server) ListenAndServe() error {
+	addr := srv.Addr
+	if addr == "" {
+		addr = ":25"
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return srv.Serve(l)
+}
+
+// Serve accepts connections on l and serves each in its own goroutine
+// until Shutdown or Close, when it returns ErrServerClosed. It closes l.
+func (srv *Server) Serve(l net.Listener) error {
+	srv.mu.Lock()
+	if srv.closing {
+		srv.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	if srv.listeners == nil {
+		srv.listeners = map[net.Listener]struct{}{}
+		srv.sessions = map[*session]struct{}{}
+	}
+	srv.listeners[l] = struct{}{}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	defer srv.wg.Done()
+	defer func() {
+		srv.mu.Lock()
+		delete(srv.listeners, l)
+		srv.mu.Unlock()
+		l.Close()
+	}()
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			srv.mu.Lock()
+			closing := srv.closing
+			srv.mu.Unlock()
+			if closing {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				srv.logf("smtp: accept: %v; retrying in %v", err, delay)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s := srv.newSession(c)
+		srv.mu.Lock()
+		if srv.closing {
+			srv.mu.Unlock()
+			c.Close()
+			return ErrServerClosed
+		}
+		srv.sessions[s] = struct{}{}
+		srv.wg.Add(1)
+		srv.mu.Unlock()
+		go func() {
+			defer srv.wg.Done()
+			s.serve()
+			srv.mu.Lock()
+			delete(srv.sessions, s)
+			srv.mu.Unlock()
+		}()
+	}
+}
+
+// ServeConn serves one connection in the calling goroutine, as for a
+// connection from net.Pipe.
+func (srv *Server) ServeConn(c net.Conn) {
+	srv.newSession(c).serve()
+}
+
+// Shutdown stops accepting, lets sessions finish the transaction they are
+// in, closes idle ones with "421 4.3.2", and waits for all of them, or
+// until ctx is done (then it closes what is left).
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.closing = true
+	for l := range srv.listeners {
+		l.Close()
+	}
+	for s := range srv.sessions {
+		s.wakeIfIdle()
+	}
+	srv.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		srv.Close()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close closes the listeners and every connection at once and waits for
+// the goroutines to end.
+func (srv *Server) Close() error {
+	srv.mu.Lock()
+	srv.closing = true
+	for l := range srv.listeners {
+		l.Close()
+	}
+	for s := range srv.sessions {
+		s.raw.Close()
+	}
+	srv.mu.Unlock()
+	srv.wg.Wait()
+	return nil
+}
+
+// A session is one client connection.
+type session struct {
+	srv     *Server
+	raw     net.Conn  // the TCP connection, for deadlines and closing
+	tlsConn *tls.Conn // after STARTTLS
+	conn    net.Conn  // what is read and written: raw, TLS, traced
+	lr      *sockets.LineReader
+	w       *bufio.Writer
+	state   state
+	ctx     context.Context
+
+	mu   sync.Mutex
+	idle bool
+
+	helo     string
+	esmtp    bool
+	tls      bool
+	authUser string
+	env      *Envelope
+	errors   int
+}
+
+// maxLine is the line reader's limit: longer data lines are refused, and
+// command lines are held to MaxCommandLine after reading.
+const maxLine = 64 << 10
+
+func (srv *Server) newSession(c net.Conn) *session {
+	s := &session{srv: srv, raw: c, ctx: context.Background()}
+	s.setConn(c)
+	return s
+}
+
+func (s *session) setConn(c net.Conn) {
+	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
+	if s.lr == nil {
+		s.lr = sockets.NewLineReader(s.conn, maxLine)
+		s.w = bufio.NewWriterSize(s.conn, 4096)
+	} else {
+		s.lr.Reset(s.conn)
+		s.w.Reset(s.conn)
+	}
+}
+
+// wakeIfIdle interrupts a session waiting for a command, so it can say 421.
+func (s *session) wakeIfIdle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.idle {
+		s.raw.SetReadDeadline(time.Now())
+	}
+}
+
+// setIdle marks the session as waiting for a command; it reports false if
+// the server is shutting down.
+func (s *session) setIdle(idle bool) bool {
+	s.srv.mu.Lock()
+	closing := s.srv.closing
+	s.srv.mu.Unlock()
+	s.mu.Lock()
+	s.idle = idle
+	s.mu.Unlock()
+	return !(idle && closing)
+}
+
+func (s *session) reply(code int, enhanced, format string, args ...any) {
+	r := Reply{Code: code, Text: []string{fmt.Sprintf(format, args...)}}
+	if s.esmtp || code >= 400 {
+		r.Enhanced = enhanced
+	}
+	s.writeReply(&r)
+}
+
+func (s *session) writeReply(r *Reply) {
+	var buf [512]byte
+	s.w.Write(r.appendTo(buf[:0]))
+}
+
+// flush sends the buffered replies when the client has nothing more
+// pipelined, so a pipelined group gets its replies in one segment.
+func (s *session) flush(force bool) error {
+	if !force && s.lr.Buffered() > 0 {
+		return nil
+	}
+	s.conn.SetWriteDeadline(time.Now().Add(orDur(s.srv.CommandTimeout, 5*time.Minute)))
+	return s.w.Flush()
+}
+
+func (s *session) serve() {
+	defer func() {
+		if s.tlsConn != nil {
+			s.tlsConn.SetWriteDeadline(time.Now().Add(time.Second))
+			s.tlsConn.Close()
+		}
+		s.raw.Close()
+	}()
+	srv := s.srv
+	s.reply(220, "", "%s", srv.domain())
+	maxCmds := orInt(srv.MaxCommands, 10000)
+	for n := 0; s.state != stateClosed; n++ {
+		if err := s.flush(false); err != nil {
+			return
+		}
+		if n >= maxCmds {
+			s.reply(421, "4.7.0", "%s too many commands, closing connection", srv.domain())
+			s.flush(true)
+			return
+		}
+		if !s.setIdle(true) {
+			s.reply(421, "4.3.2", "%s service shutting down", srv.domain())
+			s.flush(true)
+			return
+		}
+		s.raw.SetReadDeadline(time.Now().Add(orDur(srv.CommandTimeout, 5*time.Minute)))
+		line, err := s.lr.ReadRawLine()
+		if !s.setIdle(false) && err != nil {
+			s.reply(421, "4.3.2", "%s service shutting down", srv.domain())
+			s.flush(true)
+			return
+		}
+		if err != nil {
+			if errors.Is(err, sockets.ErrLineTooLong) {
+				s.bad(500, "5.5.2", "line too long")
+				continue
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				s.reply(421, "4.4.2", "%s timeout exceeded, closing connection", srv.domain())
+				s.flush(true)
+			}
+			return
+		}
+		if len(line) > MaxCommandLine && !s.inAuth(line) {
+			s.bad(500, "5.5.2", "line too long")
+			continue
+		}
+		if len(line) < 2 || line[len(line)-2] != '\r' {
+			s.bad(550, "5.5.2", "bare LF in command")
+			continue
+		}
+		text := string(line[:len(line)-2])
+		if strings.ContainsAny(text, "\r\x00") {
+			s.bad(550, "5.5.2", "bare CR or NUL in command")
+			continue
+		}
+		s.dispatch(parseCommand(text))
+	}
+	s.flush(true)
+}
+
+// inAuth allows longer lines for AUTH's initial response (RFC 4954 §4).
+func (s *session) inAuth(line []byte) bool {
+	return len(line) <= 12288 && len(line) > 5 && strings.EqualFold(string(line[:5]), "AUTH ")
+}
+
+// bad answers a broken command and counts it; too many end the session.
+func (s *session) bad(code int, enhanced, format string, args ...any) {
+	s.reply(code, enhanced, format, args...)
+	s.errors++
+	if s.errors >= orInt(s.srv.MaxErrors, 10) {
+		s.reply(421, "4.7.0", "%s too many errors, closing connection", s.srv.domain())
+		s.state = stateClosed
+	}
+}
+
+// dispatch is the state machine: one switch over the commands, each
+// checking the state it needs.
+func (s *session) dispatch(c command) {
+	switch c.verb {
+	case "HELO", "EHLO":
+		s.hello(c)
+	case "MAIL":
+		s.mail(c)
+	case "RCPT":
+		s.rcpt(c)
+	case "DATA":
+		s.data(c)
+	case "RSET":
+		if c.arg != "" {
+			s.bad(501, "5.5.4", "syntax: RSET takes no argument")
+			return
+		}
+		s.reset()
+		s.reply(250, "2.0.0", "OK")
+	case "NOOP":
+		s.reply(250, "2.0.0", "OK")
+	case "VRFY":
+		// RFC 5321 §3.5.3: 252 neither confirms nor denies.
+		s.reply(252, "2.1.5", "cannot VRFY user, but will accept message and attempt delivery")
+	case "HELP":
+		s.reply(214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT STARTTLS AUTH")
+	case "QUIT":
+		s.reply(221, "2.0.0", "%s closing connection", s.srv.domain())
+		s.state = stateClosed
+	case "STARTTLS":
+		s.startTLS(c)
+	case "AUTH":
+		s.auth(c)
+	case "EXPN":
+		s.reply(502, "5.5.1", "EXPN not available")
+	default:
+		s.bad(500, "5.5.2", "command not recognized")
+	}
+}
+
+// reset aborts the transaction (RSET, HELO, or after DATA).
+func (s *session) reset() {
+	s.env = nil
+	if s.state > stateReady && s.state != stateClosed {
+		s.state = stateReady
+	}
+}
+
+func (s *session) hello(c command) {
+	if c.arg == "" || strings.ContainsAny(c.arg, " \t") && c.verb == "HELO" {
+		s.bad(501, "5.5.4", "syntax: %s hostname", c.verb)
+		return
+	}
+	s.reset()
+	s.helo = strings.Fields(c.arg)[0]
+	s.state = stateReady
+	srv := s.srv
+	if c.verb == "HELO" {
+		s.esmtp = false
+		s.reply(250, "", "Hello %s, pleased to meet you", s.helo)
+		return
+	}
+	s.esmtp = true
+	lines := []string{
+		fmt.Sprintf("%s Hello %s, pleased to meet you", srv.domain(), s.helo),
+		"PIPELINING",
+		"SIZE " + strconv.FormatInt(srv.maxSize(), 10),
+		"8BITMIME",
+		"SMTPUTF8",
+		"ENHANCEDSTATUSCODES",
+	}
+	if srv.TLSConfig != nil && !s.tls {
+		lines = append(lines, "STARTTLS")
+	}
+	if srv.Authenticate != nil && (s.tls || srv.AllowInsecureAuth) && s.authUser == "" {
+		lines = append(lines, "AUTH PLAIN LOGIN")
+	}
+	s.writeReply(&Reply{Code: 250, Text: lines})
+}
+
+func (s *session) mail(c command) {
+	switch {
+	case s.state == stateGreeted:
+		s.bad(503, "5.5.1", "send HELO or EHLO first")
+		return
+	case s.state != stateReady:
+		s.bad(503, "5.5.1", "nested MAIL command")
+		return
+	}
+	from, params, err := parsePathArg(c.arg, "FROM", false)
+	if err != nil {
+		s.bad(501, "5.1.7", "%s", strings.TrimPrefix(err.Error(), "smtp: "))
+		return
+	}
+	env := &Envelope{From: from, Helo: s.helo, RemoteAddr: s.raw.RemoteAddr(), TLS: s.tls, AuthUser: s.authUser}
+	for k, v := range params {
+		switch k {
+		case "SIZE":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				s.bad(501, "5.5.4", "syntax: bad SIZE")
+				return
+			}
+			if n > s.srv.maxSize() {
+				s.reply(552, "5.3.4", "message size exceeds fixed limit of %d", s.srv.maxSize())
+				return
+			}
+			env.Size = n
+		case "BODY":
+			switch strings.ToUpper(v) {
+			case "8BITMIME":
+				env.Body8Bit = true
+			case "7BIT":
+			default:
+				s.bad(501, "5.5.4", "syntax: bad BODY")
+				return
+			}
+		case "SMTPUTF8":
+			env.UTF8 = true
+		case "AUTH":
+			// RFC 4954 §5: accepted and ignored from untrusted clients.
+		default:
+			s.bad(555, "5.5.4", "unsupported parameter %s", k)
+			return
+		}
+	}
+	if !s.esmtp && len(params) > 0 {
+		s.bad(555, "5.5.4", "parameters need EHLO")
+		return
+	}
+	env.ID = s.newID()
+	s.env = env
+	s.state = stateMail
+	s.reply(250, "2.1.0", "%s... Sender ok", from)
+}
+
+func (s *session) newID() string {
+	return strconv.FormatInt(s.srv.now().Unix(), 36) + strconv.FormatInt(s.srv.seq.Add(1), 36)
+}
+
+func (s *session) rcpt(c command) {
+	if s.state != stateMail && s.state != stateRcpt {
+		s.bad(503, "5.5.1", "need MAIL before RCPT")
+		return
+	}
+	to, params, err := parsePathArg(c.arg, "TO", s.env.UTF8)
+	if err != nil {
+		s.bad(501, "5.1.3", "%s", strings.TrimPrefix(err.Error(), "smtp: "))
+		return
+	}
+	if len(params) > 0 {
+		for k := range params {
+			s.bad(555, "5.5.4", "unsupported parameter %s", k)
+			return
+		}
+	}
+	if len(s.env.To) >= orInt(s.srv.MaxRecipients, MaxRecipients) {
+		s.reply(452, "4.5.3", "too many recipients")
+		return
+	}
+	if !s.srv.isLocal(to.Domain) && s.authUser == "" {
+		s.reply(554, "5.7.1", "%s: relay access denied", to)
+		return
+	}
+	if rc, ok := s.srv.Backend.(RecipientChecker); ok && s.srv.isLocal(to.Domain) {
+		if err := rc.CheckRecipient(s.ctx, to); err != nil {
+			s.replyErr(err, 550, "5.1.1", "%s: recipient rejected", to)
+			return
+		}
+	}
+	s.env.To = append(s.env.To, to)
+	s.state = stateRcpt
+	s.reply(250, "2.1.5", "%s ... Recipient ok", to)
+}
+
+// replyErr answers with err's own Reply if it is one.
+func (s *session) replyErr(err error, code int, enhanced, format string, args ...any) {
+	var r *Reply
+	if errors.As(err, &r) {
+		s.writeReply(r)
+		return
+	}
+	s.reply(code, enhanced, format, args...)
+}
+
+func (s *session) data(c command) {
+	switch {
+	case s.state == stateMail:
+		s.bad(554, "5.5.1", "no valid recipients")
+		return
+	case s.state != stateRcpt:
+		s.bad(503, "5.5.1", "need RCPT before DATA")
+		return
+	case c.arg != "":
+		s.bad(501, "5.5.4", "syntax: DATA takes no argument")
+		return
+	}
+	s.reply(354, "", `Enter mail, end with "." on a line by itself`)
+	if err := s.flush(true); err != nil {
+		s.state = stateClosed
+		return
+	}
+	env := s.env
+	dr := &dataReader{s: s, max: s.srv.maxSize(), timeout: orDur(s.srv.DataTimeout, 3*time.Minute)}
+	msg := io.MultiReader(strings.NewReader(s.received(env)), dr)
+	var backend Backend = Discard{}
+	if s.srv.Backend != nil {
+		backend = s.srv.Backend
+	}
+	err := backend.Deliver(s.ctx, env, msg)
+	if derr := dr.drain(); derr != nil {
+		// The connection failed mid-DATA: nothing was accepted.
+		s.state = stateClosed
+		if err == nil {
+			s.srv.logf("smtp: backend accepted an incomplete message %s", env.ID)
+		}
+		return
+	}
+	s.reset()
+	switch {
+	case dr.err == ErrMessageTooLarge:
+		s.reply(552, "5.3.4", "message size exceeds fixed limit of %d", dr.max)
+	case dr.err == ErrBareLineEnding:
+		s.reply(550, "5.5.2", "message rejected: bare CR or LF (SMTP smuggling?)")
+	case dr.err == ErrLineTooLong:
+		s.reply(500, "5.5.2", "message rejected: line too long")
+	case err != nil:
+		s.srv.logf("smtp: delivering %s: %v", env.ID, err)
+		s.replyErr(err, 451, "4.3.0", "local error in processing, try again later")
+	default:
+		s.reply(250, "2.0.0", "Message accepted for delivery")
+	}
+}
+
+// received builds the trace field RFC 5321 §4.4 asks every server to
+// prepend.
+func (s *session) received(env *Envelope) string {
+	proto := "SMTP"
+	if s.esmtp {
+		proto = "ESMTP"
+		if s.tls {
+			proto += "S"
+		}
+		if s.authUser != "" {
+			proto += "A"
+		}
+	}
+	ip := ""
+	if ta, ok := s.raw.RemoteAddr().(*net.TCPAddr); ok {
+		ip = ta.IP.String()
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s with %s id %s", s.helo, ip, s.srv.domain(), proto, env.ID)
+	if len(env.To) == 1 {
+		fmt.Fprintf(&b, "\r\n\tfor %s", env.To[0].Bracketed())
+	}
+	fmt.Fprintf(&b, ";\r\n\t%s\r\n", s.srv.now().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	return b.String()
+}
+
+func (s *session) startTLS(c command) {
+	switch {
+	case s.srv.TLSConfig == nil:
+		s.bad(502, "5.5.1", "STARTTLS not available")
+		return
+	case s.tls:
+		s.bad(503, "5.5.1", "already in TLS")
+		return
+	case c.arg != "":
+		s.bad(501, "5.5.4", "syntax: STARTTLS takes no argument")
+		return
+	}
+	s.reply(220, "2.0.0", "Ready to start TLS")
+	if err := s.flush(true); err != nil {
+		s.state = stateClosed
+		return
+	}
+	// Anything the client pipelined after STARTTLS is discarded (RFC 3207
+	// §5, the command injection defence): setConn resets the reader.
+	tc := tls.Server(s.raw, s.srv.TLSConfig)
+	tc.SetDeadline(time.Now().Add(orDur(s.srv.CommandTimeout, 5*time.Minute)))
+	if err := tc.Handshake(); err != nil {
+		s.srv.logf("smtp: TLS handshake with %v: %v", s.raw.RemoteAddr(), err)
+		s.state = stateClosed
+		return
+	}
+	tc.SetDeadline(time.Time{})
+	s.setConn(tc)
+	s.tlsConn = tc
+	s.tls = true
+	s.helo, s.esmtp, s.env = "", false, nil
+	s.state = stateGreeted
+}
+
+func (s *session) auth(c command) {
+	srv := s.srv
+	switch {
+	case srv.Authenticate == nil:
+		s.bad(502, "5.5.1", "AUTH not available")
+		return
+	case !s.tls && !srv.AllowInsecureAuth:
+		s.bad(538, "5.7.11", "encryption required for requested authentication mechanism")
+		return
+	case s.state == stateGreeted || !s.esmtp:
+		s.bad(503, "5.5.1", "send EHLO first")
+		return
+	case s.authUser != "":
+		s.bad(503, "5.5.1", "already authenticated")
+		return
+	case s.state != stateReady:
+		s.bad(503, "5.5.1", "AUTH not allowed during a transaction")
+		return
+	}
+	mech, initial, _ := strings.Cut(c.arg, " ")
+	var user, pass string
+	switch strings.ToUpper(mech) {
+	case "PLAIN":
+		resp, ok := s.authResponse(initial, "")
+		if !ok {
+			return
+		}
+		parts := strings.Split(resp, "\x00")
+		if len(parts) != 3 {
+			s.bad(501, "5.5.2", "malformed PLAIN response")
+			return
+		}
+		user, pass = parts[1], parts[2]
+	case "LOGIN":
+		var ok bool
+		if user, ok = s.authResponse(initial, "Username:"); !ok {
+			return
+		}
+		if pass, ok = s.authResponse("", "Password:"); !ok {
+			return
+		}
+	default:
+		s.bad(504, "5.5.4", "unrecognized authentication mechanism")
+		return
+	}
+	if err := srv.Authenticate(s.ctx, user, pass); err != nil {
+		s.bad(535, "5.7.8", "authentication credentials invalid")
+		return
+	}
+	s.authUser = user
+	s.reply(235, "2.7.0", "authentication successful")
+}
+
+// authResponse returns the decoded initial response, or asks for one with
+// a 334 challenge. It reports false after answering an error.
+func (s *session) authResponse(initial, challenge string) (string, bool) {
+	if initial == "" {
+		s.reply(334, "", "%s", base64.StdEncoding.EncodeToString([]byte(challenge)))
+		if err := s.flush(true); err != nil {
+			s.state = stateClosed
+			return "", false
+		}
+		s.raw.SetReadDeadline(time.Now().Add(orDur(s.srv.CommandTimeout, 5*time.Minute)))
+		line, err := s.lr.ReadLine()
+		if err != nil {
+			if errors.Is(err, sockets.ErrLineTooLong) {
+				s.bad(500, "5.5.2", "line too long")
+				return "", false
+			}
+			s.state = stateClosed
+			return "", false
+		}
+		initial = string(line)
+	}
+	if initial == "*" {
+		s.bad(501, "5.0.0", "authentication cancelled")
+		return "", false
+	}
+	if initial == "=" {
+		return "", true
+	}
+	dec, err := base64.StdEncoding.DecodeString(initial)
+	if err != nil {
+		s.bad(501, "5.5.2", "cannot decode response")
+		return "", false
+	}
+	return string(dec), true
+}
+
+// A dataReader reads a message after DATA up to the line ".": it removes
+// dot-stuffing (RFC 5321 §4.5.2), enforces SIZE and the line limit while
+// streaming, and treats a CR or LF that is not part of a CRLF as an error
+// (so "\n.\n" and "\r.\r" never end a message: the smuggling defence).
+// After an error it keeps reading, in drain, to the real end.
+type dataReader struct {
+	s        *session
+	max      int64
+	n        int64
+	timeout  time.Duration
+	deadline time.Time
+	pending  []byte
+	done     bool
+	err      error // a content violation, sticky
+	ioErr    error // the connection failed
+}
+
+func (d *dataReader) Read(p []byte) (int, error) {
+	for len(d.pending) == 0 {
+		if d.err != nil {
+			return 0, d.err
+		}
+		if d.ioErr != nil {
+			return 0, d.ioErr
+		}
+		if d.done {
+			return 0, io.EOF
+		}
+		d.next()
+	}
+	n := copy(p, d.pending)
+	d.pending = d.pending[n:]
+	return n, nil
+}
+
+// next reads one line into pending.
+func (d *dataReader) next() {
+	if now := time.Now(); now.After(d.deadline.Add(-d.timeout / 2)) {
+		d.deadline = now.Add(d.timeout)
+		d.s.raw.SetReadDeadline(d.deadline)
+	}
+	line, err := d.s.lr.ReadRawLine()
+	if err != nil {
+		if errors.Is(err, sockets.ErrLineTooLong) {
+			d.fail(ErrLineTooLong)
+			return
+		}
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		d.ioErr = err
+		return
+	}
+	n := len(line)
+	crlf := n >= 2 && line[n-2] == '\r'
+	if crlf && n == 3 && line[0] == '.' {
+		d.done = true
+		return
+	}
+	if !crlf || bytesHasBareCR(line[:n-2]) {
+		d.fail(ErrBareLineEnding)
+		return
+	}
+	if line[0] == '.' {
+		line = line[1:]
+	}
+	d.n += int64(len(line))
+	if d.n > d.max {
+		d.fail(ErrMessageTooLarge)
+		return
+	}
+	d.pending = line
+}
+
+func (d *dataReader) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+	d.pending = nil
+}
+
+// drain reads to the end of the message, whatever the backend left,
+// and reports a connection failure.
+func (d *dataReader) drain() error {
+	for !d.done && d.ioErr == nil {
+		d.pending = nil
+		d.next()
+	}
+	return d.ioErr
+}
+
+func bytesHasBareCR(b []byte) bool {
+	for _, c := range b {
+		if c == '\r' {
+			return true
+		}
+	}
+	return false
+}
