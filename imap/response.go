@@ -326,9 +326,9 @@ func atomNumber(v any) (int64, error) {
 // An Envelope is a message's ENVELOPE: the main header fields, as the
 // server sent them (encoded words are not decoded).
 type Envelope struct {
-	Date, Subject                        string
+	Date, Subject                      string
 	From, Sender, ReplyTo, To, Cc, Bcc []Address
-	InReplyTo, MessageID                 string
+	InReplyTo, MessageID               string
 }
 
 // An Address is one address of an ENVELOPE.
