@@ -43,6 +43,12 @@ type Segment struct {
 // Resolve resolves a reference against a base URL as RFC 3986 section 5
 // says; an empty reference is the base itself.
 func Resolve(base, ref string) (string, error) {
+	if base == "" {
+		if _, err := url.Parse(ref); err != nil {
+			return "", fmt.Errorf("mpd: URL %q: %w", ref, err)
+		}
+		return ref, nil
+	}
 	b, err := url.Parse(base)
 	if err != nil {
 		return "", fmt.Errorf("mpd: base URL %q: %w", base, err)

@@ -1,0 +1,186 @@
+package dash
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// stepClient throttles the n-th request to rates[n] bits per second (the
+// last rate for the rest; 0: unlimited): a bandwidth drop that happens at
+// a request, not at a time, so the test is deterministic.
+func stepClient(rates ...float64) *http.Client {
+	var n atomic.Int64
+	if len(rates) == 1 && rates[0] == 0 {
+		return &http.Client{Timeout: time.Minute}
+	}
+	return LimitedClient(func() float64 {
+		i := min(int(n.Add(1))-1, len(rates)-1)
+		return rates[i]
+	}, 0, nil)
+}
+
+func TestPlayerPlaysAndDecodes(t *testing.T) {
+	e := encodeDemo(t, 4*time.Second)
+	base := serve(t, &Server{FS: e.Files})
+	var log strings.Builder
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, BufferCap: 2 * time.Second, Decode: true, Trace: &log}
+	rep, err := p.Play(context.Background(), base+"/manifest.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Chunks) != 4 || rep.Frames != 4*24 {
+		t.Fatalf("%d chunks, %d frames; want 4 and 96\n%s", len(rep.Chunks), rep.Frames, log.String())
+	}
+	if rep.Chunks[0].Quality != 0 || rep.Chunks[3].Quality != 2 {
+		t.Errorf("qualities %d … %d, want lowest first (nothing measured) and highest at the end on an unlimited link", rep.Chunks[0].Quality, rep.Chunks[3].Quality)
+	}
+	if rep.Summary.Rebuffers != 0 {
+		t.Errorf("%d stalls on an unlimited link", rep.Summary.Rebuffers)
+	}
+	slept := false
+	for _, c := range rep.Chunks {
+		slept = slept || c.Sleep > 0
+		if c.Buffer > 2*time.Second+time.Second {
+			t.Errorf("chunk %d: buffer %v above the cap plus one chunk", c.Index, c.Buffer)
+		}
+	}
+	if !slept {
+		t.Error("never waited with a full buffer")
+	}
+	if !strings.Contains(log.String(), "chunk  3: ") || !strings.Contains(log.String(), "throughput: estimate") {
+		t.Errorf("trace:\n%s", log.String())
+	}
+}
+
+// TestPlayerBandwidthDrop: fast for the first requests, then far below
+// the middle rate. The throughput rule must go up, then come down.
+func TestPlayerBandwidthDrop(t *testing.T) {
+	e := encodeDemo(t, 6*time.Second)
+	base := serve(t, &Server{FS: e.Files})
+	// Requests: MPD, low init, chunk 0, high init, chunks 1 and 2 at
+	// 800 kbit/s; the rest at 48 kbit/s, the lowest rate's peak.
+	p := &Player{
+		Client:       stepClient(800e3, 800e3, 800e3, 800e3, 800e3, 800e3, 48e3),
+		Clock:        &SkipClock{},
+		BufferCap:    10 * time.Second,
+		NewEstimator: func() Estimator { return &HarmonicMean{N: 1} },
+	}
+	rep, err := p.Play(context.Background(), base+"/manifest.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var qs []int
+	for _, c := range rep.Chunks {
+		qs = append(qs, c.Quality)
+	}
+	if qs[1] != 2 || qs[len(qs)-1] != 0 {
+		t.Errorf("qualities %v: want the highest after the first fast chunk and the lowest at the end", qs)
+	}
+	if rep.Summary.Switches < 2 {
+		t.Errorf("%d switches", rep.Summary.Switches)
+	}
+}
+
+// TestPlayerFailover gives the player two servers, the first of them dead:
+// it must fetch everything from the second.
+func TestPlayerFailover(t *testing.T) {
+	e := encodeDemo(t, 3*time.Second)
+	good := serve(t, &Server{FS: e.Files})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + l.Addr().String()
+	l.Close()
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Servers: []string{dead, good}, Decode: true}
+	rep, err := p.Play(context.Background(), good+"/manifest.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Chunks) != 3 || rep.Servers[0].Failures == 0 || !rep.Servers[0].Down {
+		t.Fatalf("%d chunks, servers %+v", len(rep.Chunks), rep.Servers)
+	}
+	for _, c := range rep.Chunks {
+		if c.Server != good {
+			t.Errorf("chunk %d from %s", c.Index, c.Server)
+		}
+	}
+}
+
+// seekAt is a rule that asks its session to seek while choosing chunk at.
+type seekAt struct {
+	Rule
+	at      int
+	to      time.Duration
+	session chan *Session
+	s       *Session
+}
+
+func (r *seekAt) Choose(st State) Decision {
+	if r.s == nil {
+		r.s = <-r.session
+	}
+	if st.Index == r.at {
+		r.s.Pause()
+		r.s.Resume()
+		r.s.Seek(r.to)
+	}
+	return r.Rule.Choose(st)
+}
+
+func TestPlayerSeek(t *testing.T) {
+	e := encodeDemo(t, 8*time.Second)
+	base := serve(t, &Server{FS: e.Files})
+	rule := &seekAt{Rule: Throughput{}, at: 1, to: 5500 * time.Millisecond, session: make(chan *Session, 1)}
+	var log syncWriter
+	log.w = &strings.Builder{}
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Trace: &log}
+	s := p.Start(context.Background(), base+"/manifest.mpd")
+	rule.session <- s
+	rep, err := s.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx []int
+	for _, c := range rep.Chunks {
+		idx = append(idx, c.Index)
+	}
+	// Chunks 0 and 1, then the jump to the chunk holding 5.5 s (5), to the end.
+	want := []int{0, 1, 5, 6, 7}
+	if len(idx) != len(want) {
+		t.Fatalf("chunks %v, want %v\n%s", idx, want, log.String())
+	}
+	for i := range want {
+		if idx[i] != want[i] {
+			t.Fatalf("chunks %v, want %v", idx, want)
+		}
+	}
+	for _, line := range []string{"viewer: pause (paused)", "viewer: resume", "viewer: seek to 5.5s (starting)"} {
+		if !strings.Contains(log.String(), line) {
+			t.Errorf("trace lacks %q:\n%s", line, log.String())
+		}
+	}
+}
+
+func TestChooseServer(t *testing.T) {
+	tests := []struct {
+		in   []ServerStat
+		want int
+	}{
+		{[]ServerStat{{Estimate: 1e6}, {}}, 1},                          // measure the new one
+		{[]ServerStat{{Estimate: 1e6}, {Estimate: 3e6}}, 1},             // the faster
+		{[]ServerStat{{Estimate: 5e6, Down: true}, {Estimate: 3e6}}, 1}, // not the failed one
+		{[]ServerStat{{Down: true}, {Down: true}}, 0},                   // start over
+		{[]ServerStat{{Estimate: 2e6}, {Estimate: 1e6}, {Down: true}}, 0},
+	}
+	for i, tt := range tests {
+		if got, why := ChooseServer(tt.in); got != tt.want {
+			t.Errorf("%d: ChooseServer = %d (%s), want %d", i, got, why, tt.want)
+		}
+	}
+}

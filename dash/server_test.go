@@ -1,0 +1,192 @@
+package dash
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"appnet.dev/dash/mpd"
+	"github.com/google/go-cmp/cmp"
+)
+
+// encodeDemo encodes a short demo video once per test.
+func encodeDemo(t testing.TB, d time.Duration) *Encoded {
+	t.Helper()
+	e, err := DemoContent(d).Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestSegmenter(t *testing.T) {
+	e := encodeDemo(t, 5*time.Second)
+	m, err := mpd.Unmarshal(e.Files[ManifestName])
+	if err != nil {
+		t.Fatalf("our MPD does not parse: %v", err)
+	}
+	tracks, err := m.Tracks("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The MPD names exactly the files written, and nothing else.
+	var named []string
+	for _, tr := range tracks {
+		named = append(named, tr.Init.URL)
+		for _, s := range tr.Segments {
+			named = append(named, s.URL)
+		}
+	}
+	var files []string
+	for name := range e.Files {
+		if name != ManifestName {
+			files = append(files, name)
+		}
+	}
+	less := func(a, b string) bool { return a < b }
+	if d := cmp.Diff(files, named, cmpSort(less)); d != "" {
+		t.Errorf("files vs MPD (-files +MPD):\n%s", d)
+	}
+	// Bitrates rise with quality and every chunk decodes.
+	prev := 0.0
+	for _, tr := range tracks {
+		rate := e.Bitrate(tr.Representation.ID, time.Second)
+		if rate <= prev {
+			t.Errorf("%s: %.0f bit/s, not above %.0f", tr.Representation.ID, rate, prev)
+		}
+		if float64(tr.Bandwidth) < rate {
+			t.Errorf("%s: declared %d bit/s below the mean %.0f", tr.Representation.ID, tr.Bandwidth, rate)
+		}
+		prev = rate
+		for _, s := range tr.Segments {
+			n, err := decodeToy(e.Files[tr.Init.URL], e.Files[s.URL])
+			if err != nil || n != 24 {
+				t.Errorf("%s: %d frames, %v", s.URL, n, err)
+			}
+		}
+	}
+}
+
+func TestSegmenterCBR(t *testing.T) {
+	c := DemoContent(3 * time.Second)
+	c.Rates = []Rate{{ID: "cbr", Width: 96, Height: 54, Bitrate: 64000}, {ID: "vbr", Width: 96, Height: 54, Step: 8}}
+	e, err := c.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range e.Sizes["cbr"] {
+		if s != 8000 {
+			t.Errorf("CBR segment %d: %d bytes, want 8000 (64 kbit/s × 1 s)", i, s)
+		}
+	}
+	sizes := e.Sizes["vbr"]
+	if sizes[0] == sizes[1] && sizes[1] == sizes[2] {
+		t.Errorf("VBR segments all %d bytes", sizes[0])
+	}
+}
+
+func cmpSort(less func(a, b string) bool) cmp.Option {
+	return cmp.Transformer("sort", func(in []string) []string {
+		out := append([]string(nil), in...)
+		for i := range out {
+			for j := i + 1; j < len(out); j++ {
+				if less(out[j], out[i]) {
+					out[i], out[j] = out[j], out[i]
+				}
+			}
+		}
+		return out
+	})
+}
+
+// serve starts a Server on 127.0.0.1 and stops it when the test ends.
+func serve(t testing.TB, s *Server) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+		if err := <-done; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v", err)
+		}
+	})
+	return "http://" + l.Addr().String()
+}
+
+func TestServer(t *testing.T) {
+	e := encodeDemo(t, 2*time.Second)
+	var trace strings.Builder
+	s := &Server{FS: e.Files, Trace: &syncWriter{w: &trace}}
+	base := serve(t, s)
+	client := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, path string, hdr ...string) (*http.Response, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, nil)
+		for i := 0; i+1 < len(hdr); i += 2 {
+			req.Header.Set(hdr[i], hdr[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, b
+	}
+	resp, body := do("GET", "/manifest.mpd")
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/dash+xml" || string(body) != string(e.Files[ManifestName]) {
+		t.Errorf("manifest: %s %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	seg := e.Files["mid/00001.toy"]
+	resp, body = do("GET", "/mid/00001.toy", "Range", "bytes=10-19")
+	if resp.StatusCode != 206 || string(body) != string(seg[10:20]) || resp.Header.Get("Content-Type") != ToyMIME {
+		t.Errorf("range: %s %q %d bytes", resp.Status, resp.Header.Get("Content-Type"), len(body))
+	}
+	resp, _ = do("GET", "/mid/00001.toy", "Range", "bytes=999999-")
+	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+		t.Errorf("range past the end: %s", resp.Status)
+	}
+	resp, body = do("HEAD", "/low/init.toy")
+	if resp.StatusCode != 200 || len(body) != 0 || resp.ContentLength != int64(len(e.Files["low/init.toy"])) {
+		t.Errorf("HEAD: %s, %d bytes, length %d", resp.Status, len(body), resp.ContentLength)
+	}
+	for _, p := range []string{"/../etc/passwd", "/low/../../x", "/low/./init.toy", "//manifest.mpd", "/low%2f..%2f..%2fx"} {
+		if resp, _ := do("GET", p); resp.StatusCode != 400 && resp.StatusCode != 404 {
+			t.Errorf("GET %s: %s", p, resp.Status)
+		}
+	}
+	if resp, _ := do("GET", "/low"); resp.StatusCode != 404 {
+		t.Errorf("directory: %s", resp.Status)
+	}
+	if resp, _ := do("POST", "/manifest.mpd"); resp.StatusCode != 405 || resp.Header.Get("Allow") == "" {
+		t.Errorf("POST: %s", resp.Status)
+	}
+	if s.srv.ReadHeaderTimeout <= 0 {
+		t.Error("no ReadHeaderTimeout")
+	}
+	if !strings.Contains(s.Trace.(*syncWriter).String(), "C: GET /mid/00001.toy Range: bytes=10-19\nS: 206 Partial Content (10 bytes)\n") {
+		t.Errorf("trace:\n%s", s.Trace.(*syncWriter).String())
+	}
+}
+
+func TestMIMEType(t *testing.T) {
+	for name, want := range map[string]string{
+		"manifest.mpd": "application/dash+xml", "chunk-stream0-00001.m4s": "video/iso.segment",
+		"init.mp4": "video/mp4", "a.M4A": "audio/mp4", "x.toy": ToyMIME, "README": "application/octet-stream",
+	} {
+		if got := MIMEType(name); got != want {
+			t.Errorf("MIMEType(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
