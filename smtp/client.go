@@ -478,6 +478,7 @@ func (c *Client) Send(ctx context.Context, from Path, to []Path, msg io.Reader) 
 			return res, mr
 		}
 		if dr.Code != 354 {
+			c.Reset(ctx) // close the transaction the MAIL opened
 			if anyAccepted(res) {
 				return res, dr
 			}

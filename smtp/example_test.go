@@ -19,7 +19,6 @@ func Example() {
 	srv := &smtp.Server{Domain: "hamburger.edu", Backend: backend, Trace: os.Stdout}
 	l, _ := net.Listen("tcp", "127.0.0.1:0")
 	go srv.Serve(l)
-	defer srv.Close()
 
 	conn, _ := net.Dial("tcp", l.Addr().String())
 	defer conn.Close()
@@ -44,6 +43,7 @@ func Example() {
 		fmt.Fprintf(conn, "%s\r\n", cmd)
 		readReply()
 	}
+	srv.Shutdown(context.Background()) // waits for the session to end
 	msgs, _ := backend.Wait(context.Background(), 1)
 	body := string(msgs[0].Data)
 	fmt.Println("stored:", strings.Contains(body, "Received: from crepes.fr"), strings.HasSuffix(body, "How about pickles?\r\n"))

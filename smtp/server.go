@@ -843,15 +843,16 @@ func (s *session) authResponse(initial, challenge string) (string, bool) {
 // (so "\n.\n" and "\r.\r" never end a message: the smuggling defence).
 // After an error it keeps reading, in drain, to the real end.
 type dataReader struct {
-	s        *session
-	max      int64
-	n        int64
-	timeout  time.Duration
-	deadline time.Time
-	pending  []byte
-	done     bool
-	err      error // a content violation, sticky
-	ioErr    error // the connection failed
+	s         *session
+	max       int64
+	n         int64
+	timeout   time.Duration
+	deadline  time.Time
+	pending   []byte
+	done      bool
+	afterCRLF bool  // the previous line ended in CRLF
+	err       error // a content violation, sticky
+	ioErr     error // the connection failed
 }
 
 func (d *dataReader) Read(p []byte) (int, error) {
@@ -892,7 +893,11 @@ func (d *dataReader) next() {
 	}
 	n := len(line)
 	crlf := n >= 2 && line[n-2] == '\r'
-	if crlf && n == 3 && line[0] == '.' {
+	afterCRLF := d.afterCRLF || d.n == 0
+	d.afterCRLF = crlf
+	if crlf && n == 3 && line[0] == '.' && afterCRLF {
+		// CRLF.CRLF: the end. A dot line after a bare LF ("\n.\r\n")
+		// is not an end, so a smuggled message cannot start there.
 		d.done = true
 		return
 	}
