@@ -151,7 +151,7 @@ func (t *Trace) Mean() float64 {
 
 func traceScanner(r io.Reader) *bufio.Scanner {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 512), maxTraceLine)
+	sc.Buffer(make([]byte, 0, maxTraceLine), maxTraceLine)
 	return sc
 }
 

@@ -1,0 +1,133 @@
+package dash
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pensieve returns a State on Pensieve's ladder.
+func pensieve(buffer time.Duration, last int, estimate float64, tputs ...float64) State {
+	return State{
+		Index: 10, Count: 48, Bitrates: PensieveVideo().Bitrates, SegmentDuration: 4 * time.Second,
+		Buffer: buffer, BufferCap: 60 * time.Second, Last: last, Estimate: estimate, Throughputs: tputs,
+	}
+}
+
+func TestRules(t *testing.T) {
+	tests := []struct {
+		name   string
+		rule   Rule
+		state  State
+		want   int
+		reason string // a piece of the reason
+	}{
+		{"throughput start", Throughput{}, pensieve(0, -1, 0), 0, "no measurement"},
+		{"throughput 1.5M", Throughput{}, pensieve(10*time.Second, 0, 1.5e6), 2, "× 0.9"},     // 1.35M ≥ 1.2M
+		{"throughput 1.3M", Throughput{}, pensieve(10*time.Second, 0, 1.3e6), 1, "1.17 Mbps"}, // 1.17M < 1.2M
+		{"throughput safety 1", Throughput{Safety: 1}, pensieve(10*time.Second, 0, 1.3e6), 2, ""},
+		{"throughput huge", Throughput{}, pensieve(0, 0, 1e9), 5, ""},
+		{"bba reservoir", BBA{}, pensieve(4*time.Second, 3, 9e6), 0, "reservoir"},
+		{"bba cushion", BBA{}, pensieve(16*time.Second, 0, 0), 5, "cushion"},
+		// At 10 s the map gives 300k + 4000k × 5/10 = 2.3 Mbps.
+		{"bba middle from below", BBA{}, pensieve(10*time.Second, 1, 0), 3, "2.30 Mbps"},
+		{"bba holds", BBA{}, pensieve(10*time.Second, 3, 0), 3, ""},
+		{"bba middle from above", BBA{}, pensieve(10*time.Second, 5, 0), 4, ""},
+		{"bba first", BBA{}, pensieve(10*time.Second, -1, 0), 3, ""},
+		{"bola start", BOLA{}, pensieve(0, -1, 0), 0, "start-up"},
+		{"bola low buffer", BOLA{}, pensieve(2*time.Second, 2, 9e6), 0, ""},
+		{"bola full buffer", BOLA{}, pensieve(30*time.Second, 5, 9e6), 5, ""},
+		{"bola held by estimate", BOLA{}, pensieve(30*time.Second, 1, 1.3e6), 2, "held to 1.20 Mbps"},
+		{"mpc start", MPC{}, pensieve(0, -1, 0), 0, "no measurement"},
+		// At 3 Mbps a 2.85 Mbps chunk takes 3.8 s: sustainable from a 4 s
+		// buffer; 4.3 Mbps (5.7 s) would stall.
+		{"mpc steady 3M", MPC{}, pensieve(4*time.Second, 4, 3e6, 3e6, 3e6, 3e6, 3e6, 3e6), 4, "predicted 3.00 Mbps"},
+		// With a 20 s buffer, five chunks at 4.3 Mbps drain it by 8.7 s only.
+		{"mpc steady 3M full buffer", MPC{}, pensieve(20*time.Second, 4, 3e6, 3e6, 3e6, 3e6, 3e6, 3e6), 5, ""},
+		// 5/(4·1/4e6 + 1/0.5e6) = 1.67 Mbps: 1.85 Mbps chunks drain 0.44 s each.
+		{"mpc harmonic", MPC{}, pensieve(8*time.Second, 2, 0, 4e6, 4e6, 4e6, 4e6, 0.5e6), 3, "predicted 1.67 Mbps"},
+		{"dynamic low buffer", Dynamic{}, pensieve(3*time.Second, 1, 1.5e6), 2, "[throughput]"},
+		{"dynamic high buffer", Dynamic{}, pensieve(30*time.Second, 5, 9e6), 5, "[bola]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tt.rule.Choose(tt.state)
+			if d.Quality != tt.want || !strings.Contains(d.Reason, tt.reason) {
+				t.Errorf("%s chose %d (%s), want %d with %q", tt.rule.Name(), d.Quality, d.Reason, tt.want, tt.reason)
+			}
+			if d.Bitrate != tt.state.Bitrates[d.Quality] {
+				t.Errorf("bitrate %g for quality %d", d.Bitrate, d.Quality)
+			}
+		})
+	}
+}
+
+func TestDynamicHysteresis(t *testing.T) {
+	s := pensieve(7*time.Second, 3, 2e6)
+	s.PrevRule = "bola"
+	if d := (Dynamic{}).Choose(s); d.Rule != "bola" {
+		t.Errorf("at 7 s after BOLA: %s, want bola (switches off below 5 s)", d.Rule)
+	}
+	s.PrevRule = "throughput"
+	if d := (Dynamic{}).Choose(s); d.Rule != "throughput" {
+		t.Errorf("at 7 s after throughput: %s, want throughput (switches on at 10 s)", d.Rule)
+	}
+}
+
+func TestRobustMPC(t *testing.T) {
+	s := pensieve(4*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 3e6)
+	plain := MPC{}.Choose(s)
+	s.PredictionErrors = []float64{0.1, 1.5, 0.2}
+	robust := MPC{Robust: true}.Choose(s)
+	if !strings.Contains(robust.Reason, "predicted 1.20 Mbps") { // 3M / (1+1.5)
+		t.Errorf("robust reason %q", robust.Reason)
+	}
+	if robust.Quality >= plain.Quality {
+		t.Errorf("robust chose %d, plain %d: a past error of 150%% should make it careful", robust.Quality, plain.Quality)
+	}
+	if robust.Prediction != 3e6 {
+		t.Errorf("Prediction = %g, want the undiscounted 3e6", robust.Prediction)
+	}
+}
+
+func TestEstimators(t *testing.T) {
+	var e EWMA
+	if e.Estimate() != 0 {
+		t.Error("estimate before any sample")
+	}
+	e.Add(4e6, 2*time.Second)
+	if got := e.Estimate(); math.Abs(got-4e6) > 1 {
+		t.Errorf("one sample: %g, want 4e6 (bias corrected)", got)
+	}
+	e.Add(1e6, 2*time.Second)
+	fast := e.Estimate()
+	if fast >= 4e6 || fast <= 1e6 {
+		t.Errorf("after a drop: %g", fast)
+	}
+	var h HarmonicMean
+	for _, x := range []float64{1e6, 2e6, 4e6} {
+		h.Add(x, time.Second)
+	}
+	if got, want := h.Estimate(), 3/(1/1e6+1/2e6+1/4e6); math.Abs(got-want) > 1e-6 {
+		t.Errorf("harmonic mean %g, want %g", got, want)
+	}
+	for i := 0; i < 10; i++ {
+		h.Add(8e6, time.Second)
+	}
+	if got := h.Estimate(); math.Abs(got-8e6) > 1e-6 {
+		t.Errorf("after 10 samples of 8e6: %g (window of 5)", got)
+	}
+}
+
+func TestRuleByName(t *testing.T) {
+	for _, name := range []string{"throughput", "bba", "bola", "mpc", "robustmpc", "dynamic"} {
+		r, err := RuleByName(name)
+		if err != nil || r.Name() != name {
+			t.Errorf("RuleByName(%q) = %v, %v", name, r, err)
+		}
+	}
+	if _, err := RuleByName("pensieve"); err == nil {
+		t.Error("accepted an unknown rule")
+	}
+}
