@@ -377,10 +377,14 @@ func (r *reader) list(item func() error) error {
 		if err := item(); err != nil {
 			return err
 		}
-		c, err := r.readByte()
+		c, err := r.peek()
 		if err != nil {
 			return err
 		}
+		if c == '(' {
+			continue // body parts follow each other without a space
+		}
+		r.readByte()
 		if c == ')' {
 			return nil
 		}

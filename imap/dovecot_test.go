@@ -1,0 +1,210 @@
+package imap
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"appnet.dev/imap/maildir"
+)
+
+// pipeConn is a net.Conn over a child's stdin and stdout, so that our
+// client can talk to "doveadm exec imap", which speaks IMAP on them.
+type pipeConn struct {
+	r, w *os.File
+}
+
+func (p *pipeConn) Read(b []byte) (int, error)  { return p.r.Read(b) }
+func (p *pipeConn) Write(b []byte) (int, error) { return p.w.Write(b) }
+func (p *pipeConn) Close() error {
+	p.w.Close()
+	return p.r.Close()
+}
+func (p *pipeConn) LocalAddr() net.Addr  { return pipeAddr{} }
+func (p *pipeConn) RemoteAddr() net.Addr { return pipeAddr{} }
+func (p *pipeConn) SetDeadline(t time.Time) error {
+	p.r.SetDeadline(t)
+	return p.w.SetDeadline(t)
+}
+func (p *pipeConn) SetReadDeadline(t time.Time) error  { return p.r.SetDeadline(t) }
+func (p *pipeConn) SetWriteDeadline(t time.Time) error { return p.w.SetDeadline(t) }
+
+type pipeAddr struct{}
+
+func (pipeAddr) Network() string { return "pipe" }
+func (pipeAddr) String() string  { return "doveadm" }
+
+// dovecot prepares Dovecot to serve the Maildir at dir: a config in a
+// directory of its own, and the Maildir made readable to the unprivileged
+// user it must run as. It skips the test if Dovecot is not installed.
+type dovecot struct {
+	conf string
+	dir  string
+	uid  int
+}
+
+func newDovecot(t testing.TB, dir string) *dovecot {
+	t.Helper()
+	if _, err := exec.LookPath("doveadm"); err != nil {
+		t.Skip("doveadm not installed (Debian package dovecot-imapd)")
+	}
+	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
+		t.Skip("dovecot imap not installed (Debian package dovecot-imapd)")
+	}
+	run := t.TempDir()
+	uid := os.Getuid()
+	if uid == 0 {
+		// doveadm refuses to run as root: run it as nobody, who needs to
+		// reach the directories.
+		uid = 65534
+		for _, d := range []string{run, dir} {
+			for p := d; p != "/" && p != "."; p = filepath.Dir(p) {
+				st, err := os.Stat(p)
+				if err == nil && st.Mode().Perm()&0o001 == 0 {
+					os.Chmod(p, st.Mode().Perm()|0o011)
+				}
+			}
+			filepath.Walk(d, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, uid) })
+		}
+	}
+	conf := filepath.Join(run, "dovecot.conf")
+	cfg := fmt.Sprintf(`base_dir = %[1]s
+state_dir = %[1]s
+log_path = /dev/stderr
+ssl = no
+mail_location = maildir:%[2]s:INDEX=MEMORY
+mail_uid = %[3]d
+mail_gid = %[3]d
+first_valid_uid = 0
+first_valid_gid = 0
+passdb {
+  driver = static
+  args = password=x
+}
+userdb {
+  driver = static
+  args = uid=%[3]d gid=%[3]d home=%[2]s
+}
+`, run, dir, uid)
+	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &dovecot{conf: conf, dir: run, uid: uid}
+}
+
+// client starts one "doveadm exec imap" session and returns our client on
+// it; the process is stopped by PID at cleanup.
+func (d *dovecot) client(t testing.TB) *Client {
+	t.Helper()
+	args := []string{"doveadm", "-c", d.conf, "exec", "imap"}
+	if os.Getuid() == 0 {
+		args = append([]string{"setpriv", fmt.Sprintf("--reuid=%d", d.uid), fmt.Sprintf("--regid=%d", d.uid), "--clear-groups"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = d.dir
+	cmd.Env = append(os.Environ(), "USER=bob", "HOME="+d.dir)
+	inR, inW, _ := os.Pipe()
+	outR, outW, _ := os.Pipe()
+	cmd.Stdin, cmd.Stdout = inR, outW
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start dovecot: %v", err)
+	}
+	inR.Close()
+	outW.Close()
+	t.Cleanup(func() {
+		inW.Close()
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if s := stderr.String(); s != "" {
+			t.Logf("dovecot stderr:\n%s", s)
+		}
+	})
+	return NewClient(&pipeConn{r: outR, w: inW})
+}
+
+// fetchAll fetches ENVELOPE, BODYSTRUCTURE and RFC822.SIZE of every message.
+func fetchAll(ctx context.Context, t testing.TB, c *Client) map[uint32]*FetchMessage {
+	t.Helper()
+	if _, err := c.Select(ctx, "INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	out := map[uint32]*FetchMessage{}
+	err := c.Fetch(ctx, SeqSet{{1, 0}}, FetchOptions{Items: []string{"RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "BODY"}}, func(m *FetchMessage) error {
+		out[m.Seq] = m
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestSameAsDovecot(t *testing.T) {
+	root := t.TempDir()
+	store, err := maildir.Open(filepath.Join(root, "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := store.Mailbox("INBOX")
+	msgs := corpus(120)
+	for _, m := range msgs {
+		if _, err := inbox.Append(strings.NewReader(m), nil, time.Time{}, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dc := newDovecot(t, store.Root()) // after the files exist, to hand them over
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	ref := dc.client(t)
+	want := fetchAll(ctx, t, ref)
+
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	a, b := net.Pipe()
+	go srv.ServeConn(a)
+	ours := NewClient(b)
+	defer ours.Close()
+	if err := ours.Login(ctx, "bob", "x"); err != nil {
+		t.Fatal(err)
+	}
+	got := fetchAll(ctx, t, ours)
+
+	if len(got) != len(msgs) || len(want) != len(msgs) {
+		t.Fatalf("fetched %d messages from us, %d from Dovecot, want %d", len(got), len(want), len(msgs))
+	}
+	bad := 0
+	for seq := uint32(1); seq <= uint32(len(msgs)); seq++ {
+		g, w := got[seq], want[seq]
+		if g.Size != w.Size {
+			t.Errorf("message %d: RFC822.SIZE %d, Dovecot %d", seq, g.Size, w.Size)
+		}
+		for _, item := range []string{"ENVELOPE", "BODYSTRUCTURE", "BODY"} {
+			if diff := cmp.Diff(w.Raw[item], g.Raw[item]); diff != "" {
+				bad++
+				if bad <= 8 {
+					t.Errorf("message %d: %s differs from Dovecot's (-dovecot +ours):\n%s\nmessage:\n%s", seq, item, diff, msgs[seq-1])
+				}
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d items of %d messages differ", bad, len(msgs))
+	}
+}
