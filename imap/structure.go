@@ -217,14 +217,14 @@ func appendExtension(b []byte, p *message.Part) []byte {
 // RFC 2231 values decoded; IMAP servers (Dovecot among them) report them
 // as written. So the order and the names' case are recovered from where
 // each name first appears in the field, and an RFC 2231 parameter
-// ("name*=UTF-8''...") is reported with its raw name and value. Names not
+// ("name*=UTF-8”...") is reported with its raw name and value. Names not
 // found (such as a charset added by default) go last, in name order.
 func appendParams(b []byte, params map[string]string, raw string) []byte {
 	if len(params) == 0 {
 		return append(b, "NIL"...)
 	}
 	type param struct {
-		pos        int
+		pos       int
 		name, val string
 	}
 	lower := strings.ToLower(raw)
