@@ -52,19 +52,15 @@ func NewClient(conn net.Conn) *Client {
 	return &Client{raw: conn}
 }
 
-// Dial connects to an IMAP server at addr and reads its greeting.
+// Dial connects to an IMAP server at addr. The greeting is read by the
+// first call, so Trace may still be set.
 func Dial(ctx context.Context, addr string) (*Client, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := NewClient(conn)
-	if err := c.start(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return c, nil
+	return NewClient(conn), nil
 }
 
 // Close closes the connection without LOGOUT.

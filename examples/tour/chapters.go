@@ -5,6 +5,7 @@ package main
 func chapters() []chapter {
 	return []chapter{
 		{"sockets", "Socket programming: the uppercase application over UDP and TCP", socketsChapter},
+		{"imap", "E-mail access: Bob reads his mail over IMAP", imapChapter},
 		{"dns", "DNS: the Network Utopia zone, served and queried", dnsChapter},
 	}
 }
