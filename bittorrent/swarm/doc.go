@@ -1,0 +1,69 @@
+// Package swarm simulates peer-to-peer file distribution in virtual time
+// and measures it against the slides' lower bounds: the time a server
+// needs to give a file of F bytes to N clients (client-server) versus the
+// time a BitTorrent swarm needs (BEP 3), running the real piece picker and
+// choker of package [appnet.dev/bittorrent].
+//
+// # The slides' question
+//
+// "How much time to distribute a file (size F) from one server to N
+// peers?" With client-server the server must upload N copies and the
+// slowest client must download one:
+//
+//	D_c-s ≥ max{ NF/u_s, F/d_min }          (ClientServerBound)
+//
+// With P2P the server uploads at least one copy, the slowest peer
+// downloads one, and together the peers must receive NF bits, no faster
+// than the total upload capacity u_s + Σu_i:
+//
+//	D_P2P ≥ max{ F/u_s, F/d_min, NF/(u_s + Σu_i) }   (P2PBound)
+//
+// The first grows linearly in N; the second too, but so does the capacity,
+// "as each peer brings service capacity": self-scalability. [Figure]
+// reproduces the slides' example (F/u = 1 hour, u_s = 10u, d_min ≥ u_s,
+// N = 0…35) with the bounds and simulated times side by side, and
+// [WriteSVG] and [WriteCSV] draw and export it.
+//
+// # The simulator
+//
+// [Run] plays one distribution described by a [Config]: a seed (the
+// server, peer 0) with upload rate u_s, N peers with upload u_i and
+// download d_i, the file cut in pieces of 256 KiB. Peers arrive (all at
+// once, or spread out by [Churn]), ask the tracker for neighbours, swap
+// pieces, and stay as seeds or leave; free riders upload nothing. The
+// [Result] holds the distribution time, each peer's completion time, the
+// bound and the efficiency (bound / simulated time), samples of the swarm
+// over time, and on request every choking round.
+//
+// Time is virtual and the run is deterministic for a Config.Seed: a
+// discrete-event simulation whose events are piece completions, choking
+// rounds, arrivals and departures.
+//
+// Bandwidth is shared as a fluid, not packet by packet: between two events
+// every transfer moves at a constant rate, so an hour of swarm costs a few
+// events per piece instead of a packet per 1460 bytes. A peer divides its
+// upload rate equally among the transfers it is serving (the TCP
+// connections of its unchoked neighbours); a peer offered more than its
+// download rate in all gets each incoming transfer scaled down in
+// proportion. The share an uploader cannot deliver to a saturated
+// downloader is not handed to its other transfers, so when downloads are
+// the bottleneck the simulated time is slightly pessimistic.
+//
+// A transfer carries one piece: BitTorrent asks for 16 KiB blocks, but
+// keeps enough of them queued to each peer that a piece flows as one
+// stream. A piece that is choked half way keeps the bytes that arrived
+// (the blocks received), and is finished later from anyone. In endgame
+// several neighbours send the same piece at once, and their rates add up,
+// as their different blocks would.
+//
+// # Policies
+//
+// Each peer asks a [Picker] which piece to request from a neighbour and a
+// [Choker] whom to upload to, every 10 s (the slides' "re-evaluate top 4
+// every 10 secs") and whenever a neighbour's interest changes. By default
+// these are the bittorrent package's: [bittorrent.Picker] (random first
+// pieces, strict priority, rarest first, endgame) and the choker presets
+// "bep3", "mainline" and "slides" of [bittorrent.ChokerPreset]. For the
+// experiments the package adds the strawmen the slides argue against:
+// [InOrder] and [RandomPiece] piece selection, and [Unchoked] (no choking).
+package swarm

@@ -1,0 +1,130 @@
+package swarm
+
+import (
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"time"
+
+	"appnet.dev/bittorrent"
+)
+
+// newPicker returns the picker for a Config.Selection.
+func newPicker(name string, fileSize, pieceSize int64) (Picker, error) {
+	switch name {
+	case RarestFirst:
+		return &realPicker{p: bittorrent.Picker{Layout: bittorrent.Layout{Length: fileSize, PieceLength: pieceSize}}}, nil
+	case Random:
+		return RandomPiece{}, nil
+	case Sequential:
+		return InOrder{}, nil
+	}
+	return nil, fmt.Errorf("swarm: unknown piece selection %q", name)
+}
+
+// newChoker returns the choker for a Config.Choking.
+// names holds every node's ID as a string, the real choker's key.
+func newChoker(name string, rng *rand.Rand, names []string) (Choker, error) {
+	if name == NoChoking {
+		return Unchoked{}, nil
+	}
+	c, ok := bittorrent.ChokerPreset(name)
+	if !ok {
+		return nil, fmt.Errorf("swarm: unknown choker %q", name)
+	}
+	return &realChoker{c: c, rng: rng, names: names}, nil
+}
+
+// realPicker adapts bittorrent.Picker, which chooses 16 KiB blocks, to the
+// simulator, which moves whole pieces: the piece of the first block it
+// chooses is the one fetched.
+type realPicker struct {
+	p        bittorrent.Picker
+	have     []byte // scratch bitfields
+	remote   []byte
+	partials []bittorrent.Partial
+	done     []bool
+	pending  []int
+}
+
+func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
+	layout := rp.p.Layout
+	have := bitfield(&rp.have, r.Have, r.Pieces)
+	remote := bitfield(&rp.remote, r.Remote, r.Pieces)
+	// Pieces started: in flight (every missing block requested once) or
+	// partly received (the blocks whole so far are done).
+	rp.partials = rp.partials[:0]
+	rp.done, rp.pending = rp.done[:0], rp.pending[:0]
+	for i := range r.Pieces {
+		requested := r.Requested.Has(i)
+		if !requested && r.Partial[i] == 0 {
+			continue
+		}
+		nb := layout.NumBlocks(i)
+		whole := int(r.Partial[i]) / bittorrent.BlockSize
+		start := len(rp.done)
+		for j := range nb {
+			rp.done = append(rp.done, j < whole)
+			pending := 0
+			if requested && j >= whole {
+				pending = 1
+			}
+			rp.pending = append(rp.pending, pending)
+		}
+		rp.partials = append(rp.partials, bittorrent.Partial{
+			Piece: i, Done: rp.done[start : start+nb : start+nb], Pending: rp.pending[start : start+nb : start+nb],
+		})
+	}
+	reqs := rp.p.Pick(bittorrent.PickInput{
+		Have: have, PeerHas: remote, Availability: r.Availability,
+		Partial: rp.partials, Want: 1,
+	}, r.Rand)
+	if len(reqs) == 0 {
+		return 0, false
+	}
+	return reqs[0].Piece, true
+}
+
+// bitfield converts a set of pieces to the wire's bitfield (piece 0 is the
+// high bit of the first byte).
+func bitfield(buf *[]byte, p Pieces, n int) bittorrent.Bitfield {
+	b := grow(*buf, (n+7)/8)
+	*buf = b
+	for i := range b {
+		w := p[i/8] >> (8 * (i % 8))
+		b[i] = bits.Reverse8(uint8(w))
+	}
+	f, err := bittorrent.ParseBitfield(b, n)
+	if err != nil {
+		panic("swarm: " + err.Error())
+	}
+	return f
+}
+
+// realChoker adapts bittorrent.Choker, a pure policy, keeping its state
+// from one decision to the next.
+type realChoker struct {
+	c     bittorrent.Choker
+	state bittorrent.ChokerState
+	rng   *rand.Rand
+	stats []bittorrent.PeerStats
+	names []string
+}
+
+func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []Choice {
+	rc.stats = rc.stats[:0]
+	for _, n := range ns {
+		rc.stats = append(rc.stats, bittorrent.PeerStats{
+			ID: rc.names[n.ID], Interested: n.Interested,
+			DownloadRate: n.DownloadRate, UploadRate: n.UploadRate,
+			Connected: n.Connected, LastBlock: n.LastPiece, LastUnchoked: n.LastUnchoked,
+		})
+	}
+	d := rc.c.Decide(rc.state, rc.stats, seeding, now, rc.rng)
+	rc.state = d.State
+	out := make([]Choice, len(ns))
+	for i, c := range d.Choices {
+		out[i] = Choice{c.Unchoke(), c.Reason.String()}
+	}
+	return out
+}

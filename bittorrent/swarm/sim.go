@@ -1,0 +1,870 @@
+package swarm
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// ErrStalled reports a simulation in which peers still wanted pieces but
+// nothing could move any more, or that ran past Config.Limit.
+var ErrStalled = errors.New("swarm: distribution stalled")
+
+// epoch is the wall-clock instant virtual time 0 stands for, handed to the
+// policies (which only compare times).
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// A node is the seed (number 0) or a peer (1…N).
+type node struct {
+	id    int
+	up    float64
+	down  float64 // 0: unlimited
+	rider bool    // free rider: never unchokes anyone
+
+	present          bool
+	arrived          float64
+	finished, left   float64 // -1 until it happens
+	have             Pieces
+	nHave            int
+	requested        Pieces    // pieces in flight to this node
+	inflight         []int16   // flows in flight per piece (more than 1 in endgame)
+	recv             []float64 // per piece not yet verified: bytes received
+	prate            []float64 // per piece: the sum of its flows' rates
+	plast            []float64 // per piece: when recv was brought up to date
+	pver             []uint64  // per piece: bumped when its completion is replanned
+	avail            []int     // per piece: neighbours holding it
+	out, in          []*link   // links this node uploads on, downloads on
+	activeIn         int       // flows arriving now
+	rawIn            float64   // the sum of the uploaders' shares offered to it
+	scale            float64   // its flows run at this share of what is offered
+	rescaling        bool      // queued for rescale
+	dirty, rechoking bool      // queued for rate computation, for a choker update
+	picker           Picker
+	choker           Choker
+	rng              *rand.Rand
+	roundNo          int
+	uploaded         float64
+	downloaded       float64
+}
+
+func (n *node) complete(pieces int) bool { return n.nHave == pieces }
+
+// A link carries data one way between two neighbours, from → to. Each
+// connection is a pair of links, each the other's rev.
+type link struct {
+	from, to   *node
+	rev        *link
+	unchoked   bool // from uploads to to
+	interested bool // to wants something from has
+	missing    int  // pieces from has and to lacks
+	connected  float64
+
+	// The flow: one piece moving at a rate that changes with sharing.
+	active bool
+	piece  int
+	raw    float64 // the uploader's equal share
+	rate   float64 // raw, scaled down if the downloader is saturated
+	last   float64 // when bytes was last brought up to date
+
+	bytes            float64 // delivered in total
+	upMark, downMark float64 // bytes at the last round of from, of to
+	upRate, downRate float64 // rates measured at those rounds
+	lastPiece        float64 // when a piece last arrived on it, -1 if never
+	lastUnchoked     float64 // -1 if never
+	unchokedAt       float64
+	unchokedTime     float64 // total time unchoked with to interested
+	closed           bool
+}
+
+// An event is something scheduled in virtual time.
+type event struct {
+	t       float64
+	seq     uint64
+	kind    eventKind
+	node    *node
+	piece   int
+	version uint64
+}
+
+type eventKind uint8
+
+const (
+	pieceDone eventKind = iota
+	rechokeRound
+	arrive
+	abort
+	sample
+)
+
+type queue []*event
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	if q[i].t != q[j].t {
+		return q[i].t < q[j].t
+	}
+	return q[i].seq < q[j].seq
+}
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(*event)) }
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// sim is one run of the simulator.
+type sim struct {
+	cfg       Config
+	pieces    int
+	pieceLen  float64
+	lastLen   float64
+	now       float64
+	q         queue
+	seq       uint64
+	rng       *rand.Rand
+	nodes     []*node
+	present   []*node // nodes in the torrent now, in arrival order
+	links     []*link // every link ever made, for the statistics
+	dirty     []*node
+	saturated []*node
+	choking   []*node
+	copies    []int // per piece: present nodes holding it
+	leechers  int   // present nodes without the whole file
+	pending   int   // arrivals still to come
+	events    int
+	flows     int // active flows
+	stuck     int // samples in a row with leechers and no flow
+	scratch   struct {
+		ns    []Neighbour
+		req   PickRequest
+		flows []*link
+		ended []*link
+		rates []float64
+		fixed []bool
+	}
+	names []string // node IDs as strings
+	res   Result
+}
+
+func (s *sim) pieceSize(p int) float64 {
+	if p == s.pieces-1 {
+		return s.lastLen
+	}
+	return s.pieceLen
+}
+
+func (s *sim) at(t float64, e *event) {
+	e.t = t
+	s.seq++
+	e.seq = s.seq
+	heap.Push(&s.q, e)
+}
+
+// Run simulates the distribution cfg describes and returns what it
+// measured. The same Config (and Seed) always gives the same Result.
+func Run(cfg Config) (*Result, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &sim{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x5eed))}
+	s.pieces = int((cfg.FileSize + cfg.PieceSize - 1) / cfg.PieceSize)
+	s.pieceLen = float64(cfg.PieceSize)
+	s.lastLen = float64(cfg.FileSize - int64(s.pieces-1)*cfg.PieceSize)
+	s.copies = make([]int, s.pieces)
+	s.res = Result{Config: cfg, Pieces: s.pieces}
+	s.res.Bound = s.bound()
+
+	for i := 0; i <= cfg.Peers; i++ {
+		s.names = append(s.names, strconv.Itoa(i))
+	}
+	for i := 0; i <= cfg.Peers; i++ {
+		n := &node{
+			id: i, scale: 1,
+			up: cfg.Upload, down: cfg.Download,
+			finished: -1, left: -1,
+			have:      newPieces(s.pieces),
+			requested: newPieces(s.pieces),
+			inflight:  make([]int16, s.pieces),
+			recv:      make([]float64, s.pieces),
+			prate:     make([]float64, s.pieces),
+			plast:     make([]float64, s.pieces),
+			pver:      make([]uint64, s.pieces),
+			avail:     make([]int, s.pieces),
+			rng:       rand.New(rand.NewPCG(s.rng.Uint64(), uint64(i))),
+		}
+		if i == 0 {
+			n.up = cfg.SeedUpload
+			for p := range s.pieces {
+				n.have.set(p)
+			}
+			n.nHave = s.pieces
+			n.finished = 0
+		} else if i > cfg.Peers-cfg.FreeRiders {
+			n.rider, n.up = true, 0
+		}
+		if err := s.policies(n); err != nil {
+			return nil, err
+		}
+		s.nodes = append(s.nodes, n)
+	}
+
+	s.join(s.nodes[0])
+	t := 0.0
+	for _, n := range s.nodes[1:] {
+		if cfg.Churn.Interarrival > 0 {
+			t += s.rng.ExpFloat64() * cfg.Churn.Interarrival.Seconds()
+		}
+		s.pending++
+		s.at(t, &event{kind: arrive, node: n})
+	}
+	s.at(0, &event{kind: sample})
+
+	limit := cfg.Limit.Seconds()
+	for s.q.Len() > 0 {
+		if s.pending == 0 && s.leechers == 0 {
+			break
+		}
+		e := heap.Pop(&s.q).(*event)
+		if e.t > limit {
+			s.now = limit
+			return s.finish(fmt.Errorf("%w: still running at %v (Config.Limit)", ErrStalled, cfg.Limit))
+		}
+		s.now = e.t
+		s.events++
+		s.handle(e)
+		// Everything due at the same instant happens before the
+		// bandwidth is shared again.
+		for s.q.Len() > 0 && s.q[0].t == s.now {
+			s.events++
+			s.handle(heap.Pop(&s.q).(*event))
+		}
+		s.settle()
+		if s.stuck >= stallSamples {
+			return s.finish(fmt.Errorf("%w: %d leechers at %v and nothing moving", ErrStalled, s.leechers, s.dur(s.now)))
+		}
+	}
+	return s.finish(nil)
+}
+
+func (s *sim) dur(t float64) time.Duration { return time.Duration(math.Round(t * 1e9)) }
+func (s *sim) clock(t float64) time.Time   { return epoch.Add(s.dur(t)) }
+
+// bound is the slides' bound for the configured distribution.
+func (s *sim) bound() time.Duration {
+	c := s.cfg
+	if c.Mode == ClientServer {
+		return ClientServerBound(c.Peers, float64(c.FileSize), c.SeedUpload, c.Download)
+	}
+	u := make([]float64, c.Peers)
+	for i := range u {
+		if i < c.Peers-c.FreeRiders {
+			u[i] = c.Upload
+		}
+	}
+	return P2PBound(float64(c.FileSize), c.SeedUpload, c.Download, u)
+}
+
+// policies gives n its picker and choker.
+func (s *sim) policies(n *node) error {
+	c := s.cfg
+	if c.Mode == ClientServer {
+		// The server sends every client the file in order, to all at once.
+		n.picker, n.choker = InOrder{}, Unchoked{}
+		return nil
+	}
+	var err error
+	if c.NewPicker != nil {
+		n.picker = c.NewPicker(n.id)
+	} else if n.picker, err = newPicker(c.Selection, c.FileSize, c.PieceSize); err != nil {
+		return err
+	}
+	if c.NewChoker != nil {
+		n.choker = c.NewChoker(n.id, n.rng)
+	} else if n.choker, err = newChoker(c.Choking, n.rng, s.names); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *sim) handle(e *event) {
+	switch e.kind {
+	case pieceDone:
+		if n := e.node; n.present && n.pver[e.piece] == e.version {
+			s.done(n, e.piece)
+		}
+	case rechokeRound:
+		n := e.node
+		if !n.present {
+			return
+		}
+		s.round(n)
+		next := s.dur(n.arrived) + time.Duration(n.roundNo)*s.cfg.Round
+		s.at(next.Seconds(), &event{kind: rechokeRound, node: n})
+	case arrive:
+		s.pending--
+		s.join(e.node)
+	case abort:
+		if e.node.present && !e.node.complete(s.pieces) {
+			s.leave(e.node)
+		}
+	case sample:
+		s.sample()
+		s.at(s.now+s.cfg.Sample.Seconds(), &event{kind: sample})
+	}
+}
+
+// join brings n into the torrent: it asks the tracker for neighbours and
+// connects to them.
+func (s *sim) join(n *node) {
+	n.present = true
+	n.arrived = s.now
+	s.present = append(s.present, n)
+	for p := range s.pieces {
+		if n.have.Has(p) {
+			s.copies[p]++
+		}
+	}
+	if !n.complete(s.pieces) {
+		s.leechers++
+	}
+	s.res.Arrivals++
+	if s.cfg.Mode == ClientServer {
+		if n.id != 0 {
+			s.connect(s.nodes[0], n)
+		}
+	} else {
+		s.neighbours(n)
+	}
+	if n.id != 0 && s.cfg.Churn.Abort > 0 {
+		s.at(s.now+s.rng.ExpFloat64()*s.cfg.Churn.Abort.Seconds(), &event{kind: abort, node: n})
+	}
+	s.at(s.now, &event{kind: rechokeRound, node: n})
+}
+
+// neighbours tops up n's peer set with random peers from the tracker: to
+// Config.Neighbours at once, then a few more at each round up to twice
+// that, as a client does while it knows peers to try.
+func (s *sim) neighbours(n *node) {
+	want := s.cfg.Neighbours
+	if len(n.out) >= want {
+		want = min(len(n.out)+connectsPerRound, 2*s.cfg.Neighbours)
+	}
+	others := len(s.present) - 1
+	tries := 3 * (want - len(n.out))
+	for len(n.out) < want && others > len(n.out) && tries > 0 {
+		tries--
+		m := s.present[s.rng.IntN(len(s.present))]
+		if m == n || len(m.out) >= 2*s.cfg.Neighbours || connected(n, m) ||
+			(m.complete(s.pieces) && n.complete(s.pieces)) {
+			continue
+		}
+		s.connect(n, m)
+	}
+}
+
+// connectsPerRound is how many new connections a leecher opens per round
+// once it has Config.Neighbours.
+const connectsPerRound = 4
+
+func connected(a, b *node) bool {
+	if len(a.out) > len(b.out) {
+		a, b = b, a
+	}
+	for _, l := range a.out {
+		if l.to == b {
+			return true
+		}
+	}
+	return false
+}
+
+// connect opens a connection between a and b: two links, and each side
+// learns the other's bitfield.
+func (s *sim) connect(a, b *node) {
+	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1}
+	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1}
+	ab.rev, ba.rev = ba, ab
+	a.out, b.in = append(a.out, ab), append(b.in, ab)
+	b.out, a.in = append(b.out, ba), append(a.in, ba)
+	s.links = append(s.links, ab, ba)
+	for _, l := range []*link{ab, ba} {
+		for p := range s.pieces {
+			if l.from.have.Has(p) {
+				l.to.avail[p]++
+			}
+		}
+		l.missing = countNew(l.from.have, l.to.have)
+		s.setInterest(l, l.missing > 0)
+	}
+}
+
+// leave takes n out of the torrent (churn).
+func (s *sim) leave(n *node) {
+	n.present = false
+	n.left = s.now
+	for i, m := range s.present {
+		if m == n {
+			s.present = append(s.present[:i], s.present[i+1:]...)
+			break
+		}
+	}
+	for p := range s.pieces {
+		if n.have.Has(p) {
+			s.copies[p]--
+		}
+	}
+	if !n.complete(s.pieces) {
+		s.leechers--
+	}
+	for _, l := range n.out {
+		s.close(l)
+	}
+	for _, l := range n.in {
+		s.close(l)
+	}
+	n.out, n.in = nil, nil
+	if n.activeIn != 0 {
+		panic("swarm: flows left after leave")
+	}
+	// The neighbours look for new peers at their next round.
+}
+
+// close ends one link of a departing node.
+func (s *sim) close(l *link) {
+	if l.closed {
+		return
+	}
+	l.closed = true
+	s.stop(l)
+	if l.unchoked {
+		s.setUnchoked(l, false)
+	}
+	for p := range s.pieces {
+		if l.from.have.Has(p) {
+			l.to.avail[p]--
+		}
+	}
+	if l.from.present {
+		l.from.out = remove(l.from.out, l)
+		s.wantRechoke(l.from)
+	}
+	if l.to.present {
+		l.to.in = remove(l.to.in, l)
+		s.retry(l.to)
+	}
+}
+
+func remove(ls []*link, l *link) []*link {
+	for i, m := range ls {
+		if m == l {
+			ls[i] = ls[len(ls)-1]
+			return ls[:len(ls)-1]
+		}
+	}
+	return ls
+}
+
+// setInterest records whether l.to wants something l.from has; a change
+// is news for l.from's choker.
+func (s *sim) setInterest(l *link, v bool) {
+	if l.interested == v {
+		return
+	}
+	if l.unchoked {
+		s.accountService(l)
+	}
+	l.interested = v
+	if l.unchoked {
+		l.unchokedAt = s.now
+	}
+	s.wantRechoke(l.from)
+}
+
+func (s *sim) accountService(l *link) {
+	if l.interested {
+		l.unchokedTime += s.now - l.unchokedAt
+	}
+}
+
+func (s *sim) setUnchoked(l *link, v bool) {
+	if l.unchoked == v {
+		return
+	}
+	if v {
+		l.unchokedAt = s.now
+		l.lastUnchoked = s.now
+	} else {
+		s.accountService(l)
+	}
+	l.unchoked = v
+}
+
+func (s *sim) wantRechoke(n *node) {
+	if n.present && !n.rechoking {
+		n.rechoking = true
+		s.choking = append(s.choking, n)
+	}
+}
+
+// advance brings a flow's byte count up to now.
+func (s *sim) advance(l *link) {
+	if dt := s.now - l.last; dt > 0 && l.rate > 0 {
+		b := l.rate * dt
+		l.bytes += b
+		l.from.uploaded += b
+		l.to.downloaded += b
+	}
+	l.last = s.now
+}
+
+// advancePiece brings the bytes n has received of piece p up to now.
+func (s *sim) advancePiece(n *node, p int) {
+	if dt := s.now - n.plast[p]; dt > 0 && n.prate[p] > 0 {
+		n.recv[p] = min(n.recv[p]+n.prate[p]*dt, s.pieceSize(p))
+	}
+	n.plast[p] = s.now
+}
+
+// schedule (re)plans the completion of n's piece p at its current rate.
+func (s *sim) schedule(n *node, p int) {
+	n.pver[p]++
+	if n.prate[p] > 0 {
+		left := max(s.pieceSize(p)-n.recv[p], 0)
+		s.at(s.now+left/n.prate[p], &event{kind: pieceDone, node: n, piece: p, version: n.pver[p]})
+	}
+}
+
+// setRate changes the rate of l's flow, and so of the piece it carries.
+func (s *sim) setRate(l *link, rate float64) {
+	if rate == l.rate {
+		return
+	}
+	s.advance(l)
+	to, p := l.to, l.piece
+	s.advancePiece(to, p)
+	to.prate[p] += rate - l.rate
+	if to.inflight[p] == 1 || to.prate[p] < 0 {
+		to.prate[p] = max(rate, 0) // no rounding drift with one flow
+	}
+	l.rate = rate
+	s.schedule(to, p)
+}
+
+// start asks l.to's picker for a piece to fetch over l, and starts the
+// flow if there is one.
+func (s *sim) start(l *link) {
+	if l.active || !l.unchoked || !l.interested || l.closed || l.from.up == 0 || !l.from.present || !l.to.present {
+		return
+	}
+	to := l.to
+	r := &s.scratch.req
+	*r = PickRequest{
+		Pieces: s.pieces, Have: to.have, Remote: l.from.have, Requested: to.requested,
+		Partial: to.recv, Availability: to.avail, Rand: to.rng,
+	}
+	p, ok := to.picker.Pick(r)
+	if !ok {
+		return
+	}
+	if p < 0 || p >= s.pieces || to.have.Has(p) || !l.from.have.Has(p) {
+		panic(fmt.Sprintf("swarm: picker chose piece %d, which the peer has or the neighbour lacks", p))
+	}
+	l.active = true
+	l.piece = p
+	l.rate = 0
+	l.last = s.now
+	to.requested.set(p)
+	to.inflight[p]++
+	to.activeIn++
+	s.flows++
+	s.markDirty(l.from)
+}
+
+// stop ends l's flow before the piece is complete. What arrived is kept
+// (BitTorrent keeps the blocks it received; the piece is finished later,
+// from anyone).
+func (s *sim) stop(l *link) {
+	if !l.active {
+		return
+	}
+	to, p := l.to, l.piece
+	s.setRate(l, 0)
+	s.unflow(l)
+	if to.inflight[p] == 0 {
+		if to.present && s.pieceSize(p)-to.recv[p] <= 1e-9*s.pieceSize(p) {
+			// It was due now: the piece is complete after all.
+			s.done(to, p)
+			return
+		}
+		s.retry(to)
+	}
+}
+
+// unflow removes l's (rate 0) flow from the books.
+func (s *sim) unflow(l *link) {
+	to, p := l.to, l.piece
+	l.active = false
+	to.inflight[p]--
+	if to.inflight[p] == 0 {
+		to.requested.clear(p)
+		to.prate[p] = 0
+		to.pver[p]++
+	}
+	to.activeIn--
+	s.flows--
+	to.rawIn -= l.raw
+	l.raw = 0
+	if to.scale < 1 {
+		s.markSaturated(to)
+	}
+	s.markDirty(l.from)
+}
+
+// retry gives n's idle unchoked links a chance to start a flow, after a
+// piece came back into play.
+func (s *sim) retry(n *node) {
+	for _, l := range n.in {
+		s.start(l)
+	}
+}
+
+// done completes n's piece p. Every flow carrying it ends (there are
+// several in endgame, each bringing other blocks of the piece), and each
+// of those links moves on to another piece.
+func (s *sim) done(n *node, p int) {
+	ended := s.scratch.ended[:0]
+	for _, l := range n.in {
+		if l.active && l.piece == p {
+			s.advance(l)
+			l.rate = 0
+			l.lastPiece = s.now
+			ended = append(ended, l)
+		}
+	}
+	for _, l := range ended {
+		s.unflow(l)
+	}
+	n.recv[p], n.prate[p] = 0, 0
+	n.pver[p]++
+	s.got(n, p)
+	for _, l := range ended {
+		s.start(l)
+	}
+	s.scratch.ended = ended[:0]
+}
+
+// got records that n verified piece p.
+func (s *sim) got(n *node, p int) {
+	n.have.set(p)
+	n.nHave++
+	s.copies[p]++
+	for _, l := range n.out { // n offers p to its neighbours
+		l.to.avail[p]++
+		if !l.to.have.Has(p) {
+			l.missing++
+			if l.missing == 1 {
+				s.setInterest(l, true)
+			}
+			s.start(l)
+		}
+	}
+	for _, l := range n.in { // n no longer needs p from anyone
+		if l.from.have.Has(p) {
+			l.missing--
+			if l.missing == 0 {
+				s.setInterest(l, false)
+			}
+		}
+	}
+	if n.complete(s.pieces) {
+		n.finished = s.now
+		s.leechers--
+		s.wantRechoke(n) // now a seed: the choker switches state
+		if s.cfg.Churn.Selfish {
+			s.leave(n)
+			return
+		}
+		// Two seeds have nothing to say to each other: like real
+		// clients, hang up, and leave room for leechers.
+		var seeds []*link
+		for _, l := range n.out {
+			if l.to.complete(s.pieces) {
+				seeds = append(seeds, l)
+			}
+		}
+		for _, l := range seeds {
+			s.close(l)
+			s.close(l.rev)
+		}
+	}
+}
+
+func (s *sim) markDirty(n *node) {
+	if !n.dirty {
+		n.dirty = true
+		s.dirty = append(s.dirty, n)
+	}
+}
+
+// settle runs the choker updates an event caused, then shares the
+// bandwidth again wherever the set of flows changed.
+func (s *sim) settle() {
+	for len(s.choking) > 0 {
+		n := s.choking[0]
+		s.choking = s.choking[1:]
+		n.rechoking = false
+		if n.present {
+			s.rechoke(n, false)
+		}
+	}
+	for _, n := range s.dirty {
+		n.dirty = false
+		s.share(n)
+	}
+	s.dirty = s.dirty[:0]
+	for _, n := range s.saturated {
+		n.rescaling = false
+		s.rescale(n)
+	}
+	s.saturated = s.saturated[:0]
+}
+
+// share divides n's upload rate equally among its flows. Each flow then
+// runs at that share, unless its downloader is offered more than its
+// download rate in all: then the downloader's flows are all scaled down in
+// proportion (rescale).
+func (s *sim) share(n *node) {
+	k := 0
+	for _, l := range n.out {
+		if l.active {
+			k++
+		}
+	}
+	if k == 0 {
+		return
+	}
+	raw := n.up / float64(k)
+	for _, l := range n.out {
+		if !l.active || l.raw == raw {
+			continue
+		}
+		to := l.to
+		to.rawIn += raw - l.raw
+		l.raw = raw
+		if to.down > 0 && (to.scale < 1 || to.rawIn > to.down) {
+			s.markSaturated(to)
+			continue
+		}
+		s.setRate(l, raw)
+	}
+}
+
+func (s *sim) markSaturated(n *node) {
+	if !n.rescaling {
+		n.rescaling = true
+		s.saturated = append(s.saturated, n)
+	}
+}
+
+// rescale fits the flows into n within its download rate.
+func (s *sim) rescale(n *node) {
+	if !n.present {
+		return
+	}
+	n.scale = 1
+	if n.down > 0 && n.rawIn > n.down {
+		n.scale = n.down / n.rawIn
+	}
+	for _, l := range n.in {
+		if l.active {
+			s.setRate(l, l.raw*n.scale)
+		}
+	}
+}
+
+// round is n's periodic choking round.
+func (s *sim) round(n *node) {
+	n.roundNo++
+	if s.cfg.Mode == P2P && !n.complete(s.pieces) {
+		s.neighbours(n)
+	}
+	span := s.cfg.Round.Seconds()
+	for _, l := range n.out {
+		b := l.bytes + l.rate*(s.now-l.last)
+		l.upRate = (b - l.upMark) / span
+		l.upMark = b
+	}
+	for _, l := range n.in {
+		b := l.bytes + l.rate*(s.now-l.last)
+		l.downRate = (b - l.downMark) / span
+		l.downMark = b
+	}
+	s.rechoke(n, true)
+}
+
+// rechoke asks n's choker who to unchoke and applies the answer.
+func (s *sim) rechoke(n *node, round bool) {
+	if n.rider || n.up == 0 || len(n.out) == 0 {
+		return
+	}
+	ns := s.scratch.ns[:0]
+	for _, l := range n.out {
+		in := l.rev
+		nb := Neighbour{
+			ID: l.to.id, Interested: l.interested, Unchoked: l.unchoked,
+			DownloadRate: in.downRate, UploadRate: l.upRate,
+			Connected: s.clock(l.connected),
+		}
+		if in.active && in.rate > 0 {
+			nb.LastPiece = s.clock(s.now)
+		} else if in.lastPiece >= 0 {
+			nb.LastPiece = s.clock(in.lastPiece)
+		}
+		if l.lastUnchoked >= 0 {
+			nb.LastUnchoked = s.clock(l.lastUnchoked)
+		}
+		ns = append(ns, nb)
+	}
+	s.scratch.ns = ns
+	choices := n.choker.Rechoke(s.clock(s.now), n.complete(s.pieces), round, ns)
+	if round && s.cfg.RecordRounds {
+		r := Round{Time: s.dur(s.now), Peer: n.id, Seeding: n.complete(s.pieces)}
+		for i, c := range choices {
+			if c.Unchoke {
+				r.Unchoked = append(r.Unchoked, ns[i].ID)
+				r.Reasons = append(r.Reasons, c.Reason)
+			}
+		}
+		s.res.Rounds = append(s.res.Rounds, r)
+	}
+	outs := n.out
+	for i, c := range choices {
+		l := outs[i]
+		if c.Unchoke == l.unchoked {
+			continue
+		}
+		s.setUnchoked(l, c.Unchoke)
+		if c.Unchoke {
+			s.start(l)
+		} else {
+			s.stop(l)
+		}
+	}
+}
+
+// grow returns b resized to n zero elements, reusing its array.
+func grow[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
+}
