@@ -1,0 +1,516 @@
+package tracker
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/netip"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"appnet.dev/bittorrent/metainfo"
+)
+
+// ErrServerClosed is returned by the Server's Serve methods after
+// Shutdown or Close.
+var ErrServerClosed = errors.New("tracker: server closed")
+
+// Defaults of a Server.
+const (
+	DefaultInterval    = 30 * time.Minute
+	DefaultMinInterval = 5 * time.Minute
+	DefaultNumWant     = 50
+	DefaultMaxNumWant  = 200
+)
+
+// maxQuery bounds an HTTP announce's query string.
+const maxQuery = 8 << 10
+
+// A Server is a BitTorrent tracker over HTTP (BEP 3, an http.Handler for
+// /announce and /scrape) and over UDP (BEP 15, on a net.PacketConn). The
+// zero value is a working tracker that remembers its swarms in a Registry
+// of its own.
+type Server struct {
+	// Backend keeps the swarms; nil means a Registry of the server's own.
+	Backend Backend
+	// Interval is how long peers wait between announces (default
+	// DefaultInterval); MinInterval how long they must wait at least
+	// (default DefaultMinInterval, sent over HTTP only).
+	Interval    time.Duration
+	MinInterval time.Duration
+	// NumWant is the number of peers sent when a peer does not say
+	// (default DefaultNumWant); MaxNumWant caps what a peer may ask for
+	// (default DefaultMaxNumWant).
+	NumWant    int
+	MaxNumWant int
+	// TrustIP honours the "ip" an announce carries instead of the
+	// address it came from. Only for trackers behind a proxy or in a lab.
+	TrustIP bool
+	// Now tells the time: for peer expiry and connection IDs. nil means
+	// time.Now.
+	Now func() time.Time
+	// Trace, if set, receives every exchange as C:/S: lines.
+	Trace io.Writer
+	// ErrorLog receives errors of the listeners; nil means the log
+	// package's standard logger.
+	ErrorLog *log.Logger
+
+	initOnce sync.Once
+	backend  Backend
+	secret   [32]byte // keys the UDP connection IDs
+	traceMu  sync.Mutex
+
+	mu     sync.Mutex
+	closed bool
+	https  map[*http.Server]bool
+	pcs    map[net.PacketConn]bool
+	loops  sync.WaitGroup // ServePacket loops
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		s.backend = s.Backend
+		if s.backend == nil {
+			s.backend = &Registry{}
+		}
+		rand.Read(s.secret[:])
+	})
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Server) tracef(format string, args ...any) {
+	if s.Trace == nil {
+		return
+	}
+	s.traceMu.Lock()
+	defer s.traceMu.Unlock()
+	fmt.Fprintf(s.Trace, format+"\n", args...)
+}
+
+// announce applies the server's policy around the Backend: which address
+// the peer has, how many peers it gets, and the intervals.
+func (s *Server) announce(req *AnnounceRequest, from netip.Addr) (*AnnounceResponse, error) {
+	s.init()
+	addr := netip.AddrPortFrom(from.Unmap(), req.Port)
+	if s.TrustIP && req.IP.IsValid() {
+		addr = netip.AddrPortFrom(req.IP.Unmap(), req.Port)
+	}
+	numWant := req.NumWant
+	if numWant <= 0 {
+		numWant = s.NumWant
+		if numWant <= 0 {
+			numWant = DefaultNumWant
+		}
+	}
+	maxWant := s.MaxNumWant
+	if maxWant <= 0 {
+		maxWant = DefaultMaxNumWant
+	}
+	numWant = min(numWant, maxWant)
+	if req.Event == Stopped {
+		numWant = 0
+	}
+	peers, stats, err := s.backend.Announce(s.now(), req, addr, numWant)
+	if err != nil {
+		return nil, err
+	}
+	resp := &AnnounceResponse{
+		Interval:    s.Interval,
+		MinInterval: s.MinInterval,
+		Complete:    stats.Complete,
+		Incomplete:  stats.Incomplete,
+		Peers:       peers,
+	}
+	if resp.Interval <= 0 {
+		resp.Interval = DefaultInterval
+	}
+	if resp.MinInterval <= 0 {
+		resp.MinInterval = min(DefaultMinInterval, resp.Interval)
+	}
+	return resp, nil
+}
+
+// ServeHTTP answers HTTP announces and scrapes: a path whose last element
+// begins with "announce" or "scrape" (as BEP 48 expects), anything else is
+// 404. Failures are sent as a bencoded "failure reason" with status 200,
+// which is what clients read.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "tracker: GET only", http.StatusMethodNotAllowed)
+		return
+	}
+	last := path.Base(r.URL.Path)
+	from, _ := netip.ParseAddrPort(r.RemoteAddr)
+	s.tracef("C: GET %s (from %v)", r.URL.RequestURI(), from.Addr())
+	w.Header().Set("Content-Type", "text/plain")
+	var body []byte
+	switch {
+	case len(r.URL.RawQuery) > maxQuery:
+		body = s.failHTTP("query too long")
+	case strings.HasPrefix(last, "announce"):
+		body = s.serveHTTPAnnounce(r, from.Addr())
+	case strings.HasPrefix(last, "scrape"):
+		body = s.serveHTTPScrape(r)
+	default:
+		s.tracef("S: 404")
+		http.NotFound(w, r)
+		return
+	}
+	w.Write(body)
+}
+
+func (s *Server) failHTTP(reason string) []byte {
+	s.tracef("S: failure reason %q", reason)
+	return appendHTTPFailure(nil, reason)
+}
+
+func (s *Server) serveHTTPAnnounce(r *http.Request, from netip.Addr) []byte {
+	req, compact, noPeerID, err := parseAnnounceQuery(r.URL.Query())
+	if err != nil {
+		return s.failHTTP(err.Error())
+	}
+	if !from.IsValid() {
+		return s.failHTTP("cannot tell the peer's address")
+	}
+	resp, err := s.announce(req, from)
+	if err != nil {
+		return s.failHTTP(failureText(err))
+	}
+	s.tracef("S: %s", describe(resp))
+	return appendHTTPAnnounce(nil, resp, compact, noPeerID)
+}
+
+func (s *Server) serveHTTPScrape(r *http.Request) []byte {
+	s.init()
+	raw := r.URL.Query()["info_hash"]
+	if len(raw) == 0 {
+		return s.failHTTP("scrape needs info_hash (no full scrape here)")
+	}
+	if len(raw) > maxScrapeHashes {
+		return s.failHTTP(fmt.Sprintf("at most %d info_hash per scrape", maxScrapeHashes))
+	}
+	hashes := make([]metainfo.Hash, 0, len(raw))
+	for _, h := range raw {
+		if len(h) != 20 {
+			return s.failHTTP("info_hash must be 20 bytes")
+		}
+		hashes = append(hashes, metainfo.Hash([]byte(h)))
+	}
+	// Dictionary keys go in sorted order, and only once each.
+	slices.SortFunc(hashes, func(a, b metainfo.Hash) int { return bytes.Compare(a[:], b[:]) })
+	hashes = slices.Compact(hashes)
+	now := s.now()
+	b := []byte("d5:filesd")
+	for _, h := range hashes {
+		st, err := s.backend.Scrape(now, h)
+		if err != nil {
+			return s.failHTTP(failureText(err))
+		}
+		s.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(h), st.Complete, st.Downloaded, st.Incomplete)
+		b = fmt.Appendf(b, "20:%s", h[:])
+		b = fmt.Appendf(b, "d8:completei%de10:downloadedi%de10:incompletei%dee", st.Complete, st.Downloaded, st.Incomplete)
+	}
+	return append(b, "ee"...)
+}
+
+func failureText(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return err.Error()
+}
+
+// connectionID derives the ID a UDP client at from may use during the
+// minute window: a keyed hash, so the server keeps no state per client
+// and a forged source address cannot produce a valid ID.
+func (s *Server) connectionID(from netip.AddrPort, window int64) uint64 {
+	mac := hmac.New(sha256.New, s.secret[:])
+	var b [8 + 16 + 2]byte
+	binary.BigEndian.PutUint64(b[:], uint64(window))
+	a := from.Addr().As16()
+	copy(b[8:], a[:])
+	binary.BigEndian.PutUint16(b[24:], from.Port())
+	mac.Write(b[:])
+	return binary.BigEndian.Uint64(mac.Sum(nil))
+}
+
+func window(now time.Time) int64 { return now.Unix() / int64(ConnectionIDLifetime/time.Second) }
+
+// validConnectionID accepts the IDs of this minute and the last one, so
+// an ID lives one to two minutes, as BEP 15 asks.
+func (s *Server) validConnectionID(id uint64, from netip.AddrPort, now time.Time) bool {
+	w := window(now)
+	return id == s.connectionID(from, w) || id == s.connectionID(from, w-1)
+}
+
+// HandlePacket answers one UDP tracker datagram from a peer at from,
+// returning the reply to send (nil: send nothing). ServePacket calls it for
+// every datagram; it is exported for tests and custom transports.
+func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
+	s.init()
+	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+	if len(p) < 16 {
+		return nil // too short to carry a transaction ID to answer
+	}
+	now := s.now()
+	act := action(binary.BigEndian.Uint32(p[8:]))
+	tid := binary.BigEndian.Uint32(p[12:])
+	fail := func(msg string) []byte {
+		s.tracef("S: error %q", msg)
+		return appendErrorReply(nil, tid, msg)
+	}
+	if act == actionConnect {
+		if binary.BigEndian.Uint64(p) != protocolID {
+			return fail("connect without the protocol ID")
+		}
+		id := s.connectionID(from, window(now))
+		s.tracef("C: connect transaction=%08x (from %v)", tid, from)
+		s.tracef("S: connect connection_id=%016x", id)
+		b := appendHeader(nil, actionConnect, tid)
+		return binary.BigEndian.AppendUint64(b, id)
+	}
+	if !s.validConnectionID(binary.BigEndian.Uint64(p), from, now) {
+		s.tracef("C: %v with connection_id=%016x (from %v)", act, binary.BigEndian.Uint64(p), from)
+		return fail("invalid or expired connection ID")
+	}
+	switch act {
+	case actionAnnounce:
+		req, err := parseAnnounceRequest(p)
+		if err != nil {
+			s.tracef("C: announce (from %v)", from)
+			return fail(err.Error())
+		}
+		s.tracef("C: announce info_hash=%s port=%d left=%d event=%s (from %v)", shortHash(req.InfoHash), req.Port, req.Left, eventName(req.Event), from.Addr())
+		resp, err := s.announce(req, from.Addr())
+		if err != nil {
+			return fail(failureText(err))
+		}
+		ipv6 := !from.Addr().Is4()
+		kept := resp.Peers[:0:0]
+		for _, peer := range resp.Peers {
+			if peer.Addr.Addr().Is4() != ipv6 {
+				kept = append(kept, peer)
+			}
+		}
+		resp.Peers = kept
+		s.tracef("S: announce %s", describe(resp))
+		return appendAnnounceReply(nil, tid, resp, ipv6)
+	case actionScrape:
+		body := p[16:]
+		if len(body)%20 != 0 || len(body) == 0 || len(body)/20 > maxScrapeHashes {
+			return fail(fmt.Sprintf("scrape of %d bytes: want 1 to %d info hashes of 20 bytes", len(body), maxScrapeHashes))
+		}
+		s.tracef("C: scrape %d torrents (from %v)", len(body)/20, from)
+		stats := make([]Stats, 0, len(body)/20)
+		for ; len(body) > 0; body = body[20:] {
+			st, err := s.backend.Scrape(now, metainfo.Hash(body[:20]))
+			if err != nil {
+				return fail(failureText(err))
+			}
+			s.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(metainfo.Hash(body[:20])), st.Complete, st.Downloaded, st.Incomplete)
+			stats = append(stats, st)
+		}
+		return appendScrapeReply(nil, tid, stats)
+	}
+	return fail(fmt.Sprintf("unknown action %d", uint32(act)))
+}
+
+// ServePacket answers UDP tracker requests arriving on pc until Shutdown
+// or Close, then returns ErrServerClosed. It does not close pc on other
+// errors.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	s.init()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	if s.pcs == nil {
+		s.pcs = map[net.PacketConn]bool{}
+	}
+	s.pcs[pc] = true
+	s.loops.Add(1)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pcs, pc)
+		s.mu.Unlock()
+		s.loops.Done()
+	}()
+
+	buf := make([]byte, maxUDPPacket)
+	for {
+		n, addr, err := pc.ReadFrom(buf)
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return fmt.Errorf("tracker: %w", err)
+		}
+		ua, ok := addr.(*net.UDPAddr)
+		if !ok {
+			continue
+		}
+		if reply := s.HandlePacket(ua.AddrPort(), buf[:n]); reply != nil {
+			pc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := pc.WriteTo(reply, addr); err != nil && s.isClosed() {
+				return ErrServerClosed
+			}
+		}
+	}
+}
+
+// Serve answers HTTP announces and scrapes on l until Shutdown or Close,
+// then returns ErrServerClosed.
+func (s *Server) Serve(l net.Listener) error {
+	s.init()
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    maxQuery * 2,
+		ErrorLog:          s.ErrorLog,
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		l.Close()
+		return ErrServerClosed
+	}
+	if s.https == nil {
+		s.https = map[*http.Server]bool{}
+	}
+	s.https[hs] = true
+	s.mu.Unlock()
+	err := hs.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// ListenAndServe serves the HTTP tracker on TCP and the UDP tracker on
+// UDP, both at addr (host:port; port 0 picks one free for both).
+func (s *Server) ListenAndServe(addr string) error {
+	l, pc, err := ListenBoth(addr)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServePacket(pc) }() // stopped by Shutdown/Close, which close pc
+	err = s.Serve(l)
+	s.Close()
+	pc.Close()
+	if perr := <-errc; err == nil || errors.Is(err, ErrServerClosed) {
+		if !errors.Is(perr, ErrServerClosed) {
+			err = perr
+		}
+	}
+	return err
+}
+
+// ListenBoth opens a TCP listener and a UDP socket on the same address
+// and port; with port 0 it tries a few ports the system picks until one is
+// free for both.
+func ListenBoth(addr string) (net.Listener, net.PacketConn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tracker: %w", err)
+	}
+	for range 20 {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tracker: %w", err)
+		}
+		_, p, _ := net.SplitHostPort(l.Addr().String())
+		pc, err := net.ListenPacket("udp", net.JoinHostPort(host, p))
+		if err == nil {
+			return l, pc, nil
+		}
+		l.Close()
+		if port != "0" {
+			return nil, nil, fmt.Errorf("tracker: %w", err)
+		}
+	}
+	return nil, nil, errors.New("tracker: no port free for both TCP and UDP")
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// Shutdown stops the server: UDP sockets close at once, HTTP connections
+// finish their requests (as http.Server.Shutdown). It waits for the
+// ServePacket loops to return, or for ctx.
+func (s *Server) Shutdown(ctx context.Context) error {
+	https := s.stop()
+	var err error
+	for _, hs := range https {
+		if e := hs.Shutdown(ctx); e != nil && err == nil {
+			err = e
+		}
+	}
+	done := make(chan struct{})
+	go func() { s.loops.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return err
+}
+
+// Close stops the server at once, closing every listener, socket and
+// connection, and waits for the ServePacket loops to return.
+func (s *Server) Close() error {
+	https := s.stop()
+	var err error
+	for _, hs := range https {
+		if e := hs.Close(); e != nil && err == nil {
+			err = e
+		}
+	}
+	s.loops.Wait()
+	return err
+}
+
+func (s *Server) stop() []*http.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for pc := range s.pcs {
+		pc.Close()
+	}
+	var out []*http.Server
+	for hs := range s.https {
+		out = append(out, hs)
+	}
+	return out
+}
