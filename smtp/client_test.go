@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"appnet.dev/sockets"
 	"appnet.dev/smtp/message"
+	"appnet.dev/sockets"
 )
 
 func dialClient(t testing.TB, addr string, link sockets.Link) *Client {
