@@ -60,6 +60,9 @@ type Queue struct {
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// TLSConfig, if set, is used for STARTTLS when a server offers it.
 	TLSConfig *tls.Config
+	// UseHELO makes deliveries say HELO instead of EHLO, as the
+	// lecture's sample interaction does (no pipelining, no STARTTLS).
+	UseHELO bool
 
 	// Backoff gives the wait after the n-th failed attempt; nil means
 	// RetrySchedule.
@@ -556,6 +559,7 @@ func (q *Queue) sendTo(ctx context.Context, host string, from Path, to []Path, d
 	c := NewClient(conn)
 	c.LocalName = q.Hostname
 	c.Trace = q.Trace
+	c.UseHELO = q.UseHELO
 	defer c.Close()
 	if err := c.Hello(ctx); err != nil {
 		return nil, err

@@ -3,7 +3,9 @@ package smtp
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -591,7 +593,9 @@ func (s *session) mail(c command) {
 }
 
 func (s *session) newID() string {
-	return strconv.FormatInt(s.srv.now().Unix(), 36) + strconv.FormatInt(s.srv.seq.Add(1), 36)
+	var r [4]byte
+	rand.Read(r[:])
+	return strconv.FormatInt(s.srv.now().Unix(), 36) + strconv.FormatInt(s.srv.seq.Add(1), 36) + hex.EncodeToString(r[:])
 }
 
 func (s *session) rcpt(c command) {

@@ -5,6 +5,7 @@ package main
 func chapters() []chapter {
 	return []chapter{
 		{"sockets", "Socket programming: the uppercase application over UDP and TCP", socketsChapter},
+		{"smtp", "E-mail: Alice sends a message to Bob over SMTP, in six steps", smtpChapter},
 		{"imap", "E-mail access: Bob reads his mail over IMAP", imapChapter},
 		{"dns", "DNS: the Network Utopia zone, served and queried", dnsChapter},
 	}
