@@ -376,7 +376,11 @@ func (p *Parser) Question() (q Question, ok bool, err error) {
 	return q, true, nil
 }
 
-var errShort = errors.New("message ends early")
+var (
+	errShort        = errors.New("message ends early")
+	errBadOption    = errors.New("EDNS option runs past the OPT record")
+	errMisplacedOPT = errors.New("OPT record outside the additional section, not at the root, or twice")
+)
 
 // Next returns the header of the next record in the answer, authority or
 // additional section and the section it is in; ok is false at the end.
@@ -482,7 +486,7 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 		}
 		if rh.Type == TypeOPT {
 			if sec != SectionAdditional || m.EDNS != nil || !rh.Name.IsRoot() {
-				return &ParseError{sec, p.dataOff, errors.New("misplaced OPT record")}
+				return &ParseError{sec, p.dataOff, errMisplacedOPT}
 			}
 			var e *EDNS
 			var rc RCode
@@ -530,12 +534,12 @@ func parseOPT(h RRHeader, raw []byte, copyData bool) (*EDNS, RCode, error) {
 func appendOptions(opts []Option, raw []byte, copyData bool) ([]Option, error) {
 	for i := 0; i < len(raw); {
 		if i+4 > len(raw) {
-			return opts, errors.New("EDNS option header cut short")
+			return opts, errBadOption
 		}
 		code := binary.BigEndian.Uint16(raw[i:])
 		l := int(binary.BigEndian.Uint16(raw[i+2:]))
 		if i+4+l > len(raw) {
-			return opts, errors.New("EDNS option longer than the record")
+			return opts, errBadOption
 		}
 		d := raw[i+4 : i+4+l]
 		if copyData {

@@ -323,8 +323,10 @@ func (c *compressor) find(w []byte) (int, bool) {
 	return 0, false
 }
 
-// matches compares the name at message offset off with w, ignoring case.
-// The names there were written by us, so pointers go backwards.
+// matches compares the name at message offset off with w. The comparison
+// is exact, case included, so that compression never changes a name's case
+// (a resolver's 0x20 check depends on that). The names there were written
+// by us, so pointers go backwards.
 func (c *compressor) matches(off int, w []byte) bool {
 	msg := c.msg[c.base:]
 	i := 0
@@ -347,10 +349,8 @@ func (c *compressor) matches(off int, w []byte) bool {
 		if i >= len(w) || int(w[i]) != l || off+1+l > len(msg) {
 			return false
 		}
-		for j := 1; j <= l; j++ {
-			if lower(msg[off+j]) != lower(w[i+j]) {
-				return false
-			}
+		if string(msg[off+1:off+1+l]) != string(w[i+1:i+1+l]) {
+			return false
 		}
 		i += 1 + l
 		off += 1 + l

@@ -203,3 +203,5 @@ func TestRotation(t *testing.T) {
 		}
 	}
 }
+
+func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
