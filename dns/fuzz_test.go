@@ -24,9 +24,9 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	eq.EDNS = &EDNS{UDPSize: 4096, Options: []Option{{10, []byte("cookie00")}}}
 	ednsq, _ := eq.Pack()
 	return [][]byte{full, q, ednsq,
-		{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1},                     // pointer to itself
+		{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 12, 0, 1, 0, 1},                                       // pointer to itself
 		{0, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 1, 'a', 0xC0, 18, 0, 1, 0, 1, 1, 'b', 0xC0, 12, 0, 1, 0, 1}, // loop
-		{0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1},                            // counts larger than data
+		{0, 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1},                                              // counts larger than data
 		append(append([]byte{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 64}, bytes.Repeat([]byte{'a'}, 64)...), 0, 0, 1, 0, 1),
 		{0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 'w', 'w'},
 	}
