@@ -695,7 +695,7 @@ func (s *session) cmdAppend(tag string) error {
 	if boxErr != nil {
 		s.litLimit = -1 // refuse the literal: the mailbox is missing
 	}
-	n, nonSync, err := s.r.literalHeader()
+	n, _, err := s.r.literalHeader()
 	if err != nil {
 		var tb *tooBig
 		if boxErr != nil && errors.As(err, &tb) {
@@ -704,7 +704,7 @@ func (s *session) cmdAppend(tag string) error {
 		}
 		return err
 	}
-	if nonSync && (boxErr != nil || n > s.srv.appendLimit()) {
+	if boxErr != nil || n > s.srv.appendLimit() {
 		io.CopyN(io.Discard, s.r.br, n)
 		s.r.skipLine()
 		if boxErr != nil {
@@ -715,7 +715,7 @@ func (s *session) cmdAppend(tag string) error {
 		return nil
 	}
 	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
-	body := &countingReader{r: io.LimitReader(s.r.br, n)}
+	body := &countingReader{r: s.r.br, left: n}
 	uid, err := box.Append(body, flags, date, 0)
 	if err != nil || body.n != n {
 		if body.n != n {
@@ -737,14 +737,28 @@ func (s *session) cmdAppend(tag string) error {
 	return nil
 }
 
+// countingReader reads exactly left bytes (a literal), counting them; the
+// connection's end before that is io.ErrUnexpectedEOF, so that a client
+// vanishing mid-APPEND never looks like a short message.
 type countingReader struct {
-	r io.Reader
-	n int64
+	r    io.Reader
+	left int64
+	n    int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
 	n, err := c.r.Read(p)
 	c.n += int64(n)
+	c.left -= int64(n)
+	if err == io.EOF && c.left > 0 {
+		err = io.ErrUnexpectedEOF
+	}
 	return n, err
 }
 
@@ -925,6 +939,9 @@ func (s *session) resolve(set SeqSet, uid bool) ([]int, error) {
 	}
 	n := uint32(len(s.view))
 	for _, r := range set {
+		if n == 0 && (r.Start == 0 || r.Stop == 0) {
+			continue // "*" in an empty mailbox matches nothing
+		}
 		a, b := r.Start, r.Stop
 		if a == 0 {
 			a = n

@@ -406,7 +406,10 @@ var errFatal = errors.New("imap: fatal")
 // data: a synchronising literal gets "+" only if it fits.
 func (s *session) checkLiteral(n int64, nonSync bool) error {
 	limit := s.litLimit
-	if limit <= 0 {
+	switch {
+	case limit < 0:
+		limit = 0 // refused whatever its size
+	case limit == 0:
 		limit = MaxLine
 	}
 	if nonSync {
@@ -496,7 +499,12 @@ func (s *session) command() error {
 		s.flush()
 		return err
 	}
-	s.conn.SetReadDeadline(time.Now().Add(5 * time.Minute)) // the rest of the command
+	// The rest of the command, literals included, must follow promptly.
+	rest := 5 * time.Minute
+	if s.srv.ReadTimeout > 0 && s.srv.ReadTimeout < rest {
+		rest = s.srv.ReadTimeout
+	}
+	s.conn.SetReadDeadline(time.Now().Add(rest))
 	tag, err := s.r.atom("")
 	if err == nil && strings.ContainsRune(tag, '+') {
 		err = syntaxErr("bad tag")
@@ -530,7 +538,7 @@ func (s *session) recover(tag string, err error) error {
 		return nil
 	case errors.As(err, &se):
 		fmt.Fprintf(s.w, "%s BAD %s\r\n", tag, se.What)
-		if !s.r.skipLine() {
+		if !s.r.eol && !s.r.skipLine() {
 			return err
 		}
 		return nil

@@ -47,6 +47,7 @@ type reader struct {
 	depth   int
 	literal func(n int64, nonSync bool) error // called after a literal's announcement, before its data
 	sawLit  bool                              // a literal was read on this line
+	eol     bool                              // the line's end has been read
 }
 
 func newReader(br *bufio.Reader) *reader {
@@ -54,7 +55,7 @@ func newReader(br *bufio.Reader) *reader {
 }
 
 // reset starts a new line.
-func (r *reader) reset() { r.line, r.depth, r.sawLit = 0, 0, false }
+func (r *reader) reset() { r.line, r.depth, r.sawLit, r.eol = 0, 0, false, false }
 
 func (r *reader) peek() (byte, error) {
 	b, err := r.br.Peek(1)
@@ -112,6 +113,7 @@ func (r *reader) crlf() error {
 	if c != '\n' {
 		return syntaxErr("expected end of line, got %q", c)
 	}
+	r.eol = true
 	return nil
 }
 
