@@ -10,7 +10,7 @@ import (
 func BenchmarkRun(b *testing.B) {
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprintf("N=%d", n), func(b *testing.B) {
-			cfg := slideConfig(n)
+			cfg := broadbandConfig(n)
 			var r *Result
 			for b.Loop() {
 				var err error

@@ -19,6 +19,7 @@ type PickRequest struct {
 	Have      Pieces // pieces this peer has verified
 	Remote    Pieces // pieces the neighbour has
 	Requested Pieces // pieces already in flight to this peer from someone
+	Started   Pieces // pieces in flight or partly received
 
 	// Partial holds the bytes already received of each piece this peer
 	// has started but not finished.
@@ -74,6 +75,14 @@ type Choice struct {
 // rounds.
 type Choker interface {
 	Rechoke(now time.Time, seeding, round bool, ns []Neighbour) []Choice
+}
+
+// A Slotted choker says how many interested neighbours it unchokes at
+// most. Between rounds the simulator then consults it only when a slot is
+// free, which saves most of the calls in a large swarm; a Choker without
+// Slots is consulted at every change of interest.
+type Slotted interface {
+	Slots() int
 }
 
 // InOrder requests the lowest-numbered piece it can: the strawman of the

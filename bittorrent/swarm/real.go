@@ -48,18 +48,37 @@ type realPicker struct {
 }
 
 func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
-	layout := rp.p.Layout
 	have := bitfield(&rp.have, r.Have, r.Pieces)
 	remote := bitfield(&rp.remote, r.Remote, r.Pieces)
 	// Pieces started: in flight (every missing block requested once) or
 	// partly received (the blocks whole so far are done).
 	rp.partials = rp.partials[:0]
 	rp.done, rp.pending = rp.done[:0], rp.pending[:0]
-	for i := range r.Pieces {
-		requested := r.Requested.Has(i)
-		if !requested && r.Partial[i] == 0 {
-			continue
+	for w, word := range r.Started {
+		for word != 0 {
+			i := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if !r.Requested.Has(i) && r.Partial[i] == 0 {
+				continue
+			}
+			rp.partial(i, r)
 		}
+	}
+	reqs := rp.p.Pick(bittorrent.PickInput{
+		Have: have, PeerHas: remote, Availability: r.Availability,
+		Partial: rp.partials, Want: 1,
+	}, r.Rand)
+	if len(reqs) == 0 {
+		return 0, false
+	}
+	return reqs[0].Piece, true
+}
+
+// partial describes piece i, started, as the picker sees it.
+func (rp *realPicker) partial(i int, r *PickRequest) {
+	layout := rp.p.Layout
+	requested := r.Requested.Has(i)
+	{
 		nb := layout.NumBlocks(i)
 		whole := int(r.Partial[i]) / bittorrent.BlockSize
 		start := len(rp.done)
@@ -75,14 +94,6 @@ func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
 			Piece: i, Done: rp.done[start : start+nb : start+nb], Pending: rp.pending[start : start+nb : start+nb],
 		})
 	}
-	reqs := rp.p.Pick(bittorrent.PickInput{
-		Have: have, PeerHas: remote, Availability: r.Availability,
-		Partial: rp.partials, Want: 1,
-	}, r.Rand)
-	if len(reqs) == 0 {
-		return 0, false
-	}
-	return reqs[0].Piece, true
 }
 
 // bitfield converts a set of pieces to the wire's bitfield (piece 0 is the
@@ -128,3 +139,6 @@ func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []
 	}
 	return out
 }
+
+// Slots implements [Slotted]: the regular slots and the optimistic one.
+func (rc *realChoker) Slots() int { return rc.c.Regular + rc.c.Optimistic }

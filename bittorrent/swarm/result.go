@@ -22,12 +22,14 @@ type Result struct {
 
 	Peers []PeerResult // peers 1…N, in order
 
-	// Reciprocation is Spearman's rank correlation, over every pair of
-	// connected peers (the seed excluded), between what one uploaded to
-	// the other and what it got back: near 1 when tit-for-tat works.
+	// Reciprocation is Spearman's rank correlation, for one peer over its
+	// neighbours (the seed excluded), between the bytes it uploaded to
+	// each and the bytes it downloaded from each while it was a leecher,
+	// averaged over the peers that upload: near 1 when tit-for-tat works,
+	// lower when uploads ignore what comes back.
 	Reciprocation float64
-	// FreeRiderShare is the share of all bytes uploaded that went to free
-	// riders.
+	// FreeRiderShare is the share of the bytes uploaded while honest
+	// peers were still downloading that went to free riders.
 	FreeRiderShare float64
 	// SeedFairness is Jain's fairness index of the time the initial seed
 	// kept each of its interested neighbours unchoked: 1 when it served
@@ -220,25 +222,49 @@ func (s *sim) finish(err error) (*Result, error) {
 		r.Efficiency = 1
 	}
 
-	var xs, ys []float64
-	var toRiders, all float64
 	var service []float64
+	byPeer := make([][]*link, len(s.nodes))
 	for _, l := range s.links {
-		all += l.bytes
-		if l.to.rider {
-			toRiders += l.bytes
-		}
-		if l.from.id != 0 && l.to.id != 0 && l.from.id < l.to.id {
-			xs = append(xs, l.bytes)
-			ys = append(ys, l.rev.bytes)
+		if l.from.id != 0 && l.to.id != 0 {
+			byPeer[l.from.id] = append(byPeer[l.from.id], l)
 		}
 		if l.from.id == 0 {
 			service = append(service, l.unchokedTime)
 		}
 	}
-	r.Reciprocation = Spearman(xs, ys)
-	if all > 0 {
-		r.FreeRiderShare = toRiders / all
+	sum, peers := 0.0, 0
+	for _, ls := range byPeer {
+		if len(ls) < 3 || ls[0].from.rider {
+			continue
+		}
+		// What the peer gave each neighbour and got back while it was
+		// leeching.
+		var xs, ys []float64
+		for _, l := range ls {
+			n := l.from
+			if n.finished >= 0 && l.connected >= n.finished {
+				continue // connected as a seed
+			}
+			x, y := l.bytes, l.rev.bytes
+			if l.fromDoneSet {
+				x, y = l.fromDone, l.rev.toDone
+			}
+			xs, ys = append(xs, x), append(ys, y)
+		}
+		if rho := Spearman(xs, ys); len(xs) >= 3 && !math.IsNaN(rho) {
+			sum += rho
+			peers++
+		}
+	}
+	r.Reciprocation = math.NaN()
+	if peers > 0 {
+		r.Reciprocation = sum / float64(peers)
+	}
+	if !s.riderMark {
+		s.markRiders()
+	}
+	if s.allBytes > 0 {
+		r.FreeRiderShare = s.riderBytes / s.allBytes
 	}
 	r.SeedFairness = Jain(service)
 	return r, err
@@ -310,4 +336,17 @@ func pearson(x, y []float64) float64 {
 		return math.NaN()
 	}
 	return sxy / math.Sqrt(sxx*syy)
+}
+
+// markRiders notes how many bytes went to free riders and in all, when the
+// last honest peer finishes (or at the end).
+func (s *sim) markRiders() {
+	s.riderMark = true
+	for _, l := range s.links {
+		s.advance(l)
+		s.allBytes += l.bytes
+		if l.to.rider {
+			s.riderBytes += l.bytes
+		}
+	}
 }

@@ -31,6 +31,7 @@ type node struct {
 	have             Pieces
 	nHave            int
 	requested        Pieces    // pieces in flight to this node
+	started          Pieces    // pieces in flight or partly received
 	inflight         []int16   // flows in flight per piece (more than 1 in endgame)
 	recv             []float64 // per piece not yet verified: bytes received
 	prate            []float64 // per piece: the sum of its flows' rates
@@ -70,14 +71,18 @@ type link struct {
 	rate   float64 // raw, scaled down if the downloader is saturated
 	last   float64 // when bytes was last brought up to date
 
-	bytes            float64 // delivered in total
-	upMark, downMark float64 // bytes at the last round of from, of to
-	upRate, downRate float64 // rates measured at those rounds
-	lastPiece        float64 // when a piece last arrived on it, -1 if never
-	lastUnchoked     float64 // -1 if never
-	unchokedAt       float64
-	unchokedTime     float64 // total time unchoked with to interested
-	closed           bool
+	bytes float64 // delivered in total
+	// bytes when from, and when to, got the whole file: the exchange
+	// while leeching, for Result.Reciprocation.
+	fromDone, toDone       float64
+	fromDoneSet, toDoneSet bool
+	upMark, downMark       float64 // bytes at the last round of from, of to
+	upRate, downRate       float64 // rates measured at those rounds
+	lastPiece              float64 // when a piece last arrived on it, -1 if never
+	lastUnchoked           float64 // -1 if never
+	unchokedAt             float64
+	unchokedTime           float64 // total time unchoked with to interested
+	closed                 bool
 }
 
 // An event is something scheduled in virtual time.
@@ -140,7 +145,11 @@ type sim struct {
 	events    int
 	flows     int // active flows
 	stuck     int // samples in a row with leechers and no flow
-	scratch   struct {
+	honest    int // honest peers still to finish
+
+	riderMark            bool    // markRiders has run
+	riderBytes, allBytes float64 // bytes to free riders, in all, by then
+	scratch              struct {
 		ns    []Neighbour
 		req   PickRequest
 		flows []*link
@@ -191,6 +200,7 @@ func Run(cfg Config) (*Result, error) {
 			finished: -1, left: -1,
 			have:      newPieces(s.pieces),
 			requested: newPieces(s.pieces),
+			started:   newPieces(s.pieces),
 			inflight:  make([]int16, s.pieces),
 			recv:      make([]float64, s.pieces),
 			prate:     make([]float64, s.pieces),
@@ -208,6 +218,8 @@ func Run(cfg Config) (*Result, error) {
 			n.finished = 0
 		} else if i > cfg.Peers-cfg.FreeRiders {
 			n.rider, n.up = true, 0
+		} else {
+			s.honest++
 		}
 		if err := s.policies(n); err != nil {
 			return nil, err
@@ -484,7 +496,27 @@ func (s *sim) setInterest(l *link, v bool) {
 	if l.unchoked {
 		l.unchokedAt = s.now
 	}
-	s.wantRechoke(l.from)
+	// A neighbour that lost interest frees its slot; one that gained it
+	// can take a free slot.
+	if (!v && l.unchoked) || (v && !l.unchoked && s.freeSlot(l.from)) {
+		s.wantRechoke(l.from)
+	}
+}
+
+// freeSlot reports whether n's choker could unchoke one more interested
+// neighbour.
+func (s *sim) freeSlot(n *node) bool {
+	sl, ok := n.choker.(Slotted)
+	if !ok {
+		return true
+	}
+	used := 0
+	for _, l := range n.out {
+		if l.unchoked && l.interested {
+			used++
+		}
+	}
+	return used < sl.Slots()
 }
 
 func (s *sim) accountService(l *link) {
@@ -566,7 +598,7 @@ func (s *sim) start(l *link) {
 	to := l.to
 	r := &s.scratch.req
 	*r = PickRequest{
-		Pieces: s.pieces, Have: to.have, Remote: l.from.have, Requested: to.requested,
+		Pieces: s.pieces, Have: to.have, Remote: l.from.have, Requested: to.requested, Started: to.started,
 		Partial: to.recv, Availability: to.avail, Rand: to.rng,
 	}
 	p, ok := to.picker.Pick(r)
@@ -581,6 +613,7 @@ func (s *sim) start(l *link) {
 	l.rate = 0
 	l.last = s.now
 	to.requested.set(p)
+	to.started.set(p)
 	to.inflight[p]++
 	to.activeIn++
 	s.flows++
@@ -653,6 +686,7 @@ func (s *sim) done(n *node, p int) {
 	}
 	n.recv[p], n.prate[p] = 0, 0
 	n.pver[p]++
+	n.started.clear(p)
 	s.got(n, p)
 	for _, l := range ended {
 		s.start(l)
@@ -686,6 +720,19 @@ func (s *sim) got(n *node, p int) {
 	if n.complete(s.pieces) {
 		n.finished = s.now
 		s.leechers--
+		for _, l := range n.out {
+			s.advance(l)
+			l.fromDone, l.fromDoneSet = l.bytes, true
+		}
+		for _, l := range n.in {
+			s.advance(l)
+			l.toDone, l.toDoneSet = l.bytes, true
+		}
+		if !n.rider {
+			if s.honest--; s.honest == 0 && !s.riderMark {
+				s.markRiders()
+			}
+		}
 		s.wantRechoke(n) // now a seed: the choker switches state
 		if s.cfg.Churn.Selfish {
 			s.leave(n)
