@@ -99,7 +99,7 @@ func FuzzHandlePacket(f *testing.F) {
 		if len(p) < 16 || len(reply) < 8 || be32(reply[4:]) != be32(p[12:]) {
 			t.Fatalf("reply %x to %x", reply, p)
 		}
-		if len(reply) > maxUDPPacket {
+		if len(reply) > maxUDPReply {
 			t.Fatalf("reply of %d bytes", len(reply))
 		}
 	})

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"math/rand/v2"
 	"net/netip"
-	"slices"
 	"sync"
 	"time"
 
@@ -17,7 +16,9 @@ import (
 type Backend interface {
 	// Announce records what a peer, reachable at addr, has told the
 	// tracker and returns up to numWant other peers of the torrent with
-	// the torrent's counts. An error becomes the reply's failure reason.
+	// the torrent's counts, peers of addr's address family first (a UDP
+	// reply can carry no others). An error becomes the reply's failure
+	// reason.
 	Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error)
 	// Scrape returns a torrent's counts (zero for an unknown torrent).
 	Scrape(now time.Time, h metainfo.Hash) (Stats, error)
@@ -54,14 +55,20 @@ type Registry struct {
 }
 
 type swarm struct {
-	peers      map[PeerID]*entry
+	peers      []*entry       // in the order they joined, less those gone
+	index      map[PeerID]int // where each peer is in peers
 	downloaded int
+	lastSweep  time.Time
 }
 
 type entry struct {
 	peer Peer
 	left int64
 	seen time.Time
+}
+
+func newSwarm(now time.Time) *swarm {
+	return &swarm{index: map[PeerID]int{}, lastSweep: now}
 }
 
 func (r *Registry) timeout() time.Duration {
@@ -78,7 +85,8 @@ func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.Addr
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if now.Sub(r.lastSweep) > r.timeout() {
+	timeout := r.timeout()
+	if now.Sub(r.lastSweep) > timeout {
 		r.sweep(now)
 	}
 	s := r.swarms[req.InfoHash]
@@ -92,25 +100,36 @@ func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.Addr
 		if r.swarms == nil {
 			r.swarms = map[metainfo.Hash]*swarm{}
 		}
-		s = &swarm{peers: map[PeerID]*entry{}}
+		s = newSwarm(now)
 		r.swarms[req.InfoHash] = s
 	}
-	s.expire(now, r.timeout())
+	// Silent peers are skipped at once and removed now and then, so an
+	// announce costs one pass over the swarm.
+	if now.Sub(s.lastSweep) > timeout/8 {
+		s.expire(now, timeout)
+	}
 
-	e := s.peers[req.PeerID]
+	var e *entry
+	if i, ok := s.index[req.PeerID]; ok {
+		e = s.peers[i]
+	}
 	switch {
 	case req.Event == Stopped:
-		delete(s.peers, req.PeerID)
+		if e != nil {
+			s.remove(req.PeerID)
+		}
 		if len(s.peers) == 0 {
 			delete(r.swarms, req.InfoHash)
 		}
-		return nil, s.stats(), nil
+		_, st := s.pick(nil, now, timeout, 0, nil)
+		return nil, st, nil
 	case e == nil:
 		if len(s.peers) >= cmp.Or(r.MaxPeers, DefaultMaxPeers) {
 			return nil, Stats{}, &Error{"tracker full: too many peers in this torrent"}
 		}
 		e = &entry{peer: Peer{ID: req.PeerID}, left: -1}
-		s.peers[req.PeerID] = e
+		s.index[req.PeerID] = len(s.peers)
+		s.peers = append(s.peers, e)
 	}
 	if req.Event == Completed && e.left != 0 {
 		s.downloaded++
@@ -118,7 +137,8 @@ func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.Addr
 	e.peer.Addr = addr
 	e.left = req.Left
 	e.seen = now
-	return s.pick(e, numWant, r.Rand), s.stats(), nil
+	peers, st := s.pick(e, now, timeout, numWant, r.Rand)
+	return peers, st, nil
 }
 
 // Scrape implements Backend.
@@ -129,8 +149,8 @@ func (r *Registry) Scrape(now time.Time, h metainfo.Hash) (Stats, error) {
 	if s == nil {
 		return Stats{}, nil
 	}
-	s.expire(now, r.timeout())
-	return s.stats(), nil
+	_, st := s.pick(nil, now, r.timeout(), 0, nil)
+	return st, nil
 }
 
 // Expire forgets every peer silent for longer than PeerTimeout at now,
@@ -153,57 +173,111 @@ func (r *Registry) sweep(now time.Time) {
 }
 
 func (s *swarm) expire(now time.Time, timeout time.Duration) {
-	for id, e := range s.peers {
+	kept := s.peers[:0]
+	for _, e := range s.peers {
 		if now.Sub(e.seen) > timeout {
-			delete(s.peers, id)
+			delete(s.index, e.peer.ID)
+			continue
 		}
+		s.index[e.peer.ID] = len(kept)
+		kept = append(kept, e)
 	}
+	clear(s.peers[len(kept):])
+	s.peers = kept
+	s.lastSweep = now
 }
 
-func (s *swarm) stats() Stats {
+func (s *swarm) remove(id PeerID) {
+	i := s.index[id]
+	last := len(s.peers) - 1
+	if i != last {
+		moved := s.peers[last]
+		s.peers[i] = moved
+		s.index[moved.peer.ID] = i
+	}
+	s.peers[last] = nil
+	s.peers = s.peers[:last]
+	delete(s.index, id)
+}
+
+// pick counts the live peers and chooses up to numWant of them for self
+// (nil for none): never self (by ID or by address), and no seeds for a
+// seed, which has nothing to get from them. Peers of self's address
+// family come first: a UDP reply carries only those, and they are the
+// ones self can surely reach.
+func (s *swarm) pick(self *entry, now time.Time, timeout time.Duration, numWant int, rng *rand.Rand) ([]Peer, Stats) {
 	st := Stats{Downloaded: s.downloaded}
+	want := numWant
+	if self == nil {
+		want = 0
+	}
+	same, other := newReservoir(want, rng), newReservoir(want, rng)
 	for _, e := range s.peers {
+		if now.Sub(e.seen) > timeout {
+			continue // gone silent; removed at the next sweep
+		}
 		if e.left == 0 {
 			st.Complete++
 		} else {
 			st.Incomplete++
 		}
-	}
-	return st
-}
-
-// pick chooses up to numWant peers for self: never self (by ID or by
-// address), and no seeds for a seed, which has nothing to get from them.
-func (s *swarm) pick(self *entry, numWant int, rng *rand.Rand) []Peer {
-	var out []Peer
-	for _, e := range s.peers {
-		if e == self || e.peer.Addr == self.peer.Addr || (self.left == 0 && e.left == 0) {
+		if want <= 0 || e == self || e.peer.Addr == self.peer.Addr || (self.left == 0 && e.left == 0) {
 			continue
 		}
-		out = append(out, e.peer)
+		if e.peer.Addr.Addr().Is4() == self.peer.Addr.Addr().Is4() {
+			same.add(e.peer)
+		} else {
+			other.add(e.peer)
+		}
 	}
-	return SelectPeers(out, numWant, rng)
+	if want <= 0 {
+		return nil, st
+	}
+	out := same.out
+	for _, p := range other.out {
+		if len(out) == want {
+			break
+		}
+		out = append(out, p)
+	}
+	return out, st
 }
 
-// SelectPeers returns numWant of the candidates chosen at random (all of
-// them if there are fewer), in a fresh slice. Candidates are first put in
-// address order, so a seeded rng makes the choice reproducible.
-func SelectPeers(candidates []Peer, numWant int, rng *rand.Rand) []Peer {
-	c := slices.Clone(candidates)
-	slices.SortFunc(c, func(a, b Peer) int { return a.Addr.Compare(b.Addr) })
-	if numWant < 0 {
-		numWant = 0
-	}
-	if len(c) <= numWant {
-		return c
-	}
-	intN := rand.IntN
+// A reservoir keeps a uniform random sample of up to n of the values
+// offered to it, without holding the rest (reservoir sampling): one pass
+// over a swarm of thousands, memory for n.
+type reservoir struct {
+	out  []Peer
+	n    int
+	seen int
+	intN func(int) int
+}
+
+func newReservoir(n int, rng *rand.Rand) *reservoir {
+	r := &reservoir{n: max(n, 0), intN: rand.IntN}
 	if rng != nil {
-		intN = rng.IntN
+		r.intN = rng.IntN
 	}
-	for i := range numWant { // a partial Fisher–Yates shuffle
-		j := i + intN(len(c)-i)
-		c[i], c[j] = c[j], c[i]
+	return r
+}
+
+func (r *reservoir) add(p Peer) {
+	r.seen++
+	if len(r.out) < r.n {
+		r.out = append(r.out, p)
+	} else if j := r.intN(r.seen); j < r.n {
+		r.out[j] = p
 	}
-	return c[:numWant]
+}
+
+// SelectPeers returns numWant of the candidates chosen uniformly at
+// random (all of them, in order, if there are fewer), in a fresh slice.
+// With a seeded rng and the same candidates in the same order, the choice
+// is reproducible.
+func SelectPeers(candidates []Peer, numWant int, rng *rand.Rand) []Peer {
+	r := newReservoir(numWant, rng)
+	for _, p := range candidates {
+		r.add(p)
+	}
+	return r.out
 }

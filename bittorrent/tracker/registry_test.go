@@ -146,7 +146,7 @@ func TestSelectPeersDeterministic(t *testing.T) {
 		t.Errorf("same seed, different choice:\n%s", diff)
 	}
 	all := SelectPeers(cands, 50, nil)
-	if len(all) != 10 || all[0].Addr.Addr() != netip.MustParseAddr("127.0.0.1") {
+	if len(all) != 10 || all[0].Addr.Addr() != netip.MustParseAddr("127.0.0.10") {
 		t.Errorf("all = %v", all)
 	}
 	if got := SelectPeers(cands, -1, nil); len(got) != 0 {

@@ -311,7 +311,11 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 				kept = append(kept, peer)
 			}
 		}
-		resp.Peers = kept
+		size := 6
+		if ipv6 {
+			size = 18
+		}
+		resp.Peers = kept[:min(len(kept), (maxUDPReply-announceReplyMin)/size)]
 		s.tracef("S: announce %s", describe(resp))
 		return appendAnnounceReply(nil, tid, resp, ipv6)
 	case actionScrape:

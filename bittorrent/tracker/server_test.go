@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -401,6 +402,30 @@ func TestHandlePacket(t *testing.T) {
 	r = srv.HandlePacket(from, appendAnnounceRequest(nil, id, 9, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: pid("c"), Port: 10, Left: 1}))
 	if resp, err := ParseUDPAnnounceReply(r, false); err != nil || len(resp.Peers) != 1 {
 		t.Errorf("IPv4 asker must not get the IPv6 peer: %+v %v", resp, err)
+	}
+}
+
+// A UDP reply fits one datagram: 200 IPv4 peers do, IPv6 peers are cut
+// to what fits.
+func TestUDPReplyFitsADatagram(t *testing.T) {
+	reg := &Registry{}
+	srv := &Server{Backend: reg, Now: func() time.Time { return t0 }}
+	h := metainfo.Hash{8}
+	for i := range 300 {
+		reg.Announce(t0, &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint("v4-", i)), Left: 1}, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}), 6881), 0)
+		reg.Announce(t0, &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint("v6-", i)), Left: 1}, netip.AddrPortFrom(netip.AddrFrom16([16]byte{15: 1, 14: byte(i), 13: byte(i >> 8), 0: 0xfd}), 6881), 0)
+	}
+	for _, tt := range []struct {
+		from string
+		want int
+	}{{"127.0.0.2:5000", 200}, {"[::1]:5000", (maxUDPReply - 20) / 18}} {
+		from := ap(tt.from)
+		id := be64(srv.HandlePacket(from, appendConnectRequest(nil, 1))[8:])
+		r := srv.HandlePacket(from, appendAnnounceRequest(nil, id, 2, &AnnounceRequest{InfoHash: h, PeerID: pid("asker"), Port: 1, Left: 1, NumWant: 500}))
+		resp, err := ParseUDPAnnounceReply(r, from.Addr().Is6())
+		if err != nil || len(resp.Peers) != tt.want || len(r) > maxUDPReply {
+			t.Errorf("from %s: %d peers in %d bytes (%v), want %d", tt.from, len(resp.Peers), len(r), err, tt.want)
+		}
 	}
 }
 

@@ -54,7 +54,9 @@ const (
 	announceReplyMin   = 20
 	scrapeRequestMin   = 16
 	maxScrapeHashes    = 74 // as many as fit a reply in one Ethernet frame
-	maxUDPPacket       = 2048
+	maxUDPPacket       = 2048 // the largest request the server reads
+	maxUDPReply        = 1452 // the largest reply it sends: 1500-byte MTU less IPv6 and UDP headers
+	maxUDPRead         = 1 << 16
 	// ConnectionIDLifetime is how long a client may use a connection ID.
 	ConnectionIDLifetime = time.Minute
 )
@@ -142,7 +144,14 @@ func appendAnnounceReply(b []byte, tid uint32, resp *AnnounceResponse, ipv6 bool
 	b = binary.BigEndian.AppendUint32(b, uint32(resp.Interval/time.Second))
 	b = binary.BigEndian.AppendUint32(b, uint32(resp.Incomplete))
 	b = binary.BigEndian.AppendUint32(b, uint32(resp.Complete))
+	size := 6
+	if ipv6 {
+		size = 18
+	}
 	for _, p := range resp.Peers {
+		if len(b)+size > maxUDPReply {
+			break // as many peers as fit one unfragmented datagram
+		}
 		if p.Addr.Addr().Is4() != ipv6 {
 			b = AppendCompact(b, p.Addr)
 		}

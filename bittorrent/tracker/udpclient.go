@@ -185,7 +185,7 @@ func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []b
 		retries = DefaultUDPRetries
 	}
 	retries = min(retries, 8)
-	buf := make([]byte, maxUDPPacket)
+	buf := make([]byte, maxUDPRead)
 	var pkt []byte
 	for n := 0; n <= retries; n++ {
 		var t [4]byte
