@@ -53,7 +53,7 @@ const (
 	announceRequestLen = 98
 	announceReplyMin   = 20
 	scrapeRequestMin   = 16
-	maxScrapeHashes    = 74 // as many as fit a reply in one Ethernet frame
+	maxScrapeHashes    = 74   // as many as fit a reply in one Ethernet frame
 	maxUDPPacket       = 2048 // the largest request the server reads
 	maxUDPReply        = 1452 // the largest reply it sends: 1500-byte MTU less IPv6 and UDP headers
 	maxUDPRead         = 1 << 16
