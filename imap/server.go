@@ -396,9 +396,6 @@ func (s *session) setWaiting(w bool) bool {
 	return s.closing
 }
 
-// errLiteralRefused is returned by checkLiteral after it has answered.
-var errLiteralRefused = errors.New("imap: literal refused")
-
 // errFatal ends the session after a response that cannot be recovered from.
 var errFatal = errors.New("imap: fatal")
 

@@ -193,18 +193,6 @@ func (r *reader) atom(extra string) (string, error) {
 	return string(b), nil
 }
 
-func (r *reader) number() (uint32, error) {
-	s, err := r.atom("")
-	if err != nil {
-		return 0, err
-	}
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil {
-		return 0, syntaxErr("bad number %q", s)
-	}
-	return uint32(n), nil
-}
-
 func (r *reader) number64() (int64, error) {
 	s, err := r.atom("")
 	if err != nil {

@@ -237,24 +237,49 @@ func (m *Mailbox) readLog() error {
 	path := filepath.Join(m.dir, "appnet-uidlist")
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		m.validity = uint32(time.Now().Unix())
-		m.next = 1
-		m.uids = make(map[string]uint32)
-		header := fmt.Sprintf("appnet-uidlist 1 V%d N%d\n", m.validity, m.next)
-		if err := writeFileAtomic(path, []byte(header)); err != nil {
-			return fmt.Errorf("maildir: uidlist: %w", err)
-		}
-		st, err := os.Stat(path)
-		if err != nil {
-			return err
-		}
-		m.logSize, m.logIno = st.Size(), inode(st)
-		return nil
+		return m.startLog()
 	}
 	if err != nil {
 		return fmt.Errorf("maildir: uidlist: %w", err)
 	}
 	defer f.Close()
+	if err := m.readLogFrom(f); err != nil {
+		// A damaged list: the numbering starts over with a new
+		// UIDVALIDITY, which tells clients to forget what they cached.
+		return m.startLog()
+	}
+	return nil
+}
+
+// startLog begins a new numbering: a fresh UIDVALIDITY, UIDs from 1.
+func (m *Mailbox) startLog() error {
+	path := filepath.Join(m.dir, "appnet-uidlist")
+	old := m.validity
+	m.validity = uint32(m.store.now().Unix())
+	if m.validity <= old {
+		m.validity = old + 1 // a renumbering must change UIDVALIDITY
+	}
+	if m.validity == 0 {
+		m.validity = 1
+	}
+	m.next = 1
+	m.uids = make(map[string]uint32)
+	header := fmt.Sprintf("appnet-uidlist 1 V%d N%d\n", m.validity, m.next)
+	if err := writeFileAtomic(path, []byte(header)); err != nil {
+		return fmt.Errorf("maildir: uidlist: %w", err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	m.logSize, m.logIno = st.Size(), inode(st)
+	return nil
+}
+
+// errDamaged marks an appnet-uidlist that cannot be read.
+var errDamaged = errors.New("maildir: damaged uidlist")
+
+func (m *Mailbox) readLogFrom(f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
 		return err
@@ -286,7 +311,7 @@ func (m *Mailbox) readLog() error {
 			first = false
 			fields := strings.Fields(line)
 			if len(fields) < 3 || fields[0] != "appnet-uidlist" {
-				return fmt.Errorf("maildir: uidlist %s: bad header %q", path, line)
+				return errDamaged
 			}
 			for _, fld := range fields[2:] {
 				n, err := strconv.ParseUint(fld[1:], 10, 32)
@@ -317,13 +342,19 @@ func (m *Mailbox) readLog() error {
 		}
 		num, u, ok := strings.Cut(line, " ")
 		uid, err := strconv.ParseUint(num, 10, 32)
-		if !ok || err != nil || uid == 0 {
+		if !ok || err != nil || uid == 0 || uid == 1<<32-1 {
 			continue
 		}
 		m.uids[u] = uint32(uid)
 		if uint32(uid) >= m.next {
 			m.next = uint32(uid) + 1
 		}
+	}
+	if from == 0 && (end == 0 || m.validity == 0) {
+		return errDamaged
+	}
+	if m.next == 0 {
+		m.next = 1
 	}
 	m.logSize = from + int64(end)
 	m.logIno = inode(st)
@@ -623,7 +654,7 @@ func (m *Mailbox) Deliver(r io.Reader) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	name := m.uniqueName(time.Now(), size)
+	name := m.uniqueName(m.store.now(), size)
 	if err := os.Rename(tmp, filepath.Join(m.dir, "new", name)); err != nil {
 		os.Remove(tmp)
 		return "", fmt.Errorf("maildir: deliver: %w", err)
@@ -667,7 +698,7 @@ func (m *Mailbox) adopt(tmp string, size int64, flags []string, remove bool) (ui
 		os.Remove(tmp)
 		return 0, err
 	}
-	u := m.uniqueName(time.Now(), size)
+	u := m.uniqueName(m.store.now(), size)
 	name := u + info
 	if err := os.Rename(tmp, filepath.Join(m.dir, "cur", name)); err != nil {
 		if remove {

@@ -322,3 +322,37 @@ func BenchmarkSync100k(b *testing.B) {
 		}
 	}
 }
+
+// FuzzUIDList feeds arbitrary appnet-uidlist and dovecot-keywords files
+// and file names to a mailbox: Sync must fail cleanly or give distinct
+// UIDs, never panic.
+func FuzzUIDList(f *testing.F) {
+	f.Add([]byte("appnet-uidlist 1 V1764111600 N3\n1 a\n2 b\n-1\n"), []byte("0 $Forwarded\n1 Junk\n"), "a:2,Sab")
+	f.Add([]byte("appnet-uidlist 1 V N\n4294967295 x\n"), []byte("99 x\n"), "x")
+	f.Add([]byte("garbage"), []byte(""), "y:2,")
+	f.Fuzz(func(t *testing.T, log, keywords []byte, name string) {
+		if name == "" || strings.ContainsAny(name, "/\x00") || name[0] == '.' || len(name) > 200 {
+			return
+		}
+		root := t.TempDir()
+		s, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(root, "appnet-uidlist"), log, 0o600)
+		os.WriteFile(filepath.Join(root, "dovecot-keywords"), keywords, 0o600)
+		os.WriteFile(filepath.Join(root, "cur", name), []byte(alice), 0o600)
+		inbox, _ := s.Mailbox("INBOX")
+		msgs, err := inbox.Sync()
+		if err != nil {
+			return
+		}
+		seen := map[uint32]bool{}
+		for _, m := range msgs {
+			if m.UID == 0 || seen[m.UID] {
+				t.Fatalf("bad or repeated UID %d", m.UID)
+			}
+			seen[m.UID] = true
+		}
+	})
+}

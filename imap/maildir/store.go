@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Errors returned by the store. They can be matched with errors.Is.
@@ -31,6 +32,10 @@ const Delimiter = '.'
 // Store per directory in a process so that its mailboxes share their state
 // and notifications.
 type Store struct {
+	// Now is the clock for UIDVALIDITY values and file names; nil means
+	// time.Now. Set it before the Store is used.
+	Now func() time.Time
+
 	root string
 	seq  atomic.Uint64 // for unique file names
 
@@ -45,6 +50,13 @@ func Open(root string) (*Store, error) {
 		return nil, err
 	}
 	return &Store{root: root, boxes: make(map[string]*Mailbox)}, nil
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
 }
 
 // Root returns the directory of INBOX.
