@@ -8,5 +8,6 @@ func chapters() []chapter {
 		{"smtp", "E-mail: Alice sends a message to Bob over SMTP, in six steps", smtpChapter},
 		{"imap", "E-mail access: Bob reads his mail over IMAP", imapChapter},
 		{"dns", "DNS: the Network Utopia zone, served and queried", dnsChapter},
+		{"p2p", "P2P file distribution: client-server vs P2P, measured against the slides' bounds", p2pChapter},
 	}
 }
