@@ -57,7 +57,11 @@ func Create(ctx context.Context, path string, opt CreateOptions) (*MetaInfo, err
 		Source:      opt.Source,
 	}
 	if info.Name == "" {
-		info.Name = filepath.Base(filepath.Clean(path))
+		abs, err := filepath.Abs(path) // so that "." is named after the directory
+		if err != nil {
+			return nil, fmt.Errorf("metainfo: create: %w", err)
+		}
+		info.Name = filepath.Base(abs)
 	}
 	if info.PieceLength == 0 {
 		info.PieceLength = DefaultPieceLength

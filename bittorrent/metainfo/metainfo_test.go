@@ -268,6 +268,12 @@ func TestCreate(t *testing.T) {
 		single.Info.PieceHash(0) != sha1.Sum(files["trailer.txt"]) {
 		t.Errorf("single: %+v", single.Info)
 	}
+	// "." is named after the directory it is.
+	t.Chdir(root)
+	dot, err := Create(context.Background(), ".", CreateOptions{})
+	if err != nil || dot.Info.Name != "netcinema" || dot.InfoHash() == m.InfoHash() {
+		t.Errorf("Create(.) = %+v, %v", dot, err)
+	}
 	if _, err := Create(context.Background(), t.TempDir(), CreateOptions{}); err == nil {
 		t.Errorf("Create of an empty directory succeeded")
 	}

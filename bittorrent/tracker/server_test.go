@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -465,5 +466,65 @@ func TestServerShutdown(t *testing.T) {
 	}
 	if err := srv.ServePacket(pc); !errors.Is(err, ErrServerClosed) {
 		t.Errorf("ServePacket after Shutdown: %v", err)
+	}
+}
+
+// normalise hides what changes from run to run in a transcript: ports,
+// transaction and connection IDs.
+func normalise(s string) string {
+	s = regexp.MustCompile(`transaction=[0-9a-f]{8}`).ReplaceAllString(s, "transaction=T")
+	s = regexp.MustCompile(`connection_id=[0-9a-f]{16}`).ReplaceAllString(s, "connection_id=ID")
+	s = regexp.MustCompile(`127\.0\.0\.1:\d+\)`).ReplaceAllString(s, "127.0.0.1:PORT)")
+	return s
+}
+
+// The UDP exchange, as both sides print it.
+func TestUDPTranscript(t *testing.T) {
+	var serverTrace, clientTrace syncBuffer
+	srv := &Server{Trace: &serverTrace, Interval: 2 * time.Minute}
+	_, udpURL := startServer(t, srv)
+	c := &Client{Trace: &clientTrace}
+	h := metainfo.Hash{0xc1, 0x2f, 0xe1, 0xc0}
+	ctx := context.Background()
+	if _, err := c.Announce(ctx, udpURL, &AnnounceRequest{InfoHash: h, PeerID: pid("bob"), Port: 6882, Left: 0, Event: Started}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Announce(ctx, udpURL, &AnnounceRequest{InfoHash: h, PeerID: pid("alice"), Port: 6881, Left: 1000, Event: Started}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Scrape(ctx, udpURL, h); err != nil {
+		t.Fatal(err)
+	}
+	wantClient := `C: connect transaction=T
+S: connect connection_id=ID
+C: announce info_hash=c12fe1c0… port=6882 left=0 event=started
+S: announce interval=2m0s complete=1 incomplete=0 peers=[]
+C: connect transaction=T
+S: connect connection_id=ID
+C: announce info_hash=c12fe1c0… port=6881 left=1000 event=started
+S: announce interval=2m0s complete=1 incomplete=1 peers=[127.0.0.1:6882]
+C: connect transaction=T
+S: connect connection_id=ID
+C: scrape 1 torrents
+S: scrape c12fe1c0… complete=1 downloaded=0 incomplete=1
+`
+	if diff := cmp.Diff(wantClient, normalise(clientTrace.String())); diff != "" {
+		t.Errorf("client transcript (-want +got):\n%s", diff)
+	}
+	wantServer := `C: connect transaction=T (from 127.0.0.1:PORT)
+S: connect connection_id=ID
+C: announce info_hash=c12fe1c0… port=6882 left=0 event=started (from 127.0.0.1)
+S: announce interval=2m0s complete=1 incomplete=0 peers=[]
+C: connect transaction=T (from 127.0.0.1:PORT)
+S: connect connection_id=ID
+C: announce info_hash=c12fe1c0… port=6881 left=1000 event=started (from 127.0.0.1)
+S: announce interval=2m0s complete=1 incomplete=1 peers=[127.0.0.1:6882]
+C: connect transaction=T (from 127.0.0.1:PORT)
+S: connect connection_id=ID
+C: scrape 1 torrents (from 127.0.0.1:PORT)
+S: scrape c12fe1c0… complete=1 downloaded=0 incomplete=1
+`
+	if diff := cmp.Diff(wantServer, normalise(serverTrace.String())); diff != "" {
+		t.Errorf("server transcript (-want +got):\n%s", diff)
 	}
 }
