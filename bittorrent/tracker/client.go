@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -65,6 +66,30 @@ func (c *Client) Announce(ctx context.Context, trackerURL string, req *AnnounceR
 		return uc.Announce(ctx, req)
 	}
 	return nil, fmt.Errorf("tracker: unsupported tracker URL scheme %q", u.Scheme)
+}
+
+// AnnounceTiers announces to the first tracker that answers among the
+// tiers of a torrent's announce-list (BEP 12): tier by tier, each URL of a
+// tier in turn. The URL that answered moves to the front of its tier, in
+// tiers itself, so the next announce tries it first. It returns the reply
+// and the URL that gave it; if none answered, the last error.
+func (c *Client) AnnounceTiers(ctx context.Context, tiers [][]string, req *AnnounceRequest) (*AnnounceResponse, string, error) {
+	err := errors.New("tracker: no tracker URL")
+	for _, tier := range tiers {
+		for i, u := range tier {
+			var resp *AnnounceResponse
+			resp, err = c.Announce(ctx, u, req)
+			if err == nil {
+				copy(tier[1:i+1], tier[:i])
+				tier[0] = u
+				return resp, u, nil
+			}
+			if ctx.Err() != nil {
+				return nil, "", err
+			}
+		}
+	}
+	return nil, "", err
 }
 
 // Scrape asks the tracker at trackerURL (an announce URL) for the counts

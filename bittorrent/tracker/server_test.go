@@ -528,3 +528,30 @@ S: scrape c12fe1c0… complete=1 downloaded=0 incomplete=1
 		t.Errorf("server transcript (-want +got):\n%s", diff)
 	}
 }
+
+func TestAnnounceTiers(t *testing.T) {
+	httpURL, _ := startServer(t, &Server{})
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadURL := "http://" + dead.Addr().String() + "/announce"
+	dead.Close() // connections to it are refused
+	var c Client
+	req := &AnnounceRequest{InfoHash: metainfo.Hash{1}, PeerID: pid("a"), Port: 1, Left: 1}
+	tiers := [][]string{{deadURL}, {"ftp://kingcdn.com/announce", deadURL, httpURL}}
+	resp, used, err := c.AnnounceTiers(context.Background(), tiers, req)
+	if err != nil || used != httpURL || resp.Incomplete != 1 {
+		t.Fatalf("AnnounceTiers = %+v, %q, %v", resp, used, err)
+	}
+	want := [][]string{{deadURL}, {httpURL, "ftp://kingcdn.com/announce", deadURL}}
+	if diff := cmp.Diff(want, tiers); diff != "" {
+		t.Errorf("tiers after (-want +got):\n%s", diff)
+	}
+	if _, _, err := c.AnnounceTiers(context.Background(), [][]string{{deadURL}}, req); err == nil {
+		t.Errorf("all trackers dead, no error")
+	}
+	if _, _, err := c.AnnounceTiers(context.Background(), nil, req); err == nil {
+		t.Errorf("no trackers, no error")
+	}
+}
