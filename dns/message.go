@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -200,9 +201,8 @@ func (m *Message) appendPack(b []byte, limit int, c *compressor) ([]byte, bool, 
 			return b, false, errors.New("dns: pack: too many records")
 		}
 	}
-	var own compressor
 	if c == nil {
-		c = &own
+		c = new(compressor)
 	}
 	c.base, c.k = len(b), 0
 	base := len(b)
@@ -463,8 +463,14 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 		return err
 	}
 	m.Header = h
-	m.Questions = m.Questions[:0]
-	m.Answers, m.Authorities, m.Additionals = m.Answers[:0], m.Authorities[:0], m.Additionals[:0]
+	// Size the sections from the header's counts, each bounded by what
+	// the message could hold (a question takes 5 octets at least, a
+	// record 11), so a lying header cannot make us allocate much.
+	room := (len(msg) - HeaderLen) / 11
+	m.Questions = slices.Grow(m.Questions[:0], min(p.Count(SectionQuestion), (len(msg)-HeaderLen)/5))
+	m.Answers = slices.Grow(m.Answers[:0], min(p.Count(SectionAnswer), room))
+	m.Authorities = slices.Grow(m.Authorities[:0], min(p.Count(SectionAuthority), room))
+	m.Additionals = slices.Grow(m.Additionals[:0], min(p.Count(SectionAdditional), room))
 	m.EDNS = nil
 	for {
 		q, ok, err := p.Question()

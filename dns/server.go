@@ -142,6 +142,14 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 }
 
 func (s *Server) udpLoop(ctx context.Context, pc net.PacketConn) error {
+	if uc, ok := pc.(*net.UDPConn); ok {
+		return s.udpBatchLoop(ctx, uc)
+	}
+	return s.udpSimpleLoop(ctx, pc)
+}
+
+// udpSimpleLoop reads and answers one datagram at a time.
+func (s *Server) udpSimpleLoop(ctx context.Context, pc net.PacketConn) error {
 	w := newWorker()
 	buf := make([]byte, 65535)
 	uc, _ := pc.(*net.UDPConn)

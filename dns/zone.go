@@ -16,7 +16,7 @@ type Zone struct {
 	Origin Name
 	SOA    RR // the apex SOA record
 	nodes  map[Name]*node
-	cuts   int           // names below the apex holding NS: delegations
+	cuts   []Name        // names below the apex holding NS (delegations), canonical
 	rrs    []RR          // as given, for Records
 	turn   atomic.Uint64 // rotates RRsets between answers
 }
@@ -95,7 +95,7 @@ func NewZone(origin Name, rrs []RR) (*Zone, error) {
 			return nil, fmt.Errorf("dns: zone %s: CNAME and other data at %s", origin, name)
 		}
 		if n.get(TypeNS) != nil && !name.Equal(origin) {
-			z.cuts++
+			z.cuts = append(z.cuts, name)
 		}
 	}
 	return z, nil
@@ -120,7 +120,7 @@ func (z *Zone) answer(reply *Message, q Question) {
 	reply.Authoritative = true
 	name := q.Name
 	for chain := 0; ; chain++ {
-		if z.cuts > 0 {
+		if len(z.cuts) > 0 {
 			if ns := z.delegation(name); ns != nil {
 				if len(reply.Answers) == 0 {
 					reply.Authoritative = false
@@ -196,6 +196,19 @@ func (z *Zone) answer(reply *Message, q Question) {
 // delegation finds the highest zone cut at or above name (below the apex)
 // and returns its NS records.
 func (z *Zone) delegation(name Name) []RR {
+	if len(z.cuts) <= 16 {
+		// Few delegations: test each rather than walk every ancestor.
+		var top *Name
+		for i, c := range z.cuts {
+			if name.IsSubdomainOf(c) && (top == nil || c.n < top.n) {
+				top = &z.cuts[i]
+			}
+		}
+		if top == nil {
+			return nil
+		}
+		return z.nodes[*top].get(TypeNS)
+	}
 	var found []RR
 	for p := name; !p.Equal(z.Origin) && p.IsSubdomainOf(z.Origin); p = p.Parent() {
 		if n := z.nodes[p.Canonical()]; n != nil {

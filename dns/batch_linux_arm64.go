@@ -1,0 +1,5 @@
+package dns
+
+import "syscall"
+
+const sysSENDMMSG = syscall.SYS_SENDMMSG
