@@ -1,9 +1,12 @@
 package tracker
 
 import (
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -160,5 +163,43 @@ func TestRetryTimeout(t *testing.T) {
 		if got := RetryTimeout(15*time.Second, n); got != w*time.Second {
 			t.Errorf("RetryTimeout(15s, %d) = %v, want %v", n, got, w*time.Second)
 		}
+	}
+}
+
+// Many peers announcing at once, over both transports' code paths: the
+// counts add up (run with -race).
+func TestServerConcurrentAnnounces(t *testing.T) {
+	srv := &Server{}
+	h := metainfo.Hash{0xcc}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(g)}), 5000)
+			id := binary.BigEndian.Uint64(srv.HandlePacket(from, appendConnectRequest(nil, 1))[8:])
+			for i := range 50 {
+				left := int64(1)
+				if i%2 == 0 {
+					left = 0
+				}
+				req := &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint(g, "-", i)), Port: uint16(1000 + i), Left: left, Event: Started}
+				if g%2 == 0 {
+					r := srv.HandlePacket(from, appendAnnounceRequest(nil, id, uint32(i), req))
+					if _, err := ParseUDPAnnounceReply(r, false); err != nil {
+						t.Error(err)
+						return
+					}
+				} else if _, err := srv.announce(req, from.Addr()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	st, _ := srv.backend.Scrape(time.Now(), h)
+	if st != (Stats{Complete: 200, Incomplete: 200}) {
+		t.Errorf("stats %+v, want 200 seeds and 200 leechers", st)
 	}
 }
