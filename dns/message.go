@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -468,9 +469,21 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 	// record 11), so a lying header cannot make us allocate much.
 	room := (len(msg) - HeaderLen) / 11
 	m.Questions = slices.Grow(m.Questions[:0], min(p.Count(SectionQuestion), (len(msg)-HeaderLen)/5))
-	m.Answers = slices.Grow(m.Answers[:0], min(p.Count(SectionAnswer), room))
-	m.Authorities = slices.Grow(m.Authorities[:0], min(p.Count(SectionAuthority), room))
-	m.Additionals = slices.Grow(m.Additionals[:0], min(p.Count(SectionAdditional), room))
+	na, ns, nd := min(p.Count(SectionAnswer), room), min(p.Count(SectionAuthority), room), min(p.Count(SectionAdditional), room)
+	if cap(m.Answers) == 0 && cap(m.Authorities) == 0 && cap(m.Additionals) == 0 {
+		// One allocation for the three sections.
+		all := make([]RR, 0, min(na+ns+nd, room))
+		na = min(na, cap(all))
+		ns = min(ns, cap(all)-na)
+		m.Answers = all[0:0:na]
+		m.Authorities = all[na:na:na+ns]
+		m.Additionals = all[na+ns : na+ns : cap(all)]
+	} else {
+		m.Answers = slices.Grow(m.Answers[:0], na)
+		m.Authorities = slices.Grow(m.Authorities[:0], ns)
+		m.Additionals = slices.Grow(m.Additionals[:0], nd)
+	}
+	var slab addrSlab
 	m.EDNS = nil
 	for {
 		q, ok, err := p.Question()
@@ -510,9 +523,16 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 			m.RCode |= rc
 			continue
 		}
-		d, err := p.Data()
-		if err != nil {
-			return err
+		var d RData
+		switch {
+		case rh.Type == TypeA && rh.Length == 4 && rh.Class == ClassINET:
+			d = slab.a(p.Raw(), p.left+1)
+		case rh.Type == TypeAAAA && rh.Length == 16 && rh.Class == ClassINET:
+			d = slab.aaaa(p.Raw(), p.left+1)
+		default:
+			if d, err = p.Data(); err != nil {
+				return err
+			}
 		}
 		rr := RR{Name: rh.Name, Class: rh.Class, TTL: rh.TTL, Data: d}
 		switch sec {
@@ -526,6 +546,35 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 	}
 	// Octets after the last record are ignored, as most servers do.
 	return nil
+}
+
+// An addrSlab hands out A and AAAA records from one allocation per
+// message instead of one per record.
+type addrSlab struct {
+	as    []A
+	aaaas []AAAA
+}
+
+// a returns an A record for the 4 octets in d; left bounds how many more
+// A records this message can still hold in this section.
+func (s *addrSlab) a(d []byte, left int) *A {
+	if len(s.as) == 0 {
+		s.as = make([]A, min(left, 64))
+	}
+	r := &s.as[0]
+	s.as = s.as[1:]
+	r.Addr = netip.AddrFrom4([4]byte(d))
+	return r
+}
+
+func (s *addrSlab) aaaa(d []byte, left int) *AAAA {
+	if len(s.aaaas) == 0 {
+		s.aaaas = make([]AAAA, min(left, 64))
+	}
+	r := &s.aaaas[0]
+	s.aaaas = s.aaaas[1:]
+	r.Addr = netip.AddrFrom16([16]byte(d))
+	return r
 }
 
 // parseOPT reads an OPT record's fields; it returns the RCode's upper bits

@@ -57,6 +57,9 @@ type Server struct {
 	// MaxTCPQueries is how many queries one TCP connection may send; 0
 	// means 100.
 	MaxTCPQueries int
+	// MaxTCPConns bounds the TCP connections open at once; more are
+	// closed as they arrive. 0 means 1000.
+	MaxTCPConns int
 	// Trace, if set, receives every query and reply, C: and S: lines.
 	Trace io.Writer
 	// Workers is the number of goroutines reading UDP; 0 means GOMAXPROCS.
@@ -314,6 +317,15 @@ func (s *Server) Serve(l net.Listener) error {
 			s.mu.Unlock()
 			c.Close()
 			return ErrServerClosed
+		}
+		maxConns := s.MaxTCPConns
+		if maxConns <= 0 {
+			maxConns = 1000
+		}
+		if len(s.conns) >= maxConns {
+			s.mu.Unlock()
+			c.Close()
+			continue
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)

@@ -414,3 +414,26 @@ func TestClientIgnoresForgedReplies(t *testing.T) {
 		t.Errorf("accepted %s", r.Questions[0].Name)
 	}
 }
+
+func TestMaxTCPConns(t *testing.T) {
+	_, addr := startServer(t, func(s *Server) { s.MaxTCPConns = 1 })
+	first, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	conn := NewConn(first)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exchange(ctx, NewQuery(MustParseName("www.networkutopia.com"), TypeA)); err != nil {
+		t.Fatal(err) // the first connection is being served
+	}
+	second, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if _, err := NewConn(second).Exchange(ctx, NewQuery(MustParseName("www.networkutopia.com"), TypeA)); err == nil {
+		t.Error("a second connection was served with MaxTCPConns 1")
+	}
+}
