@@ -476,7 +476,7 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 		na = min(na, cap(all))
 		ns = min(ns, cap(all)-na)
 		m.Answers = all[0:0:na]
-		m.Authorities = all[na:na:na+ns]
+		m.Authorities = all[na : na : na+ns]
 		m.Additionals = all[na+ns : na+ns : cap(all)]
 	} else {
 		m.Answers = slices.Grow(m.Answers[:0], na)
