@@ -387,6 +387,17 @@ func (c *Conn) stop(err error) {
 	})
 }
 
+// Stop ends the connection with err as its Err, without waiting for the
+// loops; it may be called from the handler. Close still has to be called.
+func (c *Conn) Stop(err error) { c.stop(err) }
+
+// Queued is the number of messages waiting to be written.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue)
+}
+
 // Done is closed when the connection has ended, by Close or by an error.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
