@@ -529,6 +529,10 @@ func (m *Message) unpack(p *Parser, msg []byte, scratch *EDNS) error {
 			d = slab.a(p.Raw(), p.left+1)
 		case rh.Type == TypeAAAA && rh.Length == 16 && rh.Class == ClassINET:
 			d = slab.aaaa(p.Raw(), p.left+1)
+		case rh.Length == 0 && (rh.Class == ClassANY || rh.Class == ClassNONE):
+			// RFC 2136's "delete an RRset" and prerequisites carry a
+			// type with no data: kept as empty opaque data of that type.
+			d = &Unknown{T: rh.Type}
 		default:
 			if d, err = p.Data(); err != nil {
 				return err

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -106,7 +107,7 @@ func sampleMessage(t testing.TB) *Message {
 	return m
 }
 
-var cmpOpts = cmp.Options{cmp.Comparer(func(a, b Name) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })}
+var cmpOpts = cmp.Options{cmpopts.EquateEmpty(), cmp.Comparer(func(a, b Name) bool { return a == b }), cmp.Comparer(func(a, b netip.Addr) bool { return a == b })}
 
 func TestPackUnpackRoundTrip(t *testing.T) {
 	m := sampleMessage(t)
@@ -317,5 +318,30 @@ func TestPresentation(t *testing.T) {
 	}
 	if s := m.String(); !strings.Contains(s, "status: BADVERS, id: 4242") || !strings.Contains(s, ";; flags: qr aa rd ad cd;") {
 		t.Errorf("dig-style print:\n%s", s)
+	}
+}
+
+// An UPDATE message (RFC 2136) deletes an RRset with a record of class ANY
+// and no data; such records parse and pack unchanged.
+func TestUpdateRecordsWithoutData(t *testing.T) {
+	nu := mustName(t, "networkutopia.com")
+	m := &Message{
+		Header:      Header{ID: 1, Opcode: OpcodeUpdate},
+		Questions:   []Question{{nu, TypeSOA, ClassINET}}, // the zone section
+		Authorities: []RR{{mustName(t, "www.networkutopia.com"), ClassANY, 0, &Unknown{T: TypeA}}},
+	}
+	b, err := m.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Message
+	if err := got.Unpack(b); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m, &got, cmpOpts); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if s := got.Authorities[0].String(); s != "www.networkutopia.com.\t0\tANY\tA\t\\# 0" {
+		t.Errorf("String() = %q", s)
 	}
 }
