@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"net/url"
 	"testing"
@@ -85,12 +86,9 @@ func FuzzHandlePacket(f *testing.F) {
 	f.Add(appendScrapeRequest(nil, id, 8, []metainfo.Hash{{5}, {6}}), true)
 	f.Add([]byte("short"), false)
 	f.Fuzz(func(t *testing.T, p []byte, useID bool) {
-		if useID && len(p) >= 8 {
+		if useID && len(p) >= 8 { // get past the connection ID check
 			p = append([]byte(nil), p...)
-			copy(p, connect[:0])
-			for i := range 8 {
-				p[i] = byte(id >> (56 - 8*i))
-			}
+			binary.BigEndian.PutUint64(p, id)
 		}
 		reply := srv.HandlePacket(from, p)
 		if reply == nil {

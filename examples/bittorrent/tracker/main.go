@@ -18,7 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log"
+	"io"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,51 +29,66 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:6969", "`host:port` for both the HTTP and the UDP tracker")
-	interval := flag.Duration("interval", tracker.DefaultInterval, "how long peers wait between announces")
-	timeout := flag.Duration("peer-timeout", tracker.DefaultPeerTimeout, "forget peers silent for this long")
-	allow := flag.String("allow", "", "track only the info hashes listed in this `file`")
-	trace := flag.Bool("trace", false, "print every announce and reply")
-	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "tracker:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends, then shuts the tracker down.
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("tracker", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:6969", "`host:port` for both the HTTP and the UDP tracker")
+	interval := fs.Duration("interval", tracker.DefaultInterval, "how long peers wait between announces")
+	timeout := fs.Duration("peer-timeout", tracker.DefaultPeerTimeout, "forget peers silent for this long")
+	allow := fs.String("allow", "", "track only the info hashes listed in this `file`")
+	trace := fs.Bool("trace", false, "print every announce and reply")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 
 	reg := &tracker.Registry{PeerTimeout: *timeout}
 	if *allow != "" {
 		set, err := readAllowList(*allow)
 		if err != nil {
-			log.Fatal(err)
+			return err
 		}
 		reg.Allow = func(h metainfo.Hash) bool { return set[h] }
 	}
 	srv := &tracker.Server{Backend: reg, Interval: *interval, MinInterval: min(*interval, tracker.DefaultMinInterval)}
 	if *trace {
-		srv.Trace = os.Stdout
+		srv.Trace = stdout
 	}
 	l, pc, err := tracker.ListenBoth(*addr)
 	if err != nil {
-		log.Fatal(err)
+		return err
 	}
-	fmt.Printf("tracker: http://%s/announce and udp://%s/announce\n", l.Addr(), pc.LocalAddr())
+	fmt.Fprintf(stdout, "tracker: http://%s/announce and udp://%s/announce\n", l.Addr(), pc.LocalAddr())
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(l) }()
 	go func() { errc <- srv.ServePacket(pc) }()
+	pending := 2
+	var first error
 	select {
 	case <-ctx.Done():
-	case err := <-errc:
-		log.Print(err)
+	case first = <-errc: // a listener failed: stop the other one too
+		pending--
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Print(err)
-	}
-	for range 2 - len(errc) {
-		if err := <-errc; err != nil && !errors.Is(err, tracker.ErrServerClosed) {
-			log.Print(err)
+	err = srv.Shutdown(sctx)
+	for ; pending > 0; pending-- {
+		if e := <-errc; first == nil {
+			first = e
 		}
 	}
+	if first != nil && !errors.Is(first, tracker.ErrServerClosed) {
+		return first
+	}
+	return err
 }
 
 func readAllowList(path string) (map[metainfo.Hash]bool, error) {

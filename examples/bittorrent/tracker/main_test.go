@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/bittorrent/tracker"
 )
 
 func TestReadAllowList(t *testing.T) {
@@ -23,5 +29,41 @@ func TestReadAllowList(t *testing.T) {
 	os.WriteFile(path, []byte("not-a-hash\n"), 0o644)
 	if _, err := readAllowList(path); err == nil {
 		t.Errorf("a bad line was accepted")
+	}
+}
+
+// The program serves both trackers on one port until its context ends.
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-interval", "1m", "-trace"}, pw)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatal("no banner")
+	}
+	var httpURL, udpURL string
+	if _, err := fmt.Sscanf(lines.Text(), "tracker: %s and %s", &httpURL, &udpURL); err != nil {
+		t.Fatalf("banner %q: %v", lines.Text(), err)
+	}
+	go io.Copy(io.Discard, pr) // the transcript
+
+	var c tracker.Client
+	h := metainfo.Hash{1}
+	for i, u := range []string{httpURL, udpURL} {
+		resp, err := c.Announce(ctx, u, &tracker.AnnounceRequest{InfoHash: h, PeerID: tracker.PeerID{byte(i)}, Port: uint16(6881 + i), Left: 1})
+		if err != nil {
+			t.Fatalf("%s: %v", u, err)
+		}
+		if resp.Interval != time.Minute || len(resp.Peers) != i {
+			t.Errorf("%s: %+v", u, resp)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
 	}
 }
