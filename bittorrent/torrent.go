@@ -594,9 +594,8 @@ func (t *Torrent) handle(p *peerConn, m peer.Message) error {
 		t.peerHas(p, int(m.Index))
 		t.fill(p)
 	case peer.Bitfield:
-		if p.msgs != 1 {
-			return &peer.ProtocolError{What: "bitfield after the first message"}
-		}
+		// BEP 3 sends it first or not at all, but aria2 sends its bitfield
+		// after its first piece when it started with none: take it as haves.
 		f, err := ParseBitfield(m.Payload, n)
 		if err != nil {
 			return &peer.ProtocolError{What: err.Error()}
