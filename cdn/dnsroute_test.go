@@ -135,7 +135,7 @@ func TestParseClientSubnet(t *testing.T) {
 	}
 	for _, b := range [][]byte{
 		nil, {0, 1, 24}, {0, 3, 0, 0}, {0, 1, 33, 0, 1, 2, 3, 4, 5},
-		{0, 1, 24, 0, 10, 1}, // address shorter than the prefix
+		{0, 1, 24, 0, 10, 1},    // address shorter than the prefix
 		{0, 1, 23, 0, 10, 1, 3}, // a bit set beyond /23
 	} {
 		if _, err := ParseClientSubnet(b); err == nil {

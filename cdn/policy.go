@@ -1,9 +1,6 @@
 package cdn
 
-import (
-	"container/heap"
-	"container/list"
-)
+import "container/list"
 
 // A Policy chooses which stored object a full cache gives up (the slide's
 // "what content to place in which CDN node?", answered one eviction at a
@@ -70,29 +67,75 @@ type rankedItem struct {
 	index int
 }
 
+// rankHeap is a binary min-heap of items, written out rather than through
+// container/heap: simulations push a million requests through it.
 type rankHeap []*rankedItem
 
-func (h rankHeap) Len() int { return len(h) }
-func (h rankHeap) Less(i, j int) bool {
+func (h rankHeap) less(i, j int) bool {
 	if h[i].rank != h[j].rank {
 		return h[i].rank < h[j].rank
 	}
 	return h[i].tick < h[j].tick
 }
-func (h rankHeap) Swap(i, j int) {
+
+func (h rankHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].index, h[j].index = i, j
 }
-func (h *rankHeap) Push(x any) {
-	it := x.(*rankedItem)
+
+func (h rankHeap) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			return
+		}
+		h.swap(i, p)
+		i = p
+	}
+}
+
+func (h rankHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h.swap(i, m)
+		i = m
+	}
+}
+
+func (h *rankHeap) push(it *rankedItem) {
 	it.index = len(*h)
 	*h = append(*h, it)
+	h.up(it.index)
 }
-func (h *rankHeap) Pop() any {
+
+func (h *rankHeap) fix(i int) {
+	h.up(i)
+	h.down(i)
+}
+
+// removeAt takes out the item at i.
+func (h *rankHeap) removeAt(i int) *rankedItem {
 	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
+	last := len(old) - 1
+	it := old[i]
+	if i != last {
+		old.swap(i, last)
+	}
+	old[last] = nil
+	*h = old[:last]
+	if i != last {
+		h.fix(i)
+	}
 	return it
 }
 
@@ -111,7 +154,7 @@ func (r *ranked) insert(key string, size int64, rank func(*rankedItem) float64) 
 	it := &rankedItem{key: key, size: size, freq: 1, tick: r.tick}
 	it.rank = rank(it)
 	r.items[key] = it
-	heap.Push(&r.heap, it)
+	r.heap.push(it)
 }
 
 func (r *ranked) access(key string, rank func(*rankedItem) float64) {
@@ -123,12 +166,12 @@ func (r *ranked) access(key string, rank func(*rankedItem) float64) {
 	it.freq++
 	it.tick = r.tick
 	it.rank = rank(it)
-	heap.Fix(&r.heap, it.index)
+	r.heap.fix(it.index)
 }
 
 func (r *ranked) remove(key string) {
 	if it, ok := r.items[key]; ok {
-		heap.Remove(&r.heap, it.index)
+		r.heap.removeAt(it.index)
 		delete(r.items, key)
 	}
 }
@@ -137,7 +180,7 @@ func (r *ranked) evict() (*rankedItem, bool) {
 	if len(r.heap) == 0 {
 		return nil, false
 	}
-	it := heap.Pop(&r.heap).(*rankedItem)
+	it := r.heap.removeAt(0)
 	delete(r.items, it.key)
 	return it, true
 }
