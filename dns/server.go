@@ -354,7 +354,17 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	for range maxQ {
 		var lb [2]byte
-		c.SetReadDeadline(time.Now().Add(dflt(s.IdleTimeout, 10*time.Second)))
+		// Set the idle deadline under the lock Shutdown takes, so that
+		// its deadline of "now" cannot be overwritten by this one.
+		s.mu.Lock()
+		done := s.shutdown
+		if !done {
+			c.SetReadDeadline(time.Now().Add(dflt(s.IdleTimeout, 10*time.Second)))
+		}
+		s.mu.Unlock()
+		if done {
+			return
+		}
 		if _, err := io.ReadFull(c, lb[:]); err != nil {
 			return
 		}
@@ -372,12 +382,6 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		}
 		c.SetWriteDeadline(time.Now().Add(dflt(s.WriteTimeout, 2*time.Second)))
 		if _, err := c.Write(out); err != nil {
-			return
-		}
-		s.mu.Lock()
-		done := s.shutdown
-		s.mu.Unlock()
-		if done {
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -435,5 +436,47 @@ func TestMaxTCPConns(t *testing.T) {
 	defer second.Close()
 	if _, err := NewConn(second).Exchange(ctx, NewQuery(MustParseName("www.networkutopia.com"), TypeA)); err == nil {
 		t.Error("a second connection was served with MaxTCPConns 1")
+	}
+}
+
+// TestCloseLeavesNoGoroutines serves UDP and TCP, closes the server and
+// checks that every goroutine it started has ended when Close returns.
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zs, _ := NewZones(readTestZone(t))
+	s := &Server{Handler: zs}
+	done := make(chan error, 1)
+	go func() { done <- s.ServeBoth(pc, ln) }()
+	c := Client{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Exchange(ctx, ln.Addr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExchangeTCP(ctx, ln.Addr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA)); err != nil {
+		t.Fatal(err)
+	}
+	idle, err := net.Dial("tcp", ln.Addr().String()) // a connection left open
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idle.Write([]byte{0, 40}) // and a query half sent
+	s.Close()
+	<-done
+	// The rest were waited for by Close; the goroutine that ran
+	// ServeBoth may still be finishing its return, so yield to it.
+	n := runtime.NumGoroutine()
+	for i := 0; i < 1000 && n > before; i++ {
+		runtime.Gosched()
+		n = runtime.NumGoroutine()
+	}
+	if n > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }

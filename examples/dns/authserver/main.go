@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -37,13 +38,24 @@ func main() {
 	flag.Var(&zones, "zone", "a zone to serve, `ORIGIN=FILE` or FILE (repeatable)")
 	trace := flag.Bool("trace", false, "print each query and answer")
 	udpSize := flag.Int("udpsize", 0, "largest UDP reply to EDNS clients (0: 1232)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `file` until stopped")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "authserver:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if len(zones) == 0 {
 		fmt.Fprintln(os.Stderr, "authserver: give at least one -zone")
 		os.Exit(2)
 	}
 	if err := run(*addr, zones, *trace, *udpSize); err != nil {
 		fmt.Fprintln(os.Stderr, "authserver:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
