@@ -348,3 +348,34 @@ func RuleByName(name string) (Rule, error) {
 func Rules() []Rule {
 	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}}
 }
+
+// Abandon is the policy for giving up on a chunk that is downloading too
+// slowly (dash.js's AbandonRequestsRule, in simpler form). While a chunk of
+// size bytes at quality q downloads, elapsed after it was requested with
+// buffer in the buffer, and received bytes in: if at the rate seen so far
+// it will not arrive before the buffer runs dry, and a lower quality would
+// arrive sooner than the rest of this one, it returns that quality (the
+// highest that would arrive in time, or the lowest) and true. sizes[i] is
+// the chunk's size at quality i.
+func Abandon(q int, sizes []int64, received int64, elapsed, buffer time.Duration) (int, bool) {
+	if q == 0 || elapsed < 500*time.Millisecond || received <= 0 || received >= sizes[q] {
+		return q, false
+	}
+	rate := float64(received) / elapsed.Seconds() // bytes per second
+	remaining := float64(sizes[q]-received) / rate
+	left := (buffer - elapsed).Seconds()
+	if remaining <= left {
+		return q, false
+	}
+	to := 0
+	for i := q - 1; i > 0; i-- {
+		if float64(sizes[i])/rate <= left {
+			to = i
+			break
+		}
+	}
+	if float64(sizes[to])/rate >= remaining {
+		return q, false
+	}
+	return to, true
+}

@@ -131,3 +131,49 @@ func TestRuleByName(t *testing.T) {
 		t.Error("accepted an unknown rule")
 	}
 }
+
+func TestAbandon(t *testing.T) {
+	sizes := []int64{150e3, 375e3, 600e3, 925e3, 1425e3, 2150e3}
+	tests := []struct {
+		name            string
+		q               int
+		received        int64
+		elapsed, buffer time.Duration
+		want            int
+		abandon         bool
+	}{
+		{"on time", 5, 1000e3, 2 * time.Second, 10 * time.Second, 5, false},       // 500 kB/s: 2.3 s more, 8 s left
+		{"too early", 5, 10e3, 400 * time.Millisecond, 2 * time.Second, 5, false}, // not measured enough
+		{"lowest already", 0, 10e3, 2 * time.Second, 2 * time.Second, 0, false},
+		{"stall ahead", 5, 200e3, 2 * time.Second, 8 * time.Second, 2, true},   // 100 kB/s: 19.5 s more, 6 s left; 600 kB fits
+		{"stall anyway", 5, 20e3, 2 * time.Second, 3 * time.Second, 0, true},   // 10 kB/s: even the lowest stalls, but sooner
+		{"nearly done", 5, 2100e3, 4 * time.Second, 4 * time.Second, 5, false}, // 50 kB left beats any restart
+	}
+	for _, tt := range tests {
+		q, ok := Abandon(tt.q, sizes, tt.received, tt.elapsed, tt.buffer)
+		if q != tt.want || ok != tt.abandon {
+			t.Errorf("%s: Abandon = %d, %v; want %d, %v", tt.name, q, ok, tt.want, tt.abandon)
+		}
+	}
+}
+
+func TestSimulatorAbandon(t *testing.T) {
+	// 5 Mbit/s for 60 s, then 0.5 Mbit/s: without abandonment the chunk
+	// caught by the drop at 4.3 Mbit/s stalls for long.
+	tr, err := NewTrace("drop", []TracePoint{{0, 5e6}, {60 * time.Second, 0.5e6}}, 400*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := Simulator{}.Run(tr, Throughput{})
+	ab := Simulator{Abandon: true}.Run(tr, Throughput{})
+	if ab.Summary.RebufferTime >= plain.Summary.RebufferTime {
+		t.Errorf("rebuffering %v with abandonment, %v without", ab.Summary.RebufferTime, plain.Summary.RebufferTime)
+	}
+	found := false
+	for _, c := range ab.Chunks {
+		found = found || strings.Contains(c.Decision.Reason, "abandoned after")
+	}
+	if !found {
+		t.Error("no chunk was abandoned")
+	}
+}

@@ -46,10 +46,14 @@ func LimitedClient(rate func() float64, latency time.Duration, dial func(ctx con
 }
 
 // TraceRate returns a rate function for LimitedClient that follows a trace
-// from the moment it is called.
-func TraceRate(tr *Trace) func() float64 {
-	began := time.Now()
-	return func() float64 { return tr.Bandwidth(time.Since(began)) }
+// from the moment it is called, by clock (the wall clock if nil; give it
+// the player's SkipClock so that skipped waits count as trace time too).
+func TraceRate(tr *Trace, clock Clock) func() float64 {
+	if clock == nil {
+		clock = RealClock{}
+	}
+	began := clock.Now()
+	return func() float64 { return tr.Bandwidth(clock.Now().Sub(began)) }
 }
 
 type limitedTransport struct {

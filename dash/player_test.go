@@ -60,12 +60,19 @@ func TestPlayerPlaysAndDecodes(t *testing.T) {
 // TestPlayerBandwidthDrop: fast for the first requests, then far below
 // the middle rate. The throughput rule must go up, then come down.
 func TestPlayerBandwidthDrop(t *testing.T) {
-	e := encodeDemo(t, 6*time.Second)
+	// Small frames, so that the slow part is quick: about 3, 17 and 33 kB
+	// per chunk.
+	c := DemoContent(6 * time.Second)
+	c.Rates = []Rate{{ID: "low", Width: 64, Height: 36, Step: 16}, {ID: "mid", Width: 128, Height: 72, Step: 4}, {ID: "high", Width: 192, Height: 108, Step: 1}}
+	e, err := c.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := serve(t, &Server{FS: e.Files})
 	// Requests: MPD, low init, chunk 0, high init, chunks 1 and 2 at
-	// 800 kbit/s; the rest at 48 kbit/s, the lowest rate's peak.
+	// 2 Mbit/s; the rest at 100 kbit/s, below the middle rate.
 	p := &Player{
-		Client:       stepClient(800e3, 800e3, 800e3, 800e3, 800e3, 800e3, 48e3),
+		Client:       stepClient(2e6, 2e6, 2e6, 2e6, 2e6, 2e6, 100e3),
 		Clock:        &SkipClock{},
 		BufferCap:    10 * time.Second,
 		NewEstimator: func() Estimator { return &HarmonicMean{N: 1} },

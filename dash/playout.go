@@ -76,7 +76,7 @@ func (p *Playout) StartupDelay() time.Duration { return p.startup }
 func (p *Playout) Stalls() (int, time.Duration) { return p.stalls, p.stallTime }
 
 // Advance lets d of time pass and returns how much of it was spent stalled
-// (or, before playout began, waiting to start).
+// (waiting to start, at the beginning or after a seek, is not a stall).
 func (p *Playout) Advance(d time.Duration) (waited time.Duration) {
 	if d <= 0 {
 		return 0
@@ -89,7 +89,7 @@ func (p *Playout) Advance(d time.Duration) (waited time.Duration) {
 		} else {
 			p.startup += d
 		}
-		return d
+		return 0
 	case Playing:
 		if p.buffer >= d {
 			p.buffer -= d

@@ -8,7 +8,7 @@ import (
 func TestPlayout(t *testing.T) {
 	const s = time.Second
 	var p Playout
-	if w := p.Advance(2 * s); w != 2*s || p.State() != Starting {
+	if w := p.Advance(2 * s); w != 0 || p.State() != Starting {
 		t.Fatalf("waiting for the first chunk: waited %v, state %v", w, p.State())
 	}
 	p.Push(4 * s)

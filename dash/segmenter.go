@@ -42,9 +42,9 @@ func DemoContent(d time.Duration) Content {
 		Duration:        d,
 		SegmentDuration: time.Second,
 		Rates: []Rate{
-			{ID: "low", Width: 96, Height: 54, Step: 32},
-			{ID: "mid", Width: 192, Height: 108, Step: 8},
-			{ID: "high", Width: 384, Height: 216, Step: 2},
+			{ID: "low", Width: 160, Height: 90, Step: 16},
+			{ID: "mid", Width: 320, Height: 180, Step: 4},
+			{ID: "high", Width: 640, Height: 360, Step: 1},
 		},
 	}
 }

@@ -73,6 +73,10 @@ type Simulator struct {
 	BufferCap    time.Duration    // 60 s if zero
 	RTT          time.Duration    // 80 ms if zero; negative for none
 	NewEstimator func() Estimator // EWMA if nil
+	// Abandon lets the player give up on a chunk that is arriving too
+	// slowly and fetch it at a lower rate (see the Abandon policy). The
+	// bytes already received are wasted.
+	Abandon bool
 }
 
 func (s Simulator) setup() (Video, time.Duration, time.Duration) {
@@ -121,11 +125,32 @@ func (s Simulator) Run(tr *Trace, rule Rule) Result {
 		d := rule.Choose(st)
 		size := v.size(i, d.Quality)
 		dt := rtt.Seconds() + tr.TransferSeconds(clock+rtt.Seconds(), float64(size))
+		var wasted int64
+		if s.Abandon {
+			sizes := make([]int64, len(v.Bitrates))
+			for q := range sizes {
+				sizes[q] = v.size(i, q)
+			}
+			// Check every half second whether to give up.
+			for t := 0.5; t < dt; t += 0.5 {
+				got := int64((tr.capacity(clock+t) - tr.capacity(clock+rtt.Seconds())) / 8)
+				to, ok := Abandon(d.Quality, sizes, max(got, 0), time.Duration(t*1e9), p.Buffer())
+				if !ok {
+					continue
+				}
+				wasted += max(got, 0)
+				d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s", t, Mbps(v.Bitrates[to]))
+				d.Quality = to
+				size = sizes[to]
+				dt = t + rtt.Seconds() + tr.TransferSeconds(clock+t+rtt.Seconds(), float64(size))
+				break
+			}
+		}
 		download := time.Duration(dt * 1e9)
 		start := p.Clock()
 		waited := p.Advance(download)
 		p.Push(v.SegmentDuration)
-		tput := float64(size) * 8 / dt
+		tput := float64(size+wasted) * 8 / dt
 		est.Add(tput, download)
 		if d.Prediction > 0 {
 			errs = append(errs, math.Abs(d.Prediction-tput)/tput)

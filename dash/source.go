@@ -68,13 +68,19 @@ func (s Synthetic) Frame(i, w, h int) Frame {
 	sc := s.scene(n)
 	t := float64(i) / float64(s.fps())
 	f := NewFrame(w, h)
+	// The background: a shade across the frame plus a fine static
+	// texture (in a 160×90 grid, whatever the resolution) that costs bits
+	// at fine quantizer steps and vanishes at coarse ones.
+	tex := uint64(n)*0x2545f4914f6cdd1d ^ s.Seed
 	for y := 0; y < h; y++ {
+		ty := uint64(y * 90 / h)
 		for x := 0; x < w; x++ {
 			pos := float64(x) / float64(w)
 			if sc.vertical {
 				pos = float64(y) / float64(h)
 			}
-			f.Pix[y*w+x] = sc.base + uint8(pos*float64(sc.slope))
+			tx := uint64(x * 160 / w)
+			f.Pix[y*w+x] = sc.base + uint8(pos*float64(sc.slope)) + uint8(mix(tex^ty<<8^tx)&7)
 		}
 	}
 	for _, sh := range sc.shapes {

@@ -6,6 +6,7 @@
 //	go run ./examples/dash/sim                       # the synthetic trace set
 //	go run ./examples/dash/sim -traces DIR           # *.cooked and *.mahimahi files
 //	go run ./examples/dash/sim -v                    # one line per trace too
+//	go run ./examples/dash/sim -abandon              # with dash.js-style abandonment
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 func main() {
 	dir := flag.String("traces", "", "directory of *.cooked and *.mahimahi traces (default: the synthetic set)")
 	verbose := flag.Bool("v", false, "print every trace's row")
+	abandon := flag.Bool("abandon", false, "let the player abandon chunks that arrive too slowly")
 	flag.Parse()
 	traces := dash.SyntheticTraces()
 	if *dir != "" {
@@ -31,7 +33,7 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	dash.WriteComparison(os.Stdout, dash.Compare(dash.Simulator{}, traces, dash.Rules()), *verbose)
+	dash.WriteComparison(os.Stdout, dash.Compare(dash.Simulator{Abandon: *abandon}, traces, dash.Rules()), *verbose)
 }
 
 func load(dir string) ([]*dash.Trace, error) {
