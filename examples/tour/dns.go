@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"appnet.dev/dns"
@@ -40,7 +41,10 @@ web	CNAME	www
 // zone from an authoritative server and asks both servers the slides'
 // questions: the .com server refers to dns1.networkutopia.com, which
 // answers A, MX, NS and CNAME queries and rotates www's three addresses.
-func dnsChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
+func dnsChapter(ctx context.Context, out io.Writer, dir string) (string, error) {
+	// The servers print their side from their own goroutines: one lock
+	// keeps those lines and the chapter's in order.
+	w := &lockedWriter{w: out}
 	com, err := serveZone(ctx, w, "com", comZone)
 	if err != nil {
 		return "", err
@@ -122,6 +126,17 @@ type zoneServer struct {
 	tw    *switchWriter
 	srv   *dns.Server
 	done  chan error
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // switchWriter passes writes on only while on, so the chapter shows each

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -53,40 +54,46 @@ func main() {
 		fmt.Fprintln(os.Stderr, "authserver: give at least one -zone")
 		os.Exit(2)
 	}
-	if err := run(*addr, zones, *trace, *udpSize); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var tw io.Writer
+	if *trace {
+		tw = os.Stdout
+	}
+	if err := run(ctx, os.Stderr, *addr, zones, tw, *udpSize, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "authserver:", err)
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
 
-func run(addr string, specs []string, trace bool, udpSize int) error {
+// run serves the zones on addr until ctx is done. It logs to log, traces
+// to trace if not nil, and sends the address it listens on to ready.
+func run(ctx context.Context, log io.Writer, addr string, specs []string, trace io.Writer, udpSize int, ready chan<- string) error {
 	var zs []*dns.Zone
 	for _, spec := range specs {
 		z, err := load(spec)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(os.Stderr, "authserver: zone %s: %d records\n", z.Origin, len(z.Records()))
+		fmt.Fprintf(log, "authserver: zone %s: %d records\n", z.Origin, len(z.Records()))
 		zs = append(zs, z)
 	}
 	h, err := dns.NewZones(zs...)
 	if err != nil {
 		return err
 	}
-	s := &dns.Server{Handler: h, UDPSize: udpSize}
-	if trace {
-		s.Trace = os.Stdout
-	}
+	s := &dns.Server{Handler: h, UDPSize: udpSize, Trace: trace}
 	pc, ln, err := dns.Listen(addr)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "authserver: answering on %s (UDP and TCP)\n", ln.Addr())
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	fmt.Fprintf(log, "authserver: answering on %s (UDP and TCP)\n", ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- s.ServeBoth(pc, ln) }()
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
 	select {
 	case err := <-done:
 		return err

@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -23,13 +24,16 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := run(ctx, os.Stdout, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "dig:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run asks the question args describe and prints the reply to w.
+func run(ctx context.Context, w io.Writer, args []string) error {
 	server, port := "127.0.0.1", "53"
 	name, qtype := "", dns.TypeA
 	tcp, rec, edns, bufsize, dialogue := false, true, true, 1232, false
@@ -87,11 +91,9 @@ func run(args []string) error {
 	}
 	c := dns.Client{UDPSize: -1}
 	if dialogue {
-		c.Trace = os.Stdout
+		c.Trace = w
 	}
 	addr := net.JoinHostPort(server, port)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	start := time.Now()
 	var r *dns.Message
 	if tcp {
@@ -106,8 +108,8 @@ func run(args []string) error {
 	if tcp {
 		proto = "TCP"
 	}
-	fmt.Printf("\n; <<>> appnet dig <<>> @%s -p %s %s %s\n;; Got answer:\n", server, port, n, qtype)
-	fmt.Print(r)
-	fmt.Printf("\n;; Query time: %d msec\n;; SERVER: %s(%s) (%s)\n\n", time.Since(start).Milliseconds(), addr, server, proto)
+	fmt.Fprintf(w, "\n; <<>> appnet dig <<>> @%s -p %s %s %s\n;; Got answer:\n", server, port, n, qtype)
+	fmt.Fprint(w, r)
+	fmt.Fprintf(w, "\n;; Query time: %d msec\n;; SERVER: %s(%s) (%s)\n\n", time.Since(start).Milliseconds(), addr, server, proto)
 	return nil
 }
