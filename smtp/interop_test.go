@@ -1,0 +1,448 @@
+package smtp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	netsmtp "net/smtp"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"appnet.dev/sockets"
+)
+
+// need skips the test when a real peer's binary is missing.
+func need(t *testing.T, bin, pkg string) string {
+	t.Helper()
+	path, err := exec.LookPath(bin)
+	if err != nil {
+		if _, serr := os.Stat(bin); serr == nil {
+			return bin
+		}
+		t.Skipf("%s not installed (Debian package %s)", bin, pkg)
+	}
+	return path
+}
+
+// freePort finds a port nothing listens on, for peers that need a number.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func splitAddr(t *testing.T, addr string) (string, string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host, port
+}
+
+func run(t *testing.T, ctx context.Context, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, name, args...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return string(out)
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestSwaks: swaks, the Swiss army knife for SMTP, against our server.
+func TestSwaks(t *testing.T) {
+	swaks := need(t, "swaks", "swaks")
+	scfg, _ := testCert(t)
+	mb := &MemoryBackend{}
+	srv := &Server{Domain: "hamburger.edu", Backend: mb, TLSConfig: scfg,
+		Authenticate: func(ctx context.Context, u, p string) error {
+			if u == "alice" && p == "ketchup" {
+				return nil
+			}
+			return fmt.Errorf("bad password")
+		}}
+	addr := startServer(t, srv)
+	base := []string{"--server", addr, "--from", "alice@crepes.fr", "--helo", "crepes.fr", "--hide-informational"}
+	for i, tc := range []struct {
+		name  string
+		args  []string
+		check func(StoredMessage) bool
+	}{
+		{"plain", []string{"--to", "bob@hamburger.edu", "--body", "Do you like ketchup?"}, func(m StoredMessage) bool {
+			return bytes.Contains(m.Data, []byte("Do you like ketchup?"))
+		}},
+		{"pipelining", []string{"--pipeline", "--to", "bob@hamburger.edu,carol@hamburger.edu"}, func(m StoredMessage) bool {
+			return len(m.Envelope.To) == 2
+		}},
+		{"8bit body", []string{"--to", "bob@hamburger.edu", "--body", "J'aime les crêpes"}, func(m StoredMessage) bool {
+			return bytes.Contains(m.Data, []byte("crêpes"))
+		}},
+		{"starttls auth plain", []string{"-tls", "--auth", "PLAIN", "--auth-user", "alice", "--auth-password", "ketchup", "--to", "bob@example.com"}, func(m StoredMessage) bool {
+			return m.Envelope.TLS && m.Envelope.AuthUser == "alice"
+		}},
+		{"starttls auth login", []string{"-tls", "--auth", "LOGIN", "--auth-user", "alice", "--auth-password", "ketchup", "--to", "bob@hamburger.edu"}, func(m StoredMessage) bool {
+			return m.Envelope.TLS && m.Envelope.AuthUser == "alice"
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run(t, testCtx(t), swaks, append(base, tc.args...)...)
+			msgs, err := mb.Wait(testCtx(t), i+1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := msgs[i]; !tc.check(m) {
+				t.Errorf("stored %+v\n%s", m.Envelope, m.Data)
+			}
+		})
+	}
+	t.Run("relay refused", func(t *testing.T) {
+		cmd := exec.CommandContext(testCtx(t), swaks, append(base, "--to", "victim@example.com")...)
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "554 5.7.1") {
+			t.Errorf("swaks relayed through us: %v\n%s", err, out)
+		}
+	})
+}
+
+const pythonClient = `
+import smtplib, ssl, sys
+from email.message import EmailMessage
+host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+s = smtplib.SMTP(host, port, local_hostname="crepes.fr", timeout=30)
+if mode == "tls":
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s.starttls(context=ctx)
+    s.login("alice", "ketchup")
+    m = EmailMessage()
+    m["From"] = "Alice <alice@crepes.fr>"
+    m["To"] = "Bob <bob@hamburger.edu>"
+    m["Bcc"] = "carol@hamburger.edu"
+    m["Subject"] = "Searching for the meaning of life"
+    m.set_content("Do you like ketchup?\nHow about pickles?\n")
+    s.send_message(m)
+else:
+    body = "Subject: 8bit\r\n\r\nJ'aime les cr\u00eapes\r\n.leading dot\r\n".encode("utf-8")
+    s.ehlo()
+    refused = s.sendmail("alice@crepes.fr", ["bob@hamburger.edu", "x@example.com"], body, mail_options=["BODY=8BITMIME"])
+    print("refused:", sorted(refused))
+s.quit()
+`
+
+// TestPythonSmtplib: Python's smtplib (Debian's /usr/bin/python3).
+func TestPythonSmtplib(t *testing.T) {
+	py := need(t, "/usr/bin/python3", "python3")
+	scfg, _ := testCert(t)
+	mb := &MemoryBackend{}
+	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: mb, TLSConfig: scfg,
+		Authenticate: func(ctx context.Context, u, p string) error { return nil }})
+	host, port := splitAddr(t, addr)
+	script := filepath.Join(t.TempDir(), "client.py")
+	os.WriteFile(script, []byte(pythonClient), 0o600)
+
+	out := run(t, testCtx(t), py, script, host, port, "8bit")
+	if !strings.Contains(out, "refused: ['x@example.com']") {
+		t.Errorf("python: %s", out)
+	}
+	msgs, _ := mb.Wait(testCtx(t), 1)
+	if !msgs[0].Envelope.Body8Bit || !strings.Contains(string(msgs[0].Data), "crêpes\r\n.leading dot\r\n") {
+		t.Errorf("8bit message: %+v %q", msgs[0].Envelope, msgs[0].Data)
+	}
+
+	run(t, testCtx(t), py, script, host, port, "tls")
+	msgs, _ = mb.Wait(testCtx(t), 2)
+	m := msgs[1]
+	if len(m.Envelope.To) != 2 || m.Envelope.To[1].String() != "carol@hamburger.edu" || !m.Envelope.TLS {
+		t.Errorf("envelope %+v", m.Envelope)
+	}
+	if bytes.Contains(m.Data, []byte("carol")) {
+		t.Errorf("Bcc leaked into the message:\n%s", m.Data)
+	}
+}
+
+// TestNetSMTP: Go's net/smtp as an independent client.
+func TestNetSMTP(t *testing.T) {
+	scfg, ccfg := testCert(t)
+	mb := &MemoryBackend{}
+	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: mb, TLSConfig: scfg,
+		Authenticate: func(ctx context.Context, u, p string) error {
+			if u != "alice" || p != "ketchup" {
+				return fmt.Errorf("no")
+			}
+			return nil
+		}})
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := netsmtp.NewClient(conn, "hamburger.edu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	steps := []func() error{
+		func() error { return c.Hello("crepes.fr") },
+		func() error { return c.StartTLS(ccfg) },
+		func() error { return c.Auth(netsmtp.PlainAuth("", "alice", "ketchup", "hamburger.edu")) },
+		func() error { return c.Mail("alice@crepes.fr") },
+		func() error { return c.Rcpt("bob@hamburger.edu") },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+	}
+	if err := c.Verify("bob@hamburger.edu"); err == nil || !strings.Contains(err.Error(), "252") {
+		// net/smtp treats 252 as an error; it proves VRFY answered 252.
+		t.Logf("VRFY: %v", err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprint(w, "Subject: from net/smtp\n\n.dot line\nDo you like ketchup?\n")
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := mb.Wait(testCtx(t), 1)
+	if !strings.HasSuffix(string(msgs[0].Data), "Subject: from net/smtp\r\n\r\n.dot line\r\nDo you like ketchup?\r\n") {
+		t.Errorf("stored %q", msgs[0].Data)
+	}
+}
+
+// postfix is a private Postfix instance with its own configuration
+// directory, started in the foreground and stopped by its master's PID.
+type postfix struct {
+	dir  string
+	port int
+}
+
+func startPostfix(t *testing.T, mainCF string) *postfix {
+	t.Helper()
+	bin := need(t, "/usr/sbin/postfix", "postfix")
+	if os.Geteuid() != 0 {
+		t.Skip("a private Postfix instance needs root here")
+	}
+	dir, err := os.MkdirTemp("", "appnet-postfix-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) // Postfix's daemons run as the postfix user
+	p := &postfix{dir: dir, port: freePort(t)}
+	for _, d := range []string{"conf", "queue", "data"} {
+		os.MkdirAll(filepath.Join(dir, d), 0o755)
+	}
+	os.Chown(filepath.Join(dir, "data"), postfixUID(t), -1)
+	master, err := os.ReadFile("/etc/postfix/master.cf")
+	if err != nil {
+		t.Skipf("no /etc/postfix/master.cf: %v", err)
+	}
+	var mcf []string
+	for _, line := range strings.Split(string(master), "\n") {
+		if strings.HasPrefix(line, "smtp ") && strings.Contains(line, " inet ") {
+			line = fmt.Sprintf("127.0.0.1:%d inet n - n - - smtpd", p.port)
+		}
+		mcf = append(mcf, line)
+	}
+	os.WriteFile(filepath.Join(dir, "conf", "master.cf"), []byte(strings.Join(mcf, "\n")), 0o644)
+	cf := fmt.Sprintf(`compatibility_level = 3.6
+queue_directory = %[1]s/queue
+data_directory = %[1]s/data
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+maillog_file = /dev/stdout
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+alias_maps =
+alias_database =
+biff = no
+smtp_dns_support_level = disabled
+`, dir) + mainCF
+	os.WriteFile(filepath.Join(dir, "conf", "main.cf"), []byte(cf), 0o644)
+	log := &bytes.Buffer{}
+	cmd := exec.Command(bin, "-c", filepath.Join(dir, "conf"), "start-fg")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(dir, "queue", "pid", "master.pid")); err == nil {
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+				syscall.Kill(pid, syscall.SIGTERM)
+			}
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("postfix log:\n%s", log)
+		}
+	})
+	// Wait for its smtpd: a connection that gets a 220 greeting.
+	ctx := testCtx(t)
+	for {
+		c, err := Dial(ctx, fmt.Sprintf("127.0.0.1:%d", p.port))
+		if err == nil {
+			_, err = c.Greeting(ctx)
+			c.Close()
+			if err == nil {
+				return p
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("postfix did not start: %v\n%s", err, log)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func postfixUID(t *testing.T) int {
+	out, err := exec.Command("id", "-u", "postfix").Output()
+	if err != nil {
+		t.Skipf("no postfix user: %v", err)
+	}
+	uid, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return uid
+}
+
+// TestPostfixRelay: our queue delivers Alice's message to a real Postfix,
+// which relays it to our hamburger.edu server: our client and queue
+// talking to Postfix's smtpd, Postfix's smtp client talking to our server.
+func TestPostfixRelay(t *testing.T) {
+	bob := &MemoryBackend{}
+	bobAddr := startServer(t, &Server{Domain: "hamburger.edu", Backend: bob})
+	_, bobPort := splitAddr(t, bobAddr)
+	pf := startPostfix(t, fmt.Sprintf("myhostname = relay.crepes.fr\nmydomain = crepes.fr\nmydestination =\nrelayhost = [127.0.0.1]:%s\n", bobPort))
+	q := &Queue{
+		Dir: t.TempDir(), Hostname: "crepes.fr", Port: pf.port,
+		Resolver: &StaticResolver{
+			MX:    map[string][]MX{"hamburger.edu": {{"relay.crepes.fr", 10}}},
+			Hosts: map[string][]netip.Addr{"relay.crepes.fr": {netip.MustParseAddr("127.0.0.1")}},
+		},
+	}
+	ctx := testCtx(t)
+	if _, err := q.Submit(ctx, Path{"alice", "crepes.fr"}, []Path{{"bob", "hamburger.edu"}, {"carol", "hamburger.edu"}}, strings.NewReader(aliceMsg)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := q.Messages(); len(left) != 0 {
+		t.Fatalf("Postfix did not accept: %+v", left[0].Recipients)
+	}
+	msgs, err := bob.Wait(ctx, 1)
+	if err != nil {
+		t.Fatalf("nothing relayed by Postfix: %v", err)
+	}
+	m := msgs[0]
+	if len(m.Envelope.To) != 2 || !strings.Contains(string(m.Data), "Do you like ketchup?") || strings.Count(string(m.Data), "Received:") < 1 {
+		t.Errorf("relayed %+v\n%s", m.Envelope, m.Data)
+	}
+}
+
+// TestClientToSmtpSink: our client against Postfix's smtp-sink, three
+// messages on one pipelined connection.
+func TestClientToSmtpSink(t *testing.T) {
+	sink := need(t, "/usr/sbin/smtp-sink", "postfix")
+	port := freePort(t)
+	cmd := exec.Command(sink, "-u", "nobody", "-c", fmt.Sprintf("127.0.0.1:%d", port), "10")
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	ctx := testCtx(t)
+	var c *Client
+	for {
+		var err error
+		if c, err = Dial(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("smtp-sink did not start: %v\n%s", err, log.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	defer c.Close()
+	c.LocalName = "crepes.fr"
+	for i := 0; i < 3; i++ {
+		before := c.RoundTrips
+		res, err := c.Send(ctx, Path{"alice", "crepes.fr"}, []Path{{"bob", "hamburger.edu"}, {"carol", "hamburger.edu"}},
+			strings.NewReader("Subject: sink\n\n.dot\nhi\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Accepted(0) || !res.Accepted(1) {
+			t.Errorf("result %+v", res)
+		}
+		if i > 0 && c.RoundTrips-before != 2 {
+			t.Errorf("message %d took %d round trips, want 2 (pipelined)", i, c.RoundTrips-before)
+		}
+	}
+	if ok, _ := c.Extension("PIPELINING"); !ok {
+		t.Error("smtp-sink offers PIPELINING; the client did not see it")
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMuttReadsMaildir: mutt opens the Maildir our server wrote and pipes
+// the message out, unchanged.
+func TestMuttReadsMaildir(t *testing.T) {
+	mutt := need(t, "mutt", "mutt")
+	script := need(t, "script", "bsdutils")
+	dir := t.TempDir()
+	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: &Maildir{Root: dir}})
+	c := dialClient(t, addr, sockets.Link{})
+	ctx := testCtx(t)
+	if _, err := c.Send(ctx, Path{"alice", "crepes.fr"}, []Path{{"bob", "hamburger.edu"}},
+		strings.NewReader("From: Alice <alice@crepes.fr>\nTo: bob@hamburger.edu\nSubject: Searching for the meaning of life\n\nDo you like ketchup?\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.Quit(ctx)
+	out := filepath.Join(dir, "piped")
+	muttCmd := fmt.Sprintf(`%s -n -F /dev/null -R -f %s -e 'set folder=%s' -e 'push "<pipe-message>cat > %s<enter><exit>"'`,
+		mutt, filepath.Join(dir, "bob"), dir, out)
+	cmd := exec.CommandContext(ctx, script, "-q", "-c", muttCmd, "/dev/null")
+	cmd.Env = append(os.Environ(), "TERM=xterm", "HOME="+dir)
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("mutt: %v\n%q", err, b)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatalf("mutt piped nothing: %v", err)
+	}
+	if !strings.Contains(string(got), "Subject: Searching for the meaning of life") || !strings.Contains(string(got), "Do you like ketchup?") {
+		t.Errorf("mutt read %q", got)
+	}
+}
