@@ -84,6 +84,9 @@ type Request struct {
 type Picker struct {
 	Layout      Layout
 	RandomFirst int // pieces picked at random while we hold fewer; 0 means 4, negative means none
+	// EndgameCopies is how many requests at most may be out for one block
+	// in endgame mode; 0 means 2.
+	EndgameCopies int
 }
 
 func (p Picker) randomFirst() int {
@@ -189,8 +192,12 @@ func (p Picker) Pick(in PickInput, rng *rand.Rand) []Request {
 		}
 	}
 	slices.SortStableFunc(dups, func(a, b dup) int { return cmp.Compare(a.pending, b.pending) })
+	copies := p.EndgameCopies
+	if copies <= 0 {
+		copies = 2
+	}
 	for _, d := range dups {
-		if len(out) == in.Want {
+		if len(out) == in.Want || d.pending >= copies {
 			break
 		}
 		out = append(out, Request{d.b, PickEndgame})
@@ -264,7 +271,7 @@ func countDone(p Partial) int {
 
 // Request pipelining: how many blocks to keep in flight to one peer.
 const (
-	MinQueue  = 32              // blocks in flight to a new or slow peer (512 KiB)
+	MinQueue  = 8               // blocks in flight to a new or slow peer (128 KiB)
 	MaxQueue  = 500             // the most we ask any peer to queue
 	QueueTime = 2 * time.Second // a fast peer gets this much transfer in flight
 )

@@ -129,7 +129,7 @@ func TestPickerEndgame(t *testing.T) {
 		Partial: []Partial{{Piece: 1, Done: []bool{false, false}, Pending: []int{2, 1}}},
 		Want:    4,
 	}
-	p := Picker{Layout: l}
+	p := Picker{Layout: l, EndgameCopies: 3}
 	if !p.Endgame(in) {
 		t.Fatal("Endgame = false with every missing block requested")
 	}
@@ -146,6 +146,12 @@ func TestPickerEndgame(t *testing.T) {
 	got = p.Pick(in, rand.New(rand.NewPCG(1, 1)))
 	if diff := cmp.Diff(want[1:], got); diff != "" {
 		t.Errorf("with one in flight (-want +got):\n%s", diff)
+	}
+	// At most EndgameCopies requests per block (2 by default).
+	in.InFlight = nil
+	got = Picker{Layout: l}.Pick(in, rand.New(rand.NewPCG(1, 1)))
+	if diff := cmp.Diff(want[:1], got); diff != "" {
+		t.Errorf("with two copies at most (-want +got):\n%s", diff)
 	}
 	// A block nobody asked for yet means no endgame.
 	in.Partial[0].Pending[1] = 0
@@ -174,7 +180,8 @@ func TestQueueDepth(t *testing.T) {
 		want int
 	}{
 		{0, MinQueue},
-		{100 << 10, MinQueue},
+		{100 << 10, 12},
+		{10 << 10, MinQueue},
 		{2 << 20, 256},
 		{1 << 30, MaxQueue},
 	} {

@@ -97,6 +97,7 @@ type Event struct {
 	Peer     string   // the peer's address
 	Piece    int      // for picks and hash checks
 	Reason   string   // why a piece was picked
+	Holders  int      // for picks: how many connected peers have the piece
 	Unchoked []Choice // for rounds: who is unchoked, and why
 	Err      error
 }
@@ -776,7 +777,7 @@ func (t *Torrent) fill(p *peerConn) {
 		pc := t.partial[r.Piece]
 		if pc == nil {
 			pc = t.newPiece(r.Piece)
-			t.event(Event{Kind: EventPick, Peer: p.addr, Piece: r.Piece, Reason: r.Reason.String()})
+			t.event(Event{Kind: EventPick, Peer: p.addr, Piece: r.Piece, Reason: r.Reason.String(), Holders: t.avail[r.Piece]})
 		}
 		pc.pending[r.Begin/BlockSize]++
 		p.inflight[r.Block] = now

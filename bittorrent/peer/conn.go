@@ -59,7 +59,6 @@ type Conn struct {
 
 	mu    sync.Mutex
 	queue []Message
-	spare []Message
 	wake  chan struct{}
 
 	done     chan struct{}
@@ -244,83 +243,84 @@ func (c *Conn) writeLoop() {
 	defer timer.Stop()
 	var hdr, block []byte
 	for {
+		// One message at a time, so that a cancel or a choke can still
+		// take back a piece message that is queued but not yet written.
 		c.mu.Lock()
-		batch := c.queue
-		c.queue, c.spare = c.spare[:0], nil
+		var m Message
+		ok := len(c.queue) > 0
+		if ok {
+			m = c.queue[0]
+			c.queue[0] = Message{}
+			c.queue = c.queue[1:]
+			if len(c.queue) == 0 {
+				c.queue = c.queue[:0:0]
+			}
+		}
 		c.mu.Unlock()
-		if len(batch) == 0 {
+		if !ok {
+			if bw.Buffered() > 0 {
+				c.nc.SetWriteDeadline(time.Now().Add(wt))
+				if err := bw.Flush(); err != nil {
+					c.stop(err)
+					return
+				}
+				if !timer.Stop() {
+					select {
+					case <-timer.C:
+					default:
+					}
+				}
+				timer.Reset(ka)
+				continue // more may have come while flushing
+			}
 			select {
 			case <-c.wake:
 				continue
 			case <-timer.C:
-				batch = append(batch, Message{KeepAlive: true})
+				m = Message{KeepAlive: true}
+				timer.Reset(ka)
 			case <-c.done:
 				return
 			}
 		}
-		for _, m := range batch {
-			select {
-			case <-c.done:
+		payload := m.Payload
+		isPiece := m.Type == Piece && !m.KeepAlive
+		if isPiece && payload == nil && c.cfg.Blocks != nil {
+			if cap(block) < int(m.Length) {
+				block = make([]byte, m.Length)
+			}
+			payload = block[:m.Length]
+			if err := c.cfg.Blocks.ReadBlock(m.Index, m.Begin, payload); err != nil {
+				c.stop(fmt.Errorf("peer: reading %v: %w", m, err))
 				return
-			default:
 			}
-			payload := m.Payload
-			if m.Type == Piece && !m.KeepAlive && payload == nil && c.cfg.Blocks != nil {
-				if cap(block) < int(m.Length) {
-					block = make([]byte, m.Length)
-				}
-				payload = block[:m.Length]
-				if err := c.cfg.Blocks.ReadBlock(m.Index, m.Begin, payload); err != nil {
-					c.stop(fmt.Errorf("peer: reading %v: %w", m, err))
-					return
-				}
-				m.Payload = payload
-			}
-			c.nc.SetWriteDeadline(time.Now().Add(wt))
-			if m.Type == Piece && !m.KeepAlive {
-				// Header and block separately, so the block is not copied twice.
-				m.Payload = nil
-				hdr = AppendMessage(hdr[:0], m)
-				m.Payload = payload
-				putLength(hdr, 9+len(payload))
-				bw.Write(hdr)
-				_, err := bw.Write(payload)
-				if err != nil {
-					c.stop(err)
-					return
-				}
-				c.written.Add(int64(len(hdr) + len(payload)))
-				c.blocksSent.Add(int64(len(payload)))
-			} else {
-				hdr = AppendMessage(hdr[:0], m)
-				if _, err := bw.Write(hdr); err != nil {
-					c.stop(err)
-					return
-				}
-				c.written.Add(int64(len(hdr)))
-			}
-			c.msgsWritten.Add(1)
-			if c.cfg.Trace != nil {
-				c.trace(c.cfg.Self, m.String())
-			}
+			m.Payload = payload
 		}
-		if err := bw.Flush(); err != nil {
+		c.nc.SetWriteDeadline(time.Now().Add(wt))
+		var err error
+		if isPiece {
+			// Header and block separately, so the block is not copied twice.
+			m.Payload = nil
+			hdr = AppendMessage(hdr[:0], m)
+			m.Payload = payload
+			putLength(hdr, 9+len(payload))
+			bw.Write(hdr)
+			_, err = bw.Write(payload)
+			c.written.Add(int64(len(hdr) + len(payload)))
+			c.blocksSent.Add(int64(len(payload)))
+		} else {
+			hdr = AppendMessage(hdr[:0], m)
+			_, err = bw.Write(hdr)
+			c.written.Add(int64(len(hdr)))
+		}
+		if err != nil {
 			c.stop(err)
 			return
 		}
-		c.mu.Lock()
-		if c.spare == nil {
-			clear(batch)
-			c.spare = batch[:0]
+		c.msgsWritten.Add(1)
+		if c.cfg.Trace != nil {
+			c.trace(c.cfg.Self, m.String())
 		}
-		c.mu.Unlock()
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(ka)
 	}
 }
 
