@@ -3,7 +3,13 @@ package dns
 import (
 	"context"
 	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
 )
@@ -131,4 +137,51 @@ func BenchmarkServeDatagram(b *testing.B) {
 			b.Fatal("no answer")
 		}
 	}
+}
+
+// BenchmarkDNSPerfVersusNSD loads this package's server and NSD (RRL off)
+// with dnsperf, one client with 100 queries outstanding, alternating
+// between them in the same run on the same zone, and reports both rates
+// and their ratio. Run it alone, once:
+//
+//	go test ./dns -run XXX -bench DNSPerfVersusNSD -benchtime 1x
+func BenchmarkDNSPerfVersusNSD(b *testing.B) {
+	dnsperf := need(b, "dnsperf", "dnsperf")
+	nsd := startNSD(b)
+	_, ours := startServer(b, nil)
+	queries := filepath.Join(b.TempDir(), "queries.txt")
+	if err := os.WriteFile(queries, []byte(strings.Join([]string{
+		"www.networkutopia.com A", "networkutopia.com MX", "mail.networkutopia.com A", "networkutopia.com NS",
+		"web.networkutopia.com A", "nothere.networkutopia.com A", "dns1.networkutopia.com AAAA", "networkutopia.com SOA",
+	}, "\n")+"\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	rate := func(addr string) float64 {
+		host, port := hostPort(b, addr)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, dnsperf, "-s", host, "-p", port, "-d", queries, "-l", "5", "-c", "1", "-q", "100").CombinedOutput()
+		if err != nil {
+			b.Fatalf("dnsperf: %v\n%s", err, out)
+		}
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) == 4 && f[0] == "Queries" && f[2] == "second:" {
+				q, err := strconv.ParseFloat(f[3], 64)
+				if err == nil {
+					return q
+				}
+			}
+		}
+		b.Fatalf("no rate in dnsperf's output:\n%s", out)
+		return 0
+	}
+	var theirs, mine float64
+	for range b.N * 3 {
+		theirs += rate(nsd)
+		mine += rate(ours)
+	}
+	b.ReportMetric(theirs/float64(b.N*3), "nsd-qps")
+	b.ReportMetric(mine/float64(b.N*3), "appnet-qps")
+	b.ReportMetric(mine/theirs, "x-nsd")
+	b.ReportMetric(0, "ns/op")
 }

@@ -480,3 +480,49 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after Close:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestClientFreshSourcePorts checks that each exchange comes from a socket
+// of its own, so its source port is a new one the system picked: together
+// with the random ID, what a forger must guess.
+func TestClientFreshSourcePorts(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	const n = 6
+	ports := make(chan int, n)
+	ids := make(chan uint16, n)
+	go func() {
+		buf := make([]byte, 512)
+		for range n {
+			k, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var q Message
+			if q.Unpack(buf[:k]) != nil {
+				return
+			}
+			ports <- from.(*net.UDPAddr).Port
+			ids <- q.ID
+			q.Response = true
+			b, _ := q.Pack()
+			pc.WriteTo(b, from)
+		}
+	}()
+	c := Client{Attempts: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	seenPorts, seenIDs := map[int]bool{}, map[uint16]bool{}
+	for range n {
+		if _, err := c.Exchange(ctx, pc.LocalAddr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA)); err != nil {
+			t.Fatal(err)
+		}
+		seenPorts[<-ports] = true
+		seenIDs[<-ids] = true
+	}
+	if len(seenPorts) < 2 || len(seenIDs) < 2 {
+		t.Errorf("%d queries came from %d ports with %d IDs", n, len(seenPorts), len(seenIDs))
+	}
+}
