@@ -68,6 +68,10 @@ func benchTrackers(b *testing.B) []benchTracker {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	req := &AnnounceRequest{InfoHash: h, PeerID: pid("ready"), Port: 1, Left: 1, Event: Stopped}
+	if _, err := announceWhenListed(context.Background(), &Client{}, "http://"+addr+"/announce", req); err != nil {
+		b.Fatal(err)
+	}
 	return append(out, benchTracker{"opentracker", addr, "http://" + addr + "/announce", h})
 }
 

@@ -110,7 +110,7 @@ func TestInteropOpentracker(t *testing.T) {
 	httpURL, udpURL := "http://"+addr+"/announce", "udp://"+addr+"/announce"
 
 	alice := &AnnounceRequest{InfoHash: listed, PeerID: pid("alice"), Port: 6881, Left: 1000, Event: Started}
-	resp, err := c.Announce(ctx, httpURL, alice)
+	resp, err := announceWhenListed(ctx, c, httpURL, alice)
 	if err != nil {
 		t.Fatalf("HTTP announce: %v\n%s", err, trace.String())
 	}
@@ -146,6 +146,20 @@ func TestInteropOpentracker(t *testing.T) {
 	}
 	if stats, err := c.Scrape(ctx, udpURL, listed); err != nil || stats[listed].Incomplete != 0 {
 		t.Errorf("after stopped: %+v %v", stats, err)
+	}
+}
+
+// announceWhenListed announces once opentracker has read its whitelist,
+// which it does in the background after it starts listening: until then
+// it refuses every torrent. It tries for at most 10 s.
+func announceWhenListed(ctx context.Context, c *Client, url string, req *AnnounceRequest) (*AnnounceResponse, error) {
+	for i := 0; ; i++ {
+		resp, err := c.Announce(ctx, url, req)
+		var e *Error
+		if !errors.As(err, &e) || i == 500 {
+			return resp, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -282,16 +282,17 @@ func TestUDPRetransmits(t *testing.T) {
 	defer uc.Close()
 	var trace strings.Builder
 	uc.Trace = &trace
-	uc.Timeout, uc.Retries = 20*time.Millisecond, 3
+	uc.Timeout, uc.Retries = 20*time.Millisecond, 8
 	_, err = uc.Announce(context.Background(), &AnnounceRequest{InfoHash: metainfo.Hash{4}, PeerID: pid("a"), Port: 1, Left: 1})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, trace.String())
 	}
-	if n := strings.Count(trace.String(), "(no reply in"); n != 2 {
-		t.Errorf("%d retransmissions, want 2:\n%s", n, trace.String())
-	}
-	if !strings.Contains(trace.String(), "(no reply in 20ms)") || !strings.Contains(trace.String(), "(no reply in 40ms)") {
-		t.Errorf("retries not on the doubling schedule:\n%s", trace.String())
+	// Two datagrams were lost, so at least two waits ran out, the first
+	// two on the doubling schedule. (A busy machine may need more: a reply
+	// that comes after its wait is a stray and is ignored.)
+	waits := regexp.MustCompile(`\(no reply in (\w+)\)`).FindAllStringSubmatch(trace.String(), -1)
+	if len(waits) < 2 || waits[0][1] != "20ms" || waits[1][1] != "40ms" {
+		t.Errorf("retransmissions not on the doubling schedule:\n%s", trace.String())
 	}
 }
 
