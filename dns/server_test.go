@@ -526,3 +526,30 @@ func TestClientFreshSourcePorts(t *testing.T) {
 		t.Errorf("%d queries came from %d ports with %d IDs", n, len(seenPorts), len(seenIDs))
 	}
 }
+
+// TestIPv6Loopback serves and asks over ::1, where the batched reader
+// decodes IPv6 socket addresses.
+func TestIPv6Loopback(t *testing.T) {
+	pc, ln, err := Listen("[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	zs, _ := NewZones(readTestZone(t))
+	s := &Server{Handler: zs}
+	done := make(chan error, 1)
+	go func() { done <- s.ServeBoth(pc, ln) }()
+	defer func() { s.Close(); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var c Client
+	for _, tcp := range []bool{false, true} {
+		ex := c.Exchange
+		if tcp {
+			ex = c.ExchangeTCP
+		}
+		r, err := ex(ctx, ln.Addr().String(), NewQuery(MustParseName("mail.networkutopia.com"), TypeA))
+		if err != nil || len(r.Answers) != 1 {
+			t.Fatalf("tcp=%v: %v %v", tcp, r, err)
+		}
+	}
+}
