@@ -8,6 +8,9 @@ set -eu
 rounds=${1:-3}
 secs=${2:-10}
 nsdcount=${3:-1}
+# Two ports picked at random; set NSD_PORT and OUR_PORT to choose.
+nsdport=${NSD_PORT:-$(shuf -i 20000-40000 -n 1)}
+ourport=${OUR_PORT:-$(shuf -i 40001-60000 -n 1)}
 dir=$(mktemp -d)
 trap 'kill $nsdpid $ourpid 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
 cp dns/testdata/networkutopia.com.zone "$dir/"
@@ -23,8 +26,8 @@ networkutopia.com SOA
 Q
 cat > "$dir/nsd.conf" <<C
 server:
-  ip-address: 127.0.0.1@5401
-  port: 5401
+  ip-address: 127.0.0.1@$nsdport
+  port: $nsdport
   username: ""
   chroot: ""
   zonesdir: "$dir"
@@ -44,10 +47,10 @@ zone:
 C
 go build -o "$dir/authserver" ./examples/dns/authserver
 nsd -d -c "$dir/nsd.conf" & nsdpid=$!
-"$dir/authserver" -addr 127.0.0.1:5402 -zone "$dir/networkutopia.com.zone" 2>/dev/null & ourpid=$!
+"$dir/authserver" -addr 127.0.0.1:$ourport -zone "$dir/networkutopia.com.zone" 2>/dev/null & ourpid=$!
 sleep 1
 for i in $(seq "$rounds"); do
-  for who in nsd:5401 appnet:5402; do
+  for who in nsd:$nsdport appnet:$ourport; do
     q=$(dnsperf -s 127.0.0.1 -p "${who#*:}" -d "$dir/queries.txt" -l "$secs" -c 1 -q 100 2>&1 |
       awk '/Queries per second/ {print $4}')
     echo "round $i ${who%%:*} $q"
