@@ -381,7 +381,7 @@ func startNSD(t testing.TB) string {
 	ln.Close()
 	_, port := hostPort(t, addr)
 	var zones strings.Builder
-	for _, z := range []string{"networkutopia.com", "212.212.212.in-addr.arpa"} {
+	for _, z := range []string{"networkutopia.com", "212.212.212.in-addr.arpa", "w.test"} {
 		src, err := filepath.Abs("testdata/" + z + ".zone")
 		if err != nil {
 			t.Fatal(err)
@@ -462,6 +462,16 @@ func TestInteropNSD(t *testing.T) {
 		interopCase{"host.lab.networkutopia.com.", TypeA},         // referral
 		interopCase{"lab.networkutopia.com.", TypeNS},             // referral at the cut
 		interopCase{"networkutopia.com.", TypeMX},
+		interopCase{"x.a.w.test.", TypeA},
+		interopCase{"y.x.a.w.test.", TypeA},
+		interopCase{"*.a.w.test.", TypeA},
+		interopCase{"x.e.w.test.", TypeA},
+		interopCase{"x.c.w.test.", TypeA},
+		interopCase{"x.c.w.test.", TypeTXT},
+		interopCase{"anything.w.test.", TypeMX},
+		interopCase{"anything.w.test.", TypeA},
+		interopCase{"a.w.test.", TypeMX}, // exists: no wildcard
+		interopCase{"b.w.test.", TypeA},
 	)
 	sorted := func(rrs []RR) []string {
 		var s []string
@@ -517,6 +527,7 @@ func TestInteropNamedCompilezone(t *testing.T) {
 		{"networkutopia.com", "testdata/networkutopia.com.zone"},
 		{"212.212.212.in-addr.arpa", "testdata/212.212.212.in-addr.arpa.zone"},
 		{"example", "testdata/syntax.example.zone"},
+		{"w.test", "testdata/w.test.zone"},
 	} {
 		out := filepath.Join(t.TempDir(), "out.zone")
 		runPeer(t, nc, "-q", "-k", "ignore", "-i", "none", "-s", "full", "-o", out, tc.origin, tc.file)

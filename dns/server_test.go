@@ -28,7 +28,16 @@ func startServer(t testing.TB, configure func(*Server)) (*Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	zs, err := NewZones(z, rev, bigZone(t))
+	f, err = os.Open("testdata/w.test.zone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wild, err := ReadZone(ZoneFile{Name: f.Name(), Origin: MustParseName("w.test")}, f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	zs, err := NewZones(z, rev, wild, bigZone(t))
 	if err != nil {
 		t.Fatal(err)
 	}

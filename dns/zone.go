@@ -136,6 +136,8 @@ func (z *Zone) answer(reply *Message, q Question) {
 		owner := name
 		if n == nil {
 			// RFC 4592: the closest encloser's wildcard, if it has one.
+			// A wildcard with nothing of its own (an empty non-terminal)
+			// still exists, and answers NODATA.
 			enc := name.Parent()
 			for z.nodes[enc.Canonical()] == nil && !enc.Equal(z.Origin) {
 				enc = enc.Parent()
@@ -143,7 +145,7 @@ func (z *Zone) answer(reply *Message, q Question) {
 			if w, err := enc.Child("*"); err == nil {
 				n = z.nodes[w.Canonical()]
 			}
-			if n == nil || len(n.sets) == 0 {
+			if n == nil {
 				reply.RCode = RCodeNameError
 				z.addSOA(reply)
 				return

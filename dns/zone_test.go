@@ -205,3 +205,46 @@ func TestRotation(t *testing.T) {
 }
 
 func readFile(name string) ([]byte, error) { return os.ReadFile(name) }
+
+func TestWildcardEdgeCases(t *testing.T) {
+	src := `$TTL 60
+@ SOA ns root 1 2 3 4 5
+*.a A 192.0.2.1
+b.*.e A 192.0.2.2 ; *.e is an empty non-terminal
+*.c CNAME a
+a TXT "the c wildcard's target has no A"
+`
+	z, err := ReadZone(ZoneFile{Name: "w", Origin: MustParseName("w.test")}, strings.NewReader(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		t     Type
+		rcode RCode
+		an    []string
+	}{
+		{"x.a.w.test", TypeA, RCodeSuccess, []string{"x.a.w.test.\t60\tIN\tA\t192.0.2.1"}},
+		{"y.x.a.w.test", TypeA, RCodeSuccess, []string{"y.x.a.w.test.\t60\tIN\tA\t192.0.2.1"}},
+		{"*.a.w.test", TypeA, RCodeSuccess, []string{"*.a.w.test.\t60\tIN\tA\t192.0.2.1"}},
+		{"x.e.w.test", TypeA, RCodeSuccess, nil}, // matches the empty wildcard: NODATA
+		{"x.c.w.test", TypeA, RCodeSuccess, []string{"x.c.w.test.\t60\tIN\tCNAME\ta.w.test."}},
+		{"x.w.test", TypeA, RCodeNameError, nil},
+	} {
+		reply := &Message{}
+		z.answer(reply, Question{MustParseName(tc.name), tc.t, ClassINET})
+		var an []string
+		for _, rr := range reply.Answers {
+			an = append(an, rr.String())
+		}
+		if reply.RCode != tc.rcode || !reply.Authoritative {
+			t.Errorf("%s: rcode %s aa %v", tc.name, reply.RCode.String(), reply.Authoritative)
+		}
+		if diff := cmp.Diff(tc.an, an); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+		if len(reply.Answers) == 0 && (len(reply.Authorities) != 1 || reply.Authorities[0].Type() != TypeSOA) {
+			t.Errorf("%s: negative answer without the SOA: %v", tc.name, reply.Authorities)
+		}
+	}
+}
