@@ -249,7 +249,10 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 			reply.RCode = RCodeServerFailure
 			break
 		}
-		s.Handler.ServeDNS(ctx, reply, &w.req)
+		if !serveSafely(ctx, s.Handler, reply, &w.req) {
+			*reply = Message{Header: reply.Header, Questions: reply.Questions, EDNS: reply.EDNS}
+			reply.RCode = RCodeServerFailure
+		}
 	}
 	if tcp {
 		limit = 65535
@@ -277,6 +280,18 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 		}
 	}
 	return b
+}
+
+// serveSafely calls h and reports false if it panicked: one bad query
+// must not take the server down with it.
+func serveSafely(ctx context.Context, h Handler, reply *Message, req *Request) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	h.ServeDNS(ctx, reply, req)
+	return true
 }
 
 // Serve answers queries on TCP connections accepted from l (RFC 7766:

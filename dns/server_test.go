@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -560,5 +561,33 @@ func TestIPv6Loopback(t *testing.T) {
 		if err != nil || len(r.Answers) != 1 {
 			t.Fatalf("tcp=%v: %v %v", tcp, r, err)
 		}
+	}
+}
+
+func TestHandlerPanicGivesServFail(t *testing.T) {
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Handler: HandlerFunc(func(ctx context.Context, reply *Message, req *Request) {
+		reply.Answers = append(reply.Answers, RR{Name: req.Questions[0].Name, Class: ClassINET, TTL: 1,
+			Data: &A{netip.MustParseAddr("192.0.2.1")}})
+		if req.Questions[0].Name.FirstLabel() == "boom" {
+			panic("handler bug")
+		}
+	})}
+	done := make(chan error, 1)
+	go func() { done <- s.ServeBoth(pc, ln) }()
+	defer func() { s.Close(); <-done }()
+	var c Client
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.Exchange(ctx, ln.Addr().String(), NewQuery(MustParseName("boom.example"), TypeA))
+	if err != nil || r.RCode != RCodeServerFailure || len(r.Answers) != 0 {
+		t.Fatalf("after a panic: %v %v", r, err)
+	}
+	r, err = c.Exchange(ctx, ln.Addr().String(), NewQuery(MustParseName("fine.example"), TypeA))
+	if err != nil || r.RCode != RCodeSuccess || len(r.Answers) != 1 {
+		t.Fatalf("the next query: %v %v", r, err)
 	}
 }
