@@ -152,6 +152,10 @@ func (c *Client) dialUDP(ctx context.Context, u *url.URL) (*UDPClient, error) {
 	}
 	uc := NewUDPClient(conn)
 	uc.Timeout, uc.Retries, uc.Trace = c.UDPTimeout, c.UDPRetries, c.Trace
+	uc.URLData = u.EscapedPath()
+	if u.RawQuery != "" {
+		uc.URLData += "?" + u.RawQuery
+	}
 	return uc, nil
 }
 

@@ -530,6 +530,20 @@ S: scrape c12fe1c0… complete=1 downloaded=0 incomplete=1
 	}
 }
 
+func TestAppendURLData(t *testing.T) {
+	long := strings.Repeat("p", 300)
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"/announce", "\x02\x09/announce\x00"},
+		{"/a" + long, "\x02\xff/a" + long[:253] + "\x02\x2f" + long[253:] + "\x00"},
+	}
+	for _, tt := range tests {
+		if got := string(appendURLData(nil, tt.in)); got != tt.want {
+			t.Errorf("appendURLData(%.20q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestAnnounceTiers(t *testing.T) {
 	httpURL, _ := startServer(t, &Server{})
 	dead, err := net.Listen("tcp", "127.0.0.1:0")

@@ -107,6 +107,26 @@ func appendAnnounceRequest(b []byte, connID uint64, tid uint32, req *AnnounceReq
 	return binary.BigEndian.AppendUint16(b, req.Port)
 }
 
+// appendURLData appends BEP 41's options carrying a tracker URL's path
+// and query ("/announce?passkey=…"): URLData options of at most 255 bytes
+// each, then EndOfOptions. Trackers that do not know BEP 41 ignore them.
+func appendURLData(b []byte, data string) []byte {
+	if data == "" {
+		return b
+	}
+	for len(data) > 0 {
+		n := min(len(data), 255)
+		b = append(b, 2, byte(n))
+		b = append(b, data[:n]...)
+		data = data[n:]
+	}
+	return append(b, 0)
+}
+
+// maxURLData bounds the URL data a client sends, so an announce stays
+// well inside one datagram.
+const maxURLData = 1024
+
 // parseAnnounceRequest reads an announce packet (server side), after its
 // connection ID and header were checked. Bytes after the 98 of BEP 15 are
 // BEP 41 options, which this tracker does not need.

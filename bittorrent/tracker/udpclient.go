@@ -42,6 +42,10 @@ type UDPClient struct {
 	Now func() time.Time
 	// Trace, if set, receives the exchange as C:/S: lines.
 	Trace io.Writer
+	// URLData is the path and query of the tracker's URL
+	// ("/announce?passkey=…"), sent with each announce as BEP 41 options
+	// (at most 1024 bytes). Client sets it from the udp:// URL.
+	URLData string
 
 	conn   net.Conn
 	ipv6   bool
@@ -122,6 +126,9 @@ func (c *UDPClient) ensureConnected(ctx context.Context) error {
 
 // Announce sends req and returns the tracker's reply.
 func (c *UDPClient) Announce(ctx context.Context, req *AnnounceRequest) (*AnnounceResponse, error) {
+	if len(c.URLData) > maxURLData {
+		return nil, fmt.Errorf("tracker: URL data of %d bytes (at most %d)", len(c.URLData), maxURLData)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.ensureConnected(ctx); err != nil {
@@ -129,7 +136,8 @@ func (c *UDPClient) Announce(ctx context.Context, req *AnnounceRequest) (*Announ
 	}
 	reply, err := c.roundTrip(ctx, actionAnnounce, func(b []byte, tid uint32) []byte {
 		c.tracef("C: announce info_hash=%s port=%d left=%d event=%s", shortHash(req.InfoHash), req.Port, req.Left, eventName(req.Event))
-		return appendAnnounceRequest(b, c.connID, tid, req)
+		b = appendAnnounceRequest(b, c.connID, tid, req)
+		return appendURLData(b, c.URLData)
 	})
 	if err != nil {
 		return nil, err
