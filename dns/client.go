@@ -19,7 +19,8 @@ import (
 type Conn struct {
 	c     net.Conn
 	tcp   bool
-	buf   []byte
+	buf   []byte    // the query being sent
+	rbuf  []byte    // replies as they arrive
 	Trace io.Writer // if set, prints each query (C:) and reply (S:)
 }
 
@@ -124,13 +125,18 @@ func (c *Conn) read() ([]byte, error) {
 		if _, err := io.ReadFull(c.c, lb[:]); err != nil {
 			return nil, err
 		}
-		msg := make([]byte, binary.BigEndian.Uint16(lb[:]))
-		_, err := io.ReadFull(c.c, msg)
-		return msg, err
+		n := int(binary.BigEndian.Uint16(lb[:]))
+		if cap(c.rbuf) < n {
+			c.rbuf = make([]byte, n)
+		}
+		_, err := io.ReadFull(c.c, c.rbuf[:n])
+		return c.rbuf[:n], err
 	}
-	msg := make([]byte, 65535)
-	n, err := c.c.Read(msg)
-	return msg[:n], err
+	if len(c.rbuf) < 65535 {
+		c.rbuf = make([]byte, 65535)
+	}
+	n, err := c.c.Read(c.rbuf[:65535])
+	return c.rbuf[:n], err
 }
 
 // matches checks that r is a reply to q sent with id: same ID, QR set,
@@ -187,6 +193,7 @@ func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error)
 // reply, whatever its RCode. It adds an OPT record unless q has one or
 // UDPSize is negative.
 func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Message, error) {
+	added := false
 	if q.EDNS == nil && cl.UDPSize >= 0 {
 		qq := *q
 		size := cl.UDPSize
@@ -194,7 +201,7 @@ func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Mes
 			size = 1232
 		}
 		qq.EDNS = &EDNS{UDPSize: uint16(min(size, 65535))}
-		q = &qq
+		q, added = &qq, true
 	}
 	attempts := cl.Attempts
 	if attempts <= 0 {
@@ -206,6 +213,14 @@ func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Mes
 		if err == nil {
 			if r.Truncated {
 				return cl.exchangeOnce(ctx, "tcp", server, q, 0)
+			}
+			if r.RCode == RCodeFormatError && r.EDNS == nil && added {
+				// A server from before EDNS: ask again without it (RFC
+				// 6891 §7).
+				plain := *q
+				plain.EDNS, added = nil, false
+				q = &plain
+				continue
 			}
 			return r, nil
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -589,5 +590,36 @@ func TestHandlerPanicGivesServFail(t *testing.T) {
 	r, err = c.Exchange(ctx, ln.Addr().String(), NewQuery(MustParseName("fine.example"), TypeA))
 	if err != nil || r.RCode != RCodeSuccess || len(r.Answers) != 1 {
 		t.Fatalf("the next query: %v %v", r, err)
+	}
+}
+
+// A server that predates EDNS answers FORMERR to an OPT record; the client
+// asks again without one.
+func TestClientFallsBackWithoutEDNS(t *testing.T) {
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var withOPT, without atomic.Int32
+	s := &Server{Handler: HandlerFunc(func(ctx context.Context, reply *Message, req *Request) {
+		if req.EDNS != nil {
+			withOPT.Add(1)
+			reply.RCode = RCodeFormatError
+			reply.EDNS = nil
+			return
+		}
+		without.Add(1)
+		reply.Answers = append(reply.Answers, RR{Name: req.Questions[0].Name, Class: ClassINET, TTL: 1,
+			Data: &A{netip.MustParseAddr("192.0.2.1")}})
+	})}
+	done := make(chan error, 1)
+	go func() { done <- s.ServeBoth(pc, ln) }()
+	defer func() { s.Close(); <-done }()
+	var c Client
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.Exchange(ctx, ln.Addr().String(), NewQuery(MustParseName("old.example"), TypeA))
+	if err != nil || len(r.Answers) != 1 || withOPT.Load() != 1 || without.Load() != 1 {
+		t.Fatalf("%v %v; %d queries with OPT, %d without", r, err, withOPT.Load(), without.Load())
 	}
 }
