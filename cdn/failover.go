@@ -38,10 +38,53 @@ type Failover struct {
 	AttemptTimeout time.Duration
 	// MaxBody bounds each answer's body.
 	MaxBody int64
+	// Cooldown is how long a copy that failed goes to the back of the
+	// list, so that the next requests do not wait for it again (zero: 10 s).
+	Cooldown time.Duration
+	// Now is the clock for Cooldown (time.Now if nil).
+	Now func() time.Time
 	// Trace, if set, gets a line for every attempt that fails.
 	Trace io.Writer
 
-	mu sync.Mutex
+	mu     sync.Mutex
+	failed map[string]time.Time // host → when it last failed
+}
+
+// order puts the copies that failed within Cooldown after the others,
+// keeping the order within each group.
+func (f *Failover) order(copies []string) []string {
+	now := time.Now()
+	if f.Now != nil {
+		now = f.Now()
+	}
+	cool := f.Cooldown
+	if cool <= 0 {
+		cool = 10 * time.Second
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var fresh, recent []string
+	for _, c := range copies {
+		if t, ok := f.failed[c]; ok && now.Sub(t) < cool {
+			recent = append(recent, c)
+		} else {
+			fresh = append(fresh, c)
+		}
+	}
+	return append(fresh, recent...)
+}
+
+func (f *Failover) markFailed(host string) {
+	now := time.Now()
+	if f.Now != nil {
+		now = f.Now()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failed == nil {
+		f.failed = map[string]time.Time{}
+	}
+	f.failed[host] = now
 }
 
 func (f *Failover) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -68,11 +111,15 @@ func (f *Failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, errors.New("cdn: failover: requests with bodies cannot be retried")
 	}
 	var errs []error
-	for _, host := range copies {
+	for _, host := range f.order(copies) {
 		resp, err := f.attempt(rt, req, host, timeout, maxBody)
 		if err == nil {
 			return resp, nil
 		}
+		if req.Context().Err() != nil {
+			return nil, req.Context().Err()
+		}
+		f.markFailed(host)
 		f.tracef("failover: %s %s from %s: %v; trying another copy", req.Method, req.URL.Path, host, err)
 		errs = append(errs, fmt.Errorf("%s: %w", host, err))
 	}

@@ -264,6 +264,16 @@ func TestFailoverGoesToAnotherCopy(t *testing.T) {
 	if n := strings.Count(trace.String(), "trying another copy"); n != 3 {
 		t.Errorf("trace shows %d failed attempts, want 3:\n%s", n, trace.String())
 	}
+	// The failed copies now wait at the back: the good one answers first.
+	trace.Reset()
+	if resp, err := client.Get("http://kingcdn.com/NetC6y&B23V/2.m4s"); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if trace.Len() != 0 {
+		t.Errorf("second request tried failed copies first:\n%s", trace.String())
+	}
 	f.Copies = func(context.Context, *http.Request) ([]string, error) { return []string{host(broken)}, nil }
 	if _, err := client.Get("http://kingcdn.com/x"); !errors.Is(err, ErrNoCopy) {
 		t.Errorf("all copies broken: err %v, want ErrNoCopy", err)

@@ -87,7 +87,7 @@ func (w Workload) Trace() []SimRequest {
 
 // CacheResult counts what a cache did with a trace.
 type CacheResult struct {
-	Requests, Hits int
+	Requests, Hits  int
 	Bytes, HitBytes int64
 }
 

@@ -11,5 +11,6 @@ func chapters() []chapter {
 		{"p2p", "P2P file distribution: client-server vs P2P, measured against the slides' bounds", p2pChapter},
 		{"bittorrent", "BitTorrent: a tracker, a seed and five leechers swap a file, rarest first and tit-for-tat", bittorrentChapter},
 		{"dash", "Video streaming: encoding, DASH and playout buffering, under a bandwidth drop", dashChapter},
+		{"cdn", "CDNs: Bob, netcinema.com and KingCDN — DNS redirection, caching edges, failover", cdnChapter},
 	}
 }

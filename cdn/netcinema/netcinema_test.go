@@ -1,0 +1,62 @@
+package netcinema
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestScene(t *testing.T) {
+	var trace bytes.Buffer
+	s := &Scene{Video: 5 * time.Second, FailAfter: 2, Trace: &trace}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := s.Run(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
+	}
+	if res.VideoURL != "http://video.netcinema.com"+VideoPath {
+		t.Errorf("video link %q", res.VideoURL)
+	}
+	if len(res.Chain) < 2 || !strings.Contains(res.Chain[0], "CNAME") || !strings.Contains(res.Chain[0], KingCDNName) {
+		t.Errorf("DNS chain %q: want the CNAME into KingCDN first", res.Chain)
+	}
+	for _, rr := range res.Chain[1:] {
+		if !strings.Contains(rr, "127.0.0.1") { // bos1 .11 or bos2 .12: Boston
+			t.Errorf("answer %q: want a Boston edge for Bob's Boston subnet", rr)
+		}
+	}
+	if !strings.HasPrefix(res.Failed, "bos") {
+		t.Fatalf("failed edge %q, want a Boston one", res.Failed)
+	}
+	if res.Report == nil || len(res.Report.Chunks) != 5 || res.Report.Frames == 0 {
+		t.Fatalf("report: want all 5 chunks played and decoded:\n%s", trace.String())
+	}
+	other := "bos1.kingcdn.com"
+	if res.Failed == other {
+		other = "bos2.kingcdn.com"
+	}
+	if res.Served[res.Failed] == 0 || res.Served[other] == 0 {
+		t.Errorf("served %v: want both Boston edges to have served Bob", res.Served)
+	}
+	failedAddr := map[string]string{"bos1.kingcdn.com": "127.0.0.11", "bos2.kingcdn.com": "127.0.0.12"}[res.Failed]
+	for _, a := range res.After {
+		if a == failedAddr {
+			t.Errorf("after the failure KingCDN still answers %s, the failed edge", a)
+		}
+	}
+	if len(res.After) == 0 {
+		t.Error("no DNS answer after the failure")
+	}
+}
+
+func TestLinks(t *testing.T) {
+	page := `<html><body><a href="/a">x</a><video src="http://video.netcinema.com/v.mpd"></video>
+<a name="n">no href</a><A HREF='http://b'>B</A><source src=s.mp4></body></html>`
+	got := strings.Join(Links(strings.NewReader(page)), " ")
+	if want := "/a http://video.netcinema.com/v.mpd http://b s.mp4"; got != want {
+		t.Errorf("Links = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"appnet.dev/cdn"
+	"appnet.dev/cdn/netcinema"
+)
+
+// cdnChapter plays the slides' CDN case — Bob, netcinema.com and KingCDN,
+// with an edge failing in mid-stream — and then puts numbers on "enter
+// deep" versus "bring home" with the topology simulator.
+func cdnChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
+	fmt.Fprintln(w, "Bob requests video http://netcinema.com/6Y7B23V; the video is stored in KingCDN.")
+	fmt.Fprintln(w)
+	s := &netcinema.Scene{Video: 4 * time.Second, FailAfter: 2, Trace: w}
+	res, err := s.Run(ctx)
+	if err != nil {
+		return "", err
+	}
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Enter deep (20 small clusters inside access ISPs) vs bring home (2 large ones at IXPs),")
+	fmt.Fprintln(w, "same storage, 50,000 requests, Zipf popularity:")
+	const networks = 20
+	wl := cdn.Workload{Objects: 5000, Zipf: 0.9, MinSize: 100e3, MaxSize: 2e6, Requests: 50000,
+		Duration: time.Hour, Seed: 1}
+	for range networks {
+		wl.Weights = append(wl.Weights, 1)
+	}
+	trace := wl.Trace()
+	lru := func() cdn.Policy { return cdn.NewLRU() }
+	deep := cdn.Simulate(cdn.EnterDeep(networks, 20e9), trace, wl.Duration, lru)
+	home := cdn.Simulate(cdn.BringHome(networks, 2, 20e9), trace, wl.Duration, lru)
+	fmt.Fprintln(w, "  "+deep.String())
+	fmt.Fprintln(w, "  "+home.String())
+
+	return fmt.Sprintf("Bob played %d chunks via KingCDN, %s failed mid-stream and another copy took over; enter deep median %.0f ms vs bring home %.0f ms",
+		len(res.Report.Chunks), res.Failed, float64(deep.P50Latency)/1e6, float64(home.P50Latency)/1e6), nil
+}
