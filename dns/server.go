@@ -91,8 +91,10 @@ func dflt(d, def time.Duration) time.Duration {
 	return def
 }
 
-// track registers a closer; it reports false if the server is closed.
-func (s *Server) start() (context.Context, bool) {
+// start registers pc or l (one of them) with the server, under the lock
+// that Close takes, so that Close always sees it; it reports false if the
+// server is already closed.
+func (s *Server) start(pc net.PacketConn, l net.Listener) (context.Context, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -104,6 +106,12 @@ func (s *Server) start() (context.Context, bool) {
 		s.lns = make(map[net.Listener]struct{})
 		s.conns = make(map[net.Conn]struct{})
 	}
+	if pc != nil {
+		s.pconns[pc] = struct{}{}
+	}
+	if l != nil {
+		s.lns[l] = struct{}{}
+	}
 	s.wg.Add(1)
 	return s.ctx, true
 }
@@ -111,15 +119,12 @@ func (s *Server) start() (context.Context, bool) {
 // ServePacket answers the queries arriving on pc until Shutdown or Close,
 // then returns ErrServerClosed.
 func (s *Server) ServePacket(pc net.PacketConn) error {
-	ctx, ok := s.start()
+	ctx, ok := s.start(pc, nil)
 	if !ok {
 		pc.Close()
 		return ErrServerClosed
 	}
 	defer s.wg.Done()
-	s.mu.Lock()
-	s.pconns[pc] = struct{}{}
-	s.mu.Unlock()
 	n := s.Workers
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -298,15 +303,12 @@ func serveSafely(ctx context.Context, h Handler, reply *Message, req *Request) (
 // two-octet length before each message, several queries per connection)
 // until Shutdown or Close, then returns ErrServerClosed.
 func (s *Server) Serve(l net.Listener) error {
-	ctx, ok := s.start()
+	ctx, ok := s.start(nil, l)
 	if !ok {
 		l.Close()
 		return ErrServerClosed
 	}
 	defer s.wg.Done()
-	s.mu.Lock()
-	s.lns[l] = struct{}{}
-	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.lns, l)

@@ -623,3 +623,21 @@ func TestClientFallsBackWithoutEDNS(t *testing.T) {
 		t.Fatalf("%v %v; %d queries with OPT, %d without", r, err, withOPT.Load(), without.Load())
 	}
 }
+
+// Close right after the Serve methods were started, before they may have
+// begun: they must still return, and Close must not wait forever.
+func TestCloseRightAfterStart(t *testing.T) {
+	for range 20 {
+		pc, ln, err := Listen("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &Server{Handler: HandlerFunc(func(context.Context, *Message, *Request) {})}
+		done := make(chan error, 1)
+		go func() { done <- s.ServeBoth(pc, ln) }()
+		s.Close()
+		if err := <-done; err != ErrServerClosed {
+			t.Fatalf("ServeBoth: %v", err)
+		}
+	}
+}
