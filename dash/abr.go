@@ -253,42 +253,67 @@ func (r MPC) Choose(s State) Decision {
 	if last >= 0 {
 		lastUtil = util[last]
 	}
-	cap := s.BufferCap.Seconds()
-	L := s.SegmentDuration.Seconds()
-	// Depth-first over the sequences, sharing prefixes: 6+36+…+6^5 steps
-	// rather than 5·6^5.
-	bestFirst, bestScore := 0, math.Inf(-1)
-	var walk func(depth int, buf, score, prevUtil float64, first int)
-	walk = func(depth int, buf, score, prevUtil float64, first int) {
-		if depth == h {
-			if score > bestScore {
-				bestScore, bestFirst = score, first
-			}
-			return
-		}
+	pl := planner{
+		n: n, h: h, util: util, dl: make([]float64, h*n),
+		cap: s.BufferCap.Seconds(), L: s.SegmentDuration.Seconds(),
+		rebuffer: qoe.Rebuffer, smooth: qoe.Smooth, hasLast: last >= 0,
+		bestScore: math.Inf(-1),
+	}
+	for d := 0; d < h; d++ {
 		for q := 0; q < n; q++ {
-			dt := s.size(s.Index+depth, q) * 8 / pred
-			rebuf := math.Max(dt-buf, 0)
-			b := math.Max(buf-dt, 0) + L
-			if cap > 0 && b > cap {
-				b = cap
-			}
-			sc := score + util[q] - qoe.Rebuffer*rebuf
-			if depth > 0 || last >= 0 {
-				sc -= qoe.Smooth * math.Abs(util[q]-prevUtil)
-			}
-			f := first
-			if depth == 0 {
-				f = q
-			}
-			walk(depth+1, b, sc, util[q], f)
+			pl.dl[d*n+q] = s.size(s.Index+d, q) * 8 / pred
 		}
 	}
-	walk(0, s.Buffer.Seconds(), 0, lastUtil, 0)
+	// Depth-first over the sequences, sharing prefixes: 6+36+…+6^5 steps
+	// rather than 5·6^5.
+	pl.walk(0, s.Buffer.Seconds(), 0, lastUtil, 0)
+	bestFirst := pl.bestFirst
 	d := decide(s, bestFirst, r.Name(), "predicted %s over %d chunks, buffer %.1fs: best plan starts at %s",
 		Mbps(pred), h, s.Buffer.Seconds(), Mbps(s.Bitrates[bestFirst]))
 	d.Prediction = raw
 	return d
+}
+
+// planner searches MPC's plans.
+type planner struct {
+	n, h             int
+	util, dl         []float64 // utility per quality; download time per (depth, quality)
+	cap, L           float64
+	rebuffer, smooth float64
+	hasLast          bool
+	bestFirst        int
+	bestScore        float64
+}
+
+func (p *planner) walk(depth int, buf, score, prevUtil float64, first int) {
+	if depth == p.h {
+		if score > p.bestScore {
+			p.bestScore, p.bestFirst = score, first
+		}
+		return
+	}
+	dl := p.dl[depth*p.n : (depth+1)*p.n]
+	for q, dt := range dl {
+		rebuf := 0.0
+		b := buf - dt
+		if b < 0 {
+			rebuf, b = -b, 0
+		}
+		b += p.L
+		if p.cap > 0 && b > p.cap {
+			b = p.cap
+		}
+		u := p.util[q]
+		sc := score + u - p.rebuffer*rebuf
+		if depth > 0 || p.hasLast {
+			sc -= p.smooth * math.Abs(u-prevUtil)
+		}
+		f := first
+		if depth == 0 {
+			f = q
+		}
+		p.walk(depth+1, b, sc, u, f)
+	}
 }
 
 // Dynamic is dash.js's default strategy: the throughput rule while the

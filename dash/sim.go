@@ -213,8 +213,15 @@ func (s Simulator) Optimum(tr *Trace, q QoE) (perChunk float64, qualities []int)
 			*c = cell{value: value, buf: buf, clock: clock, parent: parent}
 		}
 	}
-	advance := func(buf, clock float64, size int64) (newBuf, newClock, rebuf float64) {
-		dt := rtt.Seconds() + tr.TransferSeconds(clock+rtt.Seconds(), float64(size))
+	if tr.cum == nil {
+		if err := tr.prepare(); err != nil {
+			return math.Inf(-1), nil
+		}
+	}
+	// advance downloads a chunk of size bytes requested at clock with buf
+	// buffered; from is the trace's capacity when the transfer starts.
+	advance := func(buf, clock, from float64, size int64) (newBuf, newClock, rebuf float64) {
+		dt := tr.at(from+float64(size)*8) - clock
 		rebuf = math.Max(dt-buf, 0)
 		newBuf = math.Max(buf-dt, 0) + L
 		newClock = clock + dt
@@ -224,8 +231,9 @@ func (s Simulator) Optimum(tr *Trace, q QoE) (perChunk float64, qualities []int)
 		}
 		return
 	}
+	start := tr.capacity(rtt.Seconds())
 	for qual := 0; qual < nq; qual++ {
-		b, c, rebuf := advance(0, 0, v.size(0, qual))
+		b, c, rebuf := advance(0, 0, start, v.size(0, qual))
 		relax(0, qual, util[qual]-q.Rebuffer*rebuf, b, c, -1)
 	}
 	for k := 1; k < v.Count; k++ {
@@ -236,8 +244,9 @@ func (s Simulator) Optimum(tr *Trace, q QoE) (perChunk float64, qualities []int)
 				continue
 			}
 			pq := j / nb
+			capAt := tr.capacity(from.clock + rtt.Seconds())
 			for qual := 0; qual < nq; qual++ {
-				b, c, rebuf := advance(from.buf, from.clock, v.size(k, qual))
+				b, c, rebuf := advance(from.buf, from.clock, capAt, v.size(k, qual))
 				val := from.value + util[qual] - q.Rebuffer*rebuf - q.Smooth*math.Abs(util[qual]-util[pq])
 				relax(k, qual, val, b, c, int32(j))
 			}

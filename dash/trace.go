@@ -20,7 +20,10 @@ type Trace struct {
 	Points []TracePoint  // by time, the first at 0
 	Period time.Duration // the trace repeats after this; after the last point if zero
 
-	cum []float64 // bits delivered from 0 to Points[i].At, and to Period at the end
+	cum     []float64 // bits delivered from 0 to Points[i].At, and to Period at the end
+	starts  []float64 // Points[i].At in seconds
+	bw      []float64 // Points[i].Bandwidth
+	periodS float64
 }
 
 // A TracePoint starts a stretch of constant bandwidth.
@@ -68,7 +71,11 @@ func (t *Trace) prepare() error {
 		return fmt.Errorf("%w: period %v", ErrTrace, t.Period)
 	}
 	t.cum = make([]float64, len(t.Points)+1)
+	t.starts = make([]float64, len(t.Points))
+	t.bw = make([]float64, len(t.Points))
+	t.periodS = t.Period.Seconds()
 	for i, p := range t.Points {
+		t.starts[i], t.bw[i] = p.At.Seconds(), p.Bandwidth
 		end := t.Period
 		if i+1 < len(t.Points) {
 			end = t.Points[i+1].At
@@ -99,33 +106,34 @@ func (t *Trace) Bandwidth(at time.Duration) float64 {
 
 // capacity returns the bits the path delivers from 0 to s seconds.
 func (t *Trace) capacity(s float64) float64 {
-	period := t.Period.Seconds()
-	cycles := math.Floor(s / period)
-	rem := s - cycles*period
-	i := sort.Search(len(t.Points), func(i int) bool { return t.Points[i].At.Seconds() > rem }) - 1
+	cycles := math.Floor(s / t.periodS)
+	rem := s - cycles*t.periodS
+	i := sort.SearchFloat64s(t.starts, rem) // first start ≥ rem
+	if i == len(t.starts) || t.starts[i] > rem {
+		i--
+	}
 	i = max(i, 0)
-	p := t.Points[i]
-	return cycles*t.cum[len(t.Points)] + t.cum[i] + p.Bandwidth*(rem-p.At.Seconds())
+	return cycles*t.cum[len(t.starts)] + t.cum[i] + t.bw[i]*(rem-t.starts[i])
 }
 
 // at returns the first time by which the path has delivered bits.
 func (t *Trace) at(bits float64) float64 {
-	total := t.cum[len(t.Points)]
+	n := len(t.starts)
+	total := t.cum[n]
 	cycles := math.Floor(bits / total)
 	rem := bits - cycles*total
 	if rem <= 0 && cycles > 0 {
 		cycles--
 		rem = total
 	}
-	n := len(t.Points)
-	i := sort.Search(n, func(i int) bool { return t.cum[i+1] >= rem })
+	// The first stretch i whose end reaches rem.
+	i := sort.SearchFloat64s(t.cum[1:], rem)
 	i = min(i, n-1)
-	p := t.Points[i]
-	s := p.At.Seconds()
-	if p.Bandwidth > 0 {
-		s += (rem - t.cum[i]) / p.Bandwidth
+	s := t.starts[i]
+	if t.bw[i] > 0 {
+		s += (rem - t.cum[i]) / t.bw[i]
 	}
-	return cycles*t.Period.Seconds() + s
+	return cycles*t.periodS + s
 }
 
 // TransferSeconds returns how long sending n bytes takes from time start
