@@ -174,6 +174,8 @@ type Torrent struct {
 	downRate   float64
 	upRate     float64
 	lastTick   time.Time
+	firstConn  time.Time // the first connection's handshake
+	firstByte  time.Duration
 }
 
 type piece struct {
@@ -498,6 +500,9 @@ func (t *Torrent) addPeer(c *peer.Conn, addr string, theirs peer.Handshake, outg
 		connected: now,
 	}
 	t.peers = append(t.peers, p)
+	if t.firstConn.IsZero() {
+		t.firstConn = now
+	}
 	if !outgoing {
 		t.known[addr] = true
 	}
@@ -654,6 +659,9 @@ func (t *Torrent) onPiece(p *peerConn, m peer.Message) error {
 		return nil
 	}
 	delete(p.inflight, b)
+	if t.firstByte == 0 {
+		t.firstByte = max(now.Sub(t.firstConn), time.Nanosecond)
+	}
 	p.lastBlock = now
 	p.downBytes += int64(len(m.Payload))
 	pc := t.partial[b.Piece]
@@ -985,6 +993,9 @@ type Stats struct {
 	WireRead          int64 // every byte received and sent, handshakes and headers included
 	WireWritten       int64
 	Complete          bool
+	// FirstByte is the time from the first peer's handshake to the first
+	// block received: how fast a download gets going. Zero until then.
+	FirstByte time.Duration
 }
 
 // Stats returns the torrent's progress.
@@ -998,7 +1009,7 @@ func (t *Torrent) Stats() Stats {
 		DownloadRate: t.downRate, UploadRate: t.upRate,
 		Peers: len(t.peers), Availability: slices.Clone(t.avail),
 		WireRead: t.wireRead, WireWritten: t.wireWrite,
-		Complete: t.have.Complete(),
+		Complete: t.have.Complete(), FirstByte: t.firstByte,
 	}
 	for _, p := range t.peers {
 		st := p.conn.Stats()

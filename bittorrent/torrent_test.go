@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -100,6 +101,7 @@ func waitComplete(t *testing.T, tors ...*Torrent) {
 }
 
 func TestSwarm(t *testing.T) {
+	before := runtime.NumGoroutine()
 	mi, src := newTorrentFile(t, 3<<20+123, 64<<10)
 	tr := &memTracker{}
 	seed := start(t, mi, Config{Dir: src, Tracker: tr, Seed: 1, Tick: 50 * time.Millisecond})
@@ -129,11 +131,25 @@ func TestSwarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer again.Close()
 	select {
 	case <-again.Complete():
 	default:
 		t.Error("reopened download is not complete")
+	}
+	again.Close()
+	// Close waits for every goroutine a Torrent starts.
+	seed.Close()
+	for _, l := range leechers {
+		l.Close()
+	}
+	// A goroutine may still be returning after its WaitGroup.Done: let
+	// it, a bounded number of times.
+	for i := 0; i < 1000 && runtime.NumGoroutine() > before; i++ {
+		runtime.Gosched()
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		buf := make([]byte, 1<<16)
+		t.Errorf("%d goroutines before, %d after Close:\n%s", before, after, buf[:runtime.Stack(buf, true)])
 	}
 }
 
