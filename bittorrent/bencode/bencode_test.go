@@ -351,3 +351,17 @@ func TestAppendHelpers(t *testing.T) {
 		t.Errorf("got %q", b)
 	}
 }
+
+func TestUnmarshalReusedSlice(t *testing.T) {
+	v := []peerDict{{ID: "old", IP: "127.0.0.9", Port: 1}, {ID: "old2"}}
+	if err := Unmarshal([]byte("ld4:porti6881eee"), &v); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]peerDict{{Port: 6881}}, v); diff != "" {
+		t.Errorf("reused slice (-want +got):\n%s", diff)
+	}
+	var empty []int
+	if err := Unmarshal([]byte("le"), &empty); err != nil || empty == nil || len(empty) != 0 {
+		t.Errorf("empty list gave %#v, %v", empty, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"strings"
 )
 
 // DefaultMaxDepth is how deeply lists and dictionaries may nest when a
@@ -163,7 +164,11 @@ func (d *Decoder) Decode(v any) error {
 	if err != nil {
 		return err
 	}
-	if _, err := d.decode(start, rv, ""); err != nil {
+	if _, err := d.decode(start, rv); err != nil {
+		var te *UnmarshalTypeError
+		if errors.As(err, &te) && te.Field == "" {
+			te.Field = d.keyPath(start, int(te.Offset))
+		}
 		return err
 	}
 	d.off = end
@@ -355,7 +360,7 @@ func kindName(c byte) string {
 }
 
 // decode stores the already-checked value at off in v and returns its end.
-func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
+func (d *Decoder) decode(off int, v reflect.Value) (int, error) {
 	// Follow pointers, allocating as needed, and look for an Unmarshaler.
 	for {
 		if v.CanAddr() && v.Kind() != reflect.Pointer && v.Addr().Type().Implements(unmarshalerType) {
@@ -387,7 +392,7 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 	}
 	c := d.data[off]
 	mismatch := func() (int, error) {
-		return 0, &UnmarshalTypeError{Value: kindName(c), Type: v.Type(), Offset: int64(off), Field: field}
+		return 0, &UnmarshalTypeError{Value: kindName(c), Type: v.Type(), Offset: int64(off)}
 	}
 	switch {
 	case c == 'i':
@@ -395,17 +400,17 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 		switch v.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 			if v.OverflowInt(n) {
-				return 0, &UnmarshalTypeError{Value: "integer " + strconv.FormatInt(n, 10), Type: v.Type(), Offset: int64(off), Field: field}
+				return 0, &UnmarshalTypeError{Value: "integer " + strconv.FormatInt(n, 10), Type: v.Type(), Offset: int64(off)}
 			}
 			v.SetInt(n)
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 			if n < 0 || v.OverflowUint(uint64(n)) {
-				return 0, &UnmarshalTypeError{Value: "integer " + strconv.FormatInt(n, 10), Type: v.Type(), Offset: int64(off), Field: field}
+				return 0, &UnmarshalTypeError{Value: "integer " + strconv.FormatInt(n, 10), Type: v.Type(), Offset: int64(off)}
 			}
 			v.SetUint(uint64(n))
 		case reflect.Bool:
 			if n != 0 && n != 1 {
-				return 0, &UnmarshalTypeError{Value: "integer " + strconv.FormatInt(n, 10), Type: v.Type(), Offset: int64(off), Field: field}
+				return 0, &UnmarshalTypeError{Value: "integer " + strconv.FormatInt(n, 10), Type: v.Type(), Offset: int64(off)}
 			}
 			v.SetBool(n == 1)
 		default:
@@ -421,7 +426,7 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 			v.SetBytes(append([]byte{}, s...))
 		case v.Kind() == reflect.Array && v.Type().Elem() == byteType:
 			if len(s) != v.Len() {
-				return 0, &UnmarshalTypeError{Value: fmt.Sprintf("string of %d bytes", len(s)), Type: v.Type(), Offset: int64(off), Field: field}
+				return 0, &UnmarshalTypeError{Value: fmt.Sprintf("string of %d bytes", len(s)), Type: v.Type(), Offset: int64(off)}
 			}
 			reflect.Copy(v, reflect.ValueOf(s))
 		default:
@@ -434,19 +439,28 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 			if v.Type().Elem() == byteType {
 				return mismatch()
 			}
+			// Count the elements first (the value is already checked, so
+			// skipping is cheap) and allocate the slice once.
+			n := 0
+			for p := off + 1; d.data[p] != 'e'; p = d.skip(p) {
+				n++
+			}
 			v.SetLen(0)
+			v.Grow(n)
+			v.SetLen(n)
+			if v.IsNil() { // an empty list is an empty slice, not nil
+				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+			}
+			for i := range n {
+				v.Index(i).SetZero() // no leftovers from a reused slice
+			}
 			off++
-			for i := 0; d.data[off] != 'e'; i++ {
-				v.Grow(1)
-				v.SetLen(i + 1)
-				end, err := d.decode(off, v.Index(i), field)
+			for i := range n {
+				end, err := d.decode(off, v.Index(i))
 				if err != nil {
 					return 0, err
 				}
 				off = end
-			}
-			if v.IsNil() {
-				v.Set(reflect.MakeSlice(v.Type(), 0, 0))
 			}
 			return off + 1, nil
 		case reflect.Array:
@@ -458,9 +472,9 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 			i := 0
 			for ; d.data[off] != 'e'; i++ {
 				if i >= v.Len() {
-					return 0, &UnmarshalTypeError{Value: "list longer than " + strconv.Itoa(v.Len()), Type: v.Type(), Offset: int64(start), Field: field}
+					return 0, &UnmarshalTypeError{Value: "list longer than " + strconv.Itoa(v.Len()), Type: v.Type(), Offset: int64(start)}
 				}
-				end, err := d.decode(off, v.Index(i), field)
+				end, err := d.decode(off, v.Index(i))
 				if err != nil {
 					return 0, err
 				}
@@ -486,7 +500,7 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 					continue
 				}
 				fv := v.FieldByIndex(f.index)
-				end, err := d.decode(off, fv, joinField(field, f.name))
+				end, err := d.decode(off, fv)
 				if err != nil {
 					return 0, err
 				}
@@ -506,7 +520,7 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 				key, end, _ := d.parseString(off)
 				off = end
 				ev := reflect.New(elem).Elem()
-				end, err := d.decode(off, ev, joinField(field, string(key)))
+				end, err := d.decode(off, ev)
 				if err != nil {
 					return 0, err
 				}
@@ -519,11 +533,38 @@ func (d *Decoder) decode(off int, v reflect.Value, field string) (int, error) {
 	}
 }
 
-func joinField(parent, name string) string {
-	if parent == "" {
-		return name
+// keyPath names the value at target inside the value at off by the
+// dictionary keys that lead to it ("info.files.length"), for an error
+// message; lists add no name. The input is already checked.
+func (d *Decoder) keyPath(off, target int) string {
+	var keys []string
+	for off < target {
+		c := d.data[off]
+		if c != 'd' && c != 'l' {
+			break
+		}
+		p, next := off+1, -1
+		for d.data[p] != 'e' && next < 0 {
+			var key []byte
+			vstart := p
+			if c == 'd' {
+				key, vstart, _ = d.parseString(p)
+			}
+			vend := d.skip(vstart)
+			if target >= vstart && target < vend {
+				if c == 'd' {
+					keys = append(keys, string(key))
+				}
+				next = vstart
+			}
+			p = vend
+		}
+		if next < 0 {
+			break
+		}
+		off = next
 	}
-	return parent + "." + name
+	return strings.Join(keys, ".")
 }
 
 // generic decodes the already-checked value at off into int64, string,
