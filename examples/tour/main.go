@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -88,5 +89,18 @@ func runChapter(ctx context.Context, w io.Writer, c chapter) (string, error) {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return c.run(ctx, w, dir)
+	// A chapter's servers and clients print from their own goroutines.
+	return c.run(ctx, &syncWriter{w: w}, dir)
+}
+
+// syncWriter lets several goroutines print to one writer.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *syncWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
