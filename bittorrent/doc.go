@@ -39,4 +39,25 @@
 // random source go in, the decision comes out. The client applies them to
 // real connections, and the swarm simulator (appnet.dev/bittorrent/swarm)
 // to virtual peers in virtual time.
+//
+// # The client
+//
+// [Torrent] is a peer: [Open] verifies what is already on disk (a seed
+// proves it has every piece; a download resumes), [Torrent.Start] accepts
+// peers and announces to the tracker through an [Announcer] ([Trackers]
+// uses the tracker package), and [Torrent.Close] stops every goroutine it
+// started. Each connection (package peer) runs a read loop that hands
+// messages to the torrent, and a write loop. [Storage] maps pieces onto
+// the files of the torrent and checks every piece's SHA-1 before it is
+// written: a bad piece is thrown away and its senders are counted, and a
+// peer that sends [Config.MaxHashFails] of them is banned. [Torrent.Stats]
+// reports rates, peers, pieces and availability; [Config.OnEvent] tells
+// of choking rounds, piece choices and finished downloads, as the tour
+// prints them (go run ./examples/tour -chapter bittorrent).
+//
+// Peers come and go (churn): when one leaves, its requests go back to the
+// pool and its unchoke slot is given to someone else at once. Bad peers are
+// handled without harm to the download: a giant length prefix or a request
+// beyond a piece ends the connection, a silent peer's requests time out and
+// go elsewhere, and a connection silent for three minutes is closed.
 package bittorrent

@@ -16,6 +16,7 @@ import (
 
 	"appnet.dev/bittorrent/metainfo"
 	"appnet.dev/bittorrent/peer"
+	"appnet.dev/sockets"
 )
 
 // memTracker is an in-memory tracker for tests: it remembers every peer
@@ -266,5 +267,44 @@ func TestBadPeers(t *testing.T) {
 			leech.AddPeer(seed.Addr().String())
 			waitComplete(t, leech)
 		})
+	}
+}
+
+// TestChurn: the only seed leaves in the middle of a download; the
+// requests it held go back to the pool, and a seed that arrives later
+// finishes the job.
+func TestChurn(t *testing.T) {
+	mi, src := newTorrentFile(t, 1<<20, 32<<10)
+	first := start(t, mi, Config{Dir: src, Seed: 1})
+	halfway := make(chan struct{})
+	var once sync.Once
+	slow := func(ctx context.Context, addr string) (net.Conn, error) {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return sockets.Throttle(c, sockets.Link{Rate: 512 << 10}), nil
+	}
+	pieces := 0
+	leech := start(t, mi, Config{Dir: t.TempDir(), Seed: 2, Dial: slow, OnEvent: func(e Event) {
+		if e.Kind == EventVerified {
+			if pieces++; pieces == 8 {
+				once.Do(func() { close(halfway) })
+			}
+		}
+	}})
+	leech.AddPeer(first.Addr().String())
+	select {
+	case <-halfway:
+	case <-time.After(30 * time.Second):
+		t.Fatal("no progress from the first seed")
+	}
+	first.Close()
+	second := start(t, mi, Config{Dir: src, Seed: 3})
+	leech.AddPeer(second.Addr().String())
+	waitComplete(t, leech)
+	if s := leech.Stats(); s.Peers != 1 || s.Pieces != s.NumPieces {
+		t.Errorf("after churn: %+v", s)
 	}
 }
