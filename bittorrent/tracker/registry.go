@@ -16,9 +16,9 @@ import (
 type Backend interface {
 	// Announce records what a peer, reachable at addr, has told the
 	// tracker and returns up to numWant other peers of the torrent with
-	// the torrent's counts, peers of addr's address family first (a UDP
-	// reply can carry no others). An error becomes the reply's failure
-	// reason.
+	// the torrent's counts: never the peer itself, and peers of addr's
+	// address family first (a UDP reply can carry no others). An error
+	// becomes the reply's failure reason.
 	Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error)
 	// Scrape returns a torrent's counts (zero for an unknown torrent).
 	Scrape(now time.Time, h metainfo.Hash) (Stats, error)

@@ -159,7 +159,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	last := path.Base(r.URL.Path)
 	from, _ := netip.ParseAddrPort(r.RemoteAddr)
-	s.tracef("C: GET %s (from %v)", r.URL.RequestURI(), from.Addr())
+	uri := r.URL.RequestURI()
+	if len(uri) > 300 {
+		uri = uri[:300] + "…"
+	}
+	s.tracef("C: GET %s (from %v)", uri, from.Addr())
 	w.Header().Set("Content-Type", "text/plain")
 	var body []byte
 	switch {
