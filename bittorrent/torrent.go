@@ -1,6 +1,7 @@
 package bittorrent
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -480,8 +481,16 @@ func (t *Torrent) addPeer(c *peer.Conn, addr string, theirs peer.Handshake, outg
 	t.mu.Lock()
 	reject := t.closed || t.banned[addr] || t.banned[string(theirs.PeerID[:])] || theirs.PeerID == t.ours.PeerID
 	for _, q := range t.peers {
-		if q.id == theirs.PeerID {
-			reject = true // already connected, the other way round
+		if q.id != theirs.PeerID || reject {
+			continue
+		}
+		// Connected twice: both sides dialled at once. Both keep the
+		// connection opened by the peer with the smaller ID, so they agree
+		// without a word.
+		if q.outgoing == outgoing || t.keep(q.outgoing, theirs.PeerID) {
+			reject = true
+		} else {
+			q.conn.Stop(errDuplicate) // its watcher removes it
 		}
 	}
 	if reject {
@@ -566,7 +575,17 @@ func (t *Torrent) dropRequests(p *peerConn, cancel bool) {
 	clear(p.inflight)
 }
 
-var errBanned = errors.New("bittorrent: peer banned after bad pieces")
+var (
+	errBanned    = errors.New("bittorrent: peer banned after bad pieces")
+	errDuplicate = errors.New("bittorrent: second connection to the same peer")
+)
+
+// keep reports whether, of two connections to one peer, the one we
+// opened (outgoing) or the one it opened survives: the one whose opener
+// has the smaller peer ID.
+func (t *Torrent) keep(outgoing bool, theirs [20]byte) bool {
+	return outgoing == (bytes.Compare(t.ours.PeerID[:], theirs[:]) < 0)
+}
 
 // MaxRequestLength is the largest block a peer may request from us.
 const MaxRequestLength = 128 << 10

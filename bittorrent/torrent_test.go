@@ -308,3 +308,35 @@ func TestChurn(t *testing.T) {
 		t.Errorf("after churn: %+v", s)
 	}
 }
+
+// TestSimultaneousConnect: two peers dial each other at once; they settle
+// on the same one of the two connections.
+func TestSimultaneousConnect(t *testing.T) {
+	mi, src := newTorrentFile(t, 256<<10, 32<<10)
+	changed := make(chan struct{}, 100)
+	note := func(e Event) {
+		if e.Kind == EventConnected || e.Kind == EventDropped {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	a := start(t, mi, Config{Dir: src, Seed: 1, OnEvent: note})
+	b := start(t, mi, Config{Dir: t.TempDir(), Seed: 2, OnEvent: note})
+	a.AddPeer(b.Addr().String())
+	b.AddPeer(a.Addr().String())
+	waitComplete(t, b)
+	timeout := time.After(20 * time.Second)
+	for {
+		pa, pb := a.Peers(), b.Peers()
+		if len(pa) == 1 && len(pb) == 1 && pa[0].Outgoing != pb[0].Outgoing {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("a sees %+v, b sees %+v: want one shared connection", pa, pb)
+		}
+	}
+}
