@@ -20,7 +20,7 @@ import (
 )
 
 // need skips the test when a real peer's binary is missing.
-func need(t *testing.T, bin, pkg string) string {
+func need(t testing.TB, bin, pkg string) string {
 	t.Helper()
 	path, err := exec.LookPath(bin)
 	if err != nil {
@@ -33,7 +33,7 @@ func need(t *testing.T, bin, pkg string) string {
 }
 
 // freePort finds a port nothing listens on, for peers that need a number.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -43,7 +43,7 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func splitAddr(t *testing.T, addr string) (string, string) {
+func splitAddr(t testing.TB, addr string) (string, string) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +51,7 @@ func splitAddr(t *testing.T, addr string) (string, string) {
 	return host, port
 }
 
-func run(t *testing.T, ctx context.Context, name string, args ...string) string {
+func run(t testing.TB, ctx context.Context, name string, args ...string) string {
 	t.Helper()
 	cmd := exec.CommandContext(ctx, name, args...)
 	out, err := cmd.CombinedOutput()
@@ -61,7 +61,7 @@ func run(t *testing.T, ctx context.Context, name string, args ...string) string 
 	return string(out)
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return ctx
@@ -239,7 +239,7 @@ type postfix struct {
 	port int
 }
 
-func startPostfix(t *testing.T, mainCF string) *postfix {
+func startPostfix(t testing.TB, mainCF string) *postfix {
 	t.Helper()
 	bin := need(t, "/usr/sbin/postfix", "postfix")
 	if os.Geteuid() != 0 {
@@ -256,6 +256,7 @@ func startPostfix(t *testing.T, mainCF string) *postfix {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
 	os.Chown(filepath.Join(dir, "data"), postfixUID(t), -1)
+	mainCF = strings.ReplaceAll(mainCF, "$DIR", dir)
 	master, err := os.ReadFile("/etc/postfix/master.cf")
 	if err != nil {
 		t.Skipf("no /etc/postfix/master.cf: %v", err)
@@ -322,7 +323,7 @@ smtp_dns_support_level = disabled
 	}
 }
 
-func postfixUID(t *testing.T) int {
+func postfixUID(t testing.TB) int {
 	out, err := exec.Command("id", "-u", "postfix").Output()
 	if err != nil {
 		t.Skipf("no postfix user: %v", err)

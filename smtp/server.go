@@ -33,6 +33,10 @@ type Server struct {
 	Addr string
 	// Domain is the server's name, in its greeting and Received: fields.
 	Domain string
+	// Greeting is text after the domain in the 220 greeting; default
+	// none, as in the lecture's "220 hamburger.edu". Some clients
+	// (smtp-source, old mailers) say EHLO only if it contains "ESMTP".
+	Greeting string
 	// LocalDomains lists the domains mail is accepted for; default
 	// []string{Domain}. RCPT TO any other domain is relaying, refused with
 	// 554 5.7.1 unless the session authenticated.
@@ -75,7 +79,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
-	closing   bool
+	closing   atomic.Bool
 	wg        sync.WaitGroup
 	seq       atomic.Int64
 }
@@ -183,7 +187,7 @@ func (srv *Server) ListenAndServe() error {
 // until Shutdown or Close, when it returns ErrServerClosed. It closes l.
 func (srv *Server) Serve(l net.Listener) error {
 	srv.mu.Lock()
-	if srv.closing {
+	if srv.closing.Load() {
 		srv.mu.Unlock()
 		l.Close()
 		return ErrServerClosed
@@ -206,10 +210,7 @@ func (srv *Server) Serve(l net.Listener) error {
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			srv.mu.Lock()
-			closing := srv.closing
-			srv.mu.Unlock()
-			if closing {
+			if srv.closing.Load() {
 				return ErrServerClosed
 			}
 			var ne net.Error
@@ -224,7 +225,7 @@ func (srv *Server) Serve(l net.Listener) error {
 		delay = 0
 		s := srv.newSession(c)
 		srv.mu.Lock()
-		if srv.closing {
+		if srv.closing.Load() {
 			srv.mu.Unlock()
 			c.Close()
 			return ErrServerClosed
@@ -253,7 +254,7 @@ func (srv *Server) ServeConn(c net.Conn) {
 // until ctx is done (then it closes what is left).
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
-	srv.closing = true
+	srv.closing.Store(true)
 	for l := range srv.listeners {
 		l.Close()
 	}
@@ -280,7 +281,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 // the goroutines to end.
 func (srv *Server) Close() error {
 	srv.mu.Lock()
-	srv.closing = true
+	srv.closing.Store(true)
 	for l := range srv.listeners {
 		l.Close()
 	}
@@ -303,8 +304,10 @@ type session struct {
 	state   state
 	ctx     context.Context
 
-	mu   sync.Mutex
-	idle bool
+	idle  atomic.Bool
+	rdl   time.Time // the read deadline last set
+	wdl   time.Time // the write deadline last set
+	lines int       // lines read, for readDeadline
 
 	helo     string
 	esmtp    bool
@@ -337,23 +340,42 @@ func (s *session) setConn(c net.Conn) {
 
 // wakeIfIdle interrupts a session waiting for a command, so it can say 421.
 func (s *session) wakeIfIdle() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idle {
+	if s.idle.Load() {
 		s.raw.SetReadDeadline(time.Now())
 	}
 }
 
-// setIdle marks the session as waiting for a command; it reports false if
-// the server is shutting down.
+// setIdle marks the session as waiting for a command (or not); it reports
+// false if the server is shutting down. Shutdown sets closing before it
+// looks at idle, and a session sets idle before it looks at closing, so
+// one of the two always sees the other.
 func (s *session) setIdle(idle bool) bool {
-	s.srv.mu.Lock()
-	closing := s.srv.closing
-	s.srv.mu.Unlock()
-	s.mu.Lock()
-	s.idle = idle
-	s.mu.Unlock()
-	return !(idle && closing)
+	s.idle.Store(idle)
+	return !(idle && s.srv.closing.Load())
+}
+
+// readDeadline moves the read and write deadlines to about now+d before
+// a read that may block. Reading the clock costs more than a line of
+// SMTP on some machines, so it is read only when nothing is buffered or
+// every 16th line, and the deadlines move only when they have moved by
+// more than an eighth of d. A write always follows a read, so the write
+// deadline set here covers the reply.
+func (s *session) readDeadline(d time.Duration) {
+	s.lines++
+	if s.lr.Buffered() > 0 && s.lines%16 != 0 {
+		return
+	}
+	now := time.Now()
+	next := now.Add(d)
+	if next.Sub(s.rdl) > d/8 || next.Before(s.rdl) {
+		s.rdl = next
+		s.raw.SetReadDeadline(next)
+	}
+	wnext := now.Add(orDur(s.srv.CommandTimeout, 5*time.Minute))
+	if wnext.Sub(s.wdl) > d/8 {
+		s.wdl = wnext
+		s.raw.SetWriteDeadline(wnext)
+	}
 }
 
 func (s *session) reply(code int, enhanced, format string, args ...any) {
@@ -375,7 +397,6 @@ func (s *session) flush(force bool) error {
 	if !force && s.lr.Buffered() > 0 {
 		return nil
 	}
-	s.conn.SetWriteDeadline(time.Now().Add(orDur(s.srv.CommandTimeout, 5*time.Minute)))
 	return s.w.Flush()
 }
 
@@ -388,7 +409,11 @@ func (s *session) serve() {
 		s.raw.Close()
 	}()
 	srv := s.srv
-	s.reply(220, "", "%s", srv.domain())
+	if srv.Greeting != "" {
+		s.reply(220, "", "%s %s", srv.domain(), srv.Greeting)
+	} else {
+		s.reply(220, "", "%s", srv.domain())
+	}
 	maxCmds := orInt(srv.MaxCommands, 10000)
 	for n := 0; s.state != stateClosed; n++ {
 		if err := s.flush(false); err != nil {
@@ -404,10 +429,11 @@ func (s *session) serve() {
 			s.flush(true)
 			return
 		}
-		s.raw.SetReadDeadline(time.Now().Add(orDur(srv.CommandTimeout, 5*time.Minute)))
+		s.readDeadline(orDur(srv.CommandTimeout, 5*time.Minute))
 		line, err := s.lr.ReadRawLine()
 		if !s.setIdle(false) && err != nil {
 			s.reply(421, "4.3.2", "%s service shutting down", srv.domain())
+			s.raw.SetWriteDeadline(time.Now().Add(time.Second))
 			s.flush(true)
 			return
 		}
@@ -419,6 +445,7 @@ func (s *session) serve() {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				s.reply(421, "4.4.2", "%s timeout exceeded, closing connection", srv.domain())
+				s.raw.SetWriteDeadline(time.Now().Add(time.Second))
 				s.flush(true)
 			}
 			return
@@ -662,7 +689,7 @@ func (s *session) data(c command) {
 	}
 	env := s.env
 	dr := &dataReader{s: s, max: s.srv.maxSize(), timeout: orDur(s.srv.DataTimeout, 3*time.Minute)}
-	msg := io.MultiReader(strings.NewReader(s.received(env)), dr)
+	msg := &messageReader{head: s.received(env), data: dr}
 	var backend Backend = Discard{}
 	if s.srv.Backend != nil {
 		backend = s.srv.Backend
@@ -745,6 +772,7 @@ func (s *session) startTLS(c command) {
 		return
 	}
 	tc.SetDeadline(time.Time{})
+	s.rdl, s.wdl = time.Time{}, time.Time{}
 	s.setConn(tc)
 	s.tlsConn = tc
 	s.tls = true
@@ -814,7 +842,7 @@ func (s *session) authResponse(initial, challenge string) (string, bool) {
 			s.state = stateClosed
 			return "", false
 		}
-		s.raw.SetReadDeadline(time.Now().Add(orDur(s.srv.CommandTimeout, 5*time.Minute)))
+		s.readDeadline(orDur(s.srv.CommandTimeout, 5*time.Minute))
 		line, err := s.lr.ReadLine()
 		if err != nil {
 			if errors.Is(err, sockets.ErrLineTooLong) {
@@ -851,7 +879,6 @@ type dataReader struct {
 	max       int64
 	n         int64
 	timeout   time.Duration
-	deadline  time.Time
 	pending   []byte
 	done      bool
 	afterCRLF bool  // the previous line ended in CRLF
@@ -879,10 +906,7 @@ func (d *dataReader) Read(p []byte) (int, error) {
 
 // next reads one line into pending.
 func (d *dataReader) next() {
-	if now := time.Now(); now.After(d.deadline.Add(-d.timeout / 2)) {
-		d.deadline = now.Add(d.timeout)
-		d.s.raw.SetReadDeadline(d.deadline)
-	}
+	d.s.readDeadline(d.timeout)
 	line, err := d.s.lr.ReadRawLine()
 	if err != nil {
 		if errors.Is(err, sockets.ErrLineTooLong) {
@@ -944,4 +968,21 @@ func bytesHasBareCR(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// messageReader is the Received: field followed by the message. Unlike
+// io.MultiReader it has no WriteTo, which would allocate a 32 KiB buffer
+// per message in io.Copy.
+type messageReader struct {
+	head string
+	data *dataReader
+}
+
+func (m *messageReader) Read(p []byte) (int, error) {
+	if len(m.head) > 0 {
+		n := copy(p, m.head)
+		m.head = m.head[n:]
+		return n, nil
+	}
+	return m.data.Read(p)
 }

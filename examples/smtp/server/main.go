@@ -52,7 +52,7 @@ func main() {
 	maxSize := flag.Int64("size", 10<<20, "largest message in `bytes`")
 	flag.Parse()
 
-	srv := &smtp.Server{Addr: *addr, Domain: *domain, MaxMessageBytes: *maxSize, ErrorLog: log.New(os.Stderr, "", log.LstdFlags)}
+	srv := &smtp.Server{Addr: *addr, Domain: *domain, Greeting: "ESMTP appnet", MaxMessageBytes: *maxSize, ErrorLog: log.New(os.Stderr, "", log.LstdFlags)}
 	switch {
 	case *discard:
 		srv.Backend = smtp.Discard{}
