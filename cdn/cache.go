@@ -12,6 +12,8 @@ type Object struct {
 	Header http.Header // end-to-end fields only
 	Body   []byte
 	Timing Timing
+	// Control is the response's Cache-Control, parsed once.
+	Control CacheControl
 	// Vary holds the request fields that selected this response (its Vary
 	// list, canonical names) and their values.
 	Vary map[string]string

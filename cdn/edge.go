@@ -74,6 +74,7 @@ type Edge struct {
 	ctx      context.Context // cancelled by Close; parent of origin fetches
 	cancel   context.CancelFunc
 	rt       http.RoundTripper
+	via11    string
 	cache    *Cache
 	maxObj   int64
 
@@ -108,6 +109,7 @@ func (e *Edge) init() {
 	e.initOnce.Do(func() {
 		e.ctx, e.cancel = context.WithCancel(context.Background())
 		e.flights = map[string]*flight{}
+		e.via11 = "1.1 " + e.name()
 		e.cache = e.Cache
 		if e.cache == nil {
 			e.cache = NewCache(DefaultCacheSize, NewLRU())
@@ -148,6 +150,15 @@ func (e *Edge) originTimeout() time.Duration {
 		return e.OriginTimeout
 	}
 	return DefaultOriginTimeout
+}
+
+// via is this hop's entry in a Via field: the protocol of the request and
+// the edge's name.
+func (e *Edge) via(r *http.Request) string {
+	if r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+		return e.via11
+	}
+	return fmt.Sprintf("%d.%d %s", r.ProtoMajor, r.ProtoMinor, e.name())
 }
 
 func (e *Edge) healthPath() string {
@@ -209,7 +220,9 @@ func safePath(p string) bool {
 	if !strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\\") {
 		return false
 	}
-	for _, seg := range strings.Split(p, "/") {
+	for p != "" {
+		var seg string
+		seg, p, _ = strings.Cut(p, "/")
 		if seg == "." || seg == ".." {
 			return false
 		}
@@ -266,7 +279,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		stored, ok = nil, false
 	}
 	if ok {
-		switch Decide(rq, stored.Header, stored.Timing, now) {
+		switch Decide(rq, stored.Control, stored.Timing, now) {
 		case Serve:
 			e.tracef("edge %s: %s %s HIT", e.name(), r.Method, key)
 			e.serveObject(w, r, stored, StatusHit)
@@ -293,7 +306,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case res.tooBig:
 		e.passThrough(w, r, StatusMiss)
 	case res.err != nil:
-		if stored != nil && StaleIfError(rq, stored.Header, stored.Timing, now) {
+		if stored != nil && StaleIfError(rq, stored.Control, stored.Timing, now) {
 			e.tracef("edge %s: %s %s STALE (origin: %v)", e.name(), r.Method, key, res.err)
 			e.serveObject(w, r, stored, StatusStale)
 			return
@@ -411,7 +424,7 @@ func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResu
 			h[k] = vs
 		}
 		obj := &Object{Status: stored.Status, Header: h, Body: stored.Body, Vary: stored.Vary,
-			Timing: NewTiming(h, reqTime, respTime)}
+			Timing: NewTiming(h, reqTime, respTime), Control: ParseCacheControl(h.Values("Cache-Control"))}
 		if ok, _ := Storable(r, obj.Status, h); ok {
 			e.cache.Put(key, obj)
 		} else {
@@ -441,7 +454,8 @@ func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResu
 	respTime := e.now()
 	h := endToEnd(resp.Header)
 	h.Del("Content-Length")
-	obj := &Object{Status: resp.StatusCode, Header: h, Body: body, Timing: NewTiming(h, reqTime, respTime)}
+	obj := &Object{Status: resp.StatusCode, Header: h, Body: body, Timing: NewTiming(h, reqTime, respTime),
+		Control: ParseCacheControl(h.Values("Cache-Control"))}
 	if fields := varyFields(h); len(fields) > 0 {
 		obj.Vary = map[string]string{}
 		for _, f := range fields {
@@ -464,9 +478,9 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 	for k, vs := range o.Header {
 		h[k] = vs
 	}
-	h.Set("Age", strconv.FormatInt(int64(o.Timing.Age(e.now())/time.Second), 10))
-	h.Set("X-Cache", status)
-	h.Add("Via", fmt.Sprintf("%d.%d %s", r.ProtoMajor, r.ProtoMinor, e.name()))
+	h["Age"] = []string{strconv.FormatInt(int64(o.Timing.Age(e.now())/time.Second), 10)}
+	h["X-Cache"] = []string{status}
+	h["Via"] = append(h["Via"][:len(h["Via"]):len(h["Via"])], e.via(r))
 	if o.Status != http.StatusOK {
 		h.Set("Content-Length", strconv.Itoa(len(o.Body)))
 		w.WriteHeader(o.Status)

@@ -150,11 +150,10 @@ func (a Action) String() string {
 	return "Action(" + strconv.Itoa(int(a)) + ")"
 }
 
-// Decide is the cache's policy for a stored response (header stored, timing
-// t) asked for by a request with directives req, at now (RFC 9111 §4, RFC
-// 5861 §3). It is a pure function.
-func Decide(req CacheControl, stored http.Header, t Timing, now time.Time) Action {
-	rs := ParseCacheControl(stored.Values("Cache-Control"))
+// Decide is the cache's policy for a stored response (its directives rs,
+// its timing t) asked for by a request with directives req, at now (RFC
+// 9111 §4, RFC 5861 §3). It is a pure function.
+func Decide(req, rs CacheControl, t Timing, now time.Time) Action {
 	if req.NoCache || rs.NoCache {
 		return Revalidate
 	}
@@ -184,10 +183,10 @@ func Decide(req CacheControl, stored http.Header, t Timing, now time.Time) Actio
 	return Revalidate
 }
 
-// StaleIfError reports whether a cache may serve the stored response when
-// revalidating it failed with an error or a 5xx status (RFC 5861 §4).
-func StaleIfError(req CacheControl, stored http.Header, t Timing, now time.Time) bool {
-	rs := ParseCacheControl(stored.Values("Cache-Control"))
+// StaleIfError reports whether a cache may serve the stored response (its
+// directives rs, its timing t) when revalidating it failed with an error
+// or a 5xx status (RFC 5861 §4).
+func StaleIfError(req, rs CacheControl, t Timing, now time.Time) bool {
 	if rs.MustRevalidate || rs.ProxyRevalidate || rs.NoCache {
 		return false
 	}

@@ -74,7 +74,11 @@ func notModified(r *http.Request, h http.Header) bool {
 	if inm := r.Header.Get("If-None-Match"); inm != "" {
 		return etagMatch(inm, h.Get("ETag"))
 	}
-	ims, err := http.ParseTime(r.Header.Get("If-Modified-Since"))
+	v := r.Header.Get("If-Modified-Since")
+	if v == "" {
+		return false
+	}
+	ims, err := http.ParseTime(v)
 	if err != nil {
 		return false
 	}

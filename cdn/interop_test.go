@@ -1,0 +1,382 @@
+package cdn
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"appnet.dev/dns"
+	"github.com/google/go-cmp/cmp"
+)
+
+// need returns the path of a real peer's binary or skips the test.
+func need(t testing.TB, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed (Debian package %s)", name, pkg)
+	}
+	return p
+}
+
+// freePort finds a TCP port on 127.0.0.1 nobody listens on now.
+func freePort(t testing.TB) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// run runs a command with a time limit and returns its output.
+func run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// nginxSite is an nginx instance on loopback: an origin serving www/ with
+// per-path Cache-Control, and a proxy_cache in front of it.
+type nginxSite struct {
+	origin, cache string // base URLs
+}
+
+func startNginx(t testing.TB, files map[string]string) nginxSite {
+	t.Helper()
+	bin := need(t, "nginx", "nginx")
+	dir := t.TempDir()
+	os.Chmod(dir, 0o755)
+	www := filepath.Join(dir, "www")
+	os.MkdirAll(www, 0o755)
+	for name, body := range files {
+		os.WriteFile(filepath.Join(www, name), []byte(body), 0o644)
+	}
+	op, cp := freePort(t), freePort(t)
+	conf := fmt.Sprintf(`
+daemon off;
+master_process on;
+worker_processes 2;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/client;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    proxy_cache_path %[1]s/cache levels=1:2 keys_zone=edge:10m max_size=100m inactive=60m use_temp_path=off;
+    server {
+        listen 127.0.0.1:%[2]d;
+        root %[1]s/www;
+        location /a       { add_header Cache-Control "max-age=3"; }
+        location /swr     { add_header Cache-Control "max-age=3, stale-while-revalidate=30"; }
+        location /nostore { add_header Cache-Control "no-store"; }
+        location /private { add_header Cache-Control "private, max-age=60"; }
+        location /small   { add_header Cache-Control "max-age=3600"; }
+    }
+    server {
+        listen 127.0.0.1:%[3]d;
+        location / {
+            proxy_pass http://127.0.0.1:%[2]d;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_cache edge;
+            proxy_cache_revalidate on;
+            proxy_cache_background_update on;
+            add_header X-Cache $upstream_cache_status always;
+        }
+    }
+}
+`, dir, op, cp)
+	confPath := filepath.Join(dir, "nginx.conf")
+	os.WriteFile(confPath, []byte(conf), 0o644)
+	if os.Geteuid() == 0 {
+		// Workers run as nobody: let them into the cache directories.
+		os.WriteFile(confPath, []byte("user root;\n"+conf), 0o644)
+	}
+	cmd := exec.Command(bin, "-p", dir, "-c", confPath)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		// SIGTERM: the master stops its workers and waits for them (a
+		// killed master would leave them running).
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() {
+			cmd.Wait()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	site := nginxSite{origin: fmt.Sprintf("http://127.0.0.1:%d", op), cache: fmt.Sprintf("http://127.0.0.1:%d", cp)}
+	// Wait until both servers accept connections (bounded).
+	deadline := time.Now().Add(10 * time.Second)
+	for _, base := range []string{site.origin, site.cache} {
+		for {
+			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+			if err == nil {
+				c.Close()
+				break
+			}
+			if time.Now().After(deadline) {
+				b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+				t.Fatalf("nginx did not start: %v\n%s", err, b)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return site
+}
+
+func startEdge(t testing.TB, origin string) (*Edge, string) {
+	t.Helper()
+	u, err := url.Parse(origin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &Edge{Origin: u}
+	s := httptest.NewServer(e)
+	t.Cleanup(func() {
+		s.Close()
+		e.Close()
+	})
+	return e, s.URL
+}
+
+func xcache(t *testing.T, client *http.Client, u string) string {
+	t.Helper()
+	resp, err := client.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.Header.Get("X-Cache")
+}
+
+// TestInteropCacheStatusAgainstNginx sends one request sequence through
+// our edge and through nginx's proxy_cache, both in front of the same
+// nginx origin, and compares the cache status of every request.
+func TestInteropCacheStatusAgainstNginx(t *testing.T) {
+	files := map[string]string{"a": "object a", "swr": "object swr", "nostore": "secret", "private": "bob's"}
+	site := startNginx(t, files)
+	_, edge := startEdge(t, site.origin)
+	client := &http.Client{Timeout: 10 * time.Second}
+
+	type step struct {
+		path  string
+		pause bool // wait for max-age (3 s) to pass first
+	}
+	steps := []step{
+		{"/a", false}, {"/a", false}, {"/swr", false}, {"/swr", false},
+		{"/nostore", false}, {"/nostore", false}, {"/private", false}, {"/private", false},
+		{"/a", true}, {"/a", false}, {"/swr", false},
+	}
+	var ours, theirs []string
+	for _, s := range steps {
+		if s.pause {
+			// Not synchronisation: the objects must grow older than
+			// max-age=3 on both caches' clocks.
+			time.Sleep(4200 * time.Millisecond)
+		}
+		ours = append(ours, s.path+" "+xcache(t, client, edge+s.path))
+		theirs = append(theirs, s.path+" "+xcache(t, client, site.cache+s.path))
+	}
+	t.Logf("ours:  %v", ours)
+	t.Logf("nginx: %v", theirs)
+	if diff := cmp.Diff(theirs, ours); diff != "" {
+		t.Errorf("cache status (-nginx +ours):\n%s", diff)
+	}
+	want := []string{"/a MISS", "/a HIT", "/swr MISS", "/swr HIT", "/nostore MISS", "/nostore MISS",
+		"/private MISS", "/private MISS", "/a REVALIDATED", "/a HIT", "/swr STALE"}
+	if diff := cmp.Diff(want, ours); diff != "" {
+		t.Errorf("our sequence (-want +got):\n%s", diff)
+	}
+}
+
+// TestInteropNginxOriginAndCurl puts our edge in front of nginx and talks
+// to it with curl: validators from nginx, ranges from the cache.
+func TestInteropNginxOriginAndCurl(t *testing.T) {
+	curl := need(t, "curl", "curl")
+	body := strings.Repeat("0123456789", 100)
+	site := startNginx(t, map[string]string{"small": body})
+	e, edge := startEdge(t, site.origin)
+
+	head := func(args ...string) (string, string) {
+		out := run(t, curl, append([]string{"-s", "-D", "-", "--max-time", "10"}, args...)...)
+		h, b, _ := strings.Cut(out, "\r\n\r\n")
+		return h, b
+	}
+	field := func(h, name string) string {
+		for _, line := range strings.Split(h, "\r\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, name) {
+				return strings.TrimSpace(v)
+			}
+		}
+		return ""
+	}
+	h1, b1 := head(edge + "/small")
+	h2, b2 := head(edge + "/small")
+	if field(h1, "X-Cache") != "MISS" || field(h2, "X-Cache") != "HIT" || b1 != body || b2 != body {
+		t.Errorf("curl twice: %q then %q, bodies ok %v %v", field(h1, "X-Cache"), field(h2, "X-Cache"), b1 == body, b2 == body)
+	}
+	if field(h2, "ETag") == "" || field(h2, "Last-Modified") == "" || !strings.Contains(field(h2, "Via"), DefaultEdgeName) {
+		t.Errorf("cached answer lost nginx's validators or our Via:\n%s", h2)
+	}
+	h3, b3 := head("-r", "10-19", edge+"/small")
+	if !strings.Contains(h3, " 206") || b3 != body[10:20] || field(h3, "Content-Range") != "bytes 10-19/1000" {
+		t.Errorf("curl -r 10-19: %q\n%s", b3, h3)
+	}
+	h4, _ := head("-H", "If-None-Match: "+field(h2, "ETag"), edge+"/small")
+	if !strings.Contains(h4, " 304") {
+		t.Errorf("curl with nginx's ETag: want 304\n%s", h4)
+	}
+	if n := e.OriginFetches(); n != 1 {
+		t.Errorf("origin fetches %d, want 1", n)
+	}
+	// A path that climbs out is refused before it reaches nginx.
+	h5, _ := head("--path-as-is", edge+"/../etc/passwd")
+	if !strings.Contains(h5, " 400") {
+		t.Errorf("curl --path-as-is /../etc/passwd: want 400\n%s", h5)
+	}
+}
+
+// TestInteropDigClientSubnet asks KingCDN's DNS router with dig: the
+// answer depends on the client subnet dig sends.
+func TestInteropDigClientSubnet(t *testing.T) {
+	dig := need(t, "dig", "bind9-dnsutils")
+	m := readTestMap(t)
+	pc, ln, err := dns.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{Handler: &DNSRouter{Router: &Router{Map: m}, Zone: dns.MustParseName("kingcdn.com"),
+		NS: dns.MustParseName("ns.kingcdn.com"), TTL: 20}}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.ServeBoth(pc, ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+	})
+	port := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+	ask := func(subnet string, tcp bool) (string, string) {
+		args := []string{"@127.0.0.1", "-p", port, "netc6y-b23v.kingcdn.com", "A", "+subnet=" + subnet, "+time=5", "+tries=1"}
+		if tcp {
+			args = append(args, "+tcp")
+		}
+		out := run(t, dig, args...)
+		ans := regexp.MustCompile(`(?m)^netc6y-b23v\.kingcdn\.com\.\s+20\s+IN\s+A\s+(\S+)$`).FindStringSubmatch(out)
+		ecs := regexp.MustCompile(`CLIENT-SUBNET: (\S+)`).FindStringSubmatch(out)
+		if ans == nil || ecs == nil || !strings.Contains(out, " aa") {
+			t.Fatalf("dig for %s: no authoritative answer with ECS:\n%s", subnet, out)
+		}
+		return ans[1], ecs[1]
+	}
+	want := map[string][]string{
+		"10.1.2.0/24":  {"127.0.0.11", "127.0.0.12"},
+		"10.1.99.0/24": {"127.0.0.21"},
+		"10.3.7.0/24":  {"127.0.0.31"},
+	}
+	scope := map[string]string{"10.1.2.0/24": "10.1.2.0/24/16", "10.1.99.0/24": "10.1.99.0/24/24", "10.3.7.0/24": "10.3.7.0/24/16"}
+	for subnet, addrs := range want {
+		for _, tcp := range []bool{false, true} {
+			got, ecs := ask(subnet, tcp)
+			if !slices.Contains(addrs, got) {
+				t.Errorf("dig +subnet=%s (tcp %v): %s, want one of %v", subnet, tcp, got, addrs)
+			}
+			if ecs != scope[subnet] {
+				t.Errorf("dig +subnet=%s: reply ECS %s, want %s", subnet, ecs, scope[subnet])
+			}
+		}
+	}
+}
+
+// wrkRate runs wrk against u and returns its requests per second.
+func wrkRate(b *testing.B, wrk, u string) float64 {
+	b.Helper()
+	out := run(b, wrk, "-t2", "-c32", "-d3s", u)
+	m := regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`).FindStringSubmatch(out)
+	if m == nil {
+		b.Fatalf("wrk printed no rate:\n%s", out)
+	}
+	if strings.Contains(out, "Non-2xx") {
+		b.Fatalf("wrk saw errors:\n%s", out)
+	}
+	r, _ := strconv.ParseFloat(m[1], 64)
+	return r
+}
+
+// BenchmarkWrkEdgeVsNginx measures cached small objects under wrk: our
+// edge and nginx's proxy_cache, both in front of one nginx origin, in the
+// same run, alternating, three rounds each; the metrics are the medians.
+func BenchmarkWrkEdgeVsNginx(b *testing.B) {
+	wrk := need(b, "wrk", "wrk")
+	site := startNginx(b, map[string]string{"small": strings.Repeat("x", 1024)})
+	_, edge := startEdge(b, site.origin)
+	for _, u := range []string{edge + "/small", site.cache + "/small"} {
+		resp, err := http.Get(u) // warm the caches
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	// The floor: a bare net/http handler writing the same 1 KiB, to show
+	// how much of the time is net/http's and how much the edge's.
+	small := []byte(strings.Repeat("x", 1024))
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1024")
+		w.Write(small)
+	}))
+	defer bare.Close()
+	var ours, theirs, floor []float64
+	for b.Loop() {
+		for range 3 {
+			ours = append(ours, wrkRate(b, wrk, edge+"/small"))
+			theirs = append(theirs, wrkRate(b, wrk, site.cache+"/small"))
+			floor = append(floor, wrkRate(b, wrk, bare.URL+"/small"))
+		}
+	}
+	median := func(xs []float64) float64 {
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	o, n, f := median(ours), median(theirs), median(floor)
+	b.ReportMetric(o, "edge-req/s")
+	b.ReportMetric(n, "nginx-req/s")
+	b.ReportMetric(f, "bare-nethttp-req/s")
+	b.ReportMetric(o/n, "edge/nginx")
+}
