@@ -49,6 +49,11 @@
 // downloader is not handed to its other transfers, so when downloads are
 // the bottleneck the simulated time is slightly pessimistic.
 //
+// Peers ask the tracker for Config.Neighbours random peers when they
+// arrive and open a few more connections at each round while they leech,
+// up to twice that many; two seeds hang up on each other, as real clients
+// do, which leaves room for leechers.
+//
 // A transfer carries one piece: BitTorrent asks for 16 KiB blocks, but
 // keeps enough of them queued to each peer that a piece flows as one
 // stream. A piece that is choked half way keeps the bytes that arrived
@@ -66,4 +71,26 @@
 // "bep3", "mainline" and "slides" of [bittorrent.ChokerPreset]. For the
 // experiments the package adds the strawmen the slides argue against:
 // [InOrder] and [RandomPiece] piece selection, and [Unchoked] (no choking).
+//
+// # Experiments
+//
+// [CompareSelection] runs rarest first against random and in-order piece
+// selection and reports the peer availability in steady state (how often
+// a leecher finds something it needs at a neighbouring leecher) and the
+// copies of the rarest piece. [CompareChoking] runs the chokers with free
+// riders and reports reciprocation (Spearman's correlation of bytes given
+// and received per neighbour), the share of uploads that free riders get,
+// and the seed's fairness (Jain's index of its service time per leecher).
+// [CompareChurn] compares a flash crowd that stays with peers that come
+// and go ([ParseChurn] reads a schedule such as "arrive=20s,selfish").
+//
+// # What the simulation shows
+//
+// Client-server distribution meets its bound exactly. A swarm comes close
+// to the P2P bound, but not all the way: at the start only the seed has
+// pieces and a peer can pass a piece on only once it has all of it, so
+// upload capacity idles while the first pieces spread; and at the end the
+// last leechers can use only part of the capacity of the peers around
+// them. The larger the crowd, the longer the start: with 256 pieces the
+// efficiency is about 0.95 for N = 100 and 0.8 for N = 1000.
 package swarm

@@ -7,7 +7,7 @@ import (
 )
 
 func TestCompareSelection(t *testing.T) {
-	out, err := CompareSelection(slideConfig(40))
+	out, err := CompareSelection(broadbandConfig(30))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,8 +29,8 @@ func TestCompareSelection(t *testing.T) {
 }
 
 func TestCompareChoking(t *testing.T) {
-	base := slideConfig(40)
-	base.FreeRiders = 8
+	base := broadbandConfig(30)
+	base.FreeRiders = 6
 	out, err := CompareChoking(base)
 	if err != nil {
 		t.Fatal(err)
@@ -58,9 +58,9 @@ func TestCompareChoking(t *testing.T) {
 }
 
 func TestCompareChurn(t *testing.T) {
-	base := slideConfig(30)
+	base := broadbandConfig(30)
 	selfish := Churn{Selfish: true}
-	quitters := Churn{Interarrival: 30 * time.Second, Abort: 20 * time.Minute}
+	quitters := Churn{Interarrival: 30 * time.Second, Abort: 3 * time.Minute}
 	out, err := CompareChurn(base, selfish, quitters)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestCompareChurn(t *testing.T) {
 	if !(out[1].Time > out[0].Time) {
 		t.Errorf("selfish peers: last finished at %v, without churn at %v", out[1].Time, out[0].Time)
 	}
-	// Leechers that give up after 20 minutes on average, in a download
+	// Leechers that give up after 3 minutes on average, in a download
 	// that takes longer, do not all finish.
 	if out[2].Completed >= 30 {
 		t.Errorf("with aborts all %d peers completed", out[2].Completed)

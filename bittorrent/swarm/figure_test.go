@@ -10,11 +10,11 @@ import (
 )
 
 func TestFigure(t *testing.T) {
-	pts, err := Figure(SlideExample(0), []int{0, 5, 20, 35})
+	pts, err := Figure(SlideExample(0), []int{0, 10, 35})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(pts) != 4 {
+	if len(pts) != 3 {
 		t.Fatalf("%d points", len(pts))
 	}
 	for _, p := range pts {
@@ -27,7 +27,7 @@ func TestFigure(t *testing.T) {
 	}
 	// The slide's shape: client-server grows linearly to 3.5 hours at
 	// N=35, P2P stays under an hour.
-	last := pts[3]
+	last := pts[2]
 	if h := last.ClientServer.Hours(); h < 3.45 || h > 3.55 {
 		t.Errorf("client-server at N=35: %.3f hours, want 3.5", h)
 	}
@@ -75,7 +75,7 @@ func TestFigure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != len(pts)+1 || rows[0][0] != "N" || rows[4][0] != "35" || rows[4][1] != "3.5000" {
+	if len(rows) != len(pts)+1 || rows[0][0] != "N" || rows[3][0] != "35" || rows[3][1] != "3.5000" {
 		t.Errorf("CSV rows: %q", rows)
 	}
 

@@ -40,7 +40,13 @@ type Picker interface {
 
 // Neighbour is what a peer's choker sees of one neighbour at a round.
 type Neighbour struct {
-	ID         int  // the neighbour's peer number (0 is the seed)
+	ID int // the neighbour's peer number (0 is the seed)
+
+	// Key names the connection with a random string fixed for its life:
+	// a choker that breaks ties between equal rates by name should use
+	// it, so that no peer is everybody's favourite just for its number.
+	Key string
+
 	Interested bool // it wants a piece we have
 
 	// Unchoked reports whether we currently upload to it.
@@ -68,6 +74,11 @@ type Choice struct {
 // every round (every 10 s, the slides' "re-evaluate top 4") and also
 // whenever a neighbour's interest changes, so a free upload slot is filled
 // at once. It returns one Choice per neighbour, in the order of ns.
+//
+// ns leaves out the neighbours that are neither interested nor unchoked
+// and exchanged nothing with the peer in the last round: a choker of BEP
+// 3's family cannot choose them, and leaving them out keeps a swarm of a
+// thousand peers fast. When no neighbour is left the choker is not called.
 //
 // Seeding reports that the peer has the whole file (BitTorrent's seed
 // state, where uploads are ranked by upload rate instead of download

@@ -23,8 +23,7 @@ func newPicker(name string, fileSize, pieceSize int64) (Picker, error) {
 }
 
 // newChoker returns the choker for a Config.Choking.
-// names holds every node's ID as a string, the real choker's key.
-func newChoker(name string, rng *rand.Rand, names []string) (Choker, error) {
+func newChoker(name string, rng *rand.Rand) (Choker, error) {
 	if name == NoChoking {
 		return Unchoked{}, nil
 	}
@@ -32,7 +31,7 @@ func newChoker(name string, rng *rand.Rand, names []string) (Choker, error) {
 	if !ok {
 		return nil, fmt.Errorf("swarm: unknown choker %q", name)
 	}
-	return &realChoker{c: c, rng: rng, names: names}, nil
+	return &realChoker{c: c, rng: rng}, nil
 }
 
 // realPicker adapts bittorrent.Picker, which chooses 16 KiB blocks, to the
@@ -54,7 +53,19 @@ func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
 	// partly received (the blocks whole so far are done).
 	rp.partials = rp.partials[:0]
 	rp.done, rp.pending = rp.done[:0], rp.pending[:0]
+	// Outside endgame only the pieces the neighbour has matter to the
+	// picker; in endgame it must see every piece started.
+	endgame := true
 	for w, word := range r.Started {
+		if ^r.Have[w]&^word&fullWord(r.Pieces, w) != 0 {
+			endgame = false
+			break
+		}
+	}
+	for w, word := range r.Started {
+		if !endgame {
+			word &= r.Remote[w]
+		}
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
@@ -119,14 +130,13 @@ type realChoker struct {
 	state bittorrent.ChokerState
 	rng   *rand.Rand
 	stats []bittorrent.PeerStats
-	names []string
 }
 
 func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []Choice {
 	rc.stats = rc.stats[:0]
 	for _, n := range ns {
 		rc.stats = append(rc.stats, bittorrent.PeerStats{
-			ID: rc.names[n.ID], Interested: n.Interested,
+			ID: n.Key, Interested: n.Interested,
 			DownloadRate: n.DownloadRate, UploadRate: n.UploadRate,
 			Connected: n.Connected, LastBlock: n.LastPiece, LastUnchoked: n.LastUnchoked,
 		})
@@ -142,3 +152,11 @@ func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []
 
 // Slots implements [Slotted]: the regular slots and the optimistic one.
 func (rc *realChoker) Slots() int { return rc.c.Regular + rc.c.Optimistic }
+
+// fullWord is word w of the set of all n pieces.
+func fullWord(n, w int) uint64 {
+	if rest := n - 64*w; rest < 64 {
+		return 1<<uint(rest) - 1
+	}
+	return ^uint64(0)
+}

@@ -58,6 +58,7 @@ func (n *node) complete(pieces int) bool { return n.nHave == pieces }
 // connection is a pair of links, each the other's rev.
 type link struct {
 	from, to   *node
+	key        string // Neighbour.Key of to, for from's choker
 	rev        *link
 	unchoked   bool // from uploads to to
 	interested bool // to wants something from has
@@ -139,9 +140,10 @@ type sim struct {
 	dirty     []*node
 	saturated []*node
 	choking   []*node
-	copies    []int // per piece: present nodes holding it
-	leechers  int   // present nodes without the whole file
-	pending   int   // arrivals still to come
+	copies    []int  // per piece: present nodes holding it
+	full      Pieces // every piece
+	leechers  int    // present nodes without the whole file
+	pending   int    // arrivals still to come
 	events    int
 	flows     int // active flows
 	stuck     int // samples in a row with leechers and no flow
@@ -150,15 +152,15 @@ type sim struct {
 	riderMark            bool    // markRiders has run
 	riderBytes, allBytes float64 // bytes to free riders, in all, by then
 	scratch              struct {
-		ns    []Neighbour
-		req   PickRequest
-		flows []*link
-		ended []*link
-		rates []float64
-		fixed []bool
+		ns      []Neighbour
+		nsLinks []*link
+		req     PickRequest
+		flows   []*link
+		ended   []*link
+		rates   []float64
+		fixed   []bool
 	}
-	names []string // node IDs as strings
-	res   Result
+	res Result
 }
 
 func (s *sim) pieceSize(p int) float64 {
@@ -187,12 +189,13 @@ func Run(cfg Config) (*Result, error) {
 	s.pieceLen = float64(cfg.PieceSize)
 	s.lastLen = float64(cfg.FileSize - int64(s.pieces-1)*cfg.PieceSize)
 	s.copies = make([]int, s.pieces)
+	s.full = newPieces(s.pieces)
+	for p := range s.pieces {
+		s.full.set(p)
+	}
 	s.res = Result{Config: cfg, Pieces: s.pieces}
 	s.res.Bound = s.bound()
 
-	for i := 0; i <= cfg.Peers; i++ {
-		s.names = append(s.names, strconv.Itoa(i))
-	}
 	for i := 0; i <= cfg.Peers; i++ {
 		n := &node{
 			id: i, scale: 1,
@@ -299,7 +302,7 @@ func (s *sim) policies(n *node) error {
 	}
 	if c.NewChoker != nil {
 		n.choker = c.NewChoker(n.id, n.rng)
-	} else if n.choker, err = newChoker(c.Choking, n.rng, s.names); err != nil {
+	} else if n.choker, err = newChoker(c.Choking, n.rng); err != nil {
 		return err
 	}
 	return nil
@@ -313,8 +316,8 @@ func (s *sim) handle(e *event) {
 		}
 	case rechokeRound:
 		n := e.node
-		if !n.present {
-			return
+		if !n.present || (s.cfg.Mode == ClientServer && n.id != 0) {
+			return // a client-server client uploads nothing
 		}
 		s.round(n)
 		next := s.dur(n.arrived) + time.Duration(n.roundNo)*s.cfg.Round
@@ -385,6 +388,9 @@ func (s *sim) neighbours(n *node) {
 // once it has Config.Neighbours.
 const connectsPerRound = 4
 
+// key returns a random name for a connection (Neighbour.Key).
+func (s *sim) key() string { return strconv.FormatUint(s.rng.Uint64(), 36) }
+
 func connected(a, b *node) bool {
 	if len(a.out) > len(b.out) {
 		a, b = b, a
@@ -400,8 +406,8 @@ func connected(a, b *node) bool {
 // connect opens a connection between a and b: two links, and each side
 // learns the other's bitfield.
 func (s *sim) connect(a, b *node) {
-	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1}
-	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1}
+	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: s.key()}
+	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: s.key()}
 	ab.rev, ba.rev = ba, ab
 	a.out, b.in = append(a.out, ab), append(b.in, ab)
 	b.out, a.in = append(b.out, ba), append(a.in, ba)
@@ -596,6 +602,9 @@ func (s *sim) start(l *link) {
 		return
 	}
 	to := l.to
+	if !s.offers(l) {
+		return
+	}
 	r := &s.scratch.req
 	*r = PickRequest{
 		Pieces: s.pieces, Have: to.have, Remote: l.from.have, Requested: to.requested, Started: to.started,
@@ -618,6 +627,24 @@ func (s *sim) start(l *link) {
 	to.activeIn++
 	s.flows++
 	s.markDirty(l.from)
+}
+
+// offers reports whether l.from has a piece l.to could request from it:
+// one it lacks and has not requested from anyone, or, in endgame (every
+// missing piece requested), any piece it lacks. It saves asking the picker
+// when the answer is sure to be no.
+func (s *sim) offers(l *link) bool {
+	from, to := l.from.have, l.to
+	endgame := true
+	for i, w := range from {
+		if w&^to.have[i]&^to.requested[i] != 0 {
+			return true
+		}
+		if ^to.have[i]&^to.requested[i]&s.full[i] != 0 {
+			endgame = false
+		}
+	}
+	return endgame
 }
 
 // stop ends l's flow before the piece is complete. What arrived is kept
@@ -861,11 +888,14 @@ func (s *sim) rechoke(n *node, round bool) {
 	if n.rider || n.up == 0 || len(n.out) == 0 {
 		return
 	}
-	ns := s.scratch.ns[:0]
+	ns, ls := s.scratch.ns[:0], s.scratch.nsLinks[:0]
 	for _, l := range n.out {
 		in := l.rev
+		if !l.interested && !l.unchoked && in.downRate == 0 && l.upRate == 0 {
+			continue // nobody to decide about
+		}
 		nb := Neighbour{
-			ID: l.to.id, Interested: l.interested, Unchoked: l.unchoked,
+			ID: l.to.id, Key: l.key, Interested: l.interested, Unchoked: l.unchoked,
 			DownloadRate: in.downRate, UploadRate: l.upRate,
 			Connected: s.clock(l.connected),
 		}
@@ -877,9 +907,12 @@ func (s *sim) rechoke(n *node, round bool) {
 		if l.lastUnchoked >= 0 {
 			nb.LastUnchoked = s.clock(l.lastUnchoked)
 		}
-		ns = append(ns, nb)
+		ns, ls = append(ns, nb), append(ls, l)
 	}
-	s.scratch.ns = ns
+	s.scratch.ns, s.scratch.nsLinks = ns, ls
+	if len(ns) == 0 {
+		return
+	}
 	choices := n.choker.Rechoke(s.clock(s.now), n.complete(s.pieces), round, ns)
 	if round && s.cfg.RecordRounds {
 		r := Round{Time: s.dur(s.now), Peer: n.id, Seeding: n.complete(s.pieces)}
@@ -891,9 +924,8 @@ func (s *sim) rechoke(n *node, round bool) {
 		}
 		s.res.Rounds = append(s.res.Rounds, r)
 	}
-	outs := n.out
 	for i, c := range choices {
-		l := outs[i]
+		l := ls[i]
 		if c.Unchoke == l.unchoked {
 			continue
 		}

@@ -59,7 +59,7 @@ func TestP2PSmallSwarm(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	cfg := slideConfig(20)
+	cfg := broadbandConfig(20)
 	cfg.Seed = 7
 	a, err := Run(cfg)
 	if err != nil {
