@@ -171,12 +171,16 @@ func ParseInfo(data []byte) (*Info, error) {
 
 // Read reads a .torrent file of at most MaxSize bytes from r.
 func Read(r io.Reader) (*MetaInfo, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxSize+1))
+	return readLimited(r, MaxSize)
+}
+
+func readLimited(r io.Reader, limit int64) (*MetaInfo, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, fmt.Errorf("metainfo: %w", err)
 	}
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("metainfo: torrent larger than %d bytes", MaxSize)
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("metainfo: torrent larger than %d bytes", limit)
 	}
 	return Parse(data)
 }

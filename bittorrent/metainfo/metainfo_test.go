@@ -146,9 +146,16 @@ func TestParseRejects(t *testing.T) {
 func bencodeString(s string) string { return string(bencode.AppendString(nil, s)) }
 
 func TestReadLimit(t *testing.T) {
-	_, err := Read(bytes.NewReader(make([]byte, MaxSize+1)))
+	data, err := os.ReadFile("testdata/multi.torrent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readLimited(bytes.NewReader(data), int64(len(data))); err != nil {
+		t.Errorf("a torrent of exactly the limit: %v", err)
+	}
+	_, err = readLimited(bytes.NewReader(data), int64(len(data)-1))
 	if err == nil || !strings.Contains(err.Error(), "larger than") {
-		t.Errorf("Read of an oversized file: %v", err)
+		t.Errorf("a torrent one byte over the limit: %v", err)
 	}
 }
 
