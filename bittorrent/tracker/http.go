@@ -17,7 +17,7 @@ import (
 // 200 IPv6 peers in the dictionary form fit in well under 64 KiB.
 const MaxHTTPReply = 1 << 20
 
-// appendAnnounceQuery adds the announce parameters to base (which may
+// announceURL adds the announce parameters to base (which may
 // already carry a query, such as a private tracker's passkey).
 func announceURL(base string, req *AnnounceRequest) (string, error) {
 	u, err := url.Parse(base)

@@ -272,7 +272,7 @@ func (s *Server) validConnectionID(id uint64, from netip.AddrPort, now time.Time
 func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 	s.init()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-	if len(p) < 16 {
+	if len(p) < headerLen {
 		return nil // too short to carry a transaction ID to answer
 	}
 	now := s.now()
@@ -323,7 +323,7 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 		s.tracef("S: announce %s", describe(resp))
 		return appendAnnounceReply(nil, tid, resp, ipv6)
 	case actionScrape:
-		body := p[16:]
+		body := p[headerLen:]
 		if len(body)%20 != 0 || len(body) == 0 || len(body)/20 > maxScrapeHashes {
 			return fail(fmt.Sprintf("scrape of %d bytes: want 1 to %d info hashes of 20 bytes", len(body), maxScrapeHashes))
 		}

@@ -48,11 +48,10 @@ func (a action) String() string {
 
 // Packet sizes and limits of BEP 15.
 const (
-	connectRequestLen  = 16
+	headerLen          = 16 // connection ID (or protocol ID), action, transaction ID
 	connectReplyLen    = 16
 	announceRequestLen = 98
 	announceReplyMin   = 20
-	scrapeRequestMin   = 16
 	maxScrapeHashes    = 74   // as many as fit a reply in one Ethernet frame
 	maxUDPPacket       = 2048 // the largest request the server reads
 	maxUDPReply        = 1452 // the largest reply it sends: 1500-byte MTU less IPv6 and UDP headers
