@@ -311,3 +311,60 @@ func golden(t *testing.T, path, got string) {
 		t.Errorf("%s (-want +got):\n%s", path, diff)
 	}
 }
+
+// TestChokerPresetsGolden steps each preset through eight rounds of a
+// scripted neighbourhood, leeching then seeding, and compares the rounds
+// with testdata/choker-PRESET.golden (go test -update rewrites them).
+// Rates drift every round; "u" stops being interested in round 3, "n"
+// connects in round 4, and "s" sends its last block in round 1 and is
+// snubbed from round 7, 60 s later.
+func TestChokerPresetsGolden(t *testing.T) {
+	for _, name := range []string{"bep3", "mainline", "slides"} {
+		t.Run(name, func(t *testing.T) {
+			c, _ := ChokerPreset(name)
+			rng := rand.New(rand.NewPCG(11, 12))
+			var st ChokerState
+			var log strings.Builder
+			start := t0
+			lastUnchoked := map[string]time.Time{}
+			for round := range 16 {
+				now := start.Add(time.Duration(round) * 10 * time.Second)
+				seeding := round >= 8
+				var peers []PeerStats
+				for i, id := range []string{"a", "b", "c", "d", "e", "s", "u"} {
+					p := PeerStats{ID: id, Interested: true, Connected: start.Add(-time.Hour), LastBlock: now,
+						DownloadRate: float64((i*37+round*11)%60) * 1024, UploadRate: float64((i*53+round*7)%50) * 1024,
+						LastUnchoked: lastUnchoked[id]}
+					if id == "s" && round >= 1 {
+						p.LastBlock = start.Add(10 * time.Second)
+						p.DownloadRate = 0
+					}
+					if id == "u" && round >= 3 {
+						p.Interested = false
+					}
+					peers = append(peers, p)
+				}
+				if round >= 4 {
+					peers = append(peers, PeerStats{ID: "n", Interested: true, Connected: start.Add(40 * time.Second), LastBlock: now})
+				}
+				d := c.Decide(st, peers, seeding, now, rng)
+				st = d.State
+				state := "leech"
+				if seeding {
+					state = "seed"
+				}
+				fmt.Fprintf(&log, "round %2d t=%3ds %s:", round, round*10, state)
+				for _, ch := range d.Choices {
+					if ch.Unchoke() {
+						lastUnchoked[ch.ID] = now
+						fmt.Fprintf(&log, " %s(%v)", ch.ID, ch.Reason)
+					} else if ch.Reason == ChokeSnubbed {
+						fmt.Fprintf(&log, " [%s snubbed]", ch.ID)
+					}
+				}
+				log.WriteString("\n")
+			}
+			golden(t, "testdata/choker-"+name+".golden", log.String())
+		})
+	}
+}

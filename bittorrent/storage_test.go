@@ -3,6 +3,7 @@ package bittorrent
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -23,10 +24,11 @@ func writeFiles(t testing.TB, dir string, sizes map[string]int, seed uint64) str
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(rng.Uint32())
+		b := make([]byte, n+8)
+		for i := 0; i < n; i += 8 {
+			binary.LittleEndian.PutUint64(b[i:], rng.Uint64())
 		}
+		b = b[:n]
 		if err := os.WriteFile(p, b, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -9,7 +9,9 @@
 // seed verifies the files in DIR and serves them until interrupted. get
 // downloads into OUT with a progress line (pieces, rate, peers, ETA),
 // verifies every piece again at the end, and exits; -seed keeps it
-// seeding afterwards. Both announce to the torrent's trackers from the IP
+// seeding afterwards; -trace prints every wire message (us: for ours, the
+// peer's address for theirs), -v the choking rounds and piece choices.
+// Both announce to the torrent's trackers from the IP
 // of -addr, so peers on 127.0.0.x addresses each appear at their own.
 package main
 
@@ -23,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"time"
 
 	"appnet.dev/bittorrent"
@@ -137,6 +140,7 @@ func serve(ctx context.Context, args []string, w io.Writer, seeding bool) error 
 	choker := fs.String("choker", "bep3", "choking policy: bep3, mainline or slides")
 	stay := fs.Bool("seed", false, "get: keep seeding after the download")
 	verbose := fs.Bool("v", false, "print choking rounds, piece choices and bans")
+	trace := fs.Bool("trace", false, "print every peer wire message to stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -164,6 +168,10 @@ func serve(ctx context.Context, args []string, w io.Writer, seeding bool) error 
 			local = nil
 		}
 		cfg.Tracker = bittorrent.NewTrackers(mi, local)
+	}
+	if *trace {
+		cfg.Conn.Trace = &lockedWriter{w: os.Stderr}
+		cfg.Conn.Self = "us"
 	}
 	if *verbose {
 		cfg.OnEvent = func(e bittorrent.Event) {
@@ -235,6 +243,18 @@ func serve(ctx context.Context, args []string, w io.Writer, seeding bool) error 
 			fmt.Fprintf(w, "\rseeding: %d peers, up %s/s, %s sent   ", s.Peers, size(s.UploadRate), size(float64(s.Uploaded)))
 		}
 	}
+}
+
+// lockedWriter lets every connection's trace share one writer.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // progress prints the download's line: a bar, pieces, rate, peers, ETA.
