@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -617,5 +618,52 @@ func TestEdgeClientAbortDoesNotCancelTheFetch(t *testing.T) {
 	}
 	if hits.Load() != 1 {
 		t.Errorf("origin hits = %d, want 1", hits.Load())
+	}
+}
+
+func TestOrigin(t *testing.T) {
+	mod := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	o := &Origin{Content: fstest.MapFS{
+		"6Y7B23V/manifest.mpd": {Data: []byte("<MPD/>"), ModTime: mod},
+		"6Y7B23V/index.html":   {Data: []byte("page")},
+		"mem.txt":              {Data: []byte("0123456789")},
+	}}
+	get := func(target string, fields ...string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "http://netcinema.com/", nil)
+		req.URL.Path = target
+		for i := 0; i+1 < len(fields); i += 2 {
+			req.Header.Set(fields[i], fields[i+1])
+		}
+		o.ServeHTTP(rec, req)
+		return rec
+	}
+	r := get("/6Y7B23V/manifest.mpd")
+	if r.Code != 200 || r.Header().Get("ETag") != ETag([]byte("<MPD/>"), mod) || r.Header().Get("Last-Modified") != "Wed, 25 Nov 2026 10:00:00 GMT" ||
+		r.Header().Get("Content-Type") != "application/dash+xml" || r.Header().Get("Cache-Control") != DefaultOriginCacheControl {
+		t.Errorf("manifest: %d %v", r.Code, r.Header())
+	}
+	if r := get("/6Y7B23V/manifest.mpd", "If-None-Match", ETag([]byte("<MPD/>"), mod)); r.Code != 304 {
+		t.Errorf("If-None-Match: %d, want 304", r.Code)
+	}
+	if r := get("/6Y7B23V/manifest.mpd", "If-Modified-Since", "Wed, 25 Nov 2026 11:00:00 GMT"); r.Code != 304 {
+		t.Errorf("If-Modified-Since later: %d, want 304", r.Code)
+	}
+	if r := get("/6Y7B23V/manifest.mpd", "If-Modified-Since", "Wed, 25 Nov 2026 09:00:00 GMT"); r.Code != 200 {
+		t.Errorf("If-Modified-Since earlier: %d, want 200", r.Code)
+	}
+	if r := get("/6Y7B23V/"); r.Code != 200 || r.Body.String() != "page" {
+		t.Errorf("directory: %d %q, want its index.html", r.Code, r.Body.String())
+	}
+	if r := get("/mem.txt", "Range", "bytes=2-4"); r.Code != 206 || r.Body.String() != "234" || !strings.HasPrefix(r.Header().Get("ETag"), `"`) {
+		t.Errorf("range: %d %q etag %q", r.Code, r.Body.String(), r.Header().Get("ETag"))
+	}
+	for _, bad := range []string{"/../secret", "/6Y7B23V/../../x", "/a\\b"} {
+		if r := get(bad); r.Code != 400 {
+			t.Errorf("%s: %d, want 400", bad, r.Code)
+		}
+	}
+	if r := get("/nothing"); r.Code != 404 {
+		t.Errorf("missing file: %d", r.Code)
 	}
 }

@@ -1,6 +1,7 @@
 package cdn
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -42,10 +43,16 @@ type Origin struct {
 // Requests is the number of requests the origin has answered.
 func (o *Origin) Requests() int64 { return o.requests.Load() }
 
-// ETag is the entity tag an Origin gives a file: its size and modification
-// time, as nginx makes them, so it changes whenever the file does.
-func ETag(size int64, mod time.Time) string {
-	return fmt.Sprintf(`"%x-%x"`, mod.Unix(), size)
+// ETag is the entity tag an Origin gives a file: its modification time and
+// size, as nginx makes them, so it changes whenever the file does; for a
+// file without a modification time (an in-memory one), a hash of its
+// contents.
+func ETag(body []byte, mod time.Time) string {
+	if mod.IsZero() {
+		sum := sha256.Sum256(body)
+		return fmt.Sprintf(`"%x"`, sum[:8])
+	}
+	return fmt.Sprintf(`"%x-%x"`, mod.Unix(), len(body))
 }
 
 func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +101,7 @@ func (o *Origin) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cc != "" {
 		h.Set("Cache-Control", cc)
 	}
-	h.Set("ETag", ETag(info.Size(), info.ModTime()))
+	h.Set("ETag", ETag(body, info.ModTime()))
 	if !info.ModTime().IsZero() {
 		h.Set("Last-Modified", info.ModTime().UTC().Format(http.TimeFormat))
 	}
