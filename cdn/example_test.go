@@ -22,7 +22,7 @@ func ExampleEdge() {
 	now := time.Date(2026, 11, 25, 20, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	origin := &cdn.Origin{
-		Content: fstest.MapFS{"6Y7B23V/manifest.mpd": {Data: []byte("<MPD/>"), ModTime: now.Add(-time.Hour)}},
+		Content:      fstest.MapFS{"6Y7B23V/manifest.mpd": {Data: []byte("<MPD/>"), ModTime: now.Add(-time.Hour)}},
 		CacheControl: func(string) string { return "max-age=60" },
 		Now:          clock,
 	}
