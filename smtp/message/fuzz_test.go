@@ -2,6 +2,8 @@ package message
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -15,6 +17,12 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b--\r\n"))
 	f.Add([]byte("Content-Type: message/rfc822\n\nContent-Type: multipart/x; boundary=q\n\n--q\n--q--"))
 	f.Add([]byte("Subject: =?utf-8?q?=FF?=\r\n folded\r\n\r\n"))
+	files, _ := filepath.Glob("testdata/corpus/*.eml")
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(b)
+		}
+	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		root, err := Parse(raw)
 		if err != nil {
