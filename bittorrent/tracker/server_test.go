@@ -3,6 +3,7 @@ package tracker
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -220,21 +221,56 @@ func TestUDPConnectionIDExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The client believes its ID is fresh (its own clock says so) but the
-	// server's minute has moved on twice: the server refuses it.
+	// server's minute has moved on twice: the server refuses it, and the
+	// client connects again and repeats the announce.
 	uc.Now = func() time.Time { return t0 }
 	clock.Add(2*time.Minute + time.Second)
-	_, err = uc.Announce(ctx, req)
-	var e *Error
-	if !errors.As(err, &e) || !strings.Contains(e.Reason, "connection ID") {
-		t.Fatalf("stale connection ID: %v", err)
-	}
-	// After a refusal the client connects again.
 	if _, err := uc.Announce(ctx, req); err != nil {
 		t.Fatalf("after reconnect: %v\n%s", err, trace.String())
 	}
 	if n := strings.Count(trace.String(), "C: connect"); n != 2 {
 		t.Errorf("%d connects, want 2:\n%s", n, trace.String())
 	}
+	if !strings.Contains(trace.String(), `S: error "invalid or expired connection ID"`) {
+		t.Errorf("no refusal in the transcript:\n%s", trace.String())
+	}
+	// A tracker that refuses every ID: one reconnection, then the error.
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			tid := be32(buf[12:n])
+			if be32(buf[8:n]) == uint32(actionConnect) {
+				pc.WriteTo(binary.BigEndian.AppendUint64(appendHeader(nil, actionConnect, tid), 99), addr)
+			} else {
+				pc.WriteTo(appendErrorReply(nil, tid, "connection ID unknown"), addr)
+			}
+		}
+	}()
+	stubborn, err := DialUDP(ctx, pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stubborn.Close()
+	var strace strings.Builder
+	stubborn.Trace = &strace
+	_, err = stubborn.Announce(ctx, req)
+	var e *Error
+	if !errors.As(err, &e) || e.Reason != "connection ID unknown" {
+		t.Errorf("stubborn tracker: %v", err)
+	}
+	if c, r := strings.Count(strace.String(), "C: connect"), strings.Count(strace.String(), "S: error"); c != 2 || r != 2 {
+		t.Errorf("%d connects and %d refusals, want 2 and 2:\n%s", c, r, strace.String())
+	}
+	pc.Close()
 	// An ID issued to one address is worthless from another.
 	id := srv.connectionID(ap("127.0.0.1:4000"), window(clock.Now()))
 	if !srv.validConnectionID(id, ap("127.0.0.1:4000"), clock.Now()) ||

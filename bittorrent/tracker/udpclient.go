@@ -131,10 +131,7 @@ func (c *UDPClient) Announce(ctx context.Context, req *AnnounceRequest) (*Announ
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.ensureConnected(ctx); err != nil {
-		return nil, err
-	}
-	reply, err := c.roundTrip(ctx, actionAnnounce, func(b []byte, tid uint32) []byte {
+	reply, err := c.connected(ctx, actionAnnounce, func(b []byte, tid uint32) []byte {
 		c.tracef("C: announce info_hash=%s port=%d left=%d event=%s", shortHash(req.InfoHash), req.Port, req.Left, eventName(req.Event))
 		b = appendAnnounceRequest(b, c.connID, tid, req)
 		return appendURLData(b, c.URLData)
@@ -157,10 +154,7 @@ func (c *UDPClient) Scrape(ctx context.Context, hashes ...metainfo.Hash) ([]Stat
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.ensureConnected(ctx); err != nil {
-		return nil, err
-	}
-	reply, err := c.roundTrip(ctx, actionScrape, func(b []byte, tid uint32) []byte {
+	reply, err := c.connected(ctx, actionScrape, func(b []byte, tid uint32) []byte {
 		c.tracef("C: scrape %d torrents", len(hashes))
 		return appendScrapeRequest(b, c.connID, tid, hashes)
 	})
@@ -175,6 +169,22 @@ func (c *UDPClient) Scrape(ctx context.Context, hashes ...metainfo.Hash) ([]Stat
 		c.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(hashes[i]), s.Complete, s.Downloaded, s.Incomplete)
 	}
 	return stats, nil
+}
+
+// connected runs a request that needs a connection ID: it connects first
+// if the ID it holds is too old, and connects again once if the tracker
+// refuses the ID (its clock may run ahead of ours, or a long series of
+// retransmissions outlived the ID).
+func (c *UDPClient) connected(ctx context.Context, want action, build func(b []byte, tid uint32) []byte) ([]byte, error) {
+	for try := 0; ; try++ {
+		if err := c.ensureConnected(ctx); err != nil {
+			return nil, err
+		}
+		reply, err := c.roundTrip(ctx, want, build)
+		if err == nil || c.hasID || try > 0 {
+			return reply, err
+		}
+	}
 }
 
 // roundTrip sends the packet that build makes and waits for the reply
@@ -241,7 +251,7 @@ func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []b
 				msg := strings.ToValidUTF8(string(buf[8:m]), "?")
 				c.tracef("S: error %q", msg)
 				if strings.Contains(msg, "connection") {
-					c.hasID = false // let the next request connect again
+					c.hasID = false // connect again
 				}
 				return nil, &Error{msg}
 			default:
