@@ -178,3 +178,31 @@ func BenchmarkInteropLibtorrentFromLibtorrent(b *testing.B) {
 	}
 	reportRate(b, int64(b.N)*c.mi.Info.TotalLength(), total)
 }
+
+// BenchmarkLoopback: our leecher pulls a BT_BENCH_MIB torrent from our
+// seeder over loopback, both in this process.
+func BenchmarkLoopback(b *testing.B) {
+	c := newBenchContent(b, "http://127.0.0.1:1/announce")
+	seed, err := Open(context.Background(), c.mi, Config{Dir: c.src})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer seed.Close()
+	seed.Start(listenOn(b, "127.0.0.2"))
+	var total time.Duration
+	for b.Loop() {
+		dst := b.TempDir()
+		tor, err := Open(context.Background(), c.mi, Config{Dir: dst})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		tor.Start(listenOn(b, "127.0.0.3"))
+		tor.AddPeer(seed.Addr().String())
+		<-tor.Complete()
+		total += time.Since(start)
+		tor.Close()
+		os.RemoveAll(dst)
+	}
+	reportRate(b, int64(b.N)*c.mi.Info.TotalLength(), total)
+}
