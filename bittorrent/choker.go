@@ -16,7 +16,7 @@ type PeerStats struct {
 	DownloadRate float64   // bytes/s we received from the peer
 	UploadRate   float64   // bytes/s we sent to the peer
 	Connected    time.Time // when the connection was made
-	LastBlock    time.Time // when the peer last sent us a block; zero if never
+	LastBlock    time.Time // when the peer last sent us a block; zero if never (now if we want nothing from it)
 	LastUnchoked time.Time // when we last unchoked the peer; zero if never
 }
 

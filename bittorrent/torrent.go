@@ -836,6 +836,9 @@ func (t *Torrent) rechoke(now time.Time) {
 			DownloadRate: p.downRate, UploadRate: p.upRate,
 			Connected: p.connected, LastBlock: p.lastBlock, LastUnchoked: p.lastUnchoked,
 		}
+		if !p.amInterested {
+			stats[i].LastBlock = now // we ask it for nothing: it cannot snub us
+		}
 	}
 	seeding := t.have.Complete()
 	d := t.choker.Decide(t.chokeState, stats, seeding, now, t.rng)
