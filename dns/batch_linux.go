@@ -70,7 +70,9 @@ func (s *Server) udpBatchLoop(ctx context.Context, uc *net.UDPConn) error {
 	if err != nil {
 		return s.udpSimpleLoop(ctx, uc)
 	}
-	in, out := newBatch(65535), newBatch(65535)
+	// Queries over UDP are small; a longer one arrives cut (MSG_TRUNC)
+	// and is dropped. Replies never exceed udpSize.
+	in, out := newBatch(maxUDPQuery), newBatch(s.udpSize())
 	w := newWorker()
 	for {
 		for i := range in.hdrs {
@@ -98,7 +100,7 @@ func (s *Server) udpBatchLoop(ctx context.Context, uc *net.UDPConn) error {
 		k := 0
 		for i := range n {
 			remote, ok := in.addrPort(i)
-			if !ok {
+			if !ok || in.hdrs[i].hdr.Flags&syscall.MSG_TRUNC != 0 {
 				continue
 			}
 			reply := s.handle(ctx, w, in.bufs[i][:in.hdrs[i].n], remote, false)

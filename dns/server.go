@@ -156,6 +156,10 @@ func (s *Server) udpLoop(ctx context.Context, pc net.PacketConn) error {
 	return s.udpSimpleLoop(ctx, pc)
 }
 
+// maxUDPQuery is the longest query the server takes over UDP; longer
+// datagrams are dropped (a client with that much to say uses TCP).
+const maxUDPQuery = 4096
+
 // udpSimpleLoop reads and answers one datagram at a time.
 func (s *Server) udpSimpleLoop(ctx context.Context, pc net.PacketConn) error {
 	w := newWorker()
@@ -180,6 +184,9 @@ func (s *Server) udpSimpleLoop(ctx context.Context, pc net.PacketConn) error {
 				continue
 			}
 			return err
+		}
+		if n > maxUDPQuery {
+			continue
 		}
 		out := s.handle(ctx, w, buf[:n], remote, false)
 		if out == nil {

@@ -641,3 +641,18 @@ func TestCloseRightAfterStart(t *testing.T) {
 		}
 	}
 }
+
+// A UDP query longer than the server reads is dropped, and the server goes
+// on answering.
+func TestOversizedUDPQuery(t *testing.T) {
+	_, addr := startServer(t, func(s *Server) { s.Workers = 1 })
+	q := NewQuery(MustParseName("www.networkutopia.com"), TypeA)
+	q.EDNS = &EDNS{UDPSize: 1232, Options: []Option{{65001, make([]byte, 8000)}}}
+	b, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reply := rawExchange(t, addr, b, false); reply != nil {
+		t.Errorf("an 8 KB UDP query was answered: %x", reply[:12])
+	}
+}
