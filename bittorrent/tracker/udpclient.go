@@ -181,7 +181,10 @@ func (c *UDPClient) connected(ctx context.Context, want action, build func(b []b
 			return nil, err
 		}
 		reply, err := c.roundTrip(ctx, want, build)
-		if err == nil || c.hasID || try > 0 {
+		if errors.Is(err, ErrTimeout) {
+			c.hasID = false // a tracker may drop requests with an ID it no longer knows
+		}
+		if err == nil || c.hasID || try > 0 || errors.Is(err, ErrTimeout) {
 			return reply, err
 		}
 	}
