@@ -606,3 +606,45 @@ func TestAnnounceTiers(t *testing.T) {
 		t.Errorf("no trackers, no error")
 	}
 }
+
+// A tracker that answers connect but drops the announce (as one does
+// with an ID it no longer knows): after the timeout the client forgets
+// its ID and its next request connects first.
+func TestUDPTimeoutForgetsConnectionID(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 2048)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n >= 16 && be32(buf[8:]) == uint32(actionConnect) {
+				pc.WriteTo(binary.BigEndian.AppendUint64(appendHeader(nil, actionConnect, be32(buf[12:])), 7), addr)
+			}
+		}
+	}()
+	defer func() { pc.Close(); <-done }()
+	uc, err := DialUDP(context.Background(), pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	var trace strings.Builder
+	uc.Trace = &trace
+	uc.Timeout, uc.Retries = 5*time.Millisecond, 1
+	req := &AnnounceRequest{InfoHash: metainfo.Hash{1}, PeerID: pid("a"), Port: 1, Left: 1}
+	for range 2 {
+		if _, err := uc.Announce(context.Background(), req); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("announce to a tracker that drops it: %v", err)
+		}
+	}
+	if n := strings.Count(trace.String(), "C: connect"); n != 2 {
+		t.Errorf("%d connects, want one per announce:\n%s", n, trace.String())
+	}
+}
