@@ -71,6 +71,10 @@ type Config struct {
 	RequestTimeout time.Duration // requests unanswered this long are cancelled; 0 means 30 s
 	MaxHashFails   int           // bad pieces a peer may send before it is banned; 0 means 3
 	Conn           peer.Config   // timeouts and limits of every connection
+	// Trace, if not nil, receives every message of every connection, one
+	// line each: "127.0.0.2:6881: interested" for ours (named by our
+	// listening address) and "127.0.0.3:51234: unchoke" for the peer's.
+	Trace io.Writer
 	// OnEvent, if not nil, hears what happens: choking rounds, piece
 	// choices, pieces verified, bans. It is called with the torrent's lock
 	// held and must not call the Torrent's methods.
@@ -145,6 +149,7 @@ type Torrent struct {
 	tick     time.Duration
 	reqTO    time.Duration
 	ours     peer.Handshake
+	trace    io.Writer
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -242,6 +247,9 @@ func Open(ctx context.Context, mi *metainfo.MetaInfo, cfg Config) (*Torrent, err
 		complete: make(chan struct{}),
 		tick:     cfg.Tick,
 		reqTO:    cfg.RequestTimeout,
+	}
+	if cfg.Trace != nil {
+		t.trace = &lockedWriter{w: cfg.Trace}
 	}
 	t.picker = cfg.Picker
 	t.picker.Layout = t.layout
@@ -401,10 +409,29 @@ func (t *Torrent) maxPeers() int {
 func (t *Torrent) connConfig(addr string) peer.Config {
 	c := t.cfg.Conn
 	c.Blocks = t.store
+	if t.cfg.Trace != nil {
+		c.Trace = t.trace
+		c.Self = "us"
+		if t.ln != nil {
+			c.Self = t.ln.Addr().String()
+		}
+	}
 	if c.Trace != nil && c.Peer == "" {
 		c.Peer = addr
 	}
 	return c
+}
+
+// lockedWriter serialises the lines of all connections' traces.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func (t *Torrent) connect(addr string) {

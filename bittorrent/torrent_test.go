@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -339,4 +340,47 @@ func TestSimultaneousConnect(t *testing.T) {
 			t.Fatalf("a sees %+v, b sees %+v: want one shared connection", pa, pb)
 		}
 	}
+}
+
+// TestTrace: the wire dialogue of a download, as Config.Trace prints it.
+func TestTrace(t *testing.T) {
+	mi, src := newTorrentFile(t, 40<<10, 32<<10)
+	seed := start(t, mi, Config{Dir: src, Seed: 1})
+	var trace syncBuffer
+	leech := start(t, mi, Config{Dir: t.TempDir(), Seed: 2, Trace: &trace})
+	leech.AddPeer(seed.Addr().String())
+	waitComplete(t, leech)
+	us, them := leech.Addr().String(), seed.Addr().String()
+	got := trace.String()
+	for _, want := range []string{
+		us + ": handshake BitTorrent protocol",
+		them + ": handshake BitTorrent protocol",
+		them + ": bitfield 1 bytes",
+		us + ": interested",
+		them + ": unchoke",
+		us + ": request 0 0 16384",
+		them + ": piece 0 0 (16384 bytes)",
+		us + ": have 0",
+	} {
+		if !strings.Contains(got, want+"") {
+			t.Errorf("trace lacks %q:\n%s", want, got)
+		}
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -9,8 +9,8 @@
 // seed verifies the files in DIR and serves them until interrupted. get
 // downloads into OUT with a progress line (pieces, rate, peers, ETA),
 // verifies every piece again at the end, and exits; -seed keeps it
-// seeding afterwards; -trace prints every wire message (us: for ours, the
-// peer's address for theirs), -v the choking rounds and piece choices.
+// seeding afterwards; -trace prints every wire message (named by our
+// address for ours, by the peer's for theirs), -v the choking rounds and piece choices.
 // Both announce to the torrent's trackers from the IP
 // of -addr, so peers on 127.0.0.x addresses each appear at their own.
 package main
@@ -25,7 +25,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"time"
 
 	"appnet.dev/bittorrent"
@@ -170,8 +169,7 @@ func serve(ctx context.Context, args []string, w io.Writer, seeding bool) error 
 		cfg.Tracker = bittorrent.NewTrackers(mi, local)
 	}
 	if *trace {
-		cfg.Conn.Trace = &lockedWriter{w: os.Stderr}
-		cfg.Conn.Self = "us"
+		cfg.Trace = os.Stderr
 	}
 	if *verbose {
 		cfg.OnEvent = func(e bittorrent.Event) {
@@ -243,18 +241,6 @@ func serve(ctx context.Context, args []string, w io.Writer, seeding bool) error 
 			fmt.Fprintf(w, "\rseeding: %d peers, up %s/s, %s sent   ", s.Peers, size(s.UploadRate), size(float64(s.Uploaded)))
 		}
 	}
-}
-
-// lockedWriter lets every connection's trace share one writer.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // progress prints the download's line: a bar, pieces, rate, peers, ETA.
