@@ -344,7 +344,7 @@ func (s *session) mailboxName() (string, error) {
 }
 
 func (s *session) unselect() {
-	s.box, s.view, s.seen, s.readOnly = nil, nil, nil, false
+	s.box, s.view, s.pending, s.seen, s.readOnly = nil, nil, nil, nil, false
 	s.state = Authenticated
 }
 
@@ -368,26 +368,16 @@ func (s *session) cmdSelect(tag string, readOnly bool) error {
 		s.storeError(tag, err)
 		return nil
 	}
-	msgs, err := box.Sync()
-	if err != nil {
-		s.storeError(tag, err)
-		return nil
-	}
-	validity, next, err := box.Status()
+	msgs, validity, next, firstUnseen, err := box.Snapshot()
 	if err != nil {
 		s.storeError(tag, err)
 		return nil
 	}
 	s.box, s.readOnly, s.state = box, readOnly, Selected
-	s.view = make([]viewMsg, len(msgs))
-	firstUnseen := 0
-	for i := range msgs {
-		s.view[i] = viewMsg{uid: msgs[i].UID, flags: msgs[i].Flags}
-		if firstUnseen == 0 && !msgs[i].HasFlag(maildir.Seen) {
-			firstUnseen = i + 1
-		}
-	}
-	s.seen = msgs
+	// The view is built from the snapshot when a command needs it, so that
+	// SELECT of a big mailbox costs no more than its counters.
+	s.view, s.pending, s.seen = nil, msgs, msgs
+	firstUnseen++
 	s.untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
 	s.untagged(`OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`)
 	s.untagged("%d EXISTS", len(msgs))
@@ -782,7 +772,7 @@ func (s *session) update(expunges bool) {
 	if sameSlice(msgs, s.seen) && !expunges {
 		return
 	}
-	if sameSlice(msgs, s.seen) && len(msgs) == len(s.view) {
+	if sameSlice(msgs, s.seen) && len(msgs) == s.viewLen() {
 		return
 	}
 	s.seen = msgs
@@ -794,9 +784,9 @@ func (s *session) update(expunges bool) {
 		return -1
 	}
 	if expunges {
-		kept := s.view[:0]
+		kept := s.v()[:0]
 		seq := 0
-		for _, v := range s.view {
+		for _, v := range s.v() {
 			seq++
 			if byUID(v.uid) < 0 {
 				s.untagged("%d EXPUNGE", seq)
@@ -807,25 +797,45 @@ func (s *session) update(expunges bool) {
 		}
 		s.view = kept
 	}
-	for i := range s.view {
-		j := byUID(s.view[i].uid)
-		if j < 0 || equalFlags(msgs[j].Flags, s.view[i].flags) {
+	for i := range s.v() {
+		j := byUID(s.v()[i].uid)
+		if j < 0 || equalFlags(msgs[j].Flags, s.v()[i].flags) {
 			continue
 		}
-		s.view[i].flags = msgs[j].Flags
+		s.v()[i].flags = msgs[j].Flags
 		s.untagged("%d FETCH (FLAGS %s)", i+1, flagList(msgs[j].Flags))
 	}
 	var last uint32
-	if len(s.view) > 0 {
-		last = s.view[len(s.view)-1].uid
+	if len(s.v()) > 0 {
+		last = s.v()[len(s.v())-1].uid
 	}
 	start := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID > last })
 	if start < len(msgs) {
 		for _, m := range msgs[start:] {
-			s.view = append(s.view, viewMsg{uid: m.UID, flags: m.Flags})
+			s.view = append(s.v(), viewMsg{uid: m.UID, flags: m.Flags})
 		}
-		s.untagged("%d EXISTS", len(s.view))
+		s.untagged("%d EXISTS", len(s.v()))
 	}
+}
+
+// v returns the session's view, building it from the snapshot SELECT took
+// if no command has needed it yet.
+func (s *session) v() []viewMsg {
+	if s.view == nil && s.pending != nil {
+		s.view = make([]viewMsg, len(s.pending))
+		for i := range s.pending {
+			s.view[i] = viewMsg{uid: s.pending[i].UID, flags: s.pending[i].Flags}
+		}
+		s.pending = nil
+	}
+	return s.view
+}
+
+func (s *session) viewLen() int {
+	if s.view == nil {
+		return len(s.pending)
+	}
+	return len(s.view)
 }
 
 func sameSlice(a, b []maildir.Message) bool {
@@ -918,26 +928,26 @@ func (s *session) resolve(set SeqSet, uid bool) ([]int, error) {
 	var out []int
 	if uid {
 		var max uint32
-		if len(s.view) > 0 {
-			max = s.view[len(s.view)-1].uid
+		if len(s.v()) > 0 {
+			max = s.v()[len(s.v())-1].uid
 		}
-		for i, v := range s.view {
+		for i, v := range s.v() {
 			if set.Contains(v.uid, max) {
 				out = append(out, i)
 			}
 		}
 		// "n:*" always includes the last message, even if n is larger.
-		if len(out) == 0 && len(s.view) > 0 {
+		if len(out) == 0 && len(s.v()) > 0 {
 			for _, r := range set {
 				if r.Start == 0 || r.Stop == 0 {
-					out = append(out, len(s.view)-1)
+					out = append(out, len(s.v())-1)
 					break
 				}
 			}
 		}
 		return out, nil
 	}
-	n := uint32(len(s.view))
+	n := uint32(len(s.v()))
 	for _, r := range set {
 		if n == 0 && (r.Start == 0 || r.Stop == 0) {
 			continue // "*" in an empty mailbox matches nothing
@@ -1034,7 +1044,7 @@ func (s *session) cmdStore(tag string, uid bool) error {
 	}
 	uids := make([]uint32, len(pos))
 	for i, p := range pos {
-		uids[i] = s.view[p].uid
+		uids[i] = s.v()[p].uid
 	}
 	changed, err := s.box.SetFlags(uids, op, flags)
 	if err != nil {
@@ -1046,16 +1056,16 @@ func (s *session) cmdStore(tag string, uid bool) error {
 		byUID[m.UID] = m.Flags
 	}
 	for _, p := range pos {
-		f, ok := byUID[s.view[p].uid]
+		f, ok := byUID[s.v()[p].uid]
 		if !ok {
 			continue
 		}
-		s.view[p].flags = f
+		s.v()[p].flags = f
 		if silent {
 			continue
 		}
 		if uid {
-			s.untagged("%d FETCH (UID %d FLAGS %s)", p+1, s.view[p].uid, flagList(f))
+			s.untagged("%d FETCH (UID %d FLAGS %s)", p+1, s.v()[p].uid, flagList(f))
 		} else {
 			s.untagged("%d FETCH (FLAGS %s)", p+1, flagList(f))
 		}
@@ -1106,7 +1116,7 @@ func (s *session) cmdCopy(tag string, move, uid bool) error {
 	}
 	uids := make([]uint32, len(pos))
 	for i, p := range pos {
-		uids[i] = s.view[p].uid
+		uids[i] = s.v()[p].uid
 	}
 	src, dstUIDs, err := s.box.CopyTo(uids, dst)
 	if err != nil {

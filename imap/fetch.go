@@ -460,7 +460,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 	var setSeen []uint32
 	var b []byte
 	for _, p := range pos {
-		v := s.view[p]
+		v := s.v()[p]
 		f := &fetchMsg{s: s, msg: maildir.Message{UID: v.uid, Flags: v.flags, Size: -1}}
 		if i := findUID(msgs, v.uid); i >= 0 {
 			f.msg = msgs[i]
@@ -490,7 +490,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 				(it.name == "RFC822" || it.name == "RFC822.TEXT") && !s.readOnly && !f.msg.HasFlag(maildir.Seen) {
 				setSeen = append(setSeen, v.uid)
 				f.msg.Flags = append(append([]string(nil), f.msg.Flags...), maildir.Seen)
-				s.view[p].flags = f.msg.Flags
+				s.v()[p].flags = f.msg.Flags
 				if !flagsSent {
 					b = append(b, " FLAGS "...)
 					b = append(b, flagList(f.msg.Flags)...)
@@ -510,9 +510,9 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 	if len(setSeen) > 0 {
 		if changed, err := s.box.SetFlags(setSeen, maildir.FlagsAdd, []string{maildir.Seen}); err == nil {
 			for _, m := range changed {
-				for i := range s.view {
-					if s.view[i].uid == m.UID {
-						s.view[i].flags = m.Flags
+				for i := range s.v() {
+					if s.v()[i].uid == m.UID {
+						s.v()[i].flags = m.Flags
 					}
 				}
 			}

@@ -86,7 +86,9 @@ func (x *tmux) waitFor(want string) {
 	x.t.Fatalf("screen never showed %q:\n%s", want, x.screen())
 }
 
-func (x *tmux) keys(keys ...string) { x.cmd(append([]string{"send-keys", "-t", x.session}, keys...)...) }
+func (x *tmux) keys(keys ...string) {
+	x.cmd(append([]string{"send-keys", "-t", x.session}, keys...)...)
+}
 
 func TestMutt(t *testing.T) {
 	for _, bin := range []string{"mutt", "tmux"} {

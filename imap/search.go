@@ -315,15 +315,15 @@ func (s *session) cmdSearch(tag string, uid bool) error {
 	}
 	b := []byte("* SEARCH")
 	var maxU uint32
-	if len(s.view) > 0 {
-		maxU = s.view[len(s.view)-1].uid
+	if len(s.v()) > 0 {
+		maxU = s.v()[len(s.v())-1].uid
 	}
-	for i, v := range s.view {
+	for i, v := range s.v() {
 		j := findUID(msgs, v.uid)
 		if j < 0 {
 			continue
 		}
-		c := &searchMsg{f: &fetchMsg{s: s, msg: msgs[j]}, seq: uint32(i + 1), max: uint32(len(s.view)), maxU: maxU}
+		c := &searchMsg{f: &fetchMsg{s: s, msg: msgs[j]}, seq: uint32(i + 1), max: uint32(len(s.v())), maxU: maxU}
 		if key(c) {
 			n := uint64(i + 1)
 			if uid {

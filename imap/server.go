@@ -355,6 +355,7 @@ type session struct {
 	box      *maildir.Mailbox
 	readOnly bool
 	view     []viewMsg         // the session's sequence numbers: view[i] is message i+1
+	pending  []maildir.Message // the snapshot the view is built from, until a command needs it
 	seen     []maildir.Message // the mailbox's list when the view was last brought up to date
 
 	litLimit int64 // largest literal accepted for the string being read

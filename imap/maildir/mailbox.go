@@ -57,19 +57,24 @@ type Mailbox struct {
 	name  string
 	dir   string
 
-	mu       sync.Mutex
-	loaded   bool
-	validity uint32
-	next     uint32
-	logSize  int64
-	logIno   uint64
-	uids     map[string]uint32 // unique part of the file name -> UID
-	files    map[string]string // unique part -> file name in cur/
-	keywords []string          // index i is the letter 'a'+i
-	kwMod    time.Time
-	curMod   time.Time
-	msgs     []Message // sorted by UID; never modified in place once shared
-	watchers map[chan struct{}]struct{}
+	mu          sync.Mutex
+	loaded      bool
+	validity    uint32
+	next        uint32
+	logSize     int64
+	logIno      uint64
+	uids        map[string]uint32 // unique part of the file name -> UID
+	files       map[string]string // unique part -> file name in cur/
+	keywords    []string          // index i is the letter 'a'+i
+	kwMod       time.Time
+	curMod      time.Time
+	newMod      time.Time
+	msgs        []Message // sorted by UID; never modified in place once shared
+	logChanged  bool      // readLog read something new
+	unseenFor   *Message
+	unseenLen   int
+	firstUnseen int
+	watchers    map[chan struct{}]struct{}
 }
 
 // Name returns the mailbox's name ("INBOX" or the folder's).
@@ -264,6 +269,7 @@ func (m *Mailbox) startLog() error {
 	}
 	m.next = 1
 	m.uids = make(map[string]uint32)
+	m.logChanged = true
 	header := fmt.Sprintf("appnet-uidlist 1 V%d N%d\n", m.validity, m.next)
 	if err := writeFileAtomic(path, []byte(header)); err != nil {
 		return fmt.Errorf("maildir: uidlist: %w", err)
@@ -292,6 +298,7 @@ func (m *Mailbox) readLogFrom(f *os.File) error {
 	if st.Size() == from {
 		return nil
 	}
+	m.logChanged = true
 	if _, err := f.Seek(from, io.SeekStart); err != nil {
 		return err
 	}
@@ -402,6 +409,9 @@ func (m *Mailbox) Sync() ([]Message, error) {
 }
 
 func (m *Mailbox) syncLocked() error {
+	if m.loaded && m.unchanged() {
+		return nil
+	}
 	unlock, err := m.lock()
 	if err != nil {
 		return err
@@ -429,6 +439,9 @@ func (m *Mailbox) syncLocked() error {
 			moved++
 		}
 	}
+	if st, err := os.Stat(filepath.Join(m.dir, "new")); err == nil {
+		m.newMod = st.ModTime()
+	}
 	st, err := os.Stat(filepath.Join(m.dir, "cur"))
 	if err != nil {
 		return fmt.Errorf("maildir: %s: %w", m.name, err)
@@ -447,6 +460,10 @@ func (m *Mailbox) syncLocked() error {
 		changed = true
 	}
 	var log []byte
+	if !changed && !m.logChanged && m.loaded {
+		return nil // nothing moved on disk: the numbering stands
+	}
+	m.logChanged = false
 	// Number what has no UID yet, oldest first.
 	var fresh []string
 	for u := range m.files {
@@ -475,6 +492,22 @@ func (m *Mailbox) syncLocked() error {
 	}
 	m.loaded = true
 	return nil
+}
+
+// unchanged reports, from three stat calls and without the lock, that
+// nothing was delivered, renamed, removed or numbered since the last Sync:
+// the common case, which makes SELECT and NOOP cheap on big mailboxes.
+func (m *Mailbox) unchanged() bool {
+	log, err := os.Stat(filepath.Join(m.dir, "appnet-uidlist"))
+	if err != nil || inode(log) != m.logIno || log.Size() != m.logSize {
+		return false
+	}
+	nw, err := os.Stat(filepath.Join(m.dir, "new"))
+	if err != nil || !nw.ModTime().Equal(m.newMod) {
+		return false
+	}
+	cur, err := os.Stat(filepath.Join(m.dir, "cur"))
+	return err == nil && cur.ModTime().Equal(m.curMod)
 }
 
 // rebuild recomputes m.msgs from m.files and m.uids into a new slice.
@@ -508,6 +541,33 @@ func readNames(dir string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Snapshot syncs the mailbox and returns its messages (shared, not to be
+// modified), UIDVALIDITY, UIDNEXT and the index in msgs of the first
+// message without \Seen (-1 if none), all from one moment.
+func (m *Mailbox) Snapshot() (msgs []Message, validity, next uint32, firstUnseen int, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.syncLocked(); err != nil {
+		return nil, 0, 0, 0, err
+	}
+	msgs = m.msgs
+	var first *Message
+	if len(msgs) > 0 {
+		first = &msgs[0]
+	}
+	if first == nil || first != m.unseenFor || len(msgs) != m.unseenLen {
+		m.firstUnseen = -1
+		for i := range msgs {
+			if !msgs[i].HasFlag(Seen) {
+				m.firstUnseen = i
+				break
+			}
+		}
+		m.unseenFor, m.unseenLen = first, len(msgs)
+	}
+	return msgs, m.validity, m.next, m.firstUnseen, nil
 }
 
 // Status returns UIDVALIDITY and UIDNEXT after a Sync.

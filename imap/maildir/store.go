@@ -117,10 +117,7 @@ func (s *Store) Mailbox(name string) (*Mailbox, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := s.boxes[name]; m != nil {
-		if _, err := os.Stat(filepath.Join(dir, "cur")); err == nil {
-			return m, nil
-		}
-		delete(s.boxes, name)
+		return m, nil // if it was removed meanwhile, Sync says so
 	}
 	if _, err := os.Stat(filepath.Join(dir, "cur")); err != nil {
 		return nil, fmt.Errorf("%w: %s", ErrNoMailbox, name)
