@@ -24,6 +24,7 @@ const (
 	DefaultOriginTimeout = 10 * time.Second
 	DefaultHealthPath    = "/_cdn/health"
 	DefaultEdgeName      = "appnet-edge"
+	DefaultMaxFetches    = 64
 )
 
 // Cache status values an Edge puts in its X-Cache response field.
@@ -61,6 +62,10 @@ type Edge struct {
 	// OriginTimeout bounds each origin fetch, body included
 	// (DefaultOriginTimeout).
 	OriginTimeout time.Duration
+	// MaxFetches bounds the origin fetches in progress at once, so that
+	// with MaxObjectSize it bounds the memory bodies in flight take
+	// (DefaultMaxFetches if zero); more wait their turn.
+	MaxFetches int
 	// HealthPath is the path the edge answers itself for health checks,
 	// with its load in an X-Load field (DefaultHealthPath).
 	HealthPath string
@@ -77,6 +82,7 @@ type Edge struct {
 	via11    string
 	cache    *Cache
 	maxObj   int64
+	slots    chan struct{} // one per origin fetch in progress
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -110,6 +116,11 @@ func (e *Edge) init() {
 		e.ctx, e.cancel = context.WithCancel(context.Background())
 		e.flights = map[string]*flight{}
 		e.via11 = "1.1 " + e.name()
+		n := e.MaxFetches
+		if n <= 0 {
+			n = DefaultMaxFetches
+		}
+		e.slots = make(chan struct{}, n)
 		e.cache = e.Cache
 		if e.cache == nil {
 			e.cache = NewCache(DefaultCacheSize, NewLRU())
@@ -402,6 +413,12 @@ func (e *Edge) originRequest(r *http.Request, stored *Object) *http.Request {
 
 // fetch runs one origin fetch for key and stores what may be stored.
 func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResult {
+	select {
+	case e.slots <- struct{}{}:
+		defer func() { <-e.slots }()
+	case <-e.ctx.Done():
+		return fetchResult{err: fmt.Errorf("cdn: origin: %w", e.ctx.Err())}
+	}
 	ctx, cancel := context.WithTimeout(e.ctx, e.originTimeout())
 	defer cancel()
 	e.fetches.Add(1)

@@ -1,10 +1,10 @@
 package cdn
 
 import (
-	"hash/fnv"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // DefaultReplicas is how many points (virtual nodes) a Ring gives each node
@@ -44,11 +44,14 @@ func NewRing(replicas int, nodes ...string) *Ring {
 			r.points = append(r.points, point{hashKey(n + "#" + strconv.Itoa(i)), n})
 		}
 	}
-	sort.Slice(r.points, func(i, j int) bool {
-		if r.points[i].hash != r.points[j].hash {
-			return r.points[i].hash < r.points[j].hash
+	slices.SortFunc(r.points, func(a, b point) int {
+		if a.hash != b.hash {
+			if a.hash < b.hash {
+				return -1
+			}
+			return 1
 		}
-		return r.points[i].node < r.points[j].node
+		return strings.Compare(a.node, b.node)
 	})
 	return r
 }
@@ -59,9 +62,11 @@ func (r *Ring) Nodes() []string { return slices.Clone(r.nodes) }
 // hashKey is FNV-1a followed by a 64-bit finaliser (from SplitMix64), so
 // that similar names ("edge1#7", "edge1#8") land far apart.
 func hashKey(s string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	x := h.Sum64()
+	x := uint64(14695981039346656037) // FNV-1a, 64 bits
+	for i := 0; i < len(s); i++ {
+		x ^= uint64(s[i])
+		x *= 1099511628211
+	}
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
