@@ -155,6 +155,15 @@ func bittorrentChapter(ctx context.Context, w io.Writer, dir string) (string, er
 				}
 			},
 		}
+		if name == "alice" {
+			// Alice's first messages on the wire: the handshake, the
+			// bitfields (each peer's list of chunks), interest, unchoke,
+			// requests.
+			cfg.Trace = &wireLines{max: 12, say: func(line string) {
+				addr, msg, _ := strings.Cut(line, ": ")
+				say("  %s: %s", nameOf(addr), msg)
+			}}
+		}
 		t, err := bittorrent.Open(ctx, mi, cfg)
 		if err != nil {
 			return "", err
@@ -209,4 +218,29 @@ func bittorrentChapter(ctx context.Context, w io.Writer, dir string) (string, er
 		seedUp>>10, peersUp>>10, 100*float64(peersUp)/max(total, 1), wasted>>10)
 	return fmt.Sprintf("%d leechers got %s from gaia and each other in %.1f s; peers served %.0f%% of the bytes",
 		len(names)-1, mi.Info.Name, last.Seconds(), 100*float64(peersUp)/max(total, 1)), nil
+}
+
+// wireLines passes the first max lines of a wire trace to say.
+type wireLines struct {
+	max  int
+	n    int
+	say  func(string)
+	rest []byte
+}
+
+func (w *wireLines) Write(p []byte) (int, error) {
+	w.rest = append(w.rest, p...)
+	for w.n < w.max {
+		i := slices.Index(w.rest, '\n')
+		if i < 0 {
+			break
+		}
+		w.say(string(w.rest[:i]))
+		w.rest = w.rest[i+1:]
+		w.n++
+	}
+	if w.n >= w.max {
+		w.rest = nil
+	}
+	return len(p), nil
 }
