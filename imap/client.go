@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -257,6 +258,33 @@ func (c *Client) Capability(ctx context.Context) ([]string, error) {
 		out = append(out, k)
 	}
 	return out, nil
+}
+
+// StartTLS upgrades the connection to TLS (RFC 3501 §6.2.1); the
+// capabilities are asked for again, since they may change.
+func (c *Client) StartTLS(ctx context.Context, config *tls.Config) error {
+	if _, err := c.do(ctx, "STARTTLS", nil, nil, nil); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.r.br.Buffered() > 0 {
+		return errors.New("imap: server sent data after STARTTLS")
+	}
+	tc := tls.Client(c.raw, config)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return fmt.Errorf("imap: STARTTLS: %w", err)
+	}
+	c.raw = tc
+	c.conn = sockets.Trace(tc, c.Trace, "C", "S")
+	c.r = newReader(bufio.NewReaderSize(c.conn, 32<<10))
+	c.r.maxLit = 256 << 20
+	c.w = bufio.NewWriterSize(c.conn, 16<<10)
+	c.caps = nil
+	c.mu.Unlock()
+	_, err := c.Capability(ctx)
+	c.mu.Lock()
+	return err
 }
 
 // Noop does nothing but collect updates.
