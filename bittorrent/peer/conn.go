@@ -121,10 +121,10 @@ func (c *Conn) deadline(ctx context.Context) time.Time {
 // Handshake is the initiator's side: it sends ours, then reads the peer's
 // and checks that it is for the same torrent.
 func (c *Conn) Handshake(ctx context.Context, ours Handshake) (Handshake, error) {
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	c.nc.SetDeadline(c.deadline(ctx))
 	defer c.nc.SetDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop() // before the deadline is cleared
 	if err := c.writeHandshake(ours); err != nil {
 		return Handshake{}, err
 	}
@@ -142,10 +142,10 @@ func (c *Conn) Handshake(ctx context.Context, ours Handshake) (Handshake, error)
 // asks accept for ours (accept rejects an unknown torrent with an error),
 // and sends it.
 func (c *Conn) AcceptHandshake(ctx context.Context, accept func(theirs Handshake) (Handshake, error)) (Handshake, error) {
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
 	c.nc.SetDeadline(c.deadline(ctx))
 	defer c.nc.SetDeadline(time.Time{})
+	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
+	defer stop() // before the deadline is cleared
 	theirs, err := c.readHandshake()
 	if err != nil {
 		return theirs, err
