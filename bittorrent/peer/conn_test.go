@@ -196,3 +196,21 @@ func TestConnCancelPiece(t *testing.T) {
 	}
 	c.Close()
 }
+
+func TestHandshakeSilentPeer(t *testing.T) {
+	a, _ := pair(t)
+	c := NewConn(a, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := c.Handshake(ctx, Handshake{})
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("Handshake with a silent peer = %v, want a timeout", err)
+	}
+	// A handshake for another torrent is refused.
+	x, y := pair(t)
+	go y.Write(AppendHandshake(nil, Handshake{InfoHash: [20]byte{1}}))
+	if _, err := NewConn(x, Config{}).Handshake(context.Background(), Handshake{}); err == nil {
+		t.Error("handshake for another torrent accepted")
+	}
+}
