@@ -234,7 +234,9 @@ func (p *addrParser) skipComment() {
 		p.i++
 		switch c {
 		case '\\':
-			p.i++
+			if !p.eof() {
+				p.i++
+			}
 		case '(':
 			depth++
 			if depth > maxCommentDepth {
@@ -352,6 +354,9 @@ func (p *addrParser) addressOrGroup() ([]Address, error) {
 			return nil, p.errorf("group without a name")
 		}
 		name := phraseText(ws)
+		if name == "" {
+			return nil, p.errorf("group without a name")
+		}
 		p.i++
 		var members []Address
 		for {

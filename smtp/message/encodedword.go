@@ -209,7 +209,10 @@ func EncodeWord(s string) string {
 				switch {
 				case c == ' ':
 					enc = append(enc, '_')
-				case c > ' ' && c < 0x7f && c != '=' && c != '?' && c != '_' && c != '"' && c != '(' && c != ')' && c != ',':
+				case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+					c == '!' || c == '*' || c == '+' || c == '-' || c == '/':
+					// The characters RFC 2047 §5(3) allows in a phrase, so
+					// the word is safe in display names too.
 					enc = append(enc, c)
 				default:
 					enc = append(enc, '=', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])

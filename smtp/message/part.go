@@ -437,6 +437,7 @@ func (s *scanner) header(p *Part, bounds []string) (*hit, error) {
 			end = s.off
 		}
 		p.HeaderSize = end - p.HeaderOffset
+		p.HeaderTruncated = truncated
 	}()
 	for {
 		l, err := s.next(s.maxHdr + 2)
@@ -474,6 +475,13 @@ func (s *scanner) header(p *Part, bounds []string) (*hit, error) {
 			continue
 		}
 		k := bytes.IndexByte(l.text, ':')
+		if k < 0 && l.long && validKey(l.text) {
+			// A field whose name alone is longer than the bound: count it,
+			// keep none of it.
+			flush()
+			truncated = true
+			continue
+		}
 		if k <= 0 || !validKey(bytes.TrimRight(l.text[:k], " \t")) {
 			// Not a header line: the body starts here.
 			flush()
