@@ -260,3 +260,16 @@ func TestInteropMixedSwarm(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(ltDir, "netcinema.mp4"))
 }
+
+func TestInteropLeechFromLibtorrent(t *testing.T) {
+	needLibtorrent(t)
+	announce := startTracker(t)
+	src, dst := t.TempDir(), t.TempDir()
+	mi := makeContent(t, src, "netcinema.mp4", 6<<20+777, 256<<10, announce)
+	tf := filepath.Join(t.TempDir(), "t.torrent")
+	writeTorrent(t, mi, tf)
+	lt := run(t, "/usr/bin/python3", "testdata/ltpeer.py", "seed", tf, src, fmt.Sprintf("127.0.0.9:%d", freePort(t, "127.0.0.9")), "120")
+	tor := leech(t, mi, "127.0.0.10", dst) // finds libtorrent through the tracker
+	waitFor(t, tor, 60*time.Second, "our leecher from libtorrent", lt.out)
+	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(dst, "netcinema.mp4"))
+}
