@@ -106,6 +106,7 @@ type flight struct {
 // fetchResult is what a flight brings back.
 type fetchResult struct {
 	obj    *Object // the response to serve (stored or not); nil on failure
+	stored bool    // obj went into the cache, so it may be shared
 	status string  // X-Cache value for the requests that waited for it
 	tooBig bool    // body over MaxObjectSize: stream it uncached instead
 	err    error   // origin unreachable, timed out or broken
@@ -296,7 +297,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.serveObject(w, r, stored, StatusHit)
 			return
 		case ServeStale:
-			e.startFlight(key, r, stored) // in the background
+			e.startFlight(key, r, stored) // in the background: nobody waits
 			e.tracef("edge %s: %s %s STALE (revalidating in the background)", e.name(), r.Method, key)
 			e.serveObject(w, r, stored, StatusStale)
 			return
@@ -306,7 +307,7 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	f := e.startFlight(key, r, stored)
+	f, leader := e.startFlight(key, r, stored)
 	select {
 	case <-f.done:
 	case <-r.Context().Done():
@@ -328,6 +329,10 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			code = http.StatusGatewayTimeout
 		}
 		http.Error(w, res.err.Error(), code)
+	case !res.stored && !leader:
+		// Not storable (private, no-store, Set-Cookie…): it was meant for
+		// the request that fetched it only, so this one asks for itself.
+		e.passThrough(w, r, StatusMiss)
 	case !res.obj.matches(r):
 		// The shared fetch was made for a request with other Vary fields.
 		e.passThrough(w, r, StatusMiss)
@@ -348,31 +353,32 @@ func (e *Edge) serveHealth(w http.ResponseWriter) {
 }
 
 // startFlight joins the fetch of key in progress, or starts one in a
-// goroutine the Edge owns. stored, if not nil, is revalidated.
-func (e *Edge) startFlight(key string, r *http.Request, stored *Object) *flight {
+// goroutine the Edge owns (and then leader is true). stored, if not nil,
+// is revalidated.
+func (e *Edge) startFlight(key string, r *http.Request, stored *Object) (f *flight, leader bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if f, ok := e.flights[key]; ok {
 		if e.onJoin != nil {
 			e.onJoin()
 		}
-		return f
+		return f, false
 	}
-	f := &flight{done: make(chan struct{})}
+	f = &flight{done: make(chan struct{})}
 	e.flights[key] = f
 	out := e.originRequest(r, stored)
 	// The flight may outlive r: keep what fetch reads of it.
-	leader := &http.Request{Method: r.Method, Header: r.Header.Clone()}
+	first := &http.Request{Method: r.Method, Header: r.Header.Clone()}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		f.res = e.fetch(key, out, leader, stored)
+		f.res = e.fetch(key, out, first, stored)
 		e.mu.Lock()
 		delete(e.flights, key)
 		e.mu.Unlock()
 		close(f.done)
 	}()
-	return f
+	return f, true
 }
 
 // originRequest builds the GET the edge sends to its origin for r: the same
@@ -442,12 +448,11 @@ func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResu
 		}
 		obj := &Object{Status: stored.Status, Header: h, Body: stored.Body, Vary: stored.Vary,
 			Timing: NewTiming(h, reqTime, respTime), Control: ParseCacheControl(h.Values("Cache-Control"))}
-		if ok, _ := Storable(r, obj.Status, h); ok {
-			e.cache.Put(key, obj)
-		} else {
+		ok, _ := Storable(r, obj.Status, h)
+		if ok = ok && e.cache.Put(key, obj); !ok {
 			e.cache.Remove(key)
 		}
-		return fetchResult{obj: obj, status: StatusRevalidated}
+		return fetchResult{obj: obj, stored: ok, status: StatusRevalidated}
 	}
 	if resp.StatusCode >= 500 && stored != nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
@@ -480,12 +485,10 @@ func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResu
 		}
 	}
 	ok, _ := Storable(r, resp.StatusCode, h)
-	if ok && h.Get("Set-Cookie") == "" {
-		e.cache.Put(key, obj)
-	} else {
+	if ok = ok && h.Get("Set-Cookie") == "" && e.cache.Put(key, obj); !ok {
 		e.cache.Remove(key)
 	}
-	return fetchResult{obj: obj, status: StatusMiss}
+	return fetchResult{obj: obj, stored: ok, status: StatusMiss}
 }
 
 // serveObject writes a stored (or just fetched) object as the answer to r,
