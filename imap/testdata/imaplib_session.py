@@ -132,3 +132,15 @@ except imaplib.IMAP4.error as e:
 typ, data = M.logout()
 if typ != 'BYE': print('FAIL LOGOUT', typ, data); sys.exit(1)
 print('ok LOGOUT', data)
+
+# AUTHENTICATE PLAIN on a second connection.
+M2 = imaplib.IMAP4('127.0.0.1', port)
+typ, data = M2.authenticate('PLAIN', lambda _: b'\0' + user.encode() + b'\0' + password.encode())
+check('AUTHENTICATE PLAIN', typ, data)
+try:
+    M2.starttls()
+    print('FAIL STARTTLS without TLS configured'); sys.exit(1)
+except imaplib.IMAP4.error as e:
+    print('ok STARTTLS refused without a certificate', e)
+typ, data = M2.logout()
+print('ok LOGOUT', data)
