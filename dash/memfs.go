@@ -19,7 +19,7 @@ func (m MemFS) Open(name string) (fs.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
 	if b, ok := m[name]; ok {
-		return &memFile{Reader: bytes.NewReader(b), name: name, size: int64(len(b))}, nil
+		return &memFile{Reader: bytes.NewReader(b), data: b, name: name, size: int64(len(b))}, nil
 	}
 	prefix := name + "/"
 	if name == "." {
@@ -35,6 +35,7 @@ func (m MemFS) Open(name string) (fs.File, error) {
 
 type memFile struct {
 	*bytes.Reader
+	data []byte
 	name string
 	size int64
 	dir  bool

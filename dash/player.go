@@ -447,6 +447,8 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 				fmt.Fprintf(p.Trace, "chunk %2d: %v: trying another server\n", next, err)
 			}
 		}
+		waited := tick()
+		download := lastTick.Sub(start)
 		if p.Decode && t.MimeType == ToyMIME {
 			n, err := decodeToy(inits[d.Quality], body)
 			if err != nil {
@@ -454,8 +456,6 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 			}
 			rep.Frames += n
 		}
-		waited := tick()
-		download := lastTick.Sub(start)
 		play.Push(seg.Duration)
 		tput := float64(size) * 8 / math.Max(download.Seconds(), 1e-6)
 		est.Add(tput, download)

@@ -24,11 +24,24 @@ func stepClient(rates ...float64) *http.Client {
 	}, 0, nil)
 }
 
+// smallContent is the demo video at small sizes (about 3, 17 and 33 kB a
+// chunk), quick to encode, send and decode even under the race detector.
+func smallContent(t testing.TB, d time.Duration) *Encoded {
+	t.Helper()
+	c := DemoContent(d)
+	c.Rates = []Rate{{ID: "low", Width: 64, Height: 36, Step: 16}, {ID: "mid", Width: 128, Height: 72, Step: 4}, {ID: "high", Width: 192, Height: 108, Step: 1}}
+	e, err := c.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 func TestPlayerPlaysAndDecodes(t *testing.T) {
-	e := encodeDemo(t, 4*time.Second)
+	e := smallContent(t, 4*time.Second)
 	base := serve(t, &Server{FS: e.Files})
 	var log strings.Builder
-	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, BufferCap: 2 * time.Second, Decode: true, Trace: &log}
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, BufferCap: time.Second, Decode: true, Trace: &log}
 	rep, err := p.Play(context.Background(), base+"/manifest.mpd")
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +58,7 @@ func TestPlayerPlaysAndDecodes(t *testing.T) {
 	slept := false
 	for _, c := range rep.Chunks {
 		slept = slept || c.Sleep > 0
-		if c.Buffer > 2*time.Second+time.Second {
+		if c.Buffer > time.Second+time.Second {
 			t.Errorf("chunk %d: buffer %v above the cap plus one chunk", c.Index, c.Buffer)
 		}
 	}
@@ -60,14 +73,7 @@ func TestPlayerPlaysAndDecodes(t *testing.T) {
 // TestPlayerBandwidthDrop: fast for the first requests, then far below
 // the middle rate. The throughput rule must go up, then come down.
 func TestPlayerBandwidthDrop(t *testing.T) {
-	// Small frames, so that the slow part is quick: about 3, 17 and 33 kB
-	// per chunk.
-	c := DemoContent(6 * time.Second)
-	c.Rates = []Rate{{ID: "low", Width: 64, Height: 36, Step: 16}, {ID: "mid", Width: 128, Height: 72, Step: 4}, {ID: "high", Width: 192, Height: 108, Step: 1}}
-	e, err := c.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := smallContent(t, 6*time.Second)
 	base := serve(t, &Server{FS: e.Files})
 	// Requests: MPD, low init, chunk 0, high init, chunks 1 and 2 at
 	// 2 Mbit/s; the rest at 100 kbit/s, below the middle rate.
@@ -96,7 +102,7 @@ func TestPlayerBandwidthDrop(t *testing.T) {
 // TestPlayerFailover gives the player two servers, the first of them dead:
 // it must fetch everything from the second.
 func TestPlayerFailover(t *testing.T) {
-	e := encodeDemo(t, 3*time.Second)
+	e := smallContent(t, 3*time.Second)
 	good := serve(t, &Server{FS: e.Files})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -141,7 +147,7 @@ func (r *seekAt) Choose(st State) Decision {
 }
 
 func TestPlayerSeek(t *testing.T) {
-	e := encodeDemo(t, 8*time.Second)
+	e := smallContent(t, 8*time.Second)
 	base := serve(t, &Server{FS: e.Files})
 	rule := &seekAt{Rule: Throughput{}, at: 1, to: 5500 * time.Millisecond, session: make(chan *Session, 1)}
 	var log syncWriter

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -142,6 +143,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r) // no directory listings
 		return
 	}
+	h := w.Header()
+	h.Set("Content-Type", MIMEType(name))
+	h.Set("Access-Control-Allow-Origin", "*") // browsers' dash.js fetches cross-origin
+	if path.Ext(name) == ".mpd" {
+		h.Set("Cache-Control", "max-age=60")
+	} else {
+		h.Set("Cache-Control", "max-age=86400") // chunks never change
+	}
+	// The common case, a plain GET of a whole file, goes straight out
+	// (with sendfile for files on disk); ranges and conditional requests
+	// go through http.ServeContent.
+	if r.Method == http.MethodGet && r.Header.Get("Range") == "" && r.Header.Get("If-Modified-Since") == "" &&
+		r.Header.Get("If-None-Match") == "" && r.Header.Get("If-Range") == "" && r.Header.Get("If-Match") == "" &&
+		r.Header.Get("If-Unmodified-Since") == "" {
+		h.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+		if mt := st.ModTime(); !mt.IsZero() {
+			h.Set("Last-Modified", mt.UTC().Format(http.TimeFormat))
+		}
+		h.Set("Accept-Ranges", "bytes")
+		w.WriteHeader(http.StatusOK)
+		if b, ok := f.(*memFile); ok {
+			w.Write(b.data)
+			return
+		}
+		io.CopyN(w, f, st.Size())
+		return
+	}
 	rs, ok := f.(io.ReadSeeker)
 	if !ok {
 		if st.Size() > MaxFileSize {
@@ -154,14 +182,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rs = bytes.NewReader(b)
-	}
-	h := w.Header()
-	h.Set("Content-Type", MIMEType(name))
-	h.Set("Access-Control-Allow-Origin", "*") // browsers' dash.js fetches cross-origin
-	if path.Ext(name) == ".mpd" {
-		h.Set("Cache-Control", "max-age=60")
-	} else {
-		h.Set("Cache-Control", "max-age=86400") // chunks never change
 	}
 	// ServeContent answers Range (206 and 416), If-Modified-Since and HEAD.
 	http.ServeContent(w, r, name, st.ModTime(), rs)
