@@ -77,13 +77,16 @@ type link struct {
 	// while leeching, for Result.Reciprocation.
 	fromDone, toDone       float64
 	fromDoneSet, toDoneSet bool
-	upMark, downMark       float64 // bytes at the last round of from, of to
-	upRate, downRate       float64 // rates measured at those rounds
-	lastPiece              float64 // when a piece last arrived on it, -1 if never
-	lastUnchoked           float64 // -1 if never
-	unchokedAt             float64
-	unchokedTime           float64 // total time unchoked with to interested
-	closed                 bool
+	// bytes at the last two rounds of from, and of to: rates are
+	// measured over 20 s, as most clients do.
+	upMark, downMark   [2]float64
+	upSince, downSince [2]float64 // when those marks were taken
+	upRate, downRate   float64    // rates measured at those rounds
+	lastPiece          float64    // when a piece last arrived on it, -1 if never
+	lastUnchoked       float64    // -1 if never
+	unchokedAt         float64
+	unchokedTime       float64 // total time unchoked with to interested
+	closed             bool
 }
 
 // An event is something scheduled in virtual time.
@@ -409,6 +412,10 @@ func (s *sim) connect(a, b *node) {
 	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: s.key()}
 	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: s.key()}
 	ab.rev, ba.rev = ba, ab
+	for _, l := range []*link{ab, ba} {
+		l.upSince = [2]float64{s.now, s.now}
+		l.downSince = l.upSince
+	}
 	a.out, b.in = append(a.out, ab), append(b.in, ab)
 	b.out, a.in = append(b.out, ba), append(a.in, ba)
 	s.links = append(s.links, ab, ba)
@@ -872,13 +879,15 @@ func (s *sim) round(n *node) {
 	span := s.cfg.Round.Seconds()
 	for _, l := range n.out {
 		b := l.bytes + l.rate*(s.now-l.last)
-		l.upRate = (b - l.upMark) / span
-		l.upMark = b
+		l.upRate = (b - l.upMark[0]) / max(s.now-l.upSince[0], span)
+		l.upMark = [2]float64{l.upMark[1], b}
+		l.upSince = [2]float64{l.upSince[1], s.now}
 	}
 	for _, l := range n.in {
 		b := l.bytes + l.rate*(s.now-l.last)
-		l.downRate = (b - l.downMark) / span
-		l.downMark = b
+		l.downRate = (b - l.downMark[0]) / max(s.now-l.downSince[0], span)
+		l.downMark = [2]float64{l.downMark[1], b}
+		l.downSince = [2]float64{l.downSince[1], s.now}
 	}
 	s.rechoke(n, true)
 }
