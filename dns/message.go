@@ -322,7 +322,7 @@ type Parser struct {
 	left    int // records left in section
 	dataOff int // current record's data
 	dataEnd int
-	cur     RRHeader
+	curType Type // of the record Next returned
 }
 
 // An RRHeader is a record without its data.
@@ -362,14 +362,13 @@ func (p *Parser) Question() (q Question, ok bool, err error) {
 	if p.section != SectionQuestion || p.left == 0 {
 		return q, false, nil
 	}
-	n, off, err := parseName(p.msg, p.off)
+	off, err := parseNameInto(&q.Name, p.msg, p.off)
 	if err != nil {
-		return q, false, &ParseError{SectionQuestion, p.off, err}
+		return Question{}, false, &ParseError{SectionQuestion, p.off, err}
 	}
 	if off+4 > len(p.msg) {
-		return q, false, &ParseError{SectionQuestion, off, errShort}
+		return Question{}, false, &ParseError{SectionQuestion, off, errShort}
 	}
-	q.Name = n
 	q.Type = Type(binary.BigEndian.Uint16(p.msg[off:]))
 	q.Class = Class(binary.BigEndian.Uint16(p.msg[off+2:]))
 	p.off = off + 4
@@ -403,22 +402,23 @@ func (p *Parser) Next() (h RRHeader, sec Section, ok bool, err error) {
 		p.section++
 		p.left = int(p.counts[p.section])
 	}
-	n, off, err := parseName(p.msg, p.off)
+	off, err := parseNameInto(&h.Name, p.msg, p.off)
 	if err != nil {
-		return h, 0, false, &ParseError{p.section, p.off, err}
+		return RRHeader{}, 0, false, &ParseError{p.section, p.off, err}
 	}
 	if off+10 > len(p.msg) {
-		return h, 0, false, &ParseError{p.section, off, errShort}
+		return RRHeader{}, 0, false, &ParseError{p.section, off, errShort}
 	}
 	be := binary.BigEndian
-	h = RRHeader{n, Type(be.Uint16(p.msg[off:])), Class(be.Uint16(p.msg[off+2:])), be.Uint32(p.msg[off+4:]), be.Uint16(p.msg[off+8:])}
+	h.Type, h.Class = Type(be.Uint16(p.msg[off:])), Class(be.Uint16(p.msg[off+2:]))
+	h.TTL, h.Length = be.Uint32(p.msg[off+4:]), be.Uint16(p.msg[off+8:])
 	off += 10
 	if off+int(h.Length) > len(p.msg) {
 		return h, 0, false, &ParseError{p.section, off, errRDataLen}
 	}
 	p.dataOff, p.dataEnd = off, off+int(h.Length)
 	p.left--
-	p.cur = h
+	p.curType = h.Type
 	return h, p.section, true, nil
 }
 
@@ -427,7 +427,7 @@ func (p *Parser) Data() (RData, error) {
 	if p.dataOff < 0 {
 		return nil, errors.New("dns: Data called without a record")
 	}
-	d, err := parseRData(p.cur.Type, p.msg, p.dataOff, p.dataEnd)
+	d, err := parseRData(p.curType, p.msg, p.dataOff, p.dataEnd)
 	if err != nil {
 		return nil, &ParseError{p.section, p.dataOff, err}
 	}

@@ -365,11 +365,19 @@ func (c *compressor) matches(off int, w []byte) bool {
 // reserved label types 01 and 10 are errors.
 func parseName(msg []byte, off int) (Name, int, error) {
 	var n Name
+	end, err := parseNameInto(&n, msg, off)
+	return n, end, err
+}
+
+// parseNameInto is parseName writing into *n, which saves copying a Name
+// on the hot path.
+func parseNameInto(n *Name, msg []byte, off int) (int, error) {
+	n.n = 0
 	end := -1
 	limit := off // pointers must point before this
 	for hops := 0; ; {
 		if off >= len(msg) {
-			return Name{}, 0, errShortName
+			return 0, errShortName
 		}
 		l := int(msg[off])
 		switch l & 0xC0 {
@@ -378,36 +386,36 @@ func parseName(msg []byte, off int) (Name, int, error) {
 				if end < 0 {
 					end = off + 1
 				}
-				return n, end, nil
+				return end, nil
 			}
 			if off+1+l > len(msg) {
-				return Name{}, 0, errShortName
+				return 0, errShortName
 			}
 			if int(n.n)+1+l > len(n.wire) {
-				return Name{}, 0, errNameTooLong
+				return 0, errNameTooLong
 			}
 			copy(n.wire[n.n:], msg[off:off+1+l])
 			n.n += uint8(1 + l)
 			off += 1 + l
 		case 0xC0:
 			if off+1 >= len(msg) {
-				return Name{}, 0, errShortName
+				return 0, errShortName
 			}
 			p := (l&0x3F)<<8 | int(msg[off+1])
 			if end < 0 {
 				end = off + 2
 			}
 			if p >= limit {
-				return Name{}, 0, errPointerForward
+				return 0, errPointerForward
 			}
 			hops++
 			if hops > maxPointerHops {
-				return Name{}, 0, errPointerHops
+				return 0, errPointerHops
 			}
 			limit = p
 			off = p
 		default:
-			return Name{}, 0, errLabelType
+			return 0, errLabelType
 		}
 	}
 }
