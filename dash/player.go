@@ -79,7 +79,10 @@ type Player struct {
 	// Servers, if set, are the places to fetch chunks from instead of the
 	// MPD's BaseURLs: "http://host:port" roots that replace the scheme and
 	// host of each chunk's URL.
-	Servers      []string
+	Servers []string
+	// Where chooses the server for each chunk (ChooseServer if nil;
+	// FirstHealthy keeps to the first that works, in order).
+	Where        func(servers []ServerStat) (int, string)
 	Rule         Rule             // Throughput if nil
 	NewEstimator func() Estimator // EWMA if nil
 	BufferCap    time.Duration    // 30 s if zero
@@ -121,6 +124,18 @@ func ChooseServer(servers []ServerStat) (int, string) {
 		return 0, "every server failed: starting over"
 	}
 	return best, fmt.Sprintf("highest measured throughput (%s)", Mbps(servers[best].Estimate))
+}
+
+// FirstHealthy returns the first server, in the order given, that has not
+// failed: a player that stays with its server (say the nearest CDN node)
+// and moves to the next copy only when it fails.
+func FirstHealthy(servers []ServerStat) (int, string) {
+	for i, s := range servers {
+		if !s.Down {
+			return i, "first that works"
+		}
+	}
+	return 0, "every server failed: starting over"
 }
 
 // Report is the outcome of a session.
@@ -394,6 +409,10 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 			fmt.Fprintf(p.Trace, "viewer: %s (%s)\n", describe(c), play.State())
 		}
 	}
+	where := p.Where
+	if where == nil {
+		where = ChooseServer
+	}
 	inits := map[int][]byte{}
 	var hist, errs []float64
 	last, prevRule := -1, ""
@@ -423,8 +442,9 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		var body []byte
 		var server int
 		var size int64
+		var why string
 		for attempt := 0; ; attempt++ {
-			server, _ = ChooseServer(rep.Servers)
+			server, why = where(rep.Servers)
 			if attempt > len(rep.Servers) {
 				return rep, fmt.Errorf("dash: chunk %d: every server failed", next)
 			}
@@ -472,7 +492,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		c := ChunkLog{
 			Index: next, Quality: d.Quality, Bitrate: rep.Bitrates[d.Quality], Size: size,
 			Start: start.Sub(began), Download: download, Throughput: tput, Rebuffer: waited,
-			Buffer: play.Buffer(), Server: srv.URL, Decision: d, State: st,
+			Buffer: play.Buffer(), Server: srv.URL, ServerReason: why, Decision: d, State: st,
 		}
 		// When to request the next chunk: not while the buffer is full.
 		for over := play.Buffer() - bufCap; over > 0 || (paused && play.Buffer() >= bufCap); over = play.Buffer() - bufCap {

@@ -197,3 +197,63 @@ func TestChooseServer(t *testing.T) {
 		}
 	}
 }
+
+// crashAfter serves n requests, then drops every connection it is given:
+// a CDN node that dies mid-stream.
+type crashAfter struct {
+	h http.Handler
+	n atomic.Int64
+}
+
+func (c *crashAfter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.n.Add(-1) < 0 {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				conn.Close()
+				return
+			}
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	c.h.ServeHTTP(w, r)
+}
+
+// TestPlayerFailoverMidStream: the player stays with the first server
+// (FirstHealthy) until it dies after a few chunks, then moves to the
+// second copy and finishes the video.
+func TestPlayerFailoverMidStream(t *testing.T) {
+	e := smallContent(t, 6*time.Second)
+	crash := &crashAfter{h: &Server{FS: e.Files}}
+	crash.n.Store(4) // the MPD, an init segment and two chunks
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: crash, ReadHeaderTimeout: 5 * time.Second}
+	done := make(chan struct{})
+	go func() { hs.Serve(l); close(done) }()
+	t.Cleanup(func() { hs.Close(); <-done })
+	first := "http://" + l.Addr().String()
+	second := serve(t, &Server{FS: e.Files})
+	var log strings.Builder
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Servers: []string{first, second}, Where: FirstHealthy, Trace: &log}
+	rep, err := p.Play(context.Background(), first+"/manifest.mpd")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	var where []string
+	for _, c := range rep.Chunks {
+		if c.Server == first {
+			where = append(where, "first")
+		} else {
+			where = append(where, "second")
+		}
+	}
+	if len(rep.Chunks) != 6 || where[0] != "first" || where[5] != "second" || rep.Servers[0].Failures != 1 {
+		t.Errorf("chunks from %v, servers %+v\n%s", where, rep.Servers, log.String())
+	}
+	if !strings.Contains(log.String(), "trying another server") {
+		t.Errorf("trace:\n%s", log.String())
+	}
+}

@@ -10,19 +10,20 @@ import (
 // was made from, and what happened next. Printing the logs explains every
 // choice afterwards.
 type ChunkLog struct {
-	Index      int
-	Quality    int
-	Bitrate    float64       // bits per second of the chosen Representation
-	Size       int64         // bytes
-	Start      time.Duration // session clock when requested
-	Download   time.Duration
-	Throughput float64       // measured, bits per second
-	Rebuffer   time.Duration // stalled (or waiting to start) during the download
-	Buffer     time.Duration // buffer when the chunk was in
-	Sleep      time.Duration // idle afterwards because the buffer was full
-	Server     string        // where it came from
-	Decision   Decision
-	State      State
+	Index        int
+	Quality      int
+	Bitrate      float64       // bits per second of the chosen Representation
+	Size         int64         // bytes
+	Start        time.Duration // session clock when requested
+	Download     time.Duration
+	Throughput   float64       // measured, bits per second
+	Rebuffer     time.Duration // stalled (or waiting to start) during the download
+	Buffer       time.Duration // buffer when the chunk was in
+	Sleep        time.Duration // idle afterwards because the buffer was full
+	Server       string        // where it came from
+	ServerReason string        // and why there
+	Decision     Decision
+	State        State
 }
 
 // String formats the log as one line: rate chosen, throughput estimate,
