@@ -12,9 +12,11 @@
 //     Bob's network, told by EDNS Client Subnet, best first.
 //  5. Bob's DASH player (dash.Player) streams the video from that edge (a
 //     cdn.Edge), which fetches each chunk once from netcinema.com's origin.
-//  6. The edge fails in mid-stream; Bob's client (cdn.Failover) goes on
-//     from the other copy the DNS answer named, and KingCDN's health
-//     monitor takes the failed edge out of its answers.
+//  6. The edge fails in mid-stream (or, with Congest, the path to it is
+//     congested); Bob's client (cdn.Failover) goes on from the other copy
+//     the DNS answer named — "may choose different copy if network path
+//     congested" — and KingCDN's health monitor takes a failed edge out of
+//     its answers.
 //
 // Every host has an address of its own in 127.0.0.0/8 (127.0.0.11 is the
 // Boston edge bos1, 127.0.0.5 KingCDN's DNS server, and so on); each
@@ -40,6 +42,7 @@ import (
 	"appnet.dev/cdn"
 	"appnet.dev/dash"
 	"appnet.dev/dns"
+	"appnet.dev/sockets"
 	"golang.org/x/net/html"
 )
 
@@ -83,25 +86,47 @@ type Scene struct {
 	// FailAfter is how many chunks Bob plays before the edge serving him
 	// fails (3 if zero; negative: it never fails).
 	FailAfter int
+	// Congest makes the path to that edge congested instead: the edge
+	// stays up but crawls, and Bob's client gives up on it after
+	// AttemptTimeout.
+	Congest bool
+	// AttemptTimeout is how long Bob's client waits for one copy
+	// (1 s if zero).
+	AttemptTimeout time.Duration
 	// Trace gets every step as it happens; nil discards them.
 	Trace io.Writer
 }
 
 // Result is what happened.
 type Result struct {
-	Page     string         // the web page Bob fetched
-	VideoURL string         // the link he found in it
-	Chain    []string       // the DNS answers, CNAME then A records
-	Failed   string         // the edge that failed, if one did
-	Served   map[string]int // edge name → chunks and manifests it served Bob
-	Report   *dash.Report   // the player's report
-	After    []string       // KingCDN's DNS answer for Bob once the failure was noticed
+	Page      string         // the web page Bob fetched
+	VideoURL  string         // the link he found in it
+	Chain     []string       // the DNS answers, CNAME then A records
+	Failed    string         // the edge that failed, if one did
+	Congested string         // the edge whose path was congested, if one was
+	Served    map[string]int // edge name → chunks and manifests it served Bob
+	Report    *dash.Report   // the player's report
+	After     []string       // KingCDN's DNS answer for Bob once the failure was noticed
 }
 
 // network maps the scene's addresses to real listeners.
 type network struct {
-	mu   sync.Mutex
-	real map[string]string // "127.0.0.11:80" → "127.0.0.11:41234"
+	mu        sync.Mutex
+	real      map[string]string // "127.0.0.11:80" → "127.0.0.11:41234"
+	congested map[string]bool   // paths to these addresses crawl
+}
+
+// congestedRate is the bandwidth of a congested path, bytes per second: a
+// chunk would take over a minute.
+const congestedRate = 2000
+
+func (n *network) congest(addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.congested == nil {
+		n.congested = map[string]bool{}
+	}
+	n.congested[addr] = true
 }
 
 // listen opens a TCP listener for addr: on addr's own IP if the system
@@ -149,12 +174,17 @@ func (n *network) set(addr, real string) {
 func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	n.mu.Lock()
 	real, ok := n.real[addr]
+	slow := n.congested[addr]
 	n.mu.Unlock()
 	if !ok {
 		return nil, fmt.Errorf("netcinema: no host at %s", addr)
 	}
 	var d net.Dialer
-	return d.DialContext(ctx, network, real)
+	c, err := d.DialContext(ctx, network, real)
+	if err != nil || !slow {
+		return c, err
+	}
+	return sockets.Throttle(c, sockets.Link{Rate: congestedRate}), nil
 }
 
 // stepWriter prints the scene's lines one at a time.
@@ -355,8 +385,12 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 	}
 	bobTransport := &http.Transport{DialContext: nw.dial, DisableCompression: true}
 	defer bobTransport.CloseIdleConnections()
+	attempt := s.AttemptTimeout
+	if attempt <= 0 {
+		attempt = time.Second
+	}
 	failover := &cdn.Failover{
-		Transport: bobTransport, AttemptTimeout: 3 * time.Second, Trace: out,
+		Transport: bobTransport, AttemptTimeout: attempt, Trace: out,
 		Copies: func(ctx context.Context, req *http.Request) ([]string, error) {
 			_, addrs, err := lookup(ctx, req.URL.Hostname())
 			return addrs, err
@@ -417,9 +451,16 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 		out.printf("player: %s", strings.TrimRight(string(p), "\n"))
 		chunks++
 		if chunks == failAfter && first != "" {
-			out.printf("*** edge %s (%s) fails ***", first, hostOf(addrs[0]))
-			servers[first].Close()
-			res.Failed = first
+			if s.Congest {
+				out.printf("*** the path to edge %s (%s) is congested ***", first, hostOf(addrs[0]))
+				nw.congest(addrs[0])
+				bobTransport.CloseIdleConnections()
+				res.Congested = first
+			} else {
+				out.printf("*** edge %s (%s) fails ***", first, hostOf(addrs[0]))
+				servers[first].Close()
+				res.Failed = first
+			}
 		}
 		return len(p), nil
 	})}

@@ -60,3 +60,31 @@ func TestLinks(t *testing.T) {
 		t.Errorf("Links = %q, want %q", got, want)
 	}
 }
+
+func TestSceneCongestedPath(t *testing.T) {
+	var trace bytes.Buffer
+	s := &Scene{Video: 4 * time.Second, FailAfter: 2, Congest: true, AttemptTimeout: 500 * time.Millisecond, Trace: &trace}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := s.Run(ctx)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, trace.String())
+	}
+	if res.Congested == "" || res.Failed != "" {
+		t.Fatalf("congested %q failed %q", res.Congested, res.Failed)
+	}
+	if len(res.Report.Chunks) != 4 || res.Report.Frames == 0 {
+		t.Fatalf("want all 4 chunks played and decoded:\n%s", trace.String())
+	}
+	if !strings.Contains(trace.String(), "trying another copy") {
+		t.Errorf("no failover in the trace:\n%s", trace.String())
+	}
+	// The first chunk after the congestion came from the other copy.
+	other := "bos1.kingcdn.com"
+	if res.Congested == other {
+		other = "bos2.kingcdn.com"
+	}
+	if res.Served[other] == 0 {
+		t.Errorf("served %v: want %s to have taken over", res.Served, other)
+	}
+}

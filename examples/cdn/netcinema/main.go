@@ -21,11 +21,12 @@ import (
 func main() {
 	length := flag.Duration("video", 6*time.Second, "length of the trailer")
 	failAfter := flag.Int("fail-after", 3, "chunks played before the edge fails (negative: never)")
+	congest := flag.Bool("congest", false, "congest the path to the edge instead of failing it")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	s := &netcinema.Scene{Video: *length, FailAfter: *failAfter, Trace: os.Stdout}
+	s := &netcinema.Scene{Video: *length, FailAfter: *failAfter, Congest: *congest, Trace: os.Stdout}
 	if _, err := s.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "netcinema:", err)
 		os.Exit(1)
