@@ -72,6 +72,7 @@ func FuzzSession(f *testing.F) {
 	f.Add([]byte("EHLO crepes.fr\r\nMAIL FROM:<a@crepes.fr>\r\nRCPT TO:<b@hamburger.edu>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n"))
 	f.Add([]byte("HELO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<b@hamburger.edu>\r\nDATA\r\nx\n.\nRSET\r\n.\r\n"))
 	f.Add([]byte("AUTH PLAIN\r\n*\r\nSTARTTLS\r\n\x00\xff\r\n"))
+	f.Add([]byte("EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<b@hamburger.edu>\r\nBDAT 5\r\nhelloBDAT 3 LAST\r\nbyeBDAT 2\r\nxx"))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		if len(input) > 1<<16 {
 			return

@@ -350,3 +350,66 @@ func TestShutdownIdle(t *testing.T) {
 		t.Error("still accepting after Shutdown")
 	}
 }
+
+// TestBDAT: CHUNKING (RFC 3030). Chunks are counted, not dot-terminated;
+// a refused BDAT still has its octets read, so they are never commands.
+func TestBDAT(t *testing.T) {
+	rc, mb, _ := hostile(t, nil)
+	if ehlo := rc.cmd("EHLO crepes.fr", 250); !strings.Contains(ehlo, "CHUNKING") {
+		t.Fatalf("no CHUNKING: %s", ehlo)
+	}
+	chunk1 := "Subject: chunks\r\n\r\n.a line with a dot\r\n"
+	chunk2 := "no dot-stuffing, bare LF\nends here\r\n"
+	rc.send("MAIL FROM:<alice@crepes.fr>\r\nRCPT TO:<bob@hamburger.edu>\r\n")
+	rc.expect(250)
+	rc.expect(250)
+	rc.send(fmt.Sprintf("BDAT %d\r\n%s", len(chunk1), chunk1))
+	rc.expect(250)
+	rc.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(chunk2), chunk2))
+	rc.expect(250)
+	msgs, _ := mb.Wait(context.Background(), 1)
+	if !strings.HasSuffix(string(msgs[0].Data), chunk1+chunk2) {
+		t.Errorf("stored %q", msgs[0].Data)
+	}
+	// A BDAT without a transaction: its octets, which look like commands,
+	// are read and dropped.
+	evil := "MAIL FROM:<m@crepes.fr>\r\n"
+	rc.send(fmt.Sprintf("BDAT %d LAST\r\n%s", len(evil), evil))
+	rc.expect(503)
+	rc.cmd("RCPT TO:<bob@hamburger.edu>", 503) // no MAIL was run
+	// Over the size limit.
+	rc.cmd("MAIL FROM:<alice@crepes.fr>", 250)
+	rc.cmd("RCPT TO:<bob@hamburger.edu>", 250)
+	rc.send("BDAT 20000000 LAST\r\n")
+	go rc.conn.Write(make([]byte, 20000000))
+	if code, text := rc.reply(); code != 552 {
+		t.Fatalf("got %d %s", code, text)
+	}
+	rc.cmd("NOOP", 250)
+	rc.cmd("BDAT x", 501)
+	rc.closed()
+	if n := len(mb.Messages()); n != 1 {
+		t.Errorf("%d messages stored", n)
+	}
+}
+
+// TestBDATVanish: a client that disconnects mid-chunk leaves nothing in
+// the Maildir.
+func TestBDATVanish(t *testing.T) {
+	dir := t.TempDir()
+	srv := &Server{Domain: "hamburger.edu", Backend: &Maildir{Root: dir}}
+	addr := startServer(t, srv)
+	rc := dialRaw(t, addr)
+	rc.cmd("EHLO crepes.fr", 250)
+	rc.cmd("MAIL FROM:<alice@crepes.fr>", 250)
+	rc.cmd("RCPT TO:<bob@hamburger.edu>", 250)
+	rc.send("BDAT 10\r\n0123456789")
+	rc.expect(250)
+	rc.send("BDAT 1000 LAST\r\nonly part of it")
+	rc.conn.Close()
+	srv.Shutdown(context.Background())
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "*", "*"))
+	if len(files) != 0 {
+		t.Errorf("files left: %v", files)
+	}
+}

@@ -315,6 +315,7 @@ type session struct {
 	authUser string
 	env      *Envelope
 	errors   int
+	chunks   *chunkState // a BDAT transfer in progress
 }
 
 // maxLine is the line reader's limit: longer data lines are refused, and
@@ -402,6 +403,7 @@ func (s *session) flush(force bool) error {
 
 func (s *session) serve() {
 	defer func() {
+		s.abortChunks()
 		if s.tlsConn != nil {
 			s.tlsConn.SetWriteDeadline(time.Now().Add(time.Second))
 			s.tlsConn.Close()
@@ -495,6 +497,8 @@ func (s *session) dispatch(c command) {
 		s.rcpt(c)
 	case "DATA":
 		s.data(c)
+	case "BDAT":
+		s.bdat(c)
 	case "RSET":
 		if c.arg != "" {
 			s.bad(501, "5.5.4", "syntax: RSET takes no argument")
@@ -508,7 +512,7 @@ func (s *session) dispatch(c command) {
 		// RFC 5321 §3.5.3: 252 neither confirms nor denies.
 		s.reply(252, "2.1.5", "cannot VRFY user, but will accept message and attempt delivery")
 	case "HELP":
-		s.reply(214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA RSET NOOP VRFY HELP QUIT STARTTLS AUTH")
+		s.reply(214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP VRFY HELP QUIT STARTTLS AUTH")
 	case "QUIT":
 		s.reply(221, "2.0.0", "%s closing connection", s.srv.domain())
 		s.state = stateClosed
@@ -525,6 +529,7 @@ func (s *session) dispatch(c command) {
 
 // reset aborts the transaction (RSET, HELO, or after DATA).
 func (s *session) reset() {
+	s.abortChunks()
 	s.env = nil
 	if s.state > stateReady && s.state != stateClosed {
 		s.state = stateReady
@@ -551,6 +556,7 @@ func (s *session) hello(c command) {
 		"PIPELINING",
 		"SIZE " + strconv.FormatInt(srv.maxSize(), 10),
 		"8BITMIME",
+		"CHUNKING",
 		"SMTPUTF8",
 		"ENHANCEDSTATUSCODES",
 	}
@@ -681,6 +687,9 @@ func (s *session) data(c command) {
 	case c.arg != "":
 		s.bad(501, "5.5.4", "syntax: DATA takes no argument")
 		return
+	case s.chunks != nil:
+		s.bad(503, "5.5.1", "DATA after BDAT")
+		return
 	}
 	s.reply(354, "", `Enter mail, end with "." on a line by itself`)
 	if err := s.flush(true); err != nil {
@@ -776,6 +785,7 @@ func (s *session) startTLS(c command) {
 	s.setConn(tc)
 	s.tlsConn = tc
 	s.tls = true
+	s.abortChunks()
 	s.helo, s.esmtp, s.env = "", false, nil
 	s.state = stateGreeted
 }
@@ -985,4 +995,138 @@ func (m *messageReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return m.data.Read(p)
+}
+
+// chunkState is a message arriving in BDAT chunks (RFC 3030): the chunks
+// are streamed through a pipe to the Backend, which runs in a goroutine
+// the session owns and always waits for.
+type chunkState struct {
+	pw   *io.PipeWriter
+	done chan error // the Backend's result
+	n    int64      // octets so far
+}
+
+// abortChunks stops a BDAT transfer: the Backend sees an error and stores
+// nothing.
+func (s *session) abortChunks() {
+	if s.chunks != nil {
+		s.chunks.pw.CloseWithError(errors.New("smtp: transaction aborted"))
+		<-s.chunks.done
+		s.chunks = nil
+	}
+}
+
+// bdat handles "BDAT size [LAST]". The size octets that follow are always
+// read, even when the command is refused, so they are never taken for
+// commands.
+func (s *session) bdat(c command) {
+	f := strings.Fields(c.arg)
+	var size int64 = -1
+	if len(f) >= 1 {
+		if n, err := strconv.ParseInt(f[0], 10, 64); err == nil && n >= 0 {
+			size = n
+		}
+	}
+	last := len(f) == 2 && strings.EqualFold(f[1], "LAST")
+	if size < 0 || len(f) > 2 || len(f) == 2 && !last {
+		// Without a size we cannot know where the chunk ends: give up on
+		// the connection rather than read data as commands.
+		s.reply(501, "5.5.4", "syntax: BDAT size [LAST]; closing connection")
+		s.state = stateClosed
+		return
+	}
+	refuse := func(code int, enh, text string) {
+		if err := s.discard(size); err != nil {
+			s.state = stateClosed
+			return
+		}
+		s.abortChunks()
+		s.bad(code, enh, "%s", text)
+	}
+	switch {
+	case s.state == stateMail:
+		refuse(554, "5.5.1", "no valid recipients")
+		return
+	case s.state != stateRcpt:
+		refuse(503, "5.5.1", "need MAIL and RCPT before BDAT")
+		return
+	}
+	if s.chunks == nil {
+		pr, pw := io.Pipe()
+		cs := &chunkState{pw: pw, done: make(chan error, 1)}
+		env := s.env
+		backend := s.srv.Backend
+		if backend == nil {
+			backend = Discard{}
+		}
+		head := s.received(env)
+		go func() {
+			err := backend.Deliver(s.ctx, env, io.MultiReader(strings.NewReader(head), pr))
+			pr.CloseWithError(errors.New("smtp: backend stopped reading"))
+			cs.done <- err
+		}()
+		s.chunks = cs
+	}
+	cs := s.chunks
+	cs.n += size
+	if cs.n > s.srv.maxSize() {
+		refuse(552, "5.3.4", fmt.Sprintf("message size exceeds fixed limit of %d", s.srv.maxSize()))
+		s.reset()
+		return
+	}
+	// Copy the chunk into the pipe; if the backend stopped reading, keep
+	// reading the chunk anyway.
+	var buf [32 << 10]byte
+	backendGone := false
+	for left := size; left > 0; {
+		s.readDeadline(orDur(s.srv.DataTimeout, 3*time.Minute))
+		n, err := s.lr.Read(buf[:min(left, int64(len(buf)))])
+		if n > 0 && !backendGone {
+			if _, werr := cs.pw.Write(buf[:n]); werr != nil {
+				backendGone = true
+			}
+		}
+		left -= int64(n)
+		if err != nil && left > 0 {
+			s.abortChunks()
+			s.state = stateClosed
+			return
+		}
+	}
+	if !last {
+		if backendGone {
+			s.abortChunks()
+			err := errors.New("backend refused the message")
+			s.reset()
+			s.replyErr(err, 451, "4.3.0", "local error in processing, try again later")
+			return
+		}
+		s.reply(250, "2.0.0", "%d octets received", size)
+		return
+	}
+	cs.pw.Close()
+	err := <-cs.done
+	s.chunks = nil
+	env := s.env
+	s.reset()
+	if err != nil {
+		s.srv.logf("smtp: delivering %s: %v", env.ID, err)
+		s.replyErr(err, 451, "4.3.0", "local error in processing, try again later")
+		return
+	}
+	s.reply(250, "2.0.0", "Message accepted for delivery")
+}
+
+// discard reads and drops n octets of a refused chunk.
+func (s *session) discard(n int64) error {
+	var buf [32 << 10]byte
+	for n > 0 {
+		s.readDeadline(orDur(s.srv.DataTimeout, 3*time.Minute))
+		k, err := s.lr.Read(buf[:min(n, int64(len(buf)))])
+		n -= int64(k)
+		if err != nil && n > 0 {
+			return err
+		}
+	}
+	return nil
 }
