@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -1191,8 +1192,13 @@ func (s *session) cmdIdle(tag string) error {
 				s.mu.Lock()
 				closing := s.closing
 				s.mu.Unlock()
-				if closing {
+				var ne net.Error
+				switch {
+				case closing:
 					s.untagged("BYE %s shutting down", s.srv.hostname())
+					s.flush()
+				case errors.As(err, &ne) && ne.Timeout():
+					s.untagged("BYE IDLE for too long")
 					s.flush()
 				}
 				return err
