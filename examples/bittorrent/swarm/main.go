@@ -6,6 +6,7 @@
 //	go run ./examples/bittorrent/swarm -svg fig.svg -csv fig.csv
 //	go run ./examples/bittorrent/swarm -n 1000 -picker random -choker slides -freeriders 100
 //	go run ./examples/bittorrent/swarm -churn arrive=20s,selfish
+//	go run ./examples/bittorrent/swarm -n 20 -rounds 12       # who peer 1 unchokes, and why
 //
 // The default set-up is the slides' example: a 64 MiB file, client upload
 // rate u with F/u = 1 hour, u_s = 10u, d_min = u_s. Rates are in kbit/s.
@@ -30,7 +31,7 @@ func main() {
 	n := flag.Int("n", 35, "peers: the figure runs N = 0…`n`, the experiments N = n")
 	us := flag.Float64("us", 0, "the server's (seed's) upload rate u_s in `kbit/s` (default 10u)")
 	u := flag.Float64("u", 0, "each peer's upload rate u in `kbit/s` (default F per hour)")
-	d := flag.Float64("d", 0, "each peer's download rate in `kbit/s` (default u_s; 0 after setting -us means u_s too)")
+	d := flag.Float64("d", 0, "each peer's download rate in `kbit/s` (default u_s)")
 	file := flag.Float64("file", 64, "file size F in `MiB`")
 	picker := flag.String("picker", swarm.RarestFirst, "piece selection: rarest, random or inorder")
 	choker := flag.String("choker", swarm.ChokeMainline, "choker: bep3, mainline, slides or none")
@@ -39,9 +40,10 @@ func main() {
 	svg := flag.String("svg", "", "write the figure as SVG to `file`")
 	csvFile := flag.String("csv", "", "write the figure as CSV to `file`")
 	seed := flag.Uint64("seed", 1, "random seed")
+	rounds := flag.Int("rounds", 0, "print the first `k` choking rounds in which peer 1 unchokes someone (P2P, N peers)")
 	flag.Parse()
 
-	if err := run(os.Stdout, options{*n, *us, *u, *d, *file, *picker, *choker, *churn, *riders, *svg, *csvFile, *seed}); err != nil {
+	if err := run(os.Stdout, options{*n, *us, *u, *d, *file, *picker, *choker, *churn, *riders, *svg, *csvFile, *seed, *rounds}); err != nil {
 		fmt.Fprintln(os.Stderr, "swarm:", err)
 		os.Exit(1)
 	}
@@ -55,6 +57,7 @@ type options struct {
 	riders         int
 	svg, csv       string
 	seed           uint64
+	rounds         int
 }
 
 func run(w io.Writer, o options) error {
@@ -126,6 +129,11 @@ func run(w io.Writer, o options) error {
 
 	exp := base
 	exp.Peers = o.n
+	if o.rounds > 0 {
+		if err := printRounds(w, exp, o.rounds); err != nil {
+			return err
+		}
+	}
 	fmt.Fprintf(w, "\nPiece selection, N = %d (steady-state peer availability, copies of the rarest piece):\n", o.n)
 	sel, err := swarm.CompareSelection(exp)
 	if err != nil {
@@ -171,4 +179,33 @@ func writeFile(name string, write func(io.Writer) error) error {
 		return err
 	}
 	return f.Close()
+}
+
+// printRounds shows the choker at work: whom peer 1 unchoked, and why, in
+// its first k rounds that unchoked anyone.
+func printRounds(w io.Writer, c swarm.Config, k int) error {
+	c.RecordRounds = true
+	r, err := swarm.Run(c)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nChoking rounds of peer 1 (%s choker), N = %d:\n", c.Choking, c.Peers)
+	for _, rd := range r.Rounds {
+		if rd.Peer != 1 || len(rd.Unchoked) == 0 {
+			continue
+		}
+		if k--; k < 0 {
+			break
+		}
+		state := "leecher"
+		if rd.Seeding {
+			state = "seed"
+		}
+		fmt.Fprintf(w, "  %8v %-7s unchokes", rd.Time.Round(time.Second), state)
+		for i, id := range rd.Unchoked {
+			fmt.Fprintf(w, " %d (%s)", id, rd.Reasons[i])
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }

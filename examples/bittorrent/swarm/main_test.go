@@ -11,7 +11,7 @@ func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	svg, csv := filepath.Join(dir, "fig.svg"), filepath.Join(dir, "fig.csv")
 	var out strings.Builder
-	err := run(&out, options{n: 6, file: 64, picker: "rarest", choker: "mainline", churn: "arrive=30s,selfish", riders: -1, svg: svg, csv: csv, seed: 1})
+	err := run(&out, options{n: 6, file: 64, picker: "rarest", choker: "mainline", churn: "arrive=30s,selfish", riders: -1, svg: svg, csv: csv, seed: 1, rounds: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +21,7 @@ func TestRun(t *testing.T) {
 		"rarest ", "random ", "inorder ", // one line per experiment
 		"bep3 ", "mainline ", "slides ", "none ",
 		"churn none", "churn arrive=30s,selfish",
+		"Choking rounds of peer 1", "unchokes",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
