@@ -230,6 +230,9 @@ func FuzzDifferential(f *testing.F) {
 			if !sameName(r.Header.Name, rr.Name) || uint16(r.Header.Type) != uint16(rr.Type()) || r.Header.TTL != rr.TTL {
 				t.Fatalf("record %d: %v vs %v", i, r.Header, rr)
 			}
+			if u, ok := rr.Data.(*Unknown); ok && len(u.Data) == 0 {
+				continue // an UPDATE-style record without data; dnsmessage reads on past it
+			}
 			switch body := r.Body.(type) {
 			case *dnsmessage.AResource:
 				if rr.Data.(*A).Addr != netip.AddrFrom4(body.A) {
