@@ -212,6 +212,7 @@ func (s *swarm) pick(self *entry, now time.Time, timeout time.Duration, numWant 
 		want = 0
 	}
 	same, other := newReservoir(want, rng), newReservoir(want, rng)
+	same.out = make([]Peer, 0, min(want, len(s.peers)))
 	for _, e := range s.peers {
 		if now.Sub(e.seen) > timeout {
 			continue // gone silent; removed at the next sweep

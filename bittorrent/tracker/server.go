@@ -163,7 +163,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if len(uri) > 300 {
 		uri = uri[:300] + "…"
 	}
-	s.tracef("C: GET %s (from %v)", uri, from.Addr())
+	if s.Trace != nil {
+		s.tracef("C: GET %s (from %v)", uri, from.Addr())
+	}
 	w.Header().Set("Content-Type", "text/plain")
 	var body []byte
 	switch {
@@ -198,7 +200,9 @@ func (s *Server) serveHTTPAnnounce(r *http.Request, from netip.Addr) []byte {
 	if err != nil {
 		return s.failHTTP(failureText(err))
 	}
-	s.tracef("S: %s", describe(resp))
+	if s.Trace != nil {
+		s.tracef("S: %s", describe(resp))
+	}
 	return appendHTTPAnnounce(nil, resp, compact, noPeerID)
 }
 
@@ -228,7 +232,9 @@ func (s *Server) serveHTTPScrape(r *http.Request) []byte {
 		if err != nil {
 			return s.failHTTP(failureText(err))
 		}
-		s.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(h), st.Complete, st.Downloaded, st.Incomplete)
+		if s.Trace != nil {
+			s.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(h), st.Complete, st.Downloaded, st.Incomplete)
+		}
 		b = fmt.Appendf(b, "20:%s", h[:])
 		b = fmt.Appendf(b, "d8:completei%de10:downloadedi%de10:incompletei%dee", st.Complete, st.Downloaded, st.Incomplete)
 	}
@@ -287,23 +293,31 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 			return fail("connect without the protocol ID")
 		}
 		id := s.connectionID(from, window(now))
-		s.tracef("C: connect transaction=%08x (from %v)", tid, from)
+		if s.Trace != nil {
+			s.tracef("C: connect transaction=%08x (from %v)", tid, from)
+		}
 		s.tracef("S: connect connection_id=%016x", id)
 		b := appendHeader(nil, actionConnect, tid)
 		return binary.BigEndian.AppendUint64(b, id)
 	}
 	if !s.validConnectionID(binary.BigEndian.Uint64(p), from, now) {
-		s.tracef("C: %v with connection_id=%016x (from %v)", act, binary.BigEndian.Uint64(p), from)
+		if s.Trace != nil {
+			s.tracef("C: %v with connection_id=%016x (from %v)", act, binary.BigEndian.Uint64(p), from)
+		}
 		return fail("invalid or expired connection ID")
 	}
 	switch act {
 	case actionAnnounce:
 		req, err := parseAnnounceRequest(p)
 		if err != nil {
-			s.tracef("C: announce (from %v)", from)
+			if s.Trace != nil {
+				s.tracef("C: announce (from %v)", from)
+			}
 			return fail(err.Error())
 		}
-		s.tracef("C: announce info_hash=%s port=%d left=%d event=%s (from %v)", shortHash(req.InfoHash), req.Port, req.Left, eventName(req.Event), from.Addr())
+		if s.Trace != nil {
+			s.tracef("C: announce info_hash=%s port=%d left=%d event=%s (from %v)", shortHash(req.InfoHash), req.Port, req.Left, eventName(req.Event), from.Addr())
+		}
 		resp, err := s.announce(req, from.Addr())
 		if err != nil {
 			return fail(failureText(err))
@@ -320,21 +334,27 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 			size = 18
 		}
 		resp.Peers = kept[:min(len(kept), (maxUDPReply-announceReplyMin)/size)]
-		s.tracef("S: announce %s", describe(resp))
-		return appendAnnounceReply(nil, tid, resp, ipv6)
+		if s.Trace != nil {
+			s.tracef("S: announce %s", describe(resp))
+		}
+		return appendAnnounceReply(make([]byte, 0, announceReplyMin+len(resp.Peers)*size), tid, resp, ipv6)
 	case actionScrape:
 		body := p[headerLen:]
 		if len(body)%20 != 0 || len(body) == 0 || len(body)/20 > maxScrapeHashes {
 			return fail(fmt.Sprintf("scrape of %d bytes: want 1 to %d info hashes of 20 bytes", len(body), maxScrapeHashes))
 		}
-		s.tracef("C: scrape %d torrents (from %v)", len(body)/20, from)
+		if s.Trace != nil {
+			s.tracef("C: scrape %d torrents (from %v)", len(body)/20, from)
+		}
 		stats := make([]Stats, 0, len(body)/20)
 		for ; len(body) > 0; body = body[20:] {
 			st, err := s.backend.Scrape(now, metainfo.Hash(body[:20]))
 			if err != nil {
 				return fail(failureText(err))
 			}
-			s.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(metainfo.Hash(body[:20])), st.Complete, st.Downloaded, st.Incomplete)
+			if s.Trace != nil {
+				s.tracef("S: scrape %s complete=%d downloaded=%d incomplete=%d", shortHash(metainfo.Hash(body[:20])), st.Complete, st.Downloaded, st.Incomplete)
+			}
 			stats = append(stats, st)
 		}
 		return appendScrapeReply(nil, tid, stats)
