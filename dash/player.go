@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"appnet.dev/dash/mpd"
@@ -91,6 +92,9 @@ type Player struct {
 	Trace        io.Writer        // if set, one line per chunk
 	// MaxSegmentSize bounds each download (64 MiB if zero).
 	MaxSegmentSize int64
+	// Abandon lets the player give up on a chunk that arrives too slowly
+	// and fetch it at a lower rate instead (see the Abandon policy).
+	Abandon bool
 	// Decode makes the player decode toy-codec chunks and fail on corrupt
 	// ones, as a real player's decoder would.
 	Decode bool
@@ -228,6 +232,27 @@ func (p *Player) maxSize() int64 {
 
 // fetch GETs one resource (or a byte range of it) with a size limit.
 func (p *Player) fetch(ctx context.Context, u, rng string) ([]byte, error) {
+	return p.fetchWatched(ctx, u, rng, nil)
+}
+
+// errAbandoned is returned by fetchWatched when its watcher gives up.
+var errAbandoned = errors.New("dash: download abandoned")
+
+// abandonedError carries how much had arrived.
+type abandonedError struct{ received int64 }
+
+func (e abandonedError) Error() string { return errAbandoned.Error() }
+func (e abandonedError) Unwrap() error { return errAbandoned }
+
+// fetchWatched is fetch with a watcher, asked every 100 ms while the body
+// arrives (bytes so far, and the size if the server said it) whether to
+// give up; if it says so, the request is cancelled.
+func (p *Player) fetchWatched(ctx context.Context, u, rng string, watch func(received, total int64) bool) ([]byte, error) {
+	if watch != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, fmt.Errorf("dash: %w", err)
@@ -247,7 +272,37 @@ func (p *Player) fetch(ctx context.Context, u, rng string) ([]byte, error) {
 	if resp.ContentLength > max {
 		return nil, fmt.Errorf("dash: GET %s: %d bytes, more than %d", u, resp.ContentLength, max)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	body := io.Reader(io.LimitReader(resp.Body, max+1))
+	var received atomic.Int64
+	var gaveUp atomic.Bool
+	if watch != nil {
+		// The watcher runs in a goroutine of its own, stopped before
+		// fetchWatched returns.
+		stop, stopped := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(stopped)
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if watch(received.Load(), resp.ContentLength) {
+						gaveUp.Store(true)
+						resp.Body.Close() // unblocks the read below
+						return
+					}
+				}
+			}
+		}()
+		defer func() { close(stop); <-stopped }()
+		body = &countingReader{r: body, n: &received}
+	}
+	b, err := io.ReadAll(body)
+	if gaveUp.Load() {
+		return nil, abandonedError{received: received.Load()}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dash: GET %s: %w", u, err)
 	}
@@ -255,6 +310,17 @@ func (p *Player) fetch(ctx context.Context, u, rng string) ([]byte, error) {
 		return nil, fmt.Errorf("dash: GET %s: more than %d bytes", u, max)
 	}
 	return b, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
 }
 
 // Tracks fetches and expands an MPD, returning the Representations of its
@@ -441,20 +507,51 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		start := lastTick
 		var body []byte
 		var server int
-		var size int64
+		var size, wasted int64
 		var why string
+		// The watcher for abandonment: chunk sizes at the other qualities
+		// are guessed from their bandwidth.
+		var watch func(received, total int64) bool
+		abandonTo := -1
+		if p.Abandon && d.Quality > 0 {
+			bufAtStart := play.Buffer()
+			sizes := make([]int64, len(rep.Bitrates))
+			for i, b := range rep.Bitrates {
+				sizes[i] = int64(b / 8 * seg.Duration.Seconds())
+			}
+			watch = func(received, total int64) bool {
+				if total > 0 {
+					sizes[d.Quality] = total
+				}
+				to, ok := Abandon(d.Quality, sizes, received, clock.Now().Sub(start), bufAtStart)
+				if ok {
+					abandonTo = to
+				}
+				return ok
+			}
+		}
 		for attempt := 0; ; attempt++ {
 			server, why = where(rep.Servers)
-			if attempt > len(rep.Servers) {
+			if attempt > len(rep.Servers)+1 {
 				return rep, fmt.Errorf("dash: chunk %d: every server failed", next)
 			}
 			var err error
-			body, size, err = p.download(ctx, locate, server, t, &seg, inits, d.Quality)
+			body, size, err = p.download(ctx, locate, server, t, &seg, inits, d.Quality, watch)
 			if err == nil {
 				break
 			}
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
+			}
+			var ab abandonedError
+			if errors.As(err, &ab) {
+				wasted += size + ab.received
+				d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s", clock.Now().Sub(start).Seconds(), Mbps(rep.Bitrates[abandonTo]))
+				d.Quality, d.Bitrate = abandonTo, rep.Bitrates[abandonTo]
+				t = &tracks[d.Quality]
+				seg = t.Segments[next]
+				watch = nil
+				continue
 			}
 			rep.Servers[server].Failures++
 			rep.Servers[server].Down = true
@@ -477,7 +574,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 			rep.Frames += n
 		}
 		play.Push(seg.Duration)
-		tput := float64(size) * 8 / math.Max(download.Seconds(), 1e-6)
+		tput := float64(size+wasted) * 8 / math.Max(download.Seconds(), 1e-6)
 		est.Add(tput, download)
 		srv := &rep.Servers[server]
 		if srv.Estimate == 0 {
@@ -548,7 +645,7 @@ func allDown(s []ServerStat) bool {
 
 // download fetches a chunk from one server, with its Representation's
 // initialization segment the first time.
-func (p *Player) download(ctx context.Context, locate func(int, *mpd.Track, *mpd.Segment) (string, error), server int, t *mpd.Track, seg *mpd.Segment, inits map[int][]byte, q int) ([]byte, int64, error) {
+func (p *Player) download(ctx context.Context, locate func(int, *mpd.Track, *mpd.Segment) (string, error), server int, t *mpd.Track, seg *mpd.Segment, inits map[int][]byte, q int, watch func(received, total int64) bool) ([]byte, int64, error) {
 	var size int64
 	if _, ok := inits[q]; !ok && t.Init != nil {
 		u, err := locate(server, t, t.Init)
@@ -566,9 +663,9 @@ func (p *Player) download(ctx context.Context, locate func(int, *mpd.Track, *mpd
 	if err != nil {
 		return nil, 0, err
 	}
-	b, err := p.fetch(ctx, u, seg.Range)
+	b, err := p.fetchWatched(ctx, u, seg.Range, watch)
 	if err != nil {
-		return nil, 0, err
+		return nil, size, err
 	}
 	return b, size + int64(len(b)), nil
 }
