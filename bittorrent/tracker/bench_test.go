@@ -51,7 +51,7 @@ func benchTrackers(b *testing.B) []benchTracker {
 	port := l2.Addr().(*net.TCPAddr).Port
 	l2.Close()
 	pc2.Close()
-	cmd := exec.Command("opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "/whitelist")
+	cmd := exec.Command("opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist")
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}

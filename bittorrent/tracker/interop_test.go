@@ -110,14 +110,15 @@ func TestInteropOpentracker(t *testing.T) {
 	}
 	listed, _ := metainfo.ParseHash("c12fe1c06bba254a9dc9f519b335aa7c1367a88a")
 	dir := t.TempDir()
-	// Debian's opentracker chroots into -d and reads the whitelist there.
+	// Debian's opentracker chroots into -d when it can (as root) and
+	// changes into it otherwise: a relative whitelist path works both ways.
 	if err := os.WriteFile(filepath.Join(dir, "whitelist"), []byte(listed.String()+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
 	port := freePort(t)
 	var out syncBuffer
-	startPeer(t, &out, "opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "/whitelist")
+	startPeer(t, &out, "opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	waitListening(t, addr)
 
