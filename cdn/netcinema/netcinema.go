@@ -83,6 +83,9 @@ zone 10.2.0.0/16 newyork
 type Scene struct {
 	// Video is the trailer's length (6 s if zero).
 	Video time.Duration
+	// Content, if set, is the trailer already encoded (and Video is not
+	// used).
+	Content *dash.Encoded
 	// FailAfter is how many chunks Bob plays before the edge serving him
 	// fails (3 if zero; negative: it never fails).
 	FailAfter int
@@ -262,9 +265,12 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 	}
 
 	// netcinema.com: the video, its origin, its web page, its DNS.
-	enc, err := dash.DemoContent(length).Encode()
-	if err != nil {
-		return nil, err
+	enc := s.Content
+	if enc == nil {
+		var err error
+		if enc, err = dash.DemoContent(length).Encode(); err != nil {
+			return nil, err
+		}
 	}
 	files := dash.MemFS{}
 	for name, b := range enc.Files {

@@ -8,6 +8,7 @@ import (
 
 	"appnet.dev/cdn"
 	"appnet.dev/cdn/netcinema"
+	"appnet.dev/dash"
 )
 
 // cdnChapter plays the slides' CDN case — Bob, netcinema.com and KingCDN,
@@ -16,7 +17,18 @@ import (
 func cdnChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 	fmt.Fprintln(w, "Bob requests video http://netcinema.com/6Y7B23V; the video is stored in KingCDN.")
 	fmt.Fprintln(w)
-	s := &netcinema.Scene{Video: 4 * time.Second, FailAfter: 2, Trace: w}
+	// The trailer at three small rates, quick to encode and decode.
+	c := dash.DemoContent(4 * time.Second)
+	c.Rates = []dash.Rate{
+		{ID: "low", Width: 96, Height: 54, Step: 16},
+		{ID: "mid", Width: 192, Height: 108, Step: 4},
+		{ID: "high", Width: 384, Height: 216, Step: 1},
+	}
+	enc, err := c.Encode()
+	if err != nil {
+		return "", err
+	}
+	s := &netcinema.Scene{Content: enc, FailAfter: 2, Trace: w}
 	res, err := s.Run(ctx)
 	if err != nil {
 		return "", err
