@@ -27,7 +27,9 @@ const (
 	DefaultMaxFetches    = 64
 )
 
-// Cache status values an Edge puts in its X-Cache response field.
+// Cache status values an Edge puts in its X-Cache response field. It
+// also sends the standard Cache-Status field (RFC 9211), which says the
+// same with more detail: "bos1.kingcdn.com; hit; ttl=42".
 const (
 	StatusHit         = "HIT"         // served from the cache, fresh
 	StatusMiss        = "MISS"        // fetched from the origin
@@ -302,7 +304,10 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.serveObject(w, r, stored, StatusStale)
 			return
 		}
-	} else if rq.OnlyIfCached {
+	}
+	if rq.OnlyIfCached {
+		// Nothing usable without asking the origin, which the client
+		// forbids (RFC 9111 §5.2.1.7).
 		http.Error(w, "cdn: not cached", http.StatusGatewayTimeout)
 		return
 	}
@@ -498,8 +503,10 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 	for k, vs := range o.Header {
 		h[k] = vs
 	}
-	h["Age"] = []string{strconv.FormatInt(int64(o.Timing.Age(e.now())/time.Second), 10)}
+	now := e.now()
+	h["Age"] = []string{strconv.FormatInt(int64(o.Timing.Age(now)/time.Second), 10)}
 	h["X-Cache"] = []string{status}
+	h["Cache-Status"] = []string{e.cacheStatus(status, o, now)}
 	h["Via"] = append(h["Via"][:len(h["Via"]):len(h["Via"])], e.via(r))
 	if o.Status != http.StatusOK {
 		h.Set("Content-Length", strconv.Itoa(len(o.Body)))
@@ -564,6 +571,22 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 	}
 }
 
+// cacheStatus is the Cache-Status field (RFC 9211) for an answer the
+// edge served with X-Cache status: whether it was a hit, why it went
+// forward, and how long the copy stays fresh.
+func (e *Edge) cacheStatus(status string, o *Object, now time.Time) string {
+	ttl := strconv.FormatInt(int64((o.Timing.Lifetime-o.Timing.Age(now))/time.Second), 10)
+	switch status {
+	case StatusHit:
+		return e.name() + "; hit; ttl=" + ttl
+	case StatusStale:
+		return e.name() + "; hit; ttl=" + ttl
+	case StatusRevalidated:
+		return e.name() + "; fwd=stale; fwd-status=304; ttl=" + ttl
+	}
+	return e.name() + "; fwd=uri-miss; fwd-status=" + strconv.Itoa(o.Status)
+}
+
 // passThrough forwards r to the origin and streams the answer back without
 // storing it: unsafe methods, no-store requests and objects too big to
 // keep.
@@ -600,7 +623,12 @@ func (e *Edge) passThrough(w http.ResponseWriter, r *http.Request, status string
 		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
 	}
 	h.Set("X-Cache", status)
-	h.Add("Via", fmt.Sprintf("%d.%d %s", r.ProtoMajor, r.ProtoMinor, e.name()))
+	fwd := "bypass"
+	if status == StatusMiss {
+		fwd = "uri-miss"
+	}
+	h.Set("Cache-Status", e.name()+"; fwd="+fwd+"; fwd-status="+strconv.Itoa(resp.StatusCode))
+	h.Add("Via", e.via(r))
 	e.tracef("edge %s: %s %s %s (passed through)", e.name(), r.Method, CacheKey(r), status)
 	w.WriteHeader(resp.StatusCode)
 	// A body that ends early leaves the response short of its

@@ -230,6 +230,13 @@ func TestEdgeRequestDirectives(t *testing.T) {
 	if r := f.get(t, "/other", "Cache-Control", "only-if-cached"); r.status != http.StatusGatewayTimeout {
 		t.Errorf("only-if-cached miss: status %d, want 504", r.status)
 	}
+	if r := f.get(t, "/v", "Cache-Control", "only-if-cached"); r.status != 200 || r.cache != "HIT" {
+		t.Errorf("only-if-cached hit: %d %s, want 200 HIT", r.status, r.cache)
+	}
+	f.clock.Advance(200 * time.Second)
+	if r := f.get(t, "/v", "Cache-Control", "only-if-cached"); r.status != http.StatusGatewayTimeout {
+		t.Errorf("only-if-cached, stale copy: status %d, want 504", r.status)
+	}
 }
 
 func TestEdgeStaleIfError(t *testing.T) {
@@ -334,6 +341,26 @@ func TestEdgeRanges(t *testing.T) {
 	}
 	if n := f.origin.count(); n != 1 {
 		t.Errorf("origin requests = %d, want 1", n)
+	}
+}
+
+func TestEdgeCacheStatusField(t *testing.T) {
+	f := newFixture(t, nil)
+	var got []string
+	got = append(got, f.get(t, "/v").header.Get("Cache-Status"))
+	f.clock.Advance(4 * time.Second)
+	got = append(got, f.get(t, "/v").header.Get("Cache-Status"))
+	f.clock.Advance(10 * time.Second)
+	got = append(got, f.get(t, "/v").header.Get("Cache-Status"))
+	got = append(got, f.get(t, "/v", "Cache-Control", "no-store").header.Get("Cache-Status"))
+	want := []string{
+		"appnet-edge; fwd=uri-miss; fwd-status=200",
+		"appnet-edge; hit; ttl=6",
+		"appnet-edge; fwd=stale; fwd-status=304; ttl=10",
+		"appnet-edge; fwd=bypass; fwd-status=200",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Cache-Status (-want +got):\n%s", diff)
 	}
 }
 

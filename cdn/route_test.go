@@ -279,3 +279,29 @@ func TestFailoverGoesToAnotherCopy(t *testing.T) {
 		t.Errorf("all copies broken: err %v, want ErrNoCopy", err)
 	}
 }
+
+func TestMonitorRunStopsWithItsContext(t *testing.T) {
+	probed := make(chan struct{}, 1)
+	mon := &Monitor{
+		Nodes:    []Node{{Name: "bos1", Cluster: "boston", Addr: netip.MustParseAddrPort("127.0.0.11:80")}},
+		Interval: time.Hour,
+		Probe: func(context.Context, Node) (int64, error) {
+			select {
+			case probed <- struct{}{}:
+			default:
+			}
+			return 3, nil
+		},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- mon.Run(ctx) }()
+	<-probed // the first round runs at once
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run returned %v, want context.Canceled", err)
+	}
+	if st := mon.States()["bos1"]; !st.Healthy || st.Load != 3 {
+		t.Errorf("state %+v", st)
+	}
+}
