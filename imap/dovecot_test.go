@@ -164,10 +164,24 @@ func TestSameAsDovecot(t *testing.T) {
 	}
 	inbox, _ := store.Mailbox("INBOX")
 	msgs := corpus(120)
+	kinds := map[string]int{}
 	for _, m := range msgs {
+		for _, k := range []string{"multipart/", "message/rfc822", "=?", "filename*=", "multipart/digest", ":;"} {
+			if strings.Contains(m, k) {
+				kinds[k]++
+			}
+		}
 		if _, err := inbox.Append(strings.NewReader(m), nil, time.Time{}, 0); err != nil {
 			t.Fatal(err)
 		}
+	}
+	for k, n := range kinds {
+		if n < 5 {
+			t.Errorf("the corpus has only %d messages with %q", n, k)
+		}
+	}
+	if len(kinds) < 6 {
+		t.Errorf("the corpus lacks variety: %v", kinds)
 	}
 	dc := newDovecot(t, store.Root()) // after the files exist, to hand them over
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -273,5 +287,64 @@ func TestDovecotSharesOurMaildir(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"Junk", `\Answered`}, msgs[1].Flags); diff != "" {
 		t.Errorf("flags of Dovecot's message (-want +got):\n%s", diff)
+	}
+}
+
+// TestSectionsSameAsDovecot compares BODY[section] and partial fetches
+// with Dovecot's on the corpus.
+func TestSectionsSameAsDovecot(t *testing.T) {
+	store, err := maildir.Open(filepath.Join(t.TempDir(), "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := store.Mailbox("INBOX")
+	msgs := corpus(120)
+	for _, m := range msgs {
+		inbox.Append(strings.NewReader(m), nil, time.Time{}, 0)
+	}
+	dc := newDovecot(t, store.Root())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	items := []string{"BODY.PEEK[1]", "BODY.PEEK[1.MIME]", "BODY.PEEK[2]", "BODY.PEEK[1.1]", "BODY.PEEK[2.1.MIME]",
+		"BODY.PEEK[TEXT]", "BODY.PEEK[HEADER]", "BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)]", "BODY.PEEK[HEADER.FIELDS.NOT (TO CC)]",
+		"BODY.PEEK[1.HEADER]", "BODY.PEEK[1.TEXT]", "BODY.PEEK[]<5.20>", "BODY.PEEK[1]<2.10>"}
+	fetch := func(c *Client) map[uint32]map[string]string {
+		if _, err := c.Select(ctx, "INBOX", true); err != nil {
+			t.Fatal(err)
+		}
+		out := map[uint32]map[string]string{}
+		err := c.Fetch(ctx, SeqSet{{1, 0}}, FetchOptions{Items: items}, func(m *FetchMessage) error {
+			out[m.Seq] = map[string]string{}
+			for k, v := range m.Body {
+				out[m.Seq][k] = string(v)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want := fetch(dc.client(t))
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	a, b := net.Pipe()
+	go srv.ServeConn(a)
+	ours := NewClient(b)
+	defer ours.Close()
+	if err := ours.Login(ctx, "bob", "x"); err != nil {
+		t.Fatal(err)
+	}
+	got := fetch(ours)
+	bad := 0
+	for seq := uint32(1); seq <= uint32(len(msgs)); seq++ {
+		if diff := cmp.Diff(want[seq], got[seq]); diff != "" {
+			bad++
+			if bad <= 5 {
+				t.Errorf("message %d: sections differ from Dovecot's (-dovecot +ours):\n%s\nmessage:\n%s", seq, diff, msgs[seq-1])
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d messages differ", bad, len(msgs))
 	}
 }

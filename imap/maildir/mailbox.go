@@ -624,7 +624,9 @@ func (m *Mailbox) uniqueName(now time.Time, size int64) string {
 	if host == "" {
 		host = "localhost"
 	}
-	return fmt.Sprintf("%d.M%dP%dQ%d.%s,S=%d,W=%d", now.Unix(), now.Nanosecond()/1000,
+	// The microseconds are zero-padded so that names sort in delivery
+	// order, which is how new messages are numbered (here and in Dovecot).
+	return fmt.Sprintf("%d.M%06dP%dQ%d.%s,S=%d,W=%d", now.Unix(), now.Nanosecond()/1000,
 		os.Getpid(), m.store.seq.Add(1), host, size, size)
 }
 
