@@ -32,10 +32,16 @@
 // manifest, requests one chunk at a time; chooses maximum coding rate
 // sustainable given current bandwidth". It decides when to request (the
 // [Player] waits while its buffer is full), what encoding rate (a [Rule]:
-// [Throughput], [BBA], [BOLA], [MPC], [Dynamic]) and where from (one of
-// several BaseURLs or servers). Rules are pure functions of a [State];
-// every [Decision] carries its reason, and each [ChunkLog] keeps the state
-// it was made from.
+// [Throughput], [BBA], [BOLA], [MPC], [Dynamic]; and [Abandon] for a chunk
+// that arrives too slowly) and where from (one of several BaseURLs or
+// servers: [ChooseServer], [FirstHealthy]). Rules are pure functions of a
+// [State]; every [Decision] carries its reason, and each [ChunkLog] keeps
+// the state it was made from. Bandwidth is measured per chunk and smoothed
+// by an [Estimator] ([EWMA] with two half-lives, [HarmonicMean]).
+//
+// On loopback the network is as fast as memory; [LimitedClient] throttles
+// the player's connections in process to a rate or a [Trace], and a
+// [SkipClock] skips the waits with a full buffer so a demo runs quickly.
 //
 // # Playout buffering
 //

@@ -25,7 +25,7 @@ func encodeDemo(t testing.TB, d time.Duration) *Encoded {
 }
 
 func TestSegmenter(t *testing.T) {
-	e := encodeDemo(t, 5*time.Second)
+	e := encodeDemo(t, 2*time.Second)
 	m, err := mpd.Unmarshal(e.Files[ManifestName])
 	if err != nil {
 		t.Fatalf("our MPD does not parse: %v", err)
@@ -125,7 +125,7 @@ func serve(t testing.TB, s *Server) string {
 }
 
 func TestServer(t *testing.T) {
-	e := encodeDemo(t, 2*time.Second)
+	e := smallContent(t, 2*time.Second)
 	var trace strings.Builder
 	s := &Server{FS: e.Files, Trace: &syncWriter{w: &trace}}
 	base := serve(t, s)

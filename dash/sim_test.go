@@ -53,7 +53,7 @@ func TestSimulatorSteady(t *testing.T) {
 // link the optimum is the top rate with one start-up.
 func TestOptimumBounds(t *testing.T) {
 	sim := Simulator{}
-	traces := []*Trace{GenerateTrace(Steps, 1, 320*time.Second), GenerateTrace(ThreeG, 2, 320*time.Second), ConstantTrace(10e6)}
+	traces := []*Trace{GenerateTrace(Steps, 1, 320*time.Second), GenerateTrace(ThreeG, 2, 320*time.Second)}
 	for _, tr := range traces {
 		opt, qs := sim.Optimum(tr, QoELin())
 		if len(qs) != 48 {
