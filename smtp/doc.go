@@ -2,8 +2,8 @@
 // a server, a client and a mail server's outgoing message queue, with the
 // extensions mail needs today (ESMTP: PIPELINING RFC 2920, SIZE RFC 1870,
 // 8BITMIME RFC 6152, SMTPUTF8 RFC 6531, ENHANCEDSTATUSCODES RFC 2034 and
-// 3463, STARTTLS RFC 3207, AUTH RFC 4954, delivery status notifications
-// RFC 3464).
+// 3463, STARTTLS RFC 3207, AUTH RFC 4954, CHUNKING RFC 3030, delivery
+// status notifications RFC 3464).
 //
 // # The lecture's story
 //
@@ -60,10 +60,15 @@
 // §4.5.3 limits (512-octet command lines, 1000 text lines… 100
 // recipients, SIZE while streaming) and timeouts, rejects any CR or LF not
 // part of a CRLF with 550 5.5.2 (the SMTP smuggling defence), and prepends
-// a Received: trace field. A Backend receives each accepted message and
+// a Received: trace field. BDAT chunks (CHUNKING) are streamed to the
+// Backend like DATA; a refused BDAT still has its octets read, so they are
+// never taken for commands. A Backend receives each accepted message and
 // must store it durably before Deliver returns; only then does the
 // server answer 250. MemoryBackend, Discard, BackendFunc and Maildir are
 // provided; imap/maildir implements Backend too.
+//
+// "Try it with telnet", as the slides say: run examples/smtp/server and
+// type the sample interaction with nc -C 127.0.0.1 2525.
 //
 // # Client
 //
@@ -81,5 +86,10 @@
 // (RetrySchedule, a pure function of the attempt count), bounced to the
 // sender with an RFC 3464 report on permanent failure or expiry, and
 // warned about when delayed. Time is injected (Queue.Now), so tests run
-// the five-day lifetime in virtual time.
+// the five-day lifetime in virtual time. Queue is also a Backend: a
+// Server for crepes.fr whose Backend is its Queue is Alice's mail server,
+// accepting her submission (after AUTH) and relaying it. The queue's
+// files are written through tmp/ with fsync and renames, so a crash
+// (kill -9) loses nothing that was acknowledged, and redelivers at most
+// the message in flight.
 package smtp
