@@ -32,9 +32,17 @@
 //
 // Messages have two numbers: a sequence number (1..n, the session's own
 // view, which shifts when messages are expunged) and a UID (fixed for the
-// life of the mailbox). ENVELOPE and BODYSTRUCTURE describe a message
-// without downloading it; they come from the message parser of
-// [appnet.dev/smtp/message] ([AppendEnvelope], [AppendBodyStructure]).
+// life of the mailbox). Each session keeps its own view: a message
+// expunged by another session disappears from it only when the protocol
+// allows an EXPUNGE response (never during FETCH, STORE or SEARCH), and
+// mail delivered meanwhile arrives as "* n EXISTS" — at once in IDLE.
+//
+// ENVELOPE and BODYSTRUCTURE describe a message without downloading it;
+// they come from the message parser of [appnet.dev/smtp/message]
+// ([AppendEnvelope], [AppendBodyStructure]), and the tests check them,
+// RFC822.SIZE and BODY[section] fetches against Dovecot's answers for the
+// same Maildir. Mailbox names travel in modified UTF-7
+// ([EncodeMailboxName], [DecodeMailboxName]).
 //
 // The types:
 //   - [Server] answers clients; a [Backend] (such as [Users]) checks
