@@ -244,6 +244,21 @@ func safePath(p string) bool {
 	return true
 }
 
+// inVia reports whether the edge already appears in a Via field: the
+// request has come round in a loop.
+func (e *Edge) inVia(h http.Header) bool {
+	for _, v := range h.Values("Via") {
+		for _, hop := range strings.Split(v, ",") {
+			// received-protocol received-by [comment]
+			f := strings.Fields(hop)
+			if len(f) >= 2 && strings.EqualFold(f[1], e.name()) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // ServeHTTP serves r from the cache or the origin.
 func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.init()
@@ -258,11 +273,9 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "cdn: bad request path", http.StatusBadRequest)
 		return
 	}
-	for _, v := range r.Header.Values("Via") {
-		if strings.Contains(v, " "+e.name()) {
-			http.Error(w, "cdn: request loops through "+e.name(), http.StatusLoopDetected)
-			return
-		}
+	if e.inVia(r.Header) {
+		http.Error(w, "cdn: request loops through "+e.name(), http.StatusLoopDetected)
+		return
 	}
 	if e.ctx.Err() != nil {
 		http.Error(w, "cdn: edge closed", http.StatusServiceUnavailable)

@@ -450,8 +450,11 @@ func TestEdgeViaAndHopByHop(t *testing.T) {
 			t.Errorf("%s response Via %q", rr.cache, got)
 		}
 	}
-	if r := f.get(t, "/v", "Via", "1.1 "+DefaultEdgeName); r.status != http.StatusLoopDetected {
+	if r := f.get(t, "/v", "Via", "1.0 proxy.crepes.fr, 1.1 "+DefaultEdgeName+" (appnet)"); r.status != http.StatusLoopDetected {
 		t.Errorf("request that already went through the edge: %d, want 508", r.status)
+	}
+	if r := f.get(t, "/v", "Via", "1.1 "+DefaultEdgeName+"2"); r.status != 200 {
+		t.Errorf("request through another edge: %d, want 200", r.status)
 	}
 }
 
