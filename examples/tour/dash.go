@@ -78,6 +78,7 @@ func dashChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 		BufferCap: 4 * time.Second,
 		Trace:     w,
 		Decode:    true,
+		Abandon:   true, // give up on a chunk caught by the drop
 	}
 	rep, err := p.Play(ctx, mpdURL)
 	if err != nil {
