@@ -340,3 +340,25 @@ func TestSubmissionThroughQueue(t *testing.T) {
 		t.Fatalf("bob got %+v", msgs)
 	}
 }
+
+// TestQueueRun: Run delivers what Submit queues, on the real clock, and
+// returns when its context ends.
+func TestQueueRun(t *testing.T) {
+	w := newWorld(t, nil)
+	w.queue.Now = nil
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.queue.Run(ctx) }()
+	w.submit(t, "bob@hamburger.edu")
+	if _, err := w.bob.Wait(testCtx(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	w.submit(t, "carol@hamburger.edu")
+	if _, err := w.bob.Wait(testCtx(t), 2); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Run returned %v", err)
+	}
+}
