@@ -24,7 +24,7 @@
 //     answers 304), or served STALE while it is refreshed in the
 //     background; a MISS is fetched once however many clients want it at
 //     the same moment. Its Cache holds a bounded number of bytes and asks
-//     a Policy (LRU, LFU, GDSF) what to give up when full.
+//     a Policy (LRU, LFU, ARC, GDSF) what to give up when full.
 //   - Ring spreads the objects over the edges of one cluster by consistent
 //     hashing, so an edge that leaves moves only its own share of them.
 //   - Map, read from a coverage-zone file, says which cluster serves which
@@ -50,7 +50,7 @@
 // # Policies are pure
 //
 // Freshness (FreshnessLifetime, Timing.Age, Decide, StaleIfError,
-// Storable), eviction (LRU, LFU, GDSF, and Belady's offline optimum for
+// Storable), eviction (LRU, LFU, ARC, GDSF, and Belady's offline optimum for
 // comparison), placement (Ring) and routing (Route) are functions of values
 // and a time passed in, graded by table tests; the Edge, the Monitor and
 // the servers are thin goroutines around them.

@@ -65,6 +65,17 @@ func TestPolicies(t *testing.T) {
 			// with L = 0.75, ranks 0.75+1/1 = 1.75 < a's 2; f, after a
 			// made L = 2, ranks 2+1/8 and outlives nothing older.
 			[]string{"+a/1", "a", "+c/4", "!", "+d/2", "!", "+e/1", "!", "!", "+f/8", "!"}, []string{"c", "d", "e", "a", "f"}},
+		{"ARC: a scan does not push out popular objects", func() Policy { return NewARC() },
+			// a and b are seen twice (T2); c, d, e are seen once (T1).
+			[]string{"+a", "+b", "a", "b", "+c", "!", "+d", "!", "+e", "!", "!", "!"}, []string{"c", "d", "e", "a", "b"}},
+		{"LRU: the same scan does", func() Policy { return NewLRU() },
+			[]string{"+a", "+b", "a", "b", "+c", "!", "+d", "!"}, []string{"a", "b"}},
+		{"ARC: a ghost hit in B1 grows T1's target", func() Policy { return NewARC() },
+			// a evicted from T1 comes back: target 1, so T1's b stays and
+			// T2's a goes; back again from B2: target 0, b goes.
+			[]string{"+a", "+b", "!", "+a", "!", "+a", "!"}, []string{"a", "a", "b"}},
+		{"ARC: remove and empty", func() Policy { return NewARC() },
+			[]string{"+a", "-a", "!"}, []string{"<none>"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,7 +45,7 @@ func TestBeladyIsTheOptimum(t *testing.T) {
 		for _, p := range []struct {
 			name string
 			p    Policy
-		}{{"LRU", NewLRU()}, {"LFU", NewLFU()}, {"GDSF", NewGDSF()}} {
+		}{{"LRU", NewLRU()}, {"LFU", NewLFU()}, {"GDSF", NewGDSF()}, {"ARC", NewARC()}} {
 			r := ReplayCache(trace, capacity, p.p)
 			if r.Hits > best.Hits {
 				t.Errorf("capacity %d: %s hits %d > Belady's %d", capacity, p.name, r.Hits, best.Hits)
@@ -128,6 +128,7 @@ func BenchmarkPolicies(b *testing.B) {
 		{"LRU", func() Policy { return NewLRU() }},
 		{"LFU", func() Policy { return NewLFU() }},
 		{"GDSF", func() Policy { return NewGDSF() }},
+		{"ARC", func() Policy { return NewARC() }},
 		{"Belady", func() Policy { return NewBelady(keys) }},
 	} {
 		b.Run(p.name, func(b *testing.B) {

@@ -57,7 +57,7 @@ func cdnChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 		name   string
 		policy cdn.Policy
 	}{
-		{"LRU", cdn.NewLRU()}, {"LFU", cdn.NewLFU()}, {"GDSF", cdn.NewGDSF()},
+		{"LRU", cdn.NewLRU()}, {"LFU", cdn.NewLFU()}, {"ARC", cdn.NewARC()}, {"GDSF", cdn.NewGDSF()},
 		{"Belady (knows the future)", cdn.NewBelady(cdn.TraceKeys(equal))},
 	} {
 		r := cdn.ReplayCache(equal, 100, p.policy)

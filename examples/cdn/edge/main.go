@@ -27,7 +27,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen `address`")
 	origin := flag.String("origin", "http://127.0.0.1:8000", "origin `URL`")
 	size := flag.String("cache-size", "64MB", "cache capacity (B, KB, MB, GB)")
-	policy := flag.String("policy", "lru", "eviction policy: lru, lfu or gdsf")
+	policy := flag.String("policy", "lru", "eviction policy: lru, lfu, arc or gdsf")
 	name := flag.String("name", cdn.DefaultEdgeName, "the edge's name in Via")
 	trace := flag.Bool("trace", false, "print one line per request")
 	flag.Parse()
@@ -46,6 +46,8 @@ func main() {
 		p = cdn.NewLRU()
 	case "lfu":
 		p = cdn.NewLFU()
+	case "arc":
+		p = cdn.NewARC()
 	case "gdsf":
 		p = cdn.NewGDSF()
 	default:
