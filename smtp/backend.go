@@ -60,6 +60,29 @@ func (f BackendFunc) Deliver(ctx context.Context, env *Envelope, msg io.Reader) 
 	return f(ctx, env, msg)
 }
 
+// RecipientFunc adapts a delivery function for one mailbox at a time
+// (Bob's Maildir, then Carol's) to a Backend: Deliver reads the message
+// once into memory (the server's SIZE limit bounds it) and calls f for
+// each recipient in turn with its own reader. If f fails for a recipient
+// after others succeeded, Deliver returns that error and the client will
+// send again: those recipients may get the message twice, never zero
+// times (SMTP's at-least-once).
+type RecipientFunc func(ctx context.Context, rcpt Path, msg io.Reader) error
+
+// Deliver calls f for every recipient of env.
+func (f RecipientFunc) Deliver(ctx context.Context, env *Envelope, msg io.Reader) error {
+	data, err := io.ReadAll(msg)
+	if err != nil {
+		return err
+	}
+	for _, r := range env.To {
+		if err := f(ctx, r, bytes.NewReader(data)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Discard is a Backend that reads every message to the end and keeps
 // nothing: smtp-sink's behaviour, for load tests.
 type Discard struct{}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -292,4 +293,35 @@ func BenchmarkPipelining(b *testing.B) {
 	}
 	b.ReportMetric(float64(trips)/float64(b.N), "roundtrips/op")
 	b.ReportMetric(float64(elapsed)/float64(latency)/float64(b.N), "rtt/op")
+}
+
+// TestRecipientFunc: a per-recipient store behind the Backend interface.
+func TestRecipientFunc(t *testing.T) {
+	var got []string
+	backend := RecipientFunc(func(ctx context.Context, rcpt Path, msg io.Reader) error {
+		b, err := io.ReadAll(msg)
+		if err != nil {
+			return err
+		}
+		if rcpt.Local == "full" {
+			return &Reply{Code: 452, Enhanced: "4.2.2", Text: []string{"mailbox full"}}
+		}
+		words := strings.Fields(string(b))
+		got = append(got, rcpt.Local+":"+words[len(words)-1])
+		return nil
+	})
+	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: backend})
+	c := dialClient(t, addr, sockets.Link{})
+	ctx := context.Background()
+	if _, err := c.Send(ctx, mustPath(t, "alice@crepes.fr"), []Path{mustPath(t, "bob@hamburger.edu"), mustPath(t, "carol@hamburger.edu")}, strings.NewReader("Subject: x\n\npickles\n")); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "bob:pickles,carol:pickles" {
+		t.Errorf("delivered %v", got)
+	}
+	_, err := c.Send(ctx, mustPath(t, "alice@crepes.fr"), []Path{mustPath(t, "full@hamburger.edu")}, strings.NewReader("hi\n"))
+	var r *Reply
+	if !errors.As(err, &r) || r.Code != 452 || r.Enhanced != "4.2.2" {
+		t.Errorf("got %v", err)
+	}
 }
