@@ -128,3 +128,44 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestEdgeCases(t *testing.T) {
+	for name, mod := range map[string]func(*Config){
+		"all free riders":        func(c *Config) { c.FreeRiders = c.Peers },
+		"one peer":               func(c *Config) { c.Peers = 1 },
+		"one piece":              func(c *Config) { c.FileSize = 1000 },
+		"short last piece":       func(c *Config) { c.FileSize = 10*DefaultPieceSize + 12345 },
+		"slow downloads":         func(c *Config) { c.Download = c.Upload / 3 },
+		"unlimited downloads":    func(c *Config) { c.Download = 0 },
+		"no choking":             func(c *Config) { c.Choking = NoChoking },
+		"random":                 func(c *Config) { c.Selection = Random },
+		"in order":               func(c *Config) { c.Selection = Sequential },
+		"two neighbours":         func(c *Config) { c.Neighbours = 2 },
+		"bep3":                   func(c *Config) { c.Choking = ChokeBEP3 },
+		"slides":                 func(c *Config) { c.Choking = ChokeSlides },
+		"arrivals, selfish":      func(c *Config) { c.Churn = Churn{Interarrival: 20 * time.Second, Selfish: true} },
+		"client-server, riders":  func(c *Config) { c.Mode = ClientServer; c.FreeRiders = 3 },
+		"client-server, arrival": func(c *Config) { c.Mode = ClientServer; c.Churn.Interarrival = time.Minute },
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := broadbandConfig(12)
+			c.FileSize = 64 * DefaultPieceSize
+			mod(&c)
+			r, err := Run(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Completed() != c.Peers {
+				t.Errorf("%d of %d peers completed", r.Completed(), c.Peers)
+			}
+			if r.Time < r.Bound && c.Churn.IsZero() {
+				t.Errorf("time %v below the bound %v", r.Time, r.Bound)
+			}
+			for _, p := range r.Peers {
+				if p.Download < float64(c.FileSize)*(1-1e-9) {
+					t.Errorf("peer %d received %.0f of %d bytes", p.ID, p.Download, c.FileSize)
+				}
+			}
+		})
+	}
+}
