@@ -72,7 +72,7 @@ type world struct {
 	bobSrv *Server
 }
 
-func newWorld(t *testing.T, bobBackend Backend) *world {
+func newWorld(t *testing.T, bobBackend Backend, mods ...func(*Server)) *world {
 	t.Helper()
 	w := &world{clock: &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}, bob: &MemoryBackend{}, alice: &MemoryBackend{}}
 	if bobBackend == nil {
@@ -82,6 +82,9 @@ func newWorld(t *testing.T, bobBackend Backend) *world {
 	// addresses? Not portable; instead both listen on 127.0.0.1 and the
 	// Dial hook routes by the host the queue looked up.
 	w.bobSrv = &Server{Domain: "hamburger.edu", Backend: bobBackend, Now: w.clock.Now}
+	for _, m := range mods {
+		m(w.bobSrv)
+	}
 	bobAddr := startServer(t, w.bobSrv)
 	aliceAddr := startServer(t, &Server{Domain: "crepes.fr", Backend: w.alice})
 	route := map[string]string{"127.0.0.10:25": bobAddr, "127.0.0.11:25": aliceAddr, "127.0.0.12:25": "127.0.0.1:1"}
@@ -360,5 +363,19 @@ func TestQueueRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Errorf("Run returned %v", err)
+	}
+}
+
+// TestQueueStartTLS: the queue upgrades to TLS when the receiving server
+// offers STARTTLS and the queue has a TLS configuration.
+func TestQueueStartTLS(t *testing.T) {
+	scfg, ccfg := testCert(t)
+	w := newWorld(t, nil, func(s *Server) { s.TLSConfig = scfg })
+	w.queue.TLSConfig = ccfg
+	w.submit(t, "bob@hamburger.edu")
+	w.run(t)
+	msgs := w.bob.Messages()
+	if len(msgs) != 1 || !msgs[0].Envelope.TLS || !strings.Contains(string(msgs[0].Data), "with ESMTPS") {
+		t.Fatalf("delivered %+v", msgs)
 	}
 }
