@@ -265,7 +265,7 @@ type meta struct {
 	envelope, structure, body string
 }
 
-const maxMetaCache = 200000
+const maxMetaCache = 50000 // about 1 KB each
 
 func (c *metaCache) get(key string) *meta {
 	c.mu.Lock()
