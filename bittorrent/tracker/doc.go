@@ -14,13 +14,22 @@
 //	C: GET /announce?…&left=0&event=completed
 //	C: GET /announce?…&event=stopped
 //
+// Over UDP (BEP 15) the same exchange costs one datagram each way, after a
+// connect exchange that proves the client really is at its address:
+//
+//	C: connect transaction=5a1f03c2
+//	S: connect connection_id=8c0e4d2f9b7a6e51
+//	C: announce info_hash=c12fe1c0… port=6881 left=1000 event=started
+//	S: announce interval=30m0s complete=1 incomplete=1 peers=[127.0.0.2:6881]
+//
 // The types that play each part:
 //
 //   - [AnnounceRequest] and [AnnounceResponse]: what a peer says and what
 //     the tracker answers; [Event] is why it announces (started,
 //     completed, stopped, or a regular announce); [Peer] is one entry of
 //     the peer list.
-//   - [Client] announces to a tracker named by URL, http:// or udp://;
+//   - [Client] announces to a tracker named by URL, http:// or udp://
+//     ([Client.AnnounceTiers] walks a torrent's announce-list, BEP 12);
 //     [UDPClient] speaks BEP 15 over one socket: a connect exchange first,
 //     whose connection ID proves the client's address, then announces and
 //     scrapes, each retried on the 15·2ⁿ-second schedule of
