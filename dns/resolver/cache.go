@@ -1,0 +1,163 @@
+package resolver
+
+import (
+	"sync"
+	"time"
+
+	"appnet.dev/dns"
+)
+
+// A Cache keeps what the resolver learnt — answers, referrals and glue
+// for their TTL, and negative answers for the SOA's negative TTL (RFC 2308
+// §5) — so the next client asking is answered without a query and the TLD
+// servers' NS records spare the root. Time comes from Now, so tests run in
+// virtual time. A Cache is safe for concurrent use.
+type Cache struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// MaxEntries bounds the RRsets kept; 0 means 100,000. When full,
+	// expired entries go first, then arbitrary ones.
+	MaxEntries int
+
+	mu sync.Mutex
+	m  map[cacheKey]*entry
+}
+
+type cacheKey struct {
+	name dns.Name // canonical
+	t    dns.Type // 0 for a name that does not exist (NXDOMAIN)
+}
+
+type entry struct {
+	rrs     []dns.RR  // the RRset, or the SOA of a negative answer
+	stored  time.Time // TTLs count down from here
+	expires time.Time
+	rcode   dns.RCode // NXDOMAIN, or success with no rrs for NODATA
+	neg     bool
+}
+
+func (c *Cache) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}
+
+// Add caches rrs, grouped into RRsets by name and type; a set lives as long
+// as its shortest TTL.
+func (c *Cache) Add(rrs []dns.RR) {
+	if len(rrs) == 0 {
+		return
+	}
+	sets := map[cacheKey][]dns.RR{}
+	var order []cacheKey
+	for _, rr := range rrs {
+		k := cacheKey{rr.Name.Canonical(), rr.Type()}
+		if _, ok := sets[k]; !ok {
+			order = append(order, k)
+		}
+		sets[k] = append(sets[k], rr)
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range order {
+		set := sets[k]
+		ttl := set[0].TTL
+		for _, rr := range set {
+			ttl = min(ttl, rr.TTL)
+		}
+		if ttl == 0 {
+			continue
+		}
+		c.put(k, &entry{rrs: set, stored: now, expires: now.Add(time.Duration(ttl) * time.Second)})
+	}
+}
+
+// AddNegative caches that name does not exist (rcode NXDOMAIN, for every
+// type) or has no records of type t (NODATA), for the negative TTL of soa:
+// the smaller of its TTL and its Minimum field (RFC 2308 §5).
+func (c *Cache) AddNegative(name dns.Name, t dns.Type, rcode dns.RCode, soa dns.RR) {
+	s, ok := soa.Data.(*dns.SOA)
+	if !ok {
+		return
+	}
+	ttl := min(soa.TTL, s.Minimum)
+	if ttl == 0 {
+		return
+	}
+	k := cacheKey{name.Canonical(), t}
+	if rcode == dns.RCodeNameError {
+		k.t = 0
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	soa.TTL = ttl
+	c.put(k, &entry{rrs: []dns.RR{soa}, stored: now, expires: now.Add(time.Duration(ttl) * time.Second), rcode: rcode, neg: true})
+}
+
+func (c *Cache) put(k cacheKey, e *entry) {
+	if c.m == nil {
+		c.m = map[cacheKey]*entry{}
+	}
+	limit := c.MaxEntries
+	if limit <= 0 {
+		limit = 100000
+	}
+	if _, ok := c.m[k]; !ok && len(c.m) >= limit {
+		for kk, ee := range c.m {
+			if !ee.expires.After(e.stored) {
+				delete(c.m, kk)
+			}
+		}
+		for kk := range c.m {
+			if len(c.m) < limit {
+				break
+			}
+			delete(c.m, kk)
+		}
+	}
+	c.m[k] = e
+}
+
+// Get returns the cached RRset of type t at name with TTLs counted down
+// to what is left of them, or false when none is cached or it has expired.
+func (c *Cache) Get(name dns.Name, t dns.Type) ([]dns.RR, bool) {
+	rrs, neg, _ := c.lookup(name, t)
+	return rrs, rrs != nil && !neg
+}
+
+// lookup returns an RRset, or a negative answer (neg true, rrs holding
+// the SOA, rcode NXDOMAIN or success for NODATA).
+func (c *Cache) lookup(name dns.Name, t dns.Type) (rrs []dns.RR, neg bool, rcode dns.RCode) {
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cn := name.Canonical()
+	for _, k := range [2]cacheKey{{cn, 0}, {cn, t}} {
+		e := c.m[k]
+		if e == nil {
+			continue
+		}
+		if !e.expires.After(now) {
+			delete(c.m, k)
+			continue
+		}
+		left := uint32((e.expires.Sub(now) + time.Second - 1) / time.Second)
+		out := make([]dns.RR, len(e.rrs))
+		for i, rr := range e.rrs {
+			rr.TTL = left
+			out[i] = rr
+		}
+		return out, e.neg, e.rcode
+	}
+	return nil, false, 0
+}
+
+// Len is the number of RRsets and negative answers held.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
+}

@@ -1,0 +1,628 @@
+// Package resolver is the slides' local DNS server: an iterative resolver
+// that walks the hierarchy from the root servers down (RFC 1034 §5.3.3),
+// with a TTL cache (RFC 1035 §7.4, negative answers per RFC 2308), and a
+// recursive name server (RA) for stub clients on top of it.
+//
+// A host at engineering.nyu.edu wants the address of gaia.cs.umass.edu.
+// It asks its local DNS server, dns.nyu.edu, by a recursive query (RD): the
+// Resolver's ServeDNS, served by a dns.Server. The local server then asks
+// iteratively: a root server says "I don't know this name, but ask this
+// server" (a referral to the .edu TLD servers, with glue), the .edu server
+// refers to umass.edu's, which refers to cs.umass.edu's, which answers with
+// authority. Resolver.Trace prints each of those steps.
+//
+// Everything learnt goes into the Cache: the answer, and the TLD servers'
+// NS and glue records, so the next name under .edu or .com goes straight to
+// the TLD server and the root is rarely asked (Resolver.Queries counts the
+// queries each server got). Entries stay until their TTL runs out, even when
+// the zone has changed since: the slides' out-of-date entries.
+//
+// Against the redirect attacks of the slides (DNS poisoning), every upstream
+// query leaves from a fresh socket (a random source port) with a random ID,
+// and only a reply from the server asked, with that ID and that question
+// (case included when CaseRandomization, "0x20", is on), is accepted.
+// Records are cached only when they lie in the bailiwick of the server that
+// sent them: a .edu server may say where umass.edu is, never where
+// amazon.com is. Each resolution has a budget of upstream queries, of CNAME
+// links and of nested resolutions of name server addresses, so a lying or
+// broken hierarchy (referral loops, lame servers, CNAME loops) ends in
+// SERVFAIL in bounded time.
+package resolver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"appnet.dev/dns"
+)
+
+// A NameServer is a server of a zone: its host name and one address.
+type NameServer struct {
+	Host dns.Name
+	Addr netip.Addr
+}
+
+func (ns NameServer) String() string {
+	if ns.Host.IsRoot() {
+		return ns.Addr.String()
+	}
+	return fmt.Sprintf("%s (%s)", strings.TrimSuffix(ns.Host.String(), "."), ns.Addr)
+}
+
+// ReadHints reads root hints in the named.root format (a master file with
+// the root's NS records and their addresses) and returns the root servers.
+func ReadHints(r io.Reader) ([]NameServer, error) {
+	rrs, err := dns.ZoneFile{Name: "root hints"}.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	var out []NameServer
+	for _, rr := range rrs {
+		ns, ok := rr.Data.(*dns.NS)
+		if !ok || !rr.Name.IsRoot() {
+			continue
+		}
+		for _, a := range rrs {
+			if !a.Name.Equal(ns.Host) {
+				continue
+			}
+			switch d := a.Data.(type) {
+			case *dns.A:
+				out = append(out, NameServer{ns.Host, d.Addr})
+			case *dns.AAAA:
+				out = append(out, NameServer{ns.Host, d.Addr})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("resolver: root hints: no root server with an address")
+	}
+	return out, nil
+}
+
+// ErrServFail is matched by the errors of resolutions that failed: no
+// server answered, or the answers broke a limit. The recursive server
+// answers SERVFAIL then.
+var ErrServFail = errors.New("resolver: resolution failed")
+
+// A Resolver resolves names iteratively from the root servers. Set Roots;
+// the rest has defaults. It is safe for concurrent use, and it is a
+// dns.Handler: a dns.Server with a Resolver as Handler is a recursive name
+// server, the local DNS server of the slides.
+type Resolver struct {
+	// Roots are the root servers to start from (ReadHints).
+	Roots []NameServer
+	// Port is the port servers are asked on; 0 means 53.
+	Port int
+	// Dial opens the connection for each upstream query; nil means a
+	// net.Dialer. Each UDP query gets a connection, and so a source port,
+	// of its own.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Cache, if set, keeps answers and referrals; its clock is the
+	// resolver's.
+	Cache *Cache
+	// Timeout is the wait for one upstream reply; 0 means 800ms.
+	Timeout time.Duration
+	// MaxQueries bounds the upstream queries of one resolution, MaxCNAMEs
+	// the aliases it follows, MaxDepth the nesting of resolutions of name
+	// servers' addresses (missing glue); 0 means 40, 8 and 4.
+	MaxQueries, MaxCNAMEs, MaxDepth int
+	// CaseRandomization sends each query name in a random mix of upper
+	// and lower case and accepts only replies that echo it ("0x20").
+	CaseRandomization bool
+	// Name is what the trace calls this resolver ("dns.nyu.edu").
+	Name string
+	// Trace, if set, prints every step of every resolution.
+	Trace io.Writer
+
+	mu      sync.Mutex
+	rtt     map[netip.Addr]time.Duration // smoothed round-trip times
+	queries map[netip.Addr]int
+	names   map[netip.Addr]dns.Name
+}
+
+// Queries returns how many queries each server (by address) was sent.
+func (r *Resolver) Queries() map[netip.Addr]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[netip.Addr]int, len(r.queries))
+	for a, n := range r.queries {
+		out[a] = n
+	}
+	return out
+}
+
+// RTT returns the smoothed round-trip time measured to addr, 0 if none.
+func (r *Resolver) RTT(addr netip.Addr) time.Duration {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.rtt[addr]
+}
+
+func (r *Resolver) tracef(format string, args ...any) {
+	if r.Trace == nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(r.Trace, format+"\n", args...)
+}
+
+func (r *Resolver) self() string {
+	if r.Name == "" {
+		return "resolver"
+	}
+	return r.Name
+}
+
+// state is one resolution's budget.
+type state struct {
+	left int // upstream queries still allowed
+}
+
+// Resolve finds the records of type t at name and returns them as a reply
+// would carry them: the answer section (CNAMEs first, then the records),
+// or NXDOMAIN or NODATA with the zone's SOA in the authority section.
+// A failed resolution returns a SERVFAIL reply and an error matching
+// ErrServFail.
+func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
+	out := &dns.Message{
+		Header:    dns.Header{Response: true, RecursionDesired: true, RecursionAvailable: true},
+		Questions: []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}},
+	}
+	st := &state{left: dflt(r.MaxQueries, 40)}
+	if err := r.resolve(ctx, st, name, t, 0, out); err != nil {
+		out.RCode = dns.RCodeServerFailure
+		out.Answers, out.Authorities = nil, nil
+		r.tracef("%s: SERVFAIL for %s %s: %v", r.self(), name, t, err)
+		return out, err
+	}
+	return out, nil
+}
+
+func dflt[T int | time.Duration](v, d T) T {
+	if v <= 0 {
+		return d
+	}
+	return v
+}
+
+func (r *Resolver) now() time.Time {
+	if r.Cache != nil {
+		return r.Cache.now()
+	}
+	return time.Now()
+}
+
+// resolve appends the answer for (qname, qtype) to out, following CNAMEs.
+func (r *Resolver) resolve(ctx context.Context, st *state, qname dns.Name, qtype dns.Type, depth int, out *dns.Message) error {
+	seen := map[dns.Name]bool{}
+	for hops := 0; ; hops++ {
+		if hops > dflt(r.MaxCNAMEs, 8) || seen[qname.Canonical()] {
+			return fmt.Errorf("%w: CNAME chain too long or looping at %s", ErrServFail, qname)
+		}
+		seen[qname.Canonical()] = true
+		if r.Cache != nil {
+			if rrs, neg, rcode := r.Cache.lookup(qname, qtype); rrs != nil {
+				if neg {
+					out.RCode = rcode
+					out.Authorities = append(out.Authorities, rrs...)
+				} else {
+					out.Answers = append(out.Answers, rrs...)
+				}
+				r.tracef("%s: %s %s from the cache", r.self(), qname, qtype)
+				return nil
+			}
+			if qtype != dns.TypeCNAME {
+				if rrs, ok := r.Cache.Get(qname, dns.TypeCNAME); ok {
+					out.Answers = append(out.Answers, rrs...)
+					qname = rrs[0].Data.(*dns.CNAME).Target
+					continue
+				}
+			}
+		}
+		res, err := r.iterate(ctx, st, qname, qtype, depth)
+		if err != nil {
+			return err
+		}
+		out.Answers = append(out.Answers, res.answers...)
+		if res.next != nil {
+			qname = *res.next
+			continue
+		}
+		out.RCode = res.rcode
+		out.Authorities = append(out.Authorities, res.soa...)
+		return nil
+	}
+}
+
+// result is what one walk down the hierarchy found.
+type result struct {
+	answers []dns.RR
+	next    *dns.Name // a CNAME target left to resolve
+	rcode   dns.RCode
+	soa     []dns.RR
+}
+
+// closest returns the deepest zone above qname whose servers the cache
+// knows, or the root and its hints.
+func (r *Resolver) closest(qname dns.Name) (dns.Name, []NameServer) {
+	if r.Cache != nil {
+		for z := qname; ; z = z.Parent() {
+			if nsset, ok := r.Cache.Get(z, dns.TypeNS); ok {
+				if z.IsRoot() {
+					break
+				}
+				var servers []NameServer
+				for _, rr := range nsset {
+					host := rr.Data.(*dns.NS).Host
+					servers = append(servers, r.cachedAddrs(host)...)
+					if len(r.cachedAddrs(host)) == 0 {
+						servers = append(servers, NameServer{Host: host})
+					}
+				}
+				return z, servers
+			}
+			if z.IsRoot() {
+				break
+			}
+		}
+	}
+	return dns.Name{}, r.Roots
+}
+
+func (r *Resolver) cachedAddrs(host dns.Name) []NameServer {
+	var out []NameServer
+	rrs, _ := r.Cache.Get(host, dns.TypeA)
+	for _, rr := range rrs {
+		out = append(out, NameServer{host, rr.Data.(*dns.A).Addr})
+	}
+	return out
+}
+
+// iterate walks from the closest known zone down to the one that answers.
+func (r *Resolver) iterate(ctx context.Context, st *state, qname dns.Name, qtype dns.Type, depth int) (result, error) {
+	zone, servers := r.closest(qname)
+	for {
+		reply, from, err := r.ask(ctx, st, zone, servers, qname, qtype, depth)
+		if err != nil {
+			return result{}, err
+		}
+		var soa []dns.RR
+		for _, rr := range reply.Authorities {
+			if rr.Type() == dns.TypeSOA && rr.Name.IsSubdomainOf(zone) && qname.IsSubdomainOf(rr.Name) {
+				soa = append(soa, rr)
+			}
+		}
+		if reply.RCode == dns.RCodeNameError {
+			if r.Cache != nil && len(soa) > 0 {
+				r.Cache.AddNegative(qname, qtype, dns.RCodeNameError, soa[0])
+			}
+			r.tracef("%s: %s does not exist (NXDOMAIN)", hostOf(from), qname)
+			return result{rcode: dns.RCodeNameError, soa: soa}, nil
+		}
+		if res, ok := r.takeAnswer(reply, zone, qname, qtype, from); ok {
+			return res, nil
+		}
+		// A referral: NS records for a zone between the one asked and
+		// the name.
+		child, nsset := referral(reply, zone, qname)
+		if nsset == nil {
+			if len(soa) > 0 || reply.Authoritative {
+				if r.Cache != nil && len(soa) > 0 {
+					r.Cache.AddNegative(qname, qtype, dns.RCodeSuccess, soa[0])
+				}
+				r.tracef("%s: %s has no %s records (NODATA)", hostOf(from), qname, qtype)
+				return result{soa: soa}, nil
+			}
+			return result{}, fmt.Errorf("%w: %s gave neither answer nor referral for %s (lame)", ErrServFail, from, qname)
+		}
+		next := r.glue(reply, zone, nsset)
+		if r.Cache != nil {
+			r.Cache.Add(nsset)
+		}
+		var names []string
+		for _, ns := range next {
+			names = append(names, ns.String())
+		}
+		r.tracef("%s: I don't know %s, but ask this server: %s (for %s)", hostOf(from), qname, strings.Join(names, ", "), child)
+		zone, servers = child, next
+	}
+}
+
+func hostOf(ns NameServer) string {
+	if ns.Host.IsRoot() {
+		return ns.Addr.String()
+	}
+	return strings.TrimSuffix(ns.Host.String(), ".")
+}
+
+// takeAnswer collects the records answering qname, following CNAMEs within
+// the zone asked; it caches only records in the zone's bailiwick.
+func (r *Resolver) takeAnswer(reply *dns.Message, zone, qname dns.Name, qtype dns.Type, from NameServer) (result, bool) {
+	var res result
+	name := qname
+	found := false
+	for range 10 {
+		var rrs []dns.RR
+		var cname *dns.RR
+		for _, rr := range reply.Answers {
+			if !rr.Name.Equal(name) || !rr.Name.IsSubdomainOf(zone) || rr.Class != dns.ClassINET {
+				continue
+			}
+			switch {
+			case rr.Type() == qtype || qtype == dns.TypeANY:
+				rrs = append(rrs, rr)
+			case rr.Type() == dns.TypeCNAME && cname == nil:
+				cname = &rr
+			}
+		}
+		if len(rrs) > 0 {
+			found = true
+			res.answers = append(res.answers, rrs...)
+			if r.Cache != nil {
+				r.Cache.Add(rrs)
+			}
+			r.tracef("%s: %s", hostOf(from), describe(rrs))
+			return res, true
+		}
+		if cname == nil {
+			break
+		}
+		found = true
+		res.answers = append(res.answers, *cname)
+		if r.Cache != nil {
+			r.Cache.Add([]dns.RR{*cname})
+		}
+		r.tracef("%s: %s", hostOf(from), cname)
+		target := cname.Data.(*dns.CNAME).Target
+		name = target
+		if !target.IsSubdomainOf(zone) {
+			break
+		}
+	}
+	if !found {
+		return res, false
+	}
+	res.next = &name
+	return res, true
+}
+
+func describe(rrs []dns.RR) string {
+	var parts []string
+	for _, rr := range rrs {
+		parts = append(parts, rr.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// referral finds, in reply's authority section, the NS records of a zone
+// strictly below zone and at or above qname: anything else (a referral
+// upward or sideways) is a lame or lying server.
+func referral(reply *dns.Message, zone, qname dns.Name) (dns.Name, []dns.RR) {
+	var child dns.Name
+	var set []dns.RR
+	for _, rr := range reply.Authorities {
+		if rr.Type() != dns.TypeNS || rr.Name.Equal(zone) || !rr.Name.IsSubdomainOf(zone) || !qname.IsSubdomainOf(rr.Name) {
+			continue
+		}
+		if set != nil && !rr.Name.Equal(child) {
+			continue
+		}
+		child = rr.Name
+		set = append(set, rr)
+	}
+	return child, set
+}
+
+// glue returns the servers of a referral with the addresses the reply
+// carried for them, taking only glue within the referring zone's
+// bailiwick; servers without an address are returned with none.
+func (r *Resolver) glue(reply *dns.Message, zone dns.Name, nsset []dns.RR) []NameServer {
+	var out []NameServer
+	var cache []dns.RR
+	for _, ns := range nsset {
+		host := ns.Data.(*dns.NS).Host
+		n := len(out)
+		for _, rr := range reply.Additionals {
+			a, ok := rr.Data.(*dns.A)
+			if !ok || !rr.Name.Equal(host) || !rr.Name.IsSubdomainOf(zone) {
+				continue
+			}
+			out = append(out, NameServer{host, a.Addr})
+			cache = append(cache, rr)
+		}
+		if len(out) == n {
+			if r.Cache != nil {
+				out = append(out, r.cachedAddrs(host)...)
+			}
+			if len(out) == n {
+				out = append(out, NameServer{Host: host})
+			}
+		}
+	}
+	if r.Cache != nil {
+		r.Cache.Add(cache)
+	}
+	return out
+}
+
+// ask sends the question to the zone's servers, fastest first, until one
+// answers usefully; servers without addresses are resolved first (missing
+// glue).
+func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []NameServer, qname dns.Name, qtype dns.Type, depth int) (*dns.Message, NameServer, error) {
+	var addrs []NameServer
+	var missing []dns.Name
+	for _, s := range servers {
+		if s.Addr.IsValid() {
+			addrs = append(addrs, s)
+		} else {
+			missing = append(missing, s.Host)
+		}
+	}
+	if len(addrs) == 0 {
+		for _, host := range missing {
+			if depth+1 > dflt(r.MaxDepth, 4) {
+				return nil, NameServer{}, fmt.Errorf("%w: resolving name servers nested too deep at %s", ErrServFail, host)
+			}
+			if host.IsSubdomainOf(zone) {
+				continue // glue that should have come and did not
+			}
+			r.tracef("%s: no address for %s given: resolving it first", r.self(), host)
+			var m dns.Message
+			if err := r.resolve(ctx, st, host, dns.TypeA, depth+1, &m); err != nil {
+				continue
+			}
+			for _, rr := range m.Answers {
+				if a, ok := rr.Data.(*dns.A); ok && rr.Name.Equal(host) {
+					addrs = append(addrs, NameServer{host, a.Addr})
+				}
+			}
+			if len(addrs) > 0 {
+				break
+			}
+		}
+		if len(addrs) == 0 {
+			return nil, NameServer{}, fmt.Errorf("%w: no address for any server of %s", ErrServFail, zone)
+		}
+	}
+	r.order(addrs)
+	var lastErr error
+	for round := 0; round < 2; round++ {
+		for _, s := range addrs {
+			if st.left <= 0 {
+				return nil, NameServer{}, fmt.Errorf("%w: too many queries for %s", ErrServFail, qname)
+			}
+			if err := ctx.Err(); err != nil {
+				return nil, NameServer{}, fmt.Errorf("%w: %v", ErrServFail, err)
+			}
+			st.left--
+			reply, err := r.exchange(ctx, s, qname, qtype)
+			if err != nil {
+				lastErr = err
+				continue
+			}
+			switch reply.RCode {
+			case dns.RCodeSuccess, dns.RCodeNameError:
+				return reply, s, nil
+			}
+			lastErr = fmt.Errorf("%s answered %v", s, reply.RCode)
+		}
+	}
+	return nil, NameServer{}, fmt.Errorf("%w: no server of %s answered: %v", ErrServFail, zone, lastErr)
+}
+
+// order sorts servers by smoothed RTT; servers never measured come first
+// in random order, so each gets measured.
+func (r *Resolver) order(s []NameServer) {
+	r.mu.Lock()
+	key := make(map[netip.Addr]time.Duration, len(s))
+	for _, ns := range s {
+		key[ns.Addr] = r.rtt[ns.Addr]
+	}
+	r.mu.Unlock()
+	rand.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
+	slices.SortStableFunc(s, func(a, b NameServer) int { return int(key[a.Addr] - key[b.Addr]) })
+}
+
+// exchange sends one query to one server, from a fresh socket with a
+// random ID (dns.Client), and checks the reply answers it.
+func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, qtype dns.Type) (*dns.Message, error) {
+	sent := qname
+	if r.CaseRandomization {
+		sent = randomCase(qname)
+	}
+	q := dns.NewQuery(sent, qtype)
+	r.mu.Lock()
+	if r.queries == nil {
+		r.queries = map[netip.Addr]int{}
+		r.rtt = map[netip.Addr]time.Duration{}
+	}
+	r.queries[s.Addr]++
+	r.mu.Unlock()
+	r.tracef("%s → %s: %s %s?", r.self(), s, qname, qtype)
+	timeout := dflt(r.Timeout, 800*time.Millisecond)
+	cl := dns.Client{Dial: r.Dial, Attempts: 1, Timeout: timeout}
+	start := time.Now()
+	reply, err := cl.Exchange(ctx, netip.AddrPortFrom(s.Addr, uint16(dflt(r.Port, 53))).String(), q)
+	elapsed := time.Since(start)
+	r.mu.Lock()
+	old := r.rtt[s.Addr]
+	if err != nil {
+		elapsed = max(2*old, timeout) // a timeout counts against the server
+	}
+	if old == 0 {
+		r.rtt[s.Addr] = elapsed
+	} else {
+		r.rtt[s.Addr] = (7*old + 3*elapsed) / 10
+	}
+	r.mu.Unlock()
+	if err != nil {
+		r.tracef("%s: no answer (%v)", s, err)
+		return nil, err
+	}
+	if err := checkReply(reply, sent, qtype); err != nil {
+		r.tracef("%s: reply rejected (%v)", s, err)
+		return nil, err
+	}
+	return reply, nil
+}
+
+// checkReply rejects a reply whose question is not exactly the one sent
+// (the letters' case included, for 0x20) or that is not a reply to a
+// standard query.
+func checkReply(reply *dns.Message, sent dns.Name, qtype dns.Type) error {
+	if len(reply.Questions) != 1 || reply.Opcode != dns.OpcodeQuery {
+		return fmt.Errorf("%w: no question", dns.ErrMismatch)
+	}
+	q := reply.Questions[0]
+	if q.Name != sent || q.Type != qtype || q.Class != dns.ClassINET {
+		return fmt.Errorf("%w: question %s", dns.ErrMismatch, q)
+	}
+	return nil
+}
+
+func randomCase(n dns.Name) dns.Name {
+	b := []byte(n.String())
+	for i, c := range b {
+		if ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') && rand.IntN(2) == 0 {
+			b[i] = c ^ 0x20
+		}
+	}
+	m, err := dns.ParseName(string(b))
+	if err != nil {
+		return n
+	}
+	return m
+}
+
+// ServeDNS answers a stub's recursive query: it resolves the question and
+// answers with RA set. Opcodes other than QUERY get NOTIMP, classes other
+// than IN REFUSED.
+func (r *Resolver) ServeDNS(ctx context.Context, reply *dns.Message, req *dns.Request) {
+	reply.RecursionAvailable = true
+	if req.Opcode != dns.OpcodeQuery {
+		reply.RCode = dns.RCodeNotImplemented
+		return
+	}
+	q := req.Questions[0]
+	if q.Class != dns.ClassINET {
+		reply.RCode = dns.RCodeRefused
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+	defer cancel()
+	m, _ := r.Resolve(ctx, q.Name, q.Type)
+	reply.RCode = m.RCode
+	reply.Answers = append(reply.Answers, m.Answers...)
+	reply.Authorities = append(reply.Authorities, m.Authorities...)
+}
