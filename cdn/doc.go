@@ -11,7 +11,9 @@
 // point of failure and of congestion, a long path to distant clients, and
 // sends many copies of one video over its outgoing link: it does not scale.
 // A CDN stores copies of the content at many geographically distributed
-// sites instead, and directs each subscriber to a nearby copy.
+// sites instead (Netflix stores copies of MadMen at its CDN nodes), and
+// directs each subscriber to a nearby copy; the subscriber may choose a
+// different copy if the network path is congested.
 //
 // # The parts
 //
@@ -19,7 +21,8 @@
 //     one place every copy comes from. It gives each object validators
 //     (ETag, Last-Modified) and a Cache-Control lifetime.
 //   - Edge is a CDN node (one of KingCDN's servers): a caching reverse
-//     proxy and an http.Handler. A fresh copy is a HIT; a stale one is
+//     proxy and an http.Handler that tells what it did in X-Cache and
+//     Cache-Status (RFC 9211). A fresh copy is a HIT; a stale one is
 //     revalidated with a conditional GET (REVALIDATED when the origin
 //     answers 304), or served STALE while it is refreshed in the
 //     background; a MISS is fetched once however many clients want it at
@@ -30,7 +33,9 @@
 //   - Map, read from a coverage-zone file, says which cluster serves which
 //     client networks and where the clusters are; Router answers each
 //     client with the best healthy, not overloaded edge, by HTTP redirect
-//     (Redirector) or as KingCDN's authoritative DNS server.
+//     (Redirector) or as KingCDN's authoritative DNS server (DNSRouter,
+//     which places the client by EDNS Client Subnet, RFC 7871, and answers
+//     with short TTLs).
 //   - Monitor checks the edges' health and load (the X-Load of each edge's
 //     health path), so a failed or overloaded edge stops being chosen
 //     within one DNS TTL; Failover, an http.RoundTripper, lets a client
