@@ -42,3 +42,43 @@ func ExampleSimulator() {
 	//  37.8s chunk 13 at 0.75 Mbps, buffer 15.6s: estimate 1.07 Mbps × 0.9 = 0.96 Mbps
 	// mean 1.54 Mbps, 3 switches, 0 stalls, QoE_lin 1.20 per chunk
 }
+
+// The DASH server's side: two seconds of video cut into chunks at two
+// rates, and the manifest that gives their URLs.
+func ExampleContent_Encode() {
+	c := dash.Content{
+		Title:           "netcinema.com/6Y7B23V",
+		Source:          dash.Synthetic{FPS: 24, Seed: 1},
+		Duration:        2 * time.Second,
+		SegmentDuration: time.Second,
+		Rates: []dash.Rate{
+			{ID: "low", Width: 80, Height: 45, Step: 32},
+			{ID: "high", Width: 160, Height: 90, Step: 2},
+		},
+	}
+	e, err := c.Encode()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, id := range []string{"low", "high"} {
+		fmt.Printf("%s: chunks of %v bytes\n", id, e.Sizes[id])
+	}
+	fmt.Print(string(e.Files[dash.ManifestName]))
+	// Output:
+	// low: chunks of [2183 2710] bytes
+	// high: chunks of [29248 29525] bytes
+	// <?xml version="1.0" encoding="UTF-8"?>
+	// <MPD xmlns="urn:mpeg:dash:schema:mpd:2011" profiles="urn:mpeg:dash:profile:isoff-live:2011" type="static" mediaPresentationDuration="PT2S" minBufferTime="PT2S" maxSegmentDuration="PT1S">
+	//   <ProgramInformation>
+	//     <Title>netcinema.com/6Y7B23V</Title>
+	//   </ProgramInformation>
+	//   <Period id="0" start="PT0S">
+	//     <AdaptationSet id="0" contentType="video" mimeType="video/x-toy" codecs="toyv" segmentAlignment="true" startWithSAP="1" maxWidth="160" maxHeight="90" frameRate="24">
+	//       <SegmentTemplate timescale="24" duration="24" startNumber="1" media="$RepresentationID$/$Number%05d$.toy" initialization="$RepresentationID$/init.toy"></SegmentTemplate>
+	//       <Representation id="low" bandwidth="21680" width="80" height="45"></Representation>
+	//       <Representation id="high" bandwidth="236200" width="160" height="90"></Representation>
+	//     </AdaptationSet>
+	//   </Period>
+	// </MPD>
+}

@@ -190,3 +190,41 @@ func TestMIMEType(t *testing.T) {
 		}
 	}
 }
+
+// TestServerReadHeaderTimeout: a client that never finishes its request
+// header is disconnected.
+func TestServerReadHeaderTimeout(t *testing.T) {
+	base := serve(t, &Server{FS: MemFS{"a.toy": []byte("x")}, ReadHeaderTimeout: 100 * time.Millisecond})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("GET /a.toy HTTP/1.1\r\nHost: x\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(30 * time.Second)) // a bound, not a measurement
+	buf := make([]byte, 512)
+	for {
+		_, err := c.Read(buf)
+		if err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the server kept a half-sent request open for 30 s")
+			}
+			return // closed by the server
+		}
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]float64{"1.5Mbps": 1.5e6, "800kbps": 800e3, "2000000": 2e6, "3M": 3e6, " 10 mbps ": 10e6} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %g, %v; want %g", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "fast", "-1Mbps", "0", "1e30"} {
+		if _, err := ParseRate(in); err == nil {
+			t.Errorf("ParseRate(%q) succeeded", in)
+		}
+	}
+}
