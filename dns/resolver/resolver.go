@@ -127,7 +127,6 @@ type Resolver struct {
 	mu      sync.Mutex
 	rtt     map[netip.Addr]time.Duration // smoothed round-trip times
 	queries map[netip.Addr]int
-	names   map[netip.Addr]dns.Name
 }
 
 // Queries returns how many queries each server (by address) was sent.
@@ -194,13 +193,6 @@ func dflt[T int | time.Duration](v, d T) T {
 		return d
 	}
 	return v
-}
-
-func (r *Resolver) now() time.Time {
-	if r.Cache != nil {
-		return r.Cache.now()
-	}
-	return time.Now()
 }
 
 // resolve appends the answer for (qname, qtype) to out, following CNAMEs.

@@ -8,6 +8,12 @@
 // type (default A), +tcp to ask over TCP, +norec to clear RD (it is set by
 // default, as dig does), +noedns to send no OPT record, +bufsize=N for the
 // EDNS UDP size, +dialogue prints the exchange as C:/S: lines.
+//
+// +trace resolves the name iteratively from the root servers of -roots FILE
+// (root hints, named.root format), printing each referral as the slides draw
+// it; -p is then the port of every server of the hierarchy:
+//
+//	go run ./examples/dns/dig -roots /tmp/hier/named.root -p 5301 gaia.cs.umass.edu +trace
 package main
 
 import (
@@ -21,6 +27,7 @@ import (
 	"time"
 
 	"appnet.dev/dns"
+	"appnet.dev/dns/resolver"
 )
 
 func main() {
@@ -37,7 +44,7 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	server, port := "127.0.0.1", "53"
 	name, qtype := "", dns.TypeA
 	tcp, rec, edns, bufsize, dialogue := false, true, true, 1232, false
-	haveType := false
+	haveType, trace, roots := false, false, ""
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -49,6 +56,14 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 			}
 			i++
 			port = args[i]
+		case a == "-roots":
+			if i+1 >= len(args) {
+				return fmt.Errorf("-roots wants a file")
+			}
+			i++
+			roots = args[i]
+		case a == "+trace":
+			trace = true
 		case a == "+tcp" || a == "+vc":
 			tcp = true
 		case a == "+norec" || a == "+norecurse":
@@ -84,6 +99,9 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	if err != nil {
 		return fmt.Errorf("name %q: %v", name, err)
 	}
+	if trace {
+		return runTrace(ctx, w, roots, port, n, qtype)
+	}
 	q := dns.NewQuery(n, qtype)
 	q.RecursionDesired = rec
 	if edns {
@@ -111,5 +129,34 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	fmt.Fprintf(w, "\n; <<>> appnet dig <<>> @%s -p %s %s %s\n;; Got answer:\n", server, port, n, qtype)
 	fmt.Fprint(w, r)
 	fmt.Fprintf(w, "\n;; Query time: %d msec\n;; SERVER: %s(%s) (%s)\n\n", time.Since(start).Milliseconds(), addr, server, proto)
+	return nil
+}
+
+// runTrace resolves n iteratively from the root hints in the file roots and
+// prints every step, then the answer.
+func runTrace(ctx context.Context, w io.Writer, roots, port string, n dns.Name, t dns.Type) error {
+	if roots == "" {
+		return fmt.Errorf("+trace needs -roots FILE (root hints)")
+	}
+	f, err := os.Open(roots)
+	if err != nil {
+		return err
+	}
+	hints, err := resolver.ReadHints(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p > 65535 {
+		return fmt.Errorf("bad port %s", port)
+	}
+	r := &resolver.Resolver{Roots: hints, Port: p, Trace: w, Name: "dig"}
+	m, err := r.Resolve(ctx, n, t)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	fmt.Fprint(w, m)
 	return nil
 }
