@@ -55,7 +55,7 @@ type Registry struct {
 }
 
 type swarm struct {
-	peers      []*entry       // in the order they joined, less those gone
+	peers      []entry        // in the order they joined, less those gone
 	index      map[PeerID]int // where each peer is in peers
 	downloaded int
 	lastSweep  time.Time
@@ -64,7 +64,7 @@ type swarm struct {
 type entry struct {
 	peer Peer
 	left int64
-	seen time.Time
+	seen int64 // when it last announced, in Unix nanoseconds
 }
 
 func newSwarm(now time.Time) *swarm {
@@ -109,9 +109,9 @@ func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.Addr
 		s.expire(now, timeout)
 	}
 
-	var e *entry
+	var e *entry // points into s.peers until the next append or remove
 	if i, ok := s.index[req.PeerID]; ok {
-		e = s.peers[i]
+		e = &s.peers[i]
 	}
 	switch {
 	case req.Event == Stopped:
@@ -127,16 +127,16 @@ func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.Addr
 		if len(s.peers) >= cmp.Or(r.MaxPeers, DefaultMaxPeers) {
 			return nil, Stats{}, &Error{"tracker full: too many peers in this torrent"}
 		}
-		e = &entry{peer: Peer{ID: req.PeerID}, left: -1}
 		s.index[req.PeerID] = len(s.peers)
-		s.peers = append(s.peers, e)
+		s.peers = append(s.peers, entry{peer: Peer{ID: req.PeerID}, left: -1})
+		e = &s.peers[len(s.peers)-1]
 	}
 	if req.Event == Completed && e.left != 0 {
 		s.downloaded++
 	}
 	e.peer.Addr = addr
 	e.left = req.Left
-	e.seen = now
+	e.seen = now.UnixNano()
 	peers, st := s.pick(e, now, timeout, numWant, r.Rand)
 	return peers, st, nil
 }
@@ -173,9 +173,10 @@ func (r *Registry) sweep(now time.Time) {
 }
 
 func (s *swarm) expire(now time.Time, timeout time.Duration) {
+	cutoff := now.Add(-timeout).UnixNano()
 	kept := s.peers[:0]
 	for _, e := range s.peers {
-		if now.Sub(e.seen) > timeout {
+		if e.seen < cutoff {
 			delete(s.index, e.peer.ID)
 			continue
 		}
@@ -195,7 +196,7 @@ func (s *swarm) remove(id PeerID) {
 		s.peers[i] = moved
 		s.index[moved.peer.ID] = i
 	}
-	s.peers[last] = nil
+	s.peers[last] = entry{}
 	s.peers = s.peers[:last]
 	delete(s.index, id)
 }
@@ -205,16 +206,26 @@ func (s *swarm) remove(id PeerID) {
 // seed, which has nothing to get from them. Peers of self's address
 // family come first: a UDP reply carries only those, and they are the
 // ones self can surely reach.
+//
+// Two passes over the swarm: the first counts the candidates, then
+// sample picks which of them to take, the second collects those.
 func (s *swarm) pick(self *entry, now time.Time, timeout time.Duration, numWant int, rng *rand.Rand) ([]Peer, Stats) {
 	st := Stats{Downloaded: s.downloaded}
-	want := numWant
-	if self == nil {
-		want = 0
+	cutoff := now.Add(-timeout).UnixNano()
+	// kind sorts a peer: 0 not a candidate, 1 same family, 2 the other.
+	kind := func(e *entry) int {
+		if self == nil || e == self || e.peer.Addr == self.peer.Addr || (self.left == 0 && e.left == 0) {
+			return 0
+		}
+		if e.peer.Addr.Addr().Is4() == self.peer.Addr.Addr().Is4() {
+			return 1
+		}
+		return 2
 	}
-	same, other := newReservoir(want, rng), newReservoir(want, rng)
-	same.out = make([]Peer, 0, min(want, len(s.peers)))
-	for _, e := range s.peers {
-		if now.Sub(e.seen) > timeout {
+	var count [3]int
+	for i := range s.peers {
+		e := &s.peers[i]
+		if e.seen < cutoff {
 			continue // gone silent; removed at the next sweep
 		}
 		if e.left == 0 {
@@ -222,63 +233,73 @@ func (s *swarm) pick(self *entry, now time.Time, timeout time.Duration, numWant 
 		} else {
 			st.Incomplete++
 		}
-		if want <= 0 || e == self || e.peer.Addr == self.peer.Addr || (self.left == 0 && e.left == 0) {
-			continue
-		}
-		if e.peer.Addr.Addr().Is4() == self.peer.Addr.Addr().Is4() {
-			same.add(e.peer)
-		} else {
-			other.add(e.peer)
-		}
+		count[kind(e)]++
 	}
-	if want <= 0 {
+	if self == nil || numWant <= 0 {
 		return nil, st
 	}
-	out := same.out
-	for _, p := range other.out {
-		if len(out) == want {
-			break
+	intN := rand.IntN
+	if rng != nil {
+		intN = rng.IntN
+	}
+	takeSame := min(numWant, count[1])
+	take := [3]bitset{nil, sample(count[1], takeSame, intN), sample(count[2], min(numWant-takeSame, count[2]), intN)}
+	out := make([]Peer, 0, takeSame+min(numWant-takeSame, count[2]))
+	var seen [3]int
+	for i := range s.peers {
+		e := &s.peers[i]
+		if e.seen < cutoff {
+			continue
 		}
-		out = append(out, p)
+		if k := kind(e); k != 0 {
+			if take[k].has(seen[k]) {
+				out = append(out, e.peer)
+			}
+			seen[k]++
+		}
 	}
 	return out, st
 }
 
-// A reservoir keeps a uniform random sample of up to n of the values
-// offered to it, without holding the rest (reservoir sampling): one pass
-// over a swarm of thousands, memory for n.
-type reservoir struct {
-	out  []Peer
-	n    int
-	seen int
-	intN func(int) int
-}
+// A bitset marks chosen positions; nil means all of them.
+type bitset []uint64
 
-func newReservoir(n int, rng *rand.Rand) *reservoir {
-	r := &reservoir{n: max(n, 0), intN: rand.IntN}
-	if rng != nil {
-		r.intN = rng.IntN
-	}
-	return r
-}
+func (b bitset) has(i int) bool { return b == nil || b[i/64]&(1<<(i%64)) != 0 }
 
-func (r *reservoir) add(p Peer) {
-	r.seen++
-	if len(r.out) < r.n {
-		r.out = append(r.out, p)
-	} else if j := r.intN(r.seen); j < r.n {
-		r.out[j] = p
+// sample chooses k of the positions 0…n-1 uniformly at random with k
+// calls to intN, by Floyd's algorithm: for each j from n-k to n-1, take
+// a random position up to j, or j itself if that one is taken already.
+func sample(n, k int, intN func(int) int) bitset {
+	if k >= n {
+		return nil
 	}
+	b := make(bitset, (n+63)/64)
+	for j := n - k; j < n; j++ {
+		t := intN(j + 1)
+		if b.has(t) {
+			t = j
+		}
+		b[t/64] |= 1 << (t % 64)
+	}
+	return b
 }
 
 // SelectPeers returns numWant of the candidates chosen uniformly at
-// random (all of them, in order, if there are fewer), in a fresh slice.
-// With a seeded rng and the same candidates in the same order, the choice
-// is reproducible.
+// random (all of them if there are fewer), in their order, in a fresh
+// slice. With a seeded rng and the same candidates, the choice is
+// reproducible.
 func SelectPeers(candidates []Peer, numWant int, rng *rand.Rand) []Peer {
-	r := newReservoir(numWant, rng)
-	for _, p := range candidates {
-		r.add(p)
+	intN := rand.IntN
+	if rng != nil {
+		intN = rng.IntN
 	}
-	return r.out
+	k := min(max(numWant, 0), len(candidates))
+	take := sample(len(candidates), k, intN)
+	out := make([]Peer, 0, k)
+	for i, p := range candidates {
+		if take.has(i) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
