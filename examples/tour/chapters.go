@@ -8,6 +8,7 @@ func chapters() []chapter {
 		{"smtp", "E-mail: Alice sends a message to Bob over SMTP, in six steps", smtpChapter},
 		{"imap", "E-mail access: Bob reads his mail over IMAP", imapChapter},
 		{"dns", "DNS: the Network Utopia zone, served and queried", dnsChapter},
+		{"resolve", "DNS resolution: engineering.nyu.edu asks for gaia.cs.umass.edu, iterated, recursive, cached", resolveChapter},
 		{"p2p", "P2P file distribution: client-server vs P2P, measured against the slides' bounds", p2pChapter},
 		{"bittorrent", "BitTorrent: a tracker, a seed and five leechers swap a file, rarest first and tit-for-tat", bittorrentChapter},
 		{"dash", "Video streaming: encoding, DASH and playout buffering, under a bandwidth drop", dashChapter},
