@@ -203,3 +203,32 @@ func TestServerConcurrentAnnounces(t *testing.T) {
 		t.Errorf("stats %+v, want 200 seeds and 200 leechers", st)
 	}
 }
+
+// Floyd's sampling takes exactly k distinct positions, each equally often.
+func TestSampleUniform(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, k, rounds = 10, 3, 30000
+	var hits [n]int
+	for range rounds {
+		b := sample(n, k, rng.IntN)
+		got := 0
+		for i := range n {
+			if b.has(i) {
+				hits[i]++
+				got++
+			}
+		}
+		if got != k {
+			t.Fatalf("sample(%d, %d) took %d", n, k, got)
+		}
+	}
+	want := rounds * k / n
+	for i, h := range hits {
+		if h < want*95/100 || h > want*105/100 {
+			t.Errorf("position %d taken %d times, want about %d: %v", i, h, want, hits)
+		}
+	}
+	if b := sample(5, 5, rng.IntN); b != nil {
+		t.Errorf("k = n should take everything (nil), got %v", b)
+	}
+}
