@@ -80,8 +80,12 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	sessions  map[*session]struct{}
 	closing   atomic.Bool
-	wg        sync.WaitGroup
+	wg        sync.WaitGroup // Serve loops and sessions, Close waits for it
 	seq       atomic.Int64
+	// ctx is the parent of every session's context; Close cancels it, so
+	// a Backend in the middle of a delivery is told to stop.
+	ctx    context.Context
+	cancel context.CancelFunc
 }
 
 // state is where a session is in the dialogue of the slides:
@@ -192,12 +196,10 @@ func (srv *Server) Serve(l net.Listener) error {
 		l.Close()
 		return ErrServerClosed
 	}
-	if srv.listeners == nil {
-		srv.listeners = map[net.Listener]struct{}{}
-		srv.sessions = map[*session]struct{}{}
-	}
+	srv.initLocked()
 	srv.listeners[l] = struct{}{}
 	srv.wg.Add(1)
+	ctx := srv.ctx
 	srv.mu.Unlock()
 	defer srv.wg.Done()
 	defer func() {
@@ -217,41 +219,67 @@ func (srv *Server) Serve(l net.Listener) error {
 			if errors.As(err, &ne) && ne.Timeout() {
 				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
 				srv.logf("smtp: accept: %v; retrying in %v", err, delay)
-				time.Sleep(delay)
+				t := time.NewTimer(delay)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+					return ErrServerClosed
+				}
 				continue
 			}
 			return err
 		}
 		delay = 0
-		s := srv.newSession(c)
-		srv.mu.Lock()
-		if srv.closing.Load() {
-			srv.mu.Unlock()
-			c.Close()
+		s := srv.track(c)
+		if s == nil {
 			return ErrServerClosed
 		}
-		srv.sessions[s] = struct{}{}
-		srv.wg.Add(1)
-		srv.mu.Unlock()
-		go func() {
-			defer srv.wg.Done()
-			s.serve()
-			srv.mu.Lock()
-			delete(srv.sessions, s)
-			srv.mu.Unlock()
-		}()
+		go s.serve()
 	}
 }
 
+// initLocked makes the server's maps and its context; srv.mu is held.
+func (srv *Server) initLocked() {
+	if srv.listeners == nil {
+		srv.listeners = map[net.Listener]struct{}{}
+		srv.sessions = map[*session]struct{}{}
+		srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	}
+}
+
+// track registers a session for c, so Shutdown and Close can reach it
+// and wait for it, or closes c and returns nil if the server is closing.
+// The session's serve unregisters it.
+func (srv *Server) track(c net.Conn) *session {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closing.Load() {
+		c.Close()
+		return nil
+	}
+	srv.initLocked()
+	ctx, cancel := context.WithCancel(srv.ctx)
+	s := &session{srv: srv, raw: c, ctx: ctx, cancel: cancel}
+	s.setConn(c)
+	srv.sessions[s] = struct{}{}
+	srv.wg.Add(1)
+	return s
+}
+
 // ServeConn serves one connection in the calling goroutine, as for a
-// connection from net.Pipe.
+// connection from net.Pipe. Shutdown and Close end it as they end the
+// sessions Serve started.
 func (srv *Server) ServeConn(c net.Conn) {
-	srv.newSession(c).serve()
+	if s := srv.track(c); s != nil {
+		s.serve()
+	}
 }
 
 // Shutdown stops accepting, lets sessions finish the transaction they are
 // in, closes idle ones with "421 4.3.2", and waits for all of them, or
-// until ctx is done (then it closes what is left).
+// until ctx is done: then it does what Close does, cancelling the
+// deliveries still running, and waits for them.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closing.Store(true)
@@ -277,11 +305,15 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close closes the listeners and every connection at once and waits for
-// the goroutines to end.
+// Close closes the listeners and every connection at once, cancels the
+// context of every session (so a Backend in the middle of Deliver is told
+// to give up), and waits for every session to end.
 func (srv *Server) Close() error {
 	srv.mu.Lock()
 	srv.closing.Store(true)
+	if srv.cancel != nil {
+		srv.cancel()
+	}
 	for l := range srv.listeners {
 		l.Close()
 	}
@@ -302,7 +334,8 @@ type session struct {
 	lr      *sockets.LineReader
 	w       *bufio.Writer
 	state   state
-	ctx     context.Context
+	ctx     context.Context // cancelled by Close and when the session ends
+	cancel  context.CancelFunc
 
 	idle  atomic.Bool
 	rdl   time.Time // the read deadline last set
@@ -321,12 +354,6 @@ type session struct {
 // maxLine is the line reader's limit: longer data lines are refused, and
 // command lines are held to MaxCommandLine after reading.
 const maxLine = 64 << 10
-
-func (srv *Server) newSession(c net.Conn) *session {
-	s := &session{srv: srv, raw: c, ctx: context.Background()}
-	s.setConn(c)
-	return s
-}
 
 func (s *session) setConn(c net.Conn) {
 	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
@@ -403,12 +430,17 @@ func (s *session) flush(force bool) error {
 
 func (s *session) serve() {
 	defer func() {
+		s.cancel()
 		s.abortChunks()
 		if s.tlsConn != nil {
 			s.tlsConn.SetWriteDeadline(time.Now().Add(time.Second))
 			s.tlsConn.Close()
 		}
 		s.raw.Close()
+		s.srv.mu.Lock()
+		delete(s.srv.sessions, s)
+		s.srv.mu.Unlock()
+		s.srv.wg.Done()
 	}()
 	srv := s.srv
 	if srv.Greeting != "" {

@@ -1,0 +1,122 @@
+package smtp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// stuckBackend is a Backend that, once it has read the message, waits
+// for its context: a delivery to a mailbox that hangs.
+type stuckBackend struct {
+	entered chan struct{} // closed when Deliver is waiting
+	result  chan error    // what the context said when Deliver gave up
+}
+
+func newStuckBackend() *stuckBackend {
+	return &stuckBackend{entered: make(chan struct{}), result: make(chan error, 1)}
+}
+
+func (b *stuckBackend) Deliver(ctx context.Context, env *Envelope, msg io.Reader) error {
+	io.Copy(io.Discard, msg)
+	close(b.entered)
+	<-ctx.Done()
+	b.result <- ctx.Err()
+	return ctx.Err()
+}
+
+// within fails the test if done is not closed soon: a bound so a broken
+// server fails the test instead of hanging it, not a speed assertion.
+func within(t *testing.T, done <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s never returned", what)
+	}
+}
+
+// startStuck starts a server whose backend hangs and sends it a message,
+// returning once the backend holds it.
+func startStuck(t *testing.T) (*Server, *stuckBackend, chan error) {
+	t.Helper()
+	sb := newStuckBackend()
+	srv := &Server{Domain: "hamburger.edu", Backend: sb}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	rc := dialRaw(t, l.Addr().String())
+	rc.transaction()
+	rc.send("Subject: ketchup\r\n\r\nDo you like ketchup?\r\n.\r\n")
+	<-sb.entered
+	return srv, sb, served
+}
+
+// TestCloseCancelsDelivery: Close cancels the context of a Backend in the
+// middle of Deliver and waits for it to return.
+func TestCloseCancelsDelivery(t *testing.T) {
+	srv, sb, served := startStuck(t)
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	within(t, closed, "Close")
+	select {
+	case err := <-sb.result:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("backend's context ended with %v", err)
+		}
+	default:
+		t.Error("Close returned before the backend did")
+	}
+	if err := <-served; err != ErrServerClosed {
+		t.Errorf("Serve returned %v", err)
+	}
+}
+
+// TestShutdownCancelsDelivery: when Shutdown's ctx expires, the deliveries
+// still running are cancelled and waited for.
+func TestShutdownCancelsDelivery(t *testing.T) {
+	srv, sb, served := startStuck(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan struct{})
+	var err error
+	go func() { err = srv.Shutdown(ctx); close(done) }()
+	within(t, done, "Shutdown")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown returned %v", err)
+	}
+	select {
+	case <-sb.result:
+	default:
+		t.Error("Shutdown returned before the backend did")
+	}
+	<-served
+}
+
+// TestCloseEndsServeConn: a session started with ServeConn is one of the
+// server's: Close ends it and waits for it.
+func TestCloseEndsServeConn(t *testing.T) {
+	srv := &Server{Domain: "hamburger.edu"}
+	client, server := net.Pipe()
+	defer client.Close()
+	ended := make(chan struct{})
+	go func() { srv.ServeConn(server); close(ended) }()
+	buf := make([]byte, 64)
+	if _, err := client.Read(buf); err != nil { // the greeting
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	within(t, closed, "Close")
+	select {
+	case <-ended:
+	default:
+		t.Error("Close returned before ServeConn did")
+	}
+}
