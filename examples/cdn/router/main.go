@@ -4,9 +4,19 @@
 // that edge. The edges and coverage zones come from a map file (see
 // cdn.Map); a monitor checks the edges' health and load.
 //
-//	go run ./examples/cdn/router -dns 127.0.0.1:5353 -http 127.0.0.1:8081 -edges cdn/testdata/kingcdn.map
-//	dig @127.0.0.1 -p 5353 netc6y-b23v.kingcdn.com +subnet=10.3.0.0/24
+// A whole KingCDN on one Linux machine (127.0.0.x needs no setup there),
+// with the map in cdn/testdata/kingcdn.map:
+//
+//	go run ./examples/cdn/origin -addr 127.0.0.4:8000 &
+//	go run ./examples/cdn/edge -addr 127.0.0.11:8080 -origin http://127.0.0.4:8000 -name bos1 &
+//	go run ./examples/cdn/edge -addr 127.0.0.21:8080 -origin http://127.0.0.4:8000 -name nyc1 &
+//	go run ./examples/cdn/router -dns 127.0.0.1:5353 -http 127.0.0.1:8081 -edges cdn/testdata/kingcdn.map -trace
+//	dig @127.0.0.1 -p 5353 netc6y-b23v.kingcdn.com +subnet=10.1.2.0/24   # bos1
+//	dig @127.0.0.1 -p 5353 netc6y-b23v.kingcdn.com +subnet=10.2.0.0/24   # nyc1
 //	curl -si http://127.0.0.1:8081/6Y7B23V/manifest.mpd | grep Location
+//
+// Edges of the map that are not running fail their health checks and are
+// never handed out.
 package main
 
 import (
