@@ -47,11 +47,16 @@ func NewTrackers(mi *metainfo.MetaInfo, localIP net.IP) *Trackers {
 	return &Trackers{Client: c, Tiers: own}
 }
 
-var events = map[string]tracker.Event{
-	"":          tracker.None,
-	"started":   tracker.Started,
-	"completed": tracker.Completed,
-	"stopped":   tracker.Stopped,
+func trackerEvent(e string) tracker.Event {
+	switch e {
+	case "started":
+		return tracker.Started
+	case "completed":
+		return tracker.Completed
+	case "stopped":
+		return tracker.Stopped
+	}
+	return tracker.None
 }
 
 // Announce implements Announcer.
@@ -63,7 +68,7 @@ func (tr *Trackers) Announce(ctx context.Context, a Announce) (AnnounceResult, e
 		Uploaded:   a.Uploaded,
 		Downloaded: a.Downloaded,
 		Left:       a.Left,
-		Event:      events[a.Event],
+		Event:      trackerEvent(a.Event),
 	}
 	if ip, ok := netip.AddrFromSlice(a.IP); ok {
 		req.IP = ip.Unmap()

@@ -122,28 +122,27 @@ type Choker struct {
 	SeedRounds bool
 }
 
-// Choker presets.
-var (
-	// ChokerBEP3 is the policy BEP 3 describes: four unchoked including the
-	// optimistic one, and faster uninterested peers unchoked too.
-	ChokerBEP3 = Choker{Regular: 3, Optimistic: 1, UnchokeUninterested: true}
-	// ChokerMainline is BitTorrent mainline 4.x: three by rate plus one
-	// optimistic, and the seed-state rounds 3+1, 3+1, 4.
-	ChokerMainline = Choker{Regular: 3, Optimistic: 1, SeedRounds: true}
-	// ChokerSlides is the lecture's: the top four plus one optimistic.
-	ChokerSlides = Choker{Regular: 4, Optimistic: 1}
-)
+// ChokerBEP3 is the policy BEP 3 describes: four unchoked including the
+// optimistic one, and faster uninterested peers unchoked too.
+func ChokerBEP3() Choker { return Choker{Regular: 3, Optimistic: 1, UnchokeUninterested: true} }
+
+// ChokerMainline is BitTorrent mainline 4.x: three by rate plus one
+// optimistic, and the seed-state rounds 3+1, 3+1, 4.
+func ChokerMainline() Choker { return Choker{Regular: 3, Optimistic: 1, SeedRounds: true} }
+
+// ChokerSlides is the lecture's: the top four plus one optimistic.
+func ChokerSlides() Choker { return Choker{Regular: 4, Optimistic: 1} }
 
 // ChokerPreset returns the preset of the given name: "bep3", "mainline" or
 // "slides".
 func ChokerPreset(name string) (Choker, bool) {
 	switch name {
 	case "bep3":
-		return ChokerBEP3, true
+		return ChokerBEP3(), true
 	case "mainline":
-		return ChokerMainline, true
+		return ChokerMainline(), true
 	case "slides":
-		return ChokerSlides, true
+		return ChokerSlides(), true
 	}
 	return Choker{}, false
 }

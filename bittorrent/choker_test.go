@@ -50,13 +50,13 @@ func TestChokerRound(t *testing.T) {
 		seeding bool
 		want    map[string]ChokeReason // the peers not listed are choked, not chosen
 	}{
-		{"slides: top four", ChokerSlides, false, map[string]ChokeReason{
+		{"slides: top four", ChokerSlides(), false, map[string]ChokeReason{
 			"a": UnchokeFastest, "b": UnchokeFastest, "c": UnchokeFastest, "d": UnchokeFastest, "s": ChokeSnubbed}},
-		{"bep3: three and the faster uninterested", ChokerBEP3, false, map[string]ChokeReason{
+		{"bep3: three and the faster uninterested", ChokerBEP3(), false, map[string]ChokeReason{
 			"a": UnchokeFastest, "b": UnchokeFastest, "c": UnchokeFastest, "f": UnchokeFaster, "s": ChokeSnubbed}},
-		{"mainline: three", ChokerMainline, false, map[string]ChokeReason{
+		{"mainline: three", ChokerMainline(), false, map[string]ChokeReason{
 			"a": UnchokeFastest, "b": UnchokeFastest, "c": UnchokeFastest, "s": ChokeSnubbed}},
-		{"slides seeding: by upload rate, no snubbing", ChokerSlides, true, map[string]ChokeReason{
+		{"slides seeding: by upload rate, no snubbing", ChokerSlides(), true, map[string]ChokeReason{
 			"b": UnchokeFastest, "s": UnchokeFastest, "a": UnchokeFastest, "c": UnchokeFastest}},
 	}
 	for _, tt := range tests {
@@ -172,7 +172,7 @@ func TestChokerSeedRounds(t *testing.T) {
 		p := old(fmt.Sprintf("p%d", i), true, 0, float64(100-i))
 		peers = append(peers, p)
 	}
-	c := ChokerMainline
+	c := ChokerMainline()
 	rng := rand.New(rand.NewPCG(5, 5))
 	var st ChokerState
 	var got []string
@@ -259,7 +259,7 @@ func TestChokerSlidesStory(t *testing.T) {
 				ps = append(ps, PeerStats{ID: nb, Interested: true, DownloadRate: rate(nb, id),
 					Connected: n.connected[nb], LastBlock: now})
 			}
-			decisions[id] = ChokerSlides.Decide(n.state, ps, false, now, rng)
+			decisions[id] = ChokerSlides().Decide(n.state, ps, false, now, rng)
 		}
 		for _, id := range []string{"alice", "bob"} {
 			var parts []string

@@ -23,7 +23,7 @@ func ExampleChoker() {
 		{ID: "bob", Interested: true, Connected: now},
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	alice := bittorrent.ChokerSlides
+	alice := bittorrent.ChokerSlides()
 	d := alice.Decide(bittorrent.ChokerState{}, peers, false, now, rng)
 	fmt.Println("t=0s:", d.Choices)
 

@@ -55,7 +55,7 @@ type AnnounceResult struct {
 type Config struct {
 	Dir         string   // where the torrent's files are (or go)
 	PeerID      [20]byte // zero: "-AN0001-" and 12 random bytes
-	Choker      Choker   // zero: ChokerBEP3
+	Choker      Choker   // zero: ChokerBEP3()
 	Picker      Picker   // its Layout is filled in; RandomFirst as set
 	Tracker     Announcer
 	MaxPeers    int    // connections at most; 0 means 50
@@ -255,7 +255,7 @@ func Open(ctx context.Context, mi *metainfo.MetaInfo, cfg Config) (*Torrent, err
 	t.picker.Layout = t.layout
 	t.choker = cfg.Choker
 	if t.choker.Regular == 0 && t.choker.Optimistic == 0 {
-		t.choker = ChokerBEP3
+		t.choker = ChokerBEP3()
 	}
 	if t.tick <= 0 {
 		t.tick = time.Second

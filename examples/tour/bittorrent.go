@@ -97,7 +97,7 @@ func bittorrentChapter(ctx context.Context, w io.Writer, dir string) (string, er
 		return addr
 	}
 	link := sockets.Link{Rate: 192 << 10}
-	choker := bittorrent.ChokerSlides
+	choker := bittorrent.ChokerSlides()
 	choker.RechokeInterval, choker.OptimisticInterval, choker.NewPeerAge = time.Second, 3*time.Second, 3*time.Second
 
 	torrents := make([]*bittorrent.Torrent, len(names))
