@@ -61,6 +61,7 @@ type Config struct {
 	MaxPeers    int    // connections at most; 0 means 50
 	Seed        uint64 // seeds the picker's and choker's randomness; 0: random
 	Preallocate bool   // size the files at once (see StorageOptions)
+	ReadOnly    bool   // only seed existing files: a missing file is an error, nothing is written
 	// Dial connects to a peer. Nil: a net.Dialer bound to the listener's
 	// IP when it is a specific one, so that a swarm on 127.0.0.x addresses
 	// sees each peer at its own address.
@@ -224,7 +225,7 @@ func Open(ctx context.Context, mi *metainfo.MetaInfo, cfg Config) (*Torrent, err
 	if cfg.Dir == "" {
 		cfg.Dir = "."
 	}
-	store, err := OpenStorage(cfg.Dir, &mi.Info, StorageOptions{Preallocate: cfg.Preallocate})
+	store, err := OpenStorage(cfg.Dir, &mi.Info, StorageOptions{Preallocate: cfg.Preallocate, ReadOnly: cfg.ReadOnly})
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func serve(ctx context.Context, args []string, w io.Writer, seeding bool) error 
 		ln.Close()
 		return fmt.Errorf("unknown choker %q", *choker)
 	}
-	cfg := bittorrent.Config{Dir: *dir, Choker: ch}
+	cfg := bittorrent.Config{Dir: *dir, Choker: ch, ReadOnly: seeding}
 	if len(mi.Trackers()) > 0 {
 		local := ip
 		if local.IsUnspecified() {
