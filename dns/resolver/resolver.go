@@ -289,46 +289,56 @@ func (r *Resolver) iterate(ctx context.Context, st *state, qname dns.Name, qtype
 		if err != nil {
 			return result{}, err
 		}
-		var soa []dns.RR
-		for _, rr := range reply.Authorities {
-			if rr.Type() == dns.TypeSOA && rr.Name.IsSubdomainOf(zone) && qname.IsSubdomainOf(rr.Name) {
-				soa = append(soa, rr)
-			}
+		res, child, next, err := r.step(reply, from, zone, qname, qtype)
+		if err != nil || next == nil {
+			return res, err
 		}
-		if reply.RCode == dns.RCodeNameError {
-			if r.Cache != nil && len(soa) > 0 {
-				r.Cache.AddNegative(qname, qtype, dns.RCodeNameError, soa[0])
-			}
-			r.tracef("%s: %s does not exist (NXDOMAIN)", hostOf(from), qname)
-			return result{rcode: dns.RCodeNameError, soa: soa}, nil
-		}
-		if res, ok := r.takeAnswer(reply, zone, qname, qtype, from); ok {
-			return res, nil
-		}
-		// A referral: NS records for a zone between the one asked and
-		// the name.
-		child, nsset := referral(reply, zone, qname)
-		if nsset == nil {
-			if len(soa) > 0 || reply.Authoritative {
-				if r.Cache != nil && len(soa) > 0 {
-					r.Cache.AddNegative(qname, qtype, dns.RCodeSuccess, soa[0])
-				}
-				r.tracef("%s: %s has no %s records (NODATA)", hostOf(from), qname, qtype)
-				return result{soa: soa}, nil
-			}
-			return result{}, fmt.Errorf("%w: %s gave neither answer nor referral for %s (lame)", ErrServFail, from, qname)
-		}
-		next := r.glue(reply, zone, nsset)
-		if r.Cache != nil {
-			r.Cache.Add(nsset)
-		}
-		var names []string
-		for _, ns := range next {
-			names = append(names, ns.String())
-		}
-		r.tracef("%s: I don't know %s, but ask this server: %s (for %s)", hostOf(from), qname, strings.Join(names, ", "), child)
 		zone, servers = child, next
 	}
+}
+
+// step takes in one upstream reply from a server of zone: an answer, a
+// negative answer, or a referral to the servers of a zone closer to qname
+// (child, next). What it caches lies within zone.
+func (r *Resolver) step(reply *dns.Message, from NameServer, zone, qname dns.Name, qtype dns.Type) (res result, child dns.Name, next []NameServer, err error) {
+	var soa []dns.RR
+	for _, rr := range reply.Authorities {
+		if rr.Type() == dns.TypeSOA && rr.Name.IsSubdomainOf(zone) && qname.IsSubdomainOf(rr.Name) {
+			soa = append(soa, rr)
+		}
+	}
+	if reply.RCode == dns.RCodeNameError {
+		if r.Cache != nil && len(soa) > 0 {
+			r.Cache.AddNegative(qname, qtype, dns.RCodeNameError, soa[0])
+		}
+		r.tracef("%s: %s does not exist (NXDOMAIN)", hostOf(from), qname)
+		return result{rcode: dns.RCodeNameError, soa: soa}, child, nil, nil
+	}
+	if res, ok := r.takeAnswer(reply, zone, qname, qtype, from); ok {
+		return res, child, nil, nil
+	}
+	// A referral: NS records for a zone between the one asked and the name.
+	child, nsset := referral(reply, zone, qname)
+	if nsset == nil {
+		if len(soa) > 0 || reply.Authoritative {
+			if r.Cache != nil && len(soa) > 0 {
+				r.Cache.AddNegative(qname, qtype, dns.RCodeSuccess, soa[0])
+			}
+			r.tracef("%s: %s has no %s records (NODATA)", hostOf(from), qname, qtype)
+			return result{soa: soa}, child, nil, nil
+		}
+		return result{}, child, nil, fmt.Errorf("%w: %s gave neither answer nor referral for %s (lame)", ErrServFail, from, qname)
+	}
+	next = r.glue(reply, zone, nsset)
+	if r.Cache != nil {
+		r.Cache.Add(nsset)
+	}
+	var names []string
+	for _, ns := range next {
+		names = append(names, ns.String())
+	}
+	r.tracef("%s: I don't know %s, but ask this server: %s (for %s)", hostOf(from), qname, strings.Join(names, ", "), child)
+	return result{}, child, next, nil
 }
 
 func hostOf(ns NameServer) string {
