@@ -50,6 +50,7 @@ type UDPClient struct {
 	conn   net.Conn
 	ipv6   bool
 	mu     sync.Mutex
+	buf    []byte // for replies; allocated on first use
 	connID uint64
 	connAt time.Time
 	hasID  bool
@@ -206,7 +207,10 @@ func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []b
 		retries = DefaultUDPRetries
 	}
 	retries = min(retries, 8)
-	buf := make([]byte, maxUDPRead)
+	if c.buf == nil {
+		c.buf = make([]byte, maxUDPRead)
+	}
+	buf := c.buf
 	var pkt []byte
 	for n := 0; n <= retries; n++ {
 		var t [4]byte
