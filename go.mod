@@ -3,6 +3,6 @@ module appnet.dev
 go 1.26.0
 
 require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
+	github.com/google/go-cmp v0.7.0
+	golang.org/x/net v0.62.0
 )
