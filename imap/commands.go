@@ -868,8 +868,9 @@ func (s *session) expunge(uids SeqSet, tell bool) {
 		return
 	}
 	var gone []uint32
+	ranges := uids.Ranges(maxUID(msgs))
 	for _, m := range msgs {
-		if m.HasFlag(maildir.Deleted) && (uids == nil || uids.Contains(m.UID, maxUID(msgs))) {
+		if m.HasFlag(maildir.Deleted) && (uids == nil || In(ranges, m.UID)) {
 			gone = append(gone, m.UID)
 		}
 	}
@@ -926,29 +927,23 @@ func (s *session) seqSet() (SeqSet, error) {
 // view. A sequence number beyond the view is an error, as RFC 3501 says;
 // UIDs that do not exist are skipped.
 func (s *session) resolve(set SeqSet, uid bool) ([]int, error) {
+	view := s.v()
 	var out []int
 	if uid {
 		var max uint32
-		if len(s.v()) > 0 {
-			max = s.v()[len(s.v())-1].uid
+		if len(view) > 0 {
+			max = view[len(view)-1].uid
 		}
-		for i, v := range s.v() {
-			if set.Contains(v.uid, max) {
+		for _, r := range set.Ranges(max) {
+			// The view is sorted by UID: find where the range starts.
+			i := sort.Search(len(view), func(i int) bool { return view[i].uid >= r.Start })
+			for ; i < len(view) && view[i].uid <= r.Stop; i++ {
 				out = append(out, i)
-			}
-		}
-		// "n:*" always includes the last message, even if n is larger.
-		if len(out) == 0 && len(s.v()) > 0 {
-			for _, r := range set {
-				if r.Start == 0 || r.Stop == 0 {
-					out = append(out, len(s.v())-1)
-					break
-				}
 			}
 		}
 		return out, nil
 	}
-	n := uint32(len(s.v()))
+	n := uint32(len(view))
 	for _, r := range set {
 		if n == 0 && (r.Start == 0 || r.Stop == 0) {
 			continue // "*" in an empty mailbox matches nothing
@@ -967,9 +962,12 @@ func (s *session) resolve(set SeqSet, uid bool) ([]int, error) {
 			return nil, syntaxErr("no such message (sequence number beyond %d)", n)
 		}
 	}
-	for i := uint32(1); i <= n; i++ {
-		if set.Contains(i, n) {
+	for _, r := range set.Ranges(n) {
+		for i := r.Start; i >= 1 && i <= r.Stop && i <= n; i++ {
 			out = append(out, int(i-1))
+			if i == r.Stop {
+				break
+			}
 		}
 	}
 	return out, nil

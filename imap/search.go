@@ -133,7 +133,13 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 		if err != nil {
 			return nil, syntaxErr("invalid sequence set %q", word)
 		}
-		return func(c *searchMsg) bool { return set.Contains(c.seq, c.max) }, nil
+		var ranges []SeqRange
+		return func(c *searchMsg) bool {
+			if ranges == nil {
+				ranges = set.Ranges(c.max)
+			}
+			return In(ranges, c.seq)
+		}, nil
 	}
 	word = strings.ToUpper(word)
 	arg := func() (string, error) {
@@ -292,7 +298,13 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 		if err != nil {
 			return nil, err
 		}
-		return func(c *searchMsg) bool { return set.Contains(c.f.msg.UID, c.maxU) }, nil
+		var ranges []SeqRange
+		return func(c *searchMsg) bool {
+			if ranges == nil {
+				ranges = set.Ranges(c.maxU)
+			}
+			return In(ranges, c.f.msg.UID)
+		}, nil
 	}
 	return nil, syntaxErr("unknown search key %s", word)
 }

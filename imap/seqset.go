@@ -2,6 +2,7 @@ package imap
 
 import (
 	"errors"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -119,4 +120,42 @@ func SeqSetOf(nums ...uint32) SeqSet {
 		s = append(s, SeqRange{n, n})
 	}
 	return s
+}
+
+// Ranges returns the set's ranges with "*" replaced by max, each with
+// Start <= Stop, sorted and merged, so that membership is a binary search
+// (see In) however many elements a client wrote.
+func (s SeqSet) Ranges(max uint32) []SeqRange {
+	out := make([]SeqRange, 0, len(s))
+	for _, r := range s {
+		a, b := r.Start, r.Stop
+		if a == 0 {
+			a = max
+		}
+		if b == 0 {
+			b = max
+		}
+		if a > b {
+			a, b = b, a
+		}
+		out = append(out, SeqRange{a, b})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Start < out[j].Start })
+	merged := out[:0]
+	for _, r := range out {
+		if k := len(merged); k > 0 && uint64(r.Start) <= uint64(merged[k-1].Stop)+1 {
+			if r.Stop > merged[k-1].Stop {
+				merged[k-1].Stop = r.Stop
+			}
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
+}
+
+// In reports whether n is in ranges as returned by Ranges.
+func In(ranges []SeqRange, n uint32) bool {
+	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].Stop >= n })
+	return i < len(ranges) && ranges[i].Start <= n
 }
