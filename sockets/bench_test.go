@@ -109,43 +109,44 @@ func runIperf3(b *testing.B, bin string, n int64) float64 {
 	return report.End.SumReceived.BitsPerSecond
 }
 
-// BenchmarkUDPUppercase measures request/reply round trips per second
-// between the UDP uppercase client and server over loopback.
-func BenchmarkUDPUppercase(b *testing.B) {
-	addr := startUDP(b, &UDPServer{})
-	ctx := context.Background()
-	c, err := DialUDP(ctx, addr.String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		if _, err := c.Uppercase(ctx, "hello"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
+// uppercaser is what the UDP and TCP clients have in common.
+type uppercaser interface {
+	Uppercase(ctx context.Context, sentence string) (string, error)
+	Close() error
 }
 
-// BenchmarkTCPUppercase is the same over one TCP connection.
-func BenchmarkTCPUppercase(b *testing.B) {
-	addr := startTCP(b, &TCPServer{})
+// BenchmarkUppercase measures request/reply round trips per second
+// between the uppercase clients and servers over loopback: a datagram
+// each way for UDP, a line each way on one connection for TCP.
+func BenchmarkUppercase(b *testing.B) {
 	ctx := context.Background()
-	c, err := DialTCP(ctx, addr.String())
-	if err != nil {
-		b.Fatal(err)
+	for _, tt := range []struct {
+		name string
+		dial func(b *testing.B) (uppercaser, error)
+	}{
+		{"udp", func(b *testing.B) (uppercaser, error) {
+			return DialUDP(ctx, startUDP(b, &UDPServer{}).String())
+		}},
+		{"tcp", func(b *testing.B) (uppercaser, error) {
+			return DialTCP(ctx, startTCP(b, &TCPServer{}).String())
+		}},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			c, err := tt.dial(b)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			b.ResetTimer()
+			start := time.Now()
+			for range b.N {
+				if _, err := c.Uppercase(ctx, "hello"); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
+		})
 	}
-	defer c.Close()
-	b.ResetTimer()
-	start := time.Now()
-	for range b.N {
-		if _, err := c.Uppercase(ctx, "hello"); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "roundtrips/s")
 }
 
 func ExampleTCPClient() {

@@ -19,14 +19,7 @@ func startUDP(t testing.TB, s *UDPServer) net.Addr {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- s.ServePacket(pc) }()
-	t.Cleanup(func() {
-		s.Close()
-		if err := <-errc; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("ServePacket returned %v, want ErrServerClosed", err)
-		}
-	})
+	serveUntilCleanup(t, func() error { return s.ServePacket(pc) }, s.Close)
 	return pc.LocalAddr()
 }
 
@@ -37,15 +30,21 @@ func startTCP(t testing.TB, s *TCPServer) net.Addr {
 	if err != nil {
 		t.Fatal(err)
 	}
+	serveUntilCleanup(t, func() error { return s.Serve(ln) }, s.Close)
+	return ln.Addr()
+}
+
+// serveUntilCleanup runs serve in a goroutine; at the test's end it calls
+// stop and checks that serve returned ErrServerClosed.
+func serveUntilCleanup(t testing.TB, serve, stop func() error) {
 	errc := make(chan error, 1)
-	go func() { errc <- s.Serve(ln) }()
+	go func() { errc <- serve() }()
 	t.Cleanup(func() {
-		s.Close()
+		stop()
 		if err := <-errc; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+			t.Errorf("server returned %v, want ErrServerClosed", err)
 		}
 	})
-	return ln.Addr()
 }
 
 func testContext(t testing.TB) context.Context {
