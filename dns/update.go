@@ -70,7 +70,8 @@ func (p *Primary) ServeDNS(ctx context.Context, reply *Message, req *Request) {
 	switch {
 	case req.Opcode == OpcodeUpdate:
 		p.update(reply, req)
-	case req.Opcode == OpcodeQuery && len(req.Questions) == 1 && req.Questions[0].Type == TypeAXFR:
+	case req.Opcode == OpcodeQuery && len(req.Questions) == 1 &&
+		(req.Questions[0].Type == TypeAXFR || req.Questions[0].Type == TypeIXFR):
 		p.transfer(reply, req)
 	default:
 		p.zones.Load().ServeDNS(ctx, reply, req)
@@ -78,7 +79,9 @@ func (p *Primary) ServeDNS(ctx context.Context, reply *Message, req *Request) {
 }
 
 // transfer answers AXFR over TCP with the whole zone, SOA first and last,
-// in one message (RFC 5936 §2.2 allows one or several).
+// in one message (RFC 5936 §2.2 allows one or several). IXFR gets the
+// same full transfer over TCP (RFC 1995 §4 allows that), and over UDP
+// only the current SOA, which tells the client to ask over TCP.
 func (p *Primary) transfer(reply *Message, req *Request) {
 	q := req.Questions[0]
 	allow := p.AllowTransfer
@@ -90,7 +93,14 @@ func (p *Primary) transfer(reply *Message, req *Request) {
 	case z == nil:
 		reply.RCode = RCodeNotAuth
 		return
-	case !req.TCP || !allow(req.Remote.Addr(), z.Origin):
+	case !allow(req.Remote.Addr(), z.Origin):
+		reply.RCode = RCodeRefused
+		return
+	case !req.TCP && q.Type == TypeIXFR:
+		reply.Authoritative = true
+		reply.Answers = append(reply.Answers, z.SOA)
+		return
+	case !req.TCP:
 		reply.RCode = RCodeRefused
 		return
 	}
