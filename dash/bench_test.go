@@ -175,7 +175,7 @@ http {
 		}
 		time.Sleep(50 * time.Millisecond) // polling a child process's start-up, not synchronising goroutines
 	}
-	ours := serve(b, &Server{FS: os.DirFS(filepath.Join(dir, "www"))})
+	ours := serve(b, &Server{FS: Dir(filepath.Join(dir, "www"))})
 	mem := serve(b, &Server{FS: e.Files})
 	// The machine is shared: alternate short runs and keep each one's
 	// median, so that a burst of load elsewhere does not decide.

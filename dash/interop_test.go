@@ -161,7 +161,7 @@ func TestFFmpegServed(t *testing.T) {
 
 	var log syncWriter
 	log.w = &strings.Builder{}
-	base := serve(t, &Server{FS: os.DirFS(dir), Trace: &log})
+	base := serve(t, &Server{FS: Dir(dir), Trace: &log})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, name := range []string{"manifest.mpd", "ours.mpd", "list.mpd"} {

@@ -228,3 +228,39 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+func TestDir(t *testing.T) {
+	e := smallContent(t, time.Second)
+	dir := t.TempDir()
+	if err := e.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	d := Dir(dir)
+	f, err := d.Open("low/init.toy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.Stat()
+	f.Close()
+	if err != nil || st.Size() != int64(len(e.Files["low/init.toy"])) {
+		t.Errorf("stat: %v, %v", st, err)
+	}
+	for _, bad := range []string{"../x", "/etc/passwd", "low/../low/init.toy", "nothing"} {
+		if f, err := d.Open(bad); err == nil {
+			f.Close()
+			t.Errorf("Open(%q) succeeded", bad)
+		} else if strings.Contains(err.Error(), dir) {
+			t.Errorf("Open(%q): error %q shows the directory", bad, err)
+		}
+	}
+	base := serve(t, &Server{FS: d})
+	resp, err := http.Get(base + "/mid/00001.toy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != string(e.Files["mid/00001.toy"]) {
+		t.Errorf("served %d bytes, want %d", len(body), len(e.Files["mid/00001.toy"]))
+	}
+}

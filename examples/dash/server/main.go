@@ -46,7 +46,7 @@ func run(addr, dir string, generate bool, length time.Duration, trace bool) erro
 				dash.Mbps(e.Bitrate(r.ID, time.Second)), dash.Mbps(float64(r.Bandwidth)), len(e.Sizes[r.ID]))
 		}
 	}
-	s := &dash.Server{Addr: addr, FS: os.DirFS(dir)}
+	s := &dash.Server{Addr: addr, FS: dash.Dir(dir)}
 	if trace {
 		s.Trace = os.Stdout
 	}
