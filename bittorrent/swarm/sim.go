@@ -40,6 +40,7 @@ type node struct {
 	avail            []int     // per piece: neighbours holding it
 	out, in          []*link   // links this node uploads on, downloads on
 	activeIn         int       // flows arriving now
+	flows            []*link   // the out links with a flow
 	rawIn            float64   // the sum of the uploaders' shares offered to it
 	scale            float64   // its flows run at this share of what is offered
 	rescaling        bool      // queued for rescale
@@ -68,6 +69,7 @@ type link struct {
 	// The flow: one piece moving at a rate that changes with sharing.
 	active bool
 	piece  int
+	flowAt int     // index in from.flows
 	raw    float64 // the uploader's equal share
 	rate   float64 // raw, scaled down if the downloader is saturated
 	last   float64 // when bytes was last brought up to date
@@ -625,6 +627,8 @@ func (s *sim) start(l *link) {
 		panic(fmt.Sprintf("swarm: picker chose piece %d, which the peer has or the neighbour lacks", p))
 	}
 	l.active = true
+	l.flowAt = len(l.from.flows)
+	l.from.flows = append(l.from.flows, l)
 	l.piece = p
 	l.rate = 0
 	l.last = s.now
@@ -678,6 +682,10 @@ func (s *sim) stop(l *link) {
 func (s *sim) unflow(l *link) {
 	to, p := l.to, l.piece
 	l.active = false
+	fs := l.from.flows
+	last := fs[len(fs)-1]
+	fs[l.flowAt], last.flowAt = last, l.flowAt
+	l.from.flows = fs[:len(fs)-1]
 	to.inflight[p]--
 	if to.inflight[p] == 0 {
 		to.requested.clear(p)
@@ -822,18 +830,13 @@ func (s *sim) settle() {
 // download rate in all: then the downloader's flows are all scaled down in
 // proportion (rescale).
 func (s *sim) share(n *node) {
-	k := 0
-	for _, l := range n.out {
-		if l.active {
-			k++
-		}
-	}
+	k := len(n.flows)
 	if k == 0 {
 		return
 	}
 	raw := n.up / float64(k)
-	for _, l := range n.out {
-		if !l.active || l.raw == raw {
+	for _, l := range n.flows {
+		if l.raw == raw {
 			continue
 		}
 		to := l.to
