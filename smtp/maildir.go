@@ -84,18 +84,7 @@ func (m *Maildir) Deliver(ctx context.Context, env *Envelope, msg io.Reader) err
 	now := time.Now()
 	name := fmt.Sprintf("%d.M%dP%dQ%d.%s", now.Unix(), now.Nanosecond()/1000, os.Getpid(), m.seq.Add(1), host)
 	tmp := filepath.Join(m.Root, users[0], "tmp", name)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, msg)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeSynced(tmp, msg, os.O_EXCL); err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -110,6 +99,24 @@ func (m *Maildir) Deliver(ctx context.Context, env *Envelope, msg io.Reader) err
 		}
 	}
 	return nil
+}
+
+// writeSynced copies r into a new file at path, created with flag
+// (os.O_EXCL or os.O_TRUNC), and fsyncs it. On error the caller removes
+// what was written.
+func writeSynced(path string, r io.Reader, flag int) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // syncDir fsyncs a directory so a rename or link in it is durable.

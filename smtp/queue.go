@@ -43,6 +43,11 @@ func RetrySchedule(failures int) time.Duration {
 // and bouncing to the sender (an RFC 3464 delivery status notification)
 // what fails permanently or for too long.
 //
+// Deliveries run concurrently, at most Workers at a time. A message's
+// recipients are grouped by destination domain and each domain is a
+// delivery of its own, so a slow or dead mail server holds up only the
+// mail for its domain.
+//
 // Each message is two files in Dir: the message itself (msg/ID), written
 // once and fsynced before Submit returns, and its state (state/ID: the
 // envelope and each recipient's progress), replaced atomically after each
@@ -63,6 +68,10 @@ type Queue struct {
 	// UseHELO makes deliveries say HELO instead of EHLO, as the
 	// lecture's sample interaction does (no pipelining, no STARTTLS).
 	UseHELO bool
+	// Workers bounds the deliveries in progress at once (each one
+	// connection to a mail server) and the messages being attempted at
+	// once; default 16.
+	Workers int
 
 	// Backoff gives the wait after the n-th failed attempt; nil means
 	// RetrySchedule.
@@ -81,9 +90,12 @@ type Queue struct {
 	Trace    io.Writer
 	ErrorLog *log.Logger
 
-	mu     sync.Mutex // serialises RunOnce and Submit's state writes
-	kick   chan struct{}
-	opened bool
+	mu       sync.Mutex      // guards the fields below and the state files
+	opened   bool            // open has run
+	kick     chan struct{}   // wakes Run: a message was queued or finished
+	messages chan struct{}   // a token per message being attempted
+	conns    chan struct{}   // a token per delivery (connection) in progress
+	inflight map[string]bool // the ids of the messages being attempted
 }
 
 // Recipient states.
@@ -145,7 +157,8 @@ func (q *Queue) logf(format string, args ...any) {
 }
 
 // open creates the directories and removes what a crash left half done:
-// message files without a state file were never acknowledged.
+// message files without a state file were never acknowledged. q.mu is
+// held.
 func (q *Queue) open() error {
 	if q.opened {
 		return nil
@@ -165,28 +178,28 @@ func (q *Queue) open() error {
 			os.Remove(filepath.Join(q.Dir, "msg", e.Name()))
 		}
 	}
-	if q.kick == nil {
-		q.kick = make(chan struct{}, 1)
-	}
+	n := orInt(q.Workers, 16)
+	q.kick = make(chan struct{}, 1)
+	q.messages = make(chan struct{}, n)
+	q.conns = make(chan struct{}, n)
+	q.inflight = map[string]bool{}
 	q.opened = true
 	return nil
 }
 
-// writeFileSync writes data to dir/name through tmp/, with fsyncs, so the
+// wake tells Run to look at the queue again.
+func (q *Queue) wake() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// writeFileSync copies r to dir/name through tmp/, with fsyncs, so the
 // file appears whole or not at all.
-func (q *Queue) writeFileSync(dir, name string, data []byte) error {
+func (q *Queue) writeFileSync(dir, name string, r io.Reader) error {
 	tmp := filepath.Join(q.Dir, "tmp", name+"."+dir)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	err := writeSynced(tmp, r, os.O_TRUNC)
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(q.Dir, dir, name))
 	}
@@ -206,49 +219,46 @@ func newQueueID(now time.Time) string {
 }
 
 // Submit queues a message for delivery and returns its id once it is
-// durably on disk. The message is read whole from msg.
+// durably on disk. The message is streamed from msg to the spool file,
+// never held in memory.
 func (q *Queue) Submit(ctx context.Context, from Path, to []Path, msg io.Reader) (string, error) {
-	data, err := io.ReadAll(msg)
-	if err != nil {
-		return "", fmt.Errorf("smtp: queue: reading message: %w", err)
-	}
-	return q.submit(from, to, data)
-}
-
-func (q *Queue) submit(from Path, to []Path, data []byte) (string, error) {
 	if len(to) == 0 {
 		return "", errors.New("smtp: queue: no recipients")
 	}
 	q.mu.Lock()
-	defer q.mu.Unlock()
-	if err := q.open(); err != nil {
-		return "", err
+	err := q.open()
+	q.mu.Unlock()
+	if err != nil {
+		return "", fmt.Errorf("smtp: queue: %w", err)
 	}
 	now := q.now()
 	m := &QueuedMessage{ID: newQueueID(now), From: from, Arrival: now, NextAttempt: now}
 	for _, t := range to {
 		m.Recipients = append(m.Recipients, QueuedRecipient{Path: t, Status: RcptPending, LastChange: now})
 	}
-	if err := q.writeFileSync("msg", m.ID, data); err != nil {
-		return "", fmt.Errorf("smtp: queue: %w", err)
+	// The message file needs no lock: its name is new, and open (the
+	// only other writer of msg/) removes it only if it has no state.
+	if err := q.writeFileSync("msg", m.ID, msg); err != nil {
+		return "", fmt.Errorf("smtp: queue: writing message: %w", err)
 	}
-	if err := q.saveState(m); err != nil {
+	q.mu.Lock()
+	err = q.saveState(m)
+	q.mu.Unlock()
+	if err != nil {
 		os.Remove(filepath.Join(q.Dir, "msg", m.ID))
 		return "", fmt.Errorf("smtp: queue: %w", err)
 	}
-	select {
-	case q.kick <- struct{}{}:
-	default:
-	}
+	q.wake()
 	return m.ID, nil
 }
 
+// saveState writes m's state file; q.mu is held.
 func (q *Queue) saveState(m *QueuedMessage) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return q.writeFileSync("state", m.ID, b)
+	return q.writeFileSync("state", m.ID, bytes.NewReader(b))
 }
 
 // Deliver makes the queue a Backend: a server for crepes.fr that accepts
@@ -269,6 +279,7 @@ func (q *Queue) Messages() ([]*QueuedMessage, error) {
 	return q.load()
 }
 
+// load reads every state file; q.mu is held.
 func (q *Queue) load() ([]*QueuedMessage, error) {
 	entries, err := os.ReadDir(filepath.Join(q.Dir, "state"))
 	if err != nil {
@@ -276,33 +287,55 @@ func (q *Queue) load() ([]*QueuedMessage, error) {
 	}
 	var out []*QueuedMessage
 	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(q.Dir, "state", e.Name()))
+		m, err := q.loadOne(e.Name())
 		if err != nil {
 			return nil, err
 		}
-		m := &QueuedMessage{}
-		if err := json.Unmarshal(b, m); err != nil {
-			q.logf("smtp: queue: corrupt state %s: %v", e.Name(), err)
-			continue
+		if m != nil {
+			out = append(out, m)
 		}
-		out = append(out, m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Arrival.Before(out[j].Arrival) })
 	return out, nil
 }
 
-// Run delivers queued messages as they fall due, until ctx is done. It
-// waits on the real clock; tests in virtual time call RunOnce instead.
+// loadOne reads the state of message id: nil if it is gone or corrupt.
+// q.mu is held.
+func (q *Queue) loadOne(id string) (*QueuedMessage, error) {
+	b, err := os.ReadFile(filepath.Join(q.Dir, "state", id))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := &QueuedMessage{}
+	if err := json.Unmarshal(b, m); err != nil {
+		q.logf("smtp: queue: corrupt state %s: %v", id, err)
+		return nil, nil
+	}
+	return m, nil
+}
+
+// Run delivers queued messages as they fall due, until ctx is done; then
+// it waits for the deliveries in progress to stop. It waits on the real
+// clock; tests in virtual time call RunOnce instead.
 func (q *Queue) Run(ctx context.Context) error {
 	q.mu.Lock()
 	err := q.open()
-	kick := q.kick
 	q.mu.Unlock()
 	if err != nil {
 		return err
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	report := func(err error) {
+		if ctx.Err() == nil {
+			q.logf("smtp: queue: %v", err)
+		}
+	}
 	for {
-		next, err := q.RunOnce(ctx)
+		next, err := q.dispatch(ctx, &wg, false, report)
 		if err != nil && ctx.Err() == nil {
 			q.logf("smtp: queue: %v", err)
 		}
@@ -315,16 +348,55 @@ func (q *Queue) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
-		case <-kick:
+		case <-q.kick:
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
 
-// RunOnce makes one attempt at every message due now and returns when the
-// next one falls due (zero if the queue is empty).
+// RunOnce makes one attempt at every message due now, concurrently, and
+// returns when they are done and when the next one falls due (zero if
+// the queue is empty).
 func (q *Queue) RunOnce(ctx context.Context) (next time.Time, err error) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	report := func(err error) {
+		mu.Lock()
+		if first == nil {
+			first = err
+		}
+		mu.Unlock()
+	}
+	_, err = q.dispatch(ctx, &wg, true, report)
+	wg.Wait()
+	if err == nil {
+		err = first
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	// Look again: attempts may have queued notices.
+	q.mu.Lock()
+	msgs, err := q.load()
+	q.mu.Unlock()
+	for _, m := range msgs {
+		if next.IsZero() || m.NextAttempt.Before(next) {
+			next = m.NextAttempt
+		}
+	}
+	return next, err
+}
+
+// dispatch starts an attempt at every message due now that is not being
+// attempted already, each in a goroutine counted in wg, while fewer than
+// Workers messages are in progress; if block, it waits for one to end
+// rather than leave the rest for later. Errors of the attempts go to
+// report. It returns when the earliest message it did not start falls
+// due; a message it could not start for want of a worker is started
+// when one ends, as an attempt that ends wakes Run.
+func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, block bool, report func(error)) (next time.Time, err error) {
 	q.mu.Lock()
 	if err := q.open(); err != nil {
 		q.mu.Unlock()
@@ -336,25 +408,121 @@ func (q *Queue) RunOnce(ctx context.Context) (next time.Time, err error) {
 		return time.Time{}, err
 	}
 	for _, m := range msgs {
-		if ctx.Err() != nil {
-			return time.Time{}, ctx.Err()
+		if err := ctx.Err(); err != nil {
+			return time.Time{}, err
 		}
-		if !m.NextAttempt.After(q.now()) {
-			if err := q.attempt(ctx, m); err != nil {
-				return time.Time{}, err
+		if m.NextAttempt.After(q.now()) {
+			if next.IsZero() || m.NextAttempt.Before(next) {
+				next = m.NextAttempt
 			}
+			continue
+		}
+		if !q.acquire(ctx, q.messages, block) {
+			if block {
+				return time.Time{}, ctx.Err()
+			}
+			continue
+		}
+		m, ok := q.claim(m.ID)
+		if !ok {
+			<-q.messages
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := q.attempt(ctx, m)
+			q.mu.Lock()
+			delete(q.inflight, m.ID)
+			q.mu.Unlock()
+			<-q.messages
+			q.wake()
+			if err != nil {
+				report(err)
+			}
+		}()
+	}
+	return next, nil
+}
+
+// acquire takes a token from slots, waiting for one if block.
+func (q *Queue) acquire(ctx context.Context, slots chan struct{}, block bool) bool {
+	if !block {
+		select {
+		case slots <- struct{}{}:
+			return true
+		default:
+			return false
 		}
 	}
-	// Look again: attempts may have queued notices.
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// claim marks message id as being attempted and returns its state as
+// now on disk, or false if it is being attempted already, is no longer
+// queued, or is not due: what dispatch loaded may be out of date by the
+// time it starts the message.
+func (q *Queue) claim(id string) (*QueuedMessage, bool) {
 	q.mu.Lock()
-	msgs, err = q.load()
-	q.mu.Unlock()
-	for _, m := range msgs {
-		if next.IsZero() || m.NextAttempt.Before(next) {
-			next = m.NextAttempt
-		}
+	defer q.mu.Unlock()
+	if q.inflight[id] {
+		return nil, false
 	}
-	return next, err
+	m, err := q.loadOne(id)
+	if err != nil || m == nil || m.NextAttempt.After(q.now()) {
+		return nil, false
+	}
+	q.inflight[id] = true
+	return m, true
+}
+
+// A domainGroup is the pending recipients of a message at one domain,
+// delivered together in one SMTP transaction.
+type domainGroup struct {
+	domain string
+	idx    []int // indexes into QueuedMessage.Recipients
+}
+
+// pendingByDomain groups m's pending recipients by domain, in the order
+// the domains first appear.
+func pendingByDomain(m *QueuedMessage) []domainGroup {
+	var groups []domainGroup
+	at := map[string]int{}
+	for i, r := range m.Recipients {
+		if r.Status != RcptPending {
+			continue
+		}
+		d := strings.ToLower(r.Path.Domain)
+		k, ok := at[d]
+		if !ok {
+			k = len(groups)
+			at[d] = k
+			groups = append(groups, domainGroup{domain: d})
+		}
+		groups[k].idx = append(groups[k].idx, i)
+	}
+	return groups
+}
+
+// An outcome is what one delivery attempt says about one recipient.
+type outcome struct {
+	status string // RcptPending (try again), RcptDelivered or RcptFailed
+	reply  string // the server's reply, or why there was none
+	mta    string // the host that answered, if one did
+}
+
+// record applies an attempt's outcome to a recipient.
+func (r *QueuedRecipient) record(o outcome, now time.Time) {
+	r.Attempts++
+	r.LastReply, r.RemoteMTA = o.reply, o.mta
+	if o.status != RcptPending {
+		r.Status, r.LastChange = o.status, now
+	}
 }
 
 func (q *Queue) finished(m *QueuedMessage) bool {
@@ -366,66 +534,95 @@ func (q *Queue) finished(m *QueuedMessage) bool {
 	return true
 }
 
-// attempt tries every pending recipient of m once, grouped by domain,
-// then records the outcome, sends notices, and removes m when done.
-func (q *Queue) attempt(ctx context.Context, m *QueuedMessage) error {
-	data, err := os.ReadFile(filepath.Join(q.Dir, "msg", m.ID))
-	if err != nil {
-		return fmt.Errorf("smtp: queue: message %s: %w", m.ID, err)
-	}
-	now := q.now()
-	byDomain := map[string][]int{}
-	var domains []string
-	for i, r := range m.Recipients {
-		if r.Status != RcptPending {
-			continue
-		}
-		d := strings.ToLower(r.Path.Domain)
-		if _, ok := byDomain[d]; !ok {
-			domains = append(domains, d)
-		}
-		byDomain[d] = append(byDomain[d], i)
-	}
-	for _, d := range domains {
-		q.deliverDomain(ctx, m, d, byDomain[d], data)
-	}
-	pending := !q.finished(m)
-	if pending {
+// step is the queue's state machine for a message after an attempt has
+// been recorded in it: a pure function of the message, the time and the
+// queue's policy (Backoff, Lifetime, WarnAfter). It schedules the next
+// attempt, expires recipients pending past the lifetime, and returns the
+// recipients to name in a "delayed" notice (at most once per message, never
+// for the null sender) and in a bounce (each failure once), marking them
+// as reported.
+func (q *Queue) step(m *QueuedMessage, now time.Time) (warn, bounce []int) {
+	if !q.finished(m) {
 		m.Failures++
 		m.NextAttempt = now.Add(q.backoff(m.Failures))
-		if now.Sub(m.Arrival) >= q.lifetime() {
+		age := now.Sub(m.Arrival)
+		switch w := q.warnAfter(); {
+		case age >= q.lifetime():
 			for i := range m.Recipients {
 				r := &m.Recipients[i]
 				if r.Status == RcptPending {
-					r.Status = RcptFailed
-					r.LastChange = now
+					r.Status, r.LastChange = RcptFailed, now
 					r.LastReply = "4.4.7 delivery time expired; last error: " + r.LastReply
 				}
 			}
-		} else if w := q.warnAfter(); w > 0 && !m.Warned && now.Sub(m.Arrival) >= w && !m.From.IsNull() {
-			if err := q.notify(m, data, "delayed"); err != nil {
-				return err
+		case w > 0 && !m.Warned && age >= w && !m.From.IsNull():
+			for i, r := range m.Recipients {
+				if r.Status == RcptPending {
+					warn = append(warn, i)
+				}
 			}
 			m.Warned = true
 		}
 	}
-	// Bounce the failures not yet reported.
-	var newFail bool
-	for _, r := range m.Recipients {
-		if r.Status == RcptFailed && !r.Notified {
-			newFail = true
+	for i := range m.Recipients {
+		if r := &m.Recipients[i]; r.Status == RcptFailed && !r.Notified {
+			bounce = append(bounce, i)
+			r.Notified = true
 		}
 	}
-	if newFail {
-		if !m.From.IsNull() {
-			if err := q.notify(m, data, "failed"); err != nil {
-				return err
+	return warn, bounce
+}
+
+// attempt tries every pending recipient of m once, one delivery per
+// domain, concurrently; then it records the outcome, sends notices, and
+// removes m when done. If ctx ends during the attempt, only what is final
+// (delivered, failed) is recorded.
+func (q *Queue) attempt(ctx context.Context, m *QueuedMessage) error {
+	file := filepath.Join(q.Dir, "msg", m.ID)
+	if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("smtp: queue: message %s: %w", m.ID, err)
+	}
+	groups := pendingByDomain(m)
+	outcomes := make([][]outcome, len(groups))
+	var wg sync.WaitGroup
+	for k, g := range groups {
+		to := make([]Path, len(g.idx))
+		for j, i := range g.idx {
+			to[j] = m.Recipients[i].Path
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outcomes[k] = q.deliverDomain(ctx, m.From, g.domain, to, file)
+		}()
+	}
+	wg.Wait()
+	now := q.now()
+	cancelled := ctx.Err() != nil
+	for k, g := range groups {
+		for j, i := range g.idx {
+			if o := outcomes[k][j]; !cancelled || o.status != RcptPending {
+				m.Recipients[i].record(o, now)
 			}
 		}
-		for i := range m.Recipients {
-			if m.Recipients[i].Status == RcptFailed {
-				m.Recipients[i].Notified = true
-			}
+	}
+	if cancelled {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if err := q.saveState(m); err != nil {
+			return err
+		}
+		return ctx.Err()
+	}
+	warn, bounce := q.step(m, now)
+	if len(warn) > 0 {
+		if err := q.notify(ctx, m, file, "delayed", warn); err != nil {
+			return err
+		}
+	}
+	if len(bounce) > 0 && !m.From.IsNull() {
+		if err := q.notify(ctx, m, file, "failed", bounce); err != nil {
+			return err
 		}
 	}
 	q.mu.Lock()
@@ -434,54 +631,44 @@ func (q *Queue) attempt(ctx context.Context, m *QueuedMessage) error {
 		if err := os.Remove(filepath.Join(q.Dir, "state", m.ID)); err != nil {
 			return err
 		}
-		os.Remove(filepath.Join(q.Dir, "msg", m.ID))
+		os.Remove(file)
 		return syncDir(filepath.Join(q.Dir, "state"))
 	}
 	return q.saveState(m)
 }
 
-// deliverDomain tries domain's mail hosts in order for the recipients
-// idx of m.
-func (q *Queue) deliverDomain(ctx context.Context, m *QueuedMessage, domain string, idx []int, data []byte) {
-	now := q.now()
-	setAll := func(status, reply, mta string) {
-		for _, i := range idx {
-			r := &m.Recipients[i]
-			if r.Status != RcptPending {
-				continue
-			}
-			r.Attempts++
-			r.LastReply, r.RemoteMTA = reply, mta
-			if status != RcptPending {
-				r.Status, r.LastChange = status, now
-			}
+// deliverDomain delivers the message in file to the recipients to, all
+// at domain, trying domain's mail hosts in order, and returns each
+// recipient's outcome. It holds one of the Workers while it runs.
+func (q *Queue) deliverDomain(ctx context.Context, from Path, domain string, to []Path, file string) []outcome {
+	all := func(o outcome) []outcome {
+		out := make([]outcome, len(to))
+		for i := range out {
+			out[i] = o
 		}
+		return out
 	}
+	if !q.acquire(ctx, q.conns, true) {
+		return all(outcome{RcptPending, "4.4.1 " + ctx.Err().Error(), ""})
+	}
+	defer func() { <-q.conns }()
 	if q.Resolver == nil {
-		setAll(RcptPending, "4.4.3 no resolver configured", "")
-		return
+		return all(outcome{RcptPending, "4.4.3 no resolver configured", ""})
 	}
 	mxs, err := q.Resolver.LookupMX(ctx, domain)
 	if err != nil {
 		if errors.Is(err, ErrNoSuchDomain) {
-			setAll(RcptFailed, "5.1.2 "+err.Error(), "")
-		} else {
-			setAll(RcptPending, "4.4.3 "+err.Error(), "")
+			return all(outcome{RcptFailed, "5.1.2 " + err.Error(), ""})
 		}
-		return
+		return all(outcome{RcptPending, "4.4.3 " + err.Error(), ""})
 	}
 	hosts, ok := MailHosts(domain, mxs)
 	if !ok {
-		setAll(RcptFailed, "556 5.1.10 "+domain+" accepts no mail (null MX)", "")
-		return
-	}
-	to := make([]Path, len(idx))
-	for k, i := range idx {
-		to[k] = m.Recipients[i].Path
+		return all(outcome{RcptFailed, "556 5.1.10 " + domain + " accepts no mail (null MX)", ""})
 	}
 	lastErr := "4.4.1 no mail host answered"
 	for _, host := range hosts {
-		res, err := q.sendTo(ctx, host, m.From, to, data)
+		res, err := q.sendTo(ctx, host, from, to, file)
 		if res == nil && err != nil {
 			// Connection-level failure: try the next host.
 			lastErr = "4.4.1 " + host + ": " + err.Error()
@@ -496,11 +683,10 @@ func (q *Queue) deliverDomain(ctx context.Context, m *QueuedMessage, domain stri
 			lastErr = rep.String()
 			continue
 		}
-		// The server answered: record each recipient's verdict.
-		for k, i := range idx {
-			r := &m.Recipients[i]
-			r.Attempts++
-			r.RemoteMTA = host
+		// The server answered: each recipient's verdict is its RCPT
+		// reply if that refused it, else the reply to the message.
+		out := make([]outcome, len(to))
+		for k := range to {
 			var verdict *Reply
 			switch {
 			case k < len(res.Recipients) && res.Recipients[k].Code/100 != 2:
@@ -512,22 +698,23 @@ func (q *Queue) deliverDomain(ctx context.Context, m *QueuedMessage, domain stri
 			default:
 				verdict = &Reply{Code: 451, Text: []string{"no reply"}}
 			}
-			r.LastReply = verdict.String()
+			out[k] = outcome{RcptPending, verdict.String(), host}
 			switch {
 			case verdict.Code/100 == 2:
-				r.Status, r.LastChange = RcptDelivered, now
+				out[k].status = RcptDelivered
 			case verdict.Permanent():
-				r.Status, r.LastChange = RcptFailed, now
+				out[k].status = RcptFailed
 			}
 		}
-		return
+		return out
 	}
-	setAll(RcptPending, lastErr, "")
+	return all(outcome{RcptPending, lastErr, ""})
 }
 
-// sendTo delivers to one host. A nil Result with an error means the host
-// could not be reached or the session failed before MAIL.
-func (q *Queue) sendTo(ctx context.Context, host string, from Path, to []Path, data []byte) (*Result, error) {
+// sendTo delivers the message in file to one host. A nil Result with an
+// error means the host could not be reached or the session failed before
+// MAIL.
+func (q *Queue) sendTo(ctx context.Context, host string, from Path, to []Path, file string) (*Result, error) {
 	addrs, err := q.Resolver.LookupHost(ctx, host)
 	if err != nil {
 		return nil, err
@@ -569,7 +756,12 @@ func (q *Queue) sendTo(ctx context.Context, host string, from Path, to []Path, d
 			return nil, err
 		}
 	}
-	res, err := c.Send(ctx, from, to, bytes.NewReader(data))
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	res, err := c.Send(ctx, from, to, f)
 	if err == nil || res != nil {
 		c.Quit(ctx)
 	}
@@ -583,10 +775,10 @@ func (q *Queue) sendTo(ctx context.Context, host string, from Path, to []Path, d
 	return res, err
 }
 
-// notify queues a delivery status notification (RFC 3464) about m to its
-// sender: action "failed" for the recipients that failed and were not yet
-// reported, or "delayed" for those still pending.
-func (q *Queue) notify(m *QueuedMessage, original []byte, action string) error {
+// notify queues a delivery status notification (RFC 3464) about the
+// recipients idx of m, to its sender: action "failed" or "delayed". The
+// report quotes the header of the original message, in file.
+func (q *Queue) notify(ctx context.Context, m *QueuedMessage, file, action string, idx []int) error {
 	now := q.now()
 	host := q.Hostname
 	if host == "" {
@@ -599,10 +791,8 @@ func (q *Queue) notify(m *QueuedMessage, original []byte, action string) error {
 	} else {
 		fmt.Fprintf(&human, "This is the mail system at host %s.\r\n\r\nYour message could not be delivered for %s.\r\nIt will be retried until it is %s old.\r\n\r\n", host, now.Sub(m.Arrival).Round(time.Minute), q.lifetime())
 	}
-	for _, r := range m.Recipients {
-		if action == "failed" && (r.Status != RcptFailed || r.Notified) || action == "delayed" && r.Status != RcptPending {
-			continue
-		}
+	for _, i := range idx {
+		r := m.Recipients[i]
 		fmt.Fprintf(&human, "<%s>: %s\r\n", r.Path, r.LastReply)
 		code := dsnStatus(r.LastReply, action)
 		fmt.Fprintf(&status, "\r\nFinal-Recipient: rfc822; %s\r\nAction: %s\r\nStatus: %s\r\n", r.Path, action, code)
@@ -635,22 +825,34 @@ func (q *Queue) notify(m *QueuedMessage, original []byte, action string) error {
 	ds := &message.Message{Body: []byte(status.String())}
 	ds.Header.Add("Content-Type", "message/delivery-status")
 	ds.Header.Add("Content-Transfer-Encoding", "7bit")
-	hdr := original
-	if root, err := message.Parse(original); err == nil {
-		hdr = root.HeaderBytes(original)
+	hdr, err := originalHeader(file)
+	if err != nil {
+		return fmt.Errorf("smtp: queue: reading %s: %w", m.ID, err)
 	}
 	orig := &message.Message{Body: hdr}
 	orig.Header.Add("Content-Type", "text/rfc822-headers")
 	orig.Header.Add("Content-Transfer-Encoding", "8bit")
 	report.Parts = []*message.Message{text, ds, orig}
 	// The notice itself comes from the null path, so it never bounces.
-	_, err := q.submitLocked(Path{}, []Path{m.From}, report.Bytes())
+	_, err = q.Submit(ctx, Path{}, []Path{m.From}, bytes.NewReader(report.Bytes()))
 	return err
 }
 
-// submitLocked is submit for use from attempt (which does not hold q.mu).
-func (q *Queue) submitLocked(from Path, to []Path, data []byte) (string, error) {
-	return q.submit(from, to, data)
+// originalHeader reads the header of the message in file, streaming the
+// file through message.Parser, which bounds the header it holds.
+func originalHeader(file string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	root, err := (&message.Parser{}).Parse(f)
+	if err != nil {
+		return nil, err
+	}
+	hdr := make([]byte, root.HeaderSize)
+	_, err = f.ReadAt(hdr, root.HeaderOffset)
+	return hdr, err
 }
 
 // dsnStatus picks the RFC 3463 status for a report from the last reply.
