@@ -2,7 +2,6 @@ package dash
 
 import (
 	"io/fs"
-	"os"
 	"path/filepath"
 )
 
@@ -28,6 +27,3 @@ func (d Dir) Open(name string) (fs.File, error) {
 }
 
 var _ fs.FS = Dir("")
-
-// openRegular is the portable open.
-func openRegular(path string) (*os.File, error) { return os.Open(path) }
