@@ -179,3 +179,18 @@ func WriteTable(w io.Writer, pts []Point) error {
 	}
 	return b.err
 }
+
+// WriteSamplesCSV writes a run's samples over time as CSV: leechers,
+// seeds, progress, peer availability, copies of the rarest piece, mean
+// copies and upload utilization, one row per sample.
+func WriteSamplesCSV(w io.Writer, samples []Sample) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"seconds", "leechers", "seeds", "progress", "peer_availability", "rarest_copies", "mean_copies", "utilization"})
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	for _, s := range samples {
+		cw.Write([]string{f(s.Time.Seconds()), strconv.Itoa(s.Leechers), strconv.Itoa(s.Seeds), f(s.Progress),
+			f(s.PeerAvailability), strconv.Itoa(s.RarestCopies), f(s.MeanCopies), f(s.Utilization)})
+	}
+	cw.Flush()
+	return cw.Error()
+}

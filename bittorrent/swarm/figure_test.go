@@ -87,3 +87,24 @@ func TestFigure(t *testing.T) {
 		t.Errorf("table lacks the N=35 row:\n%s", tab.String())
 	}
 }
+
+func TestWriteSamplesCSV(t *testing.T) {
+	r, err := Run(broadbandConfig(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteSamplesCSV(&buf, r.Samples); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(r.Samples)+1 || len(r.Samples) < 10 {
+		t.Fatalf("%d rows for %d samples", len(rows), len(r.Samples))
+	}
+	if rows[1][1] != "8" || rows[1][0] != "0.0000" {
+		t.Errorf("first sample row %q, want 8 leechers at time 0", rows[1])
+	}
+}

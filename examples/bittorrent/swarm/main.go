@@ -7,6 +7,7 @@
 //	go run ./examples/bittorrent/swarm -n 1000 -picker random -choker slides -freeriders 100
 //	go run ./examples/bittorrent/swarm -churn arrive=20s,selfish
 //	go run ./examples/bittorrent/swarm -n 20 -rounds 12       # who peer 1 unchokes, and why
+//	go run ./examples/bittorrent/swarm -n 100 -picker inorder -samples inorder.csv
 //
 // The default set-up is the slides' example: a 64 MiB file, client upload
 // rate u with F/u = 1 hour, u_s = 10u, d_min = u_s. Rates are in kbit/s.
@@ -40,10 +41,11 @@ func main() {
 	svg := flag.String("svg", "", "write the figure as SVG to `file`")
 	csvFile := flag.String("csv", "", "write the figure as CSV to `file`")
 	seed := flag.Uint64("seed", 1, "random seed")
+	samples := flag.String("samples", "", "write the swarm over time (N peers, -picker, -choker) as CSV to `file`")
 	rounds := flag.Int("rounds", 0, "print the first `k` choking rounds in which peer 1 unchokes someone (P2P, N peers)")
 	flag.Parse()
 
-	if err := run(os.Stdout, options{*n, *us, *u, *d, *file, *picker, *choker, *churn, *riders, *svg, *csvFile, *seed, *rounds}); err != nil {
+	if err := run(os.Stdout, options{*n, *us, *u, *d, *file, *picker, *choker, *churn, *riders, *svg, *csvFile, *seed, *rounds, *samples}); err != nil {
 		fmt.Fprintln(os.Stderr, "swarm:", err)
 		os.Exit(1)
 	}
@@ -58,6 +60,7 @@ type options struct {
 	svg, csv       string
 	seed           uint64
 	rounds         int
+	samples        string
 }
 
 func run(w io.Writer, o options) error {
@@ -129,9 +132,19 @@ func run(w io.Writer, o options) error {
 
 	exp := base
 	exp.Peers = o.n
-	if o.rounds > 0 {
-		if err := printRounds(w, exp, o.rounds); err != nil {
+	if o.rounds > 0 || o.samples != "" {
+		c := exp
+		c.RecordRounds = o.rounds > 0
+		r, err := swarm.Run(c)
+		if err != nil {
 			return err
+		}
+		printRounds(w, r, o.rounds)
+		if o.samples != "" {
+			if err := writeFile(o.samples, func(w io.Writer) error { return swarm.WriteSamplesCSV(w, r.Samples) }); err != nil {
+				return err
+			}
+			fmt.Fprintf(w, "wrote %s (the swarm every %v)\n", o.samples, r.Config.Sample)
 		}
 	}
 	fmt.Fprintf(w, "\nPiece selection, N = %d (steady-state peer availability, copies of the rarest piece):\n", o.n)
@@ -183,13 +196,11 @@ func writeFile(name string, write func(io.Writer) error) error {
 
 // printRounds shows the choker at work: whom peer 1 unchoked, and why, in
 // its first k rounds that unchoked anyone.
-func printRounds(w io.Writer, c swarm.Config, k int) error {
-	c.RecordRounds = true
-	r, err := swarm.Run(c)
-	if err != nil {
-		return err
+func printRounds(w io.Writer, r *swarm.Result, k int) {
+	if k <= 0 {
+		return
 	}
-	fmt.Fprintf(w, "\nChoking rounds of peer 1 (%s choker), N = %d:\n", c.Choking, c.Peers)
+	fmt.Fprintf(w, "\nChoking rounds of peer 1 (%s choker), N = %d:\n", r.Config.Choking, r.Config.Peers)
 	for _, rd := range r.Rounds {
 		if rd.Peer != 1 || len(rd.Unchoked) == 0 {
 			continue
@@ -207,5 +218,4 @@ func printRounds(w io.Writer, c swarm.Config, k int) error {
 		}
 		fmt.Fprintln(w)
 	}
-	return nil
 }

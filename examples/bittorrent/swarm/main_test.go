@@ -10,8 +10,9 @@ import (
 func TestRun(t *testing.T) {
 	dir := t.TempDir()
 	svg, csv := filepath.Join(dir, "fig.svg"), filepath.Join(dir, "fig.csv")
+	samples := filepath.Join(dir, "samples.csv")
 	var out strings.Builder
-	err := run(&out, options{n: 6, file: 64, picker: "rarest", choker: "mainline", churn: "arrive=30s,selfish", riders: -1, svg: svg, csv: csv, seed: 1, rounds: 3})
+	err := run(&out, options{n: 6, file: 64, picker: "rarest", choker: "mainline", churn: "arrive=30s,selfish", riders: -1, svg: svg, csv: csv, seed: 1, rounds: 3, samples: samples})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +28,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	for _, name := range []string{svg, csv} {
+	for _, name := range []string{svg, csv, samples} {
 		if b, err := os.ReadFile(name); err != nil || len(b) == 0 {
 			t.Errorf("%s: %d bytes, %v", name, len(b), err)
 		}
