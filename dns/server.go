@@ -66,6 +66,9 @@ type Server struct {
 	Trace io.Writer
 	// Workers is the number of goroutines reading UDP; 0 means GOMAXPROCS.
 	Workers int
+	// RateLimit, if set, limits the replies sent over UDP to each client
+	// prefix (response rate limiting, against amplification).
+	RateLimit *RRL
 
 	mu       sync.Mutex
 	closed   bool
@@ -250,6 +253,19 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 		reply.RCode = RCodeFormatError
 	default:
 		reply.Questions = append(reply.Questions, req.Questions...)
+		if s.RateLimit != nil && !tcp {
+			switch s.RateLimit.Decide(remote.Addr()) {
+			case RRLDrop:
+				return nil
+			case RRLSlip:
+				reply.Truncated = true
+				if req.EDNS != nil {
+					w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
+					reply.EDNS = &w.repOpt
+				}
+				goto pack
+			}
+		}
 		if e := req.EDNS; e != nil {
 			w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
 			reply.EDNS = &w.repOpt
@@ -268,6 +284,7 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 			reply.RCode = RCodeServerFailure
 		}
 	}
+pack:
 	if tcp {
 		limit = 65535
 	}

@@ -326,7 +326,34 @@ func (zs *Zones) ServeDNS(_ context.Context, reply *Message, req *Request) {
 		reply.RCode = RCodeRefused
 		return
 	}
+	if q.Type == TypeANY && !req.TCP && z.minimalANY(reply, q) {
+		return
+	}
 	z.answer(reply, q)
+}
+
+// TypeHINFO is the host information type (RFC 1035 §3.3.2), used today
+// only for RFC 8482's minimal answers to ANY.
+const TypeHINFO Type = 13
+
+// minimalANY answers ANY over UDP at a name holding data with one
+// synthesised HINFO "RFC8482" record (RFC 8482 §4.2) instead of every
+// RRset there: an ANY query is a small question with a large answer, an
+// amplifier's favourite. Over TCP ANY gets the full answer. It reports
+// false, leaving the query to the normal path, for names without data
+// of their own (NXDOMAIN, delegations, wildcards).
+func (z *Zone) minimalANY(reply *Message, q Question) bool {
+	if len(z.cuts) > 0 && z.delegation(q.Name) != nil {
+		return false
+	}
+	n := z.nodes[q.Name.Canonical()]
+	if n == nil || len(n.sets) == 0 {
+		return false
+	}
+	reply.Authoritative = true
+	hinfo := []byte{7, 'R', 'F', 'C', '8', '4', '8', '2', 0}
+	reply.Answers = append(reply.Answers, RR{Name: q.Name, Class: ClassINET, TTL: z.SOA.TTL, Data: &Unknown{T: TypeHINFO, Data: hinfo}})
+	return true
 }
 
 // ReadZone reads a master file and makes its Zone; origin is the zone's
