@@ -27,9 +27,9 @@ func TestRRLDecide(t *testing.T) {
 		{0, victim, RRLDrop},
 		{0, other, RRLAnswer}, // another prefix has its own budget
 		{0, victim, RRLSlip},
-		{250 * time.Millisecond, victim, RRLDrop},     // half a token
-		{500 * time.Millisecond, victim, RRLAnswer},   // a whole one
-		{1500 * time.Millisecond, victim, RRLAnswer},  // refilled, capped at Rate
+		{250 * time.Millisecond, victim, RRLDrop},    // half a token
+		{500 * time.Millisecond, victim, RRLAnswer},  // a whole one
+		{1500 * time.Millisecond, victim, RRLAnswer}, // refilled, capped at Rate
 		{1500 * time.Millisecond, victim, RRLAnswer},
 		{1500 * time.Millisecond, victim, RRLDrop},
 	} {
