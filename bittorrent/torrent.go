@@ -216,6 +216,13 @@ type peerConn struct {
 	downRate     float64
 	upRate       float64
 	fails        int
+	// Request pipelining: depth is how many requests to keep in flight.
+	// It starts at MinQueue and, in slow start, grows by one for every
+	// block that arrives (doubling every round trip, as TCP does) until a
+	// second's rate stops growing; then it follows QueueDepth(downRate).
+	depth     int
+	slowStart bool
+	lastRate  float64 // bytes/s received in the last tick
 }
 
 // Open prepares a torrent in cfg.Dir: it opens (or creates) the files and
@@ -535,6 +542,8 @@ func (t *Torrent) addPeer(c *peer.Conn, addr string, theirs peer.Handshake, outg
 		has:       NewBitfield(t.layout.NumPieces()),
 		inflight:  map[Block]time.Time{},
 		connected: now,
+		depth:     MinQueue,
+		slowStart: true,
 	}
 	t.peers = append(t.peers, p)
 	if t.firstConn.IsZero() {
@@ -706,6 +715,9 @@ func (t *Torrent) onPiece(p *peerConn, m peer.Message) error {
 		return nil
 	}
 	delete(p.inflight, b)
+	if p.slowStart && p.depth < MaxQueue {
+		p.depth++
+	}
 	if t.firstByte == 0 {
 		t.firstByte = max(now.Sub(t.firstConn), time.Nanosecond)
 	}
@@ -808,7 +820,7 @@ func (t *Torrent) fill(p *peerConn) {
 	if now.Before(p.stalledUntil) {
 		return
 	}
-	depth := QueueDepth(p.downRate)
+	depth := p.depth
 	want := depth - len(p.inflight)
 	if want <= 0 || (len(p.inflight) > 0 && want < depth/4) {
 		return
@@ -923,9 +935,19 @@ func (t *Torrent) onTick(now time.Time) {
 		upBytes := sent - p.sentBefore
 		p.sentBefore = sent
 		t.uploaded += upBytes
-		p.downRate += (float64(p.downBytes)/dt - p.downRate) * alpha
+		rate := float64(p.downBytes) / dt
+		p.downRate += (rate - p.downRate) * alpha
 		p.upRate += (float64(upBytes)/dt - p.upRate) * alpha
 		p.downBytes = 0
+		if p.slowStart && rate > 0 && rate < 1.25*p.lastRate {
+			p.slowStart = false // the link, not the queue, is the limit now
+		}
+		if rate > 0 {
+			p.lastRate = rate
+		}
+		if !p.slowStart {
+			p.depth = QueueDepth(p.downRate)
+		}
 		down += p.downRate
 		up += p.upRate
 		// Requests unanswered for RequestTimeout go back to the pool.
