@@ -42,6 +42,9 @@ type Host struct {
 	Listen netip.AddrPort
 	Zones  []string // origins it is authoritative for
 	Server *dns.Server
+	// Primary answers for the zones and takes UPDATEs from loopback
+	// clients, writing changed zones back to Config.Dir.
+	Primary *dns.Primary
 
 	pc net.PacketConn
 	ln net.Listener
@@ -62,9 +65,11 @@ type Config struct {
 	Dir string
 	// Trace, if set, receives every server's queries and replies.
 	Trace io.Writer
-	// Without leaves out zones, by origin ("networkutopia.com"), with their
-	// delegations: the Network Utopia registration starts from there.
-	Without []string
+	// Unregistered lists zones ("networkutopia.com") whose delegation —
+	// the NS and glue records in the parent — is left out: their server
+	// runs, but no one finds it from the root until a registrar adds them
+	// (by UPDATE): the slides' Network Utopia registration.
+	Unregistered []string
 }
 
 // hostTable lists the servers: name, public address, zones.
@@ -218,7 +223,7 @@ type Internet struct {
 func Start(cfg Config) (*Internet, error) {
 	in := &Internet{zones: map[string][]dns.RR{}, byIP: map[netip.Addr]*Host{}}
 	skip := map[string]bool{}
-	for _, o := range cfg.Without {
+	for _, o := range cfg.Unregistered {
 		skip[strings.TrimSuffix(strings.ToLower(o), ".")] = true
 	}
 	for i, h := range hostTable {
@@ -226,23 +231,14 @@ func Start(cfg Config) (*Internet, error) {
 		if cfg.Loopback {
 			host.Public = netip.AddrFrom4([4]byte{127, 0, 0, byte(10 + i)})
 		}
-		for _, z := range h.zones {
-			if !skip[z] {
-				host.Zones = append(host.Zones, z)
-			}
-		}
-		if len(host.Zones) > 0 {
-			in.Hosts = append(in.Hosts, host)
-		}
+		host.Zones = h.zones
+		in.Hosts = append(in.Hosts, host)
 	}
 	addrOf := map[string]string{}
 	for _, h := range in.Hosts {
 		addrOf[h.Name] = h.Public.String()
 	}
 	for origin, text := range zoneText {
-		if skip[origin] {
-			continue
-		}
 		rrs, err := parseZone(origin, text, addrOf, skip)
 		if err != nil {
 			return nil, err
@@ -268,12 +264,17 @@ func Start(cfg Config) (*Internet, error) {
 			}
 			zs = append(zs, z)
 		}
-		handler, err := dns.NewZones(zs...)
+		p, err := dns.NewPrimary(zs...)
 		if err != nil {
 			in.Close()
 			return nil, err
 		}
-		h.Server.Handler = handler
+		if cfg.Dir != "" {
+			dir := cfg.Dir
+			p.Save = func(z *dns.Zone) error { return dns.WriteZoneFile(filepath.Join(dir, fileName(z.Origin.String())), z) }
+		}
+		h.Primary = p
+		h.Server.Handler = p
 		h.Server.Trace = cfg.Trace
 		h.Server.Workers = 1
 	}
@@ -317,8 +318,8 @@ func parseZone(origin, text string, addrOf map[string]string, skip map[string]bo
 	}
 	out := rrs[:0]
 	for _, rr := range rrs {
-		if skipped(rr.Name, skip) && !rr.Name.Equal(mustName(origin)) {
-			continue
+		if skipped(rr.Name, skip) && !skipped(mustName(origin), skip) {
+			continue // the delegation of an unregistered zone
 		}
 		out = append(out, rr)
 	}
@@ -420,10 +421,7 @@ func (in *Internet) Close() error {
 
 func (in *Internet) writeFiles(dir string) error {
 	for origin, rrs := range in.zones {
-		name := origin + ".zone"
-		if origin == "." {
-			name = "root.zone"
-		}
+		name := fileName(origin)
 		var b strings.Builder
 		if err := dns.WriteZone(&b, mustName(origin), rrs); err != nil {
 			return err
@@ -492,4 +490,13 @@ func (in *Internet) listen(cfg Config) error {
 		}
 	}
 	return fmt.Errorf("hierarchy: %w", errors.Join(lastErr))
+}
+
+// fileName is the zone file's name for origin: "com.zone", "root.zone".
+func fileName(origin string) string {
+	origin = strings.TrimSuffix(origin, ".")
+	if origin == "" {
+		return "root.zone"
+	}
+	return origin + ".zone"
 }
