@@ -348,3 +348,64 @@ func TestSectionsSameAsDovecot(t *testing.T) {
 		t.Errorf("%d of %d messages differ", bad, len(msgs))
 	}
 }
+
+// TestSearchSameAsDovecot runs SEARCH criteria over the corpus on both
+// servers and compares the results.
+func TestSearchSameAsDovecot(t *testing.T) {
+	store, err := maildir.Open(filepath.Join(t.TempDir(), "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := store.Mailbox("INBOX")
+	msgs := corpus(120)
+	for i, m := range msgs {
+		var flags []string
+		if i%3 == 0 {
+			flags = append(flags, `\Seen`)
+		}
+		if i%7 == 0 {
+			flags = append(flags, `\Flagged`, "$Label1")
+		}
+		inbox.Append(strings.NewReader(m), flags, time.Time{}, 0)
+	}
+	dc := newDovecot(t, store.Root())
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	criteria := []string{
+		"ALL", "SEEN", "UNSEEN FLAGGED", "KEYWORD $Label1", "UNKEYWORD $Label1",
+		"FROM alice", "FROM crepes.fr", "TO bob", "CC kingcdn", "BCC hamburger",
+		"SUBJECT meaning", "SUBJECT lecture", "HEADER Message-ID hamburger.edu", "HEADER In-Reply-To 0@crepes",
+		"LARGER 1000", "SMALLER 400", "OR SEEN FLAGGED", "NOT (FROM alice SUBJECT meaning)",
+		"SENTSINCE 10-Nov-2026", "SENTBEFORE 10-Nov-2026", "SENTON 12-Nov-2026",
+		"1:10,50:60", "UID 3:7", "OR (LARGER 500 SMALLER 900) KEYWORD $Label1",
+	}
+	search := func(c *Client) map[string][]uint32 {
+		if _, err := c.Select(ctx, "INBOX", true); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][]uint32{}
+		for _, crit := range criteria {
+			found, err := c.Search(ctx, false, crit)
+			if err != nil {
+				t.Fatalf("SEARCH %s: %v", crit, err)
+			}
+			out[crit] = found
+		}
+		return out
+	}
+	want := search(dc.client(t))
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	a, b := net.Pipe()
+	go srv.ServeConn(a)
+	ours := NewClient(b)
+	defer ours.Close()
+	if err := ours.Login(ctx, "bob", "x"); err != nil {
+		t.Fatal(err)
+	}
+	got := search(ours)
+	for _, crit := range criteria {
+		if diff := cmp.Diff(want[crit], got[crit]); diff != "" {
+			t.Errorf("SEARCH %s differs from Dovecot's (-dovecot +ours):\n%s", crit, diff)
+		}
+	}
+}

@@ -154,3 +154,23 @@ func TestUnterminatedLiteralTimesOut(t *testing.T) {
 		}
 	}
 }
+
+// TestShortSearch checks a SEARCH whose keys are shorter than "CHARSET "
+// (the server must not wait for more bytes than the line has).
+func TestShortSearch(t *testing.T) {
+	addr, _, _ := startServer(t, nil)
+	s := dialRaw(t, addr)
+	s.send("a1 LOGIN bob hunter2\r\na2 SELECT INBOX\r\n")
+	s.until("a2")
+	for _, crit := range []string{"ALL", "NEW", "1", "CC x", "charset utf-8 ALL", "CHARSET KOI8-R ALL"} {
+		s.send("a3 SEARCH " + crit + "\r\n")
+		got := s.until("a3")
+		want := "a3 OK"
+		if strings.Contains(crit, "KOI8") {
+			want = "a3 NO [BADCHARSET"
+		}
+		if !strings.HasPrefix(got, want) {
+			t.Errorf("SEARCH %s: %q, want %s...", crit, got, want)
+		}
+	}
+}

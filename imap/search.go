@@ -2,6 +2,8 @@ package imap
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -110,11 +112,13 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 	if depth > maxDepth {
 		return nil, syntaxErr("search keys nested too deep")
 	}
+	word := s.searchWord
+	s.searchWord = ""
 	c, err := s.r.peek()
-	if err != nil {
+	if err != nil && word == "" {
 		return nil, err
 	}
-	if c == '(' {
+	if c == '(' && word == "" {
 		s.r.readByte()
 		s.r.depth++
 		k, err := s.searchKeys(depth + 1)
@@ -124,9 +128,10 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 		}
 		return k, s.r.expect(')')
 	}
-	word, err := s.r.atom("*")
-	if err != nil {
-		return nil, err
+	if word == "" {
+		if word, err = s.r.atom("*"); err != nil {
+			return nil, err
+		}
 	}
 	if c := word[0]; c >= '0' && c <= '9' || c == '*' {
 		set, err := ParseSeqSet(word)
@@ -314,6 +319,13 @@ func (s *session) cmdSearch(tag string, uid bool) error {
 		return err
 	}
 	key, err := s.searchCharsetAndKeys()
+	if err == errBadCharset {
+		if !s.r.skipLine() {
+			return io.ErrUnexpectedEOF
+		}
+		s.no(tag, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset")
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -350,18 +362,33 @@ func (s *session) cmdSearch(tag string, uid bool) error {
 	return nil
 }
 
+// errBadCharset is a SEARCH in a charset other than US-ASCII and UTF-8.
+var errBadCharset = errors.New("imap: unsupported search charset")
+
 // searchCharsetAndKeys reads an optional "CHARSET name" and the keys.
 func (s *session) searchCharsetAndKeys() (searchKey, error) {
-	b, err := s.r.br.Peek(8)
-	if err == nil && strings.EqualFold(string(b), "CHARSET ") {
-		s.r.atom("")
-		s.r.sp()
+	c, err := s.r.peek()
+	if err != nil {
+		return nil, err
+	}
+	if c == 'c' || c == 'C' {
+		word, err := s.r.atom("*")
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(word, "CHARSET") {
+			s.searchWord = word // the first key, already read
+			return s.searchKeys(0)
+		}
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
 		cs, err := s.r.astring()
 		if err != nil {
 			return nil, err
 		}
 		if !strings.EqualFold(cs, "US-ASCII") && !strings.EqualFold(cs, "UTF-8") {
-			return nil, syntaxErr("[BADCHARSET (US-ASCII UTF-8)] unsupported charset %s", cs)
+			return nil, errBadCharset
 		}
 		if err := s.r.sp(); err != nil {
 			return nil, err

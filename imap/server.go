@@ -358,7 +358,8 @@ type session struct {
 	pending  []maildir.Message // the snapshot the view is built from, until a command needs it
 	seen     []maildir.Message // the mailbox's list when the view was last brought up to date
 
-	litLimit int64 // largest literal accepted for the string being read
+	litLimit   int64  // largest literal accepted for the string being read
+	searchWord string // a search key's first word, read while looking for CHARSET
 }
 
 // viewMsg is a message as this session knows it.
