@@ -27,7 +27,7 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func startInternet(t *testing.T) (*hierarchy.Internet, []resolver.NameServer) {
+func startInternet(t testing.TB) (*hierarchy.Internet, []resolver.NameServer) {
 	t.Helper()
 	in, err := hierarchy.Start(hierarchy.Config{})
 	if err != nil {
