@@ -76,10 +76,12 @@ func Inet(addr string, port int) (*SockaddrIn, error) {
 // It says nothing yet about where data will come from or go to: it only
 // creates the interface.
 func Socket(family, typ, protocol int) (int, error) {
-	fd, err := syscall.Socket(family, typ|syscall.SOCK_CLOEXEC, protocol)
+	fd, err := syscall.Socket(family, typ, protocol)
 	if err != nil {
 		return -1, fmt.Errorf("sockets: socket: %w", err)
 	}
+	// Keep the descriptor from leaking into programs this one starts.
+	syscall.CloseOnExec(fd)
 	return fd, nil
 }
 

@@ -21,9 +21,19 @@ type Link struct {
 	Latency time.Duration
 }
 
-// chunk is the most a throttled conn passes to the real one at a time, so
-// a large write flows at the link's rate instead of in one burst.
-const chunk = 16 << 10
+// A throttled conn passes data to the real one in pieces of about 10 ms
+// of the link's rate, between one Ethernet frame and 16 KiB, so a large
+// write flows at the link's rate instead of in one burst, and a slow link
+// stays slow even for small transfers.
+const (
+	minPiece = 1500
+	chunk    = 16 << 10 // the largest piece
+)
+
+// pieceSize returns the piece for a link of rate bytes per second.
+func pieceSize(rate int64) int {
+	return int(min(max(rate/100, minPiece), chunk))
+}
 
 // minInFlight is how many bytes a conn with Latency may hold between its
 // Write and the real connection, when the bandwidth-delay product is
@@ -43,8 +53,10 @@ func Throttle(conn net.Conn, l Link) net.Conn {
 		closed: make(chan struct{}),
 		rdl:    newDeadline(),
 		wdl:    newDeadline(),
+		piece:  chunk,
 	}
 	if l.Rate > 0 {
+		c.piece = pieceSize(l.Rate)
 		now := time.Now()
 		c.rbucket = newBucket(l.Rate, now)
 		c.wbucket = newBucket(l.Rate, now)
@@ -81,6 +93,7 @@ func (l *throttledListener) Accept() (net.Conn, error) {
 type throttledConn struct {
 	net.Conn
 	link      Link
+	piece     int // bytes passed at a time
 	closeOnce sync.Once
 	closed    chan struct{}
 	rdl, wdl  *deadline
@@ -110,8 +123,8 @@ func (c *throttledConn) Read(p []byte) (int, error) {
 		if err := c.waitTokens(&c.rmu, c.rbucket, c.rdl); err != nil {
 			return 0, err
 		}
-		if len(p) > chunk {
-			p = p[:chunk]
+		if len(p) > c.piece {
+			p = p[:c.piece]
 		}
 	}
 	n, err := c.Conn.Read(p)
@@ -143,7 +156,7 @@ func (c *throttledConn) Write(p []byte) (int, error) {
 				return written, err
 			}
 		}
-		piece := p[:min(len(p), chunk)]
+		piece := p[:min(len(p), c.piece)]
 		var n int
 		var err error
 		if c.link.Latency > 0 {
@@ -343,8 +356,7 @@ func (c *throttledConn) SetWriteDeadline(t time.Time) error {
 
 // A bucket is a token bucket that may go into debt: a transfer waits until
 // the bucket is out of debt, then passes and is charged. Over time the
-// bytes passed approach rate × time, with bursts of at most one chunk plus
-// the bucket's depth.
+// bytes passed approach rate × time, with bursts of at most two pieces.
 type bucket struct {
 	rate   float64 // tokens (bytes) per second
 	depth  float64 // the most tokens it holds
@@ -353,7 +365,7 @@ type bucket struct {
 }
 
 func newBucket(rate int64, now time.Time) *bucket {
-	depth := max(float64(rate)/50, chunk) // 20 ms worth, at least a chunk
+	depth := float64(pieceSize(rate)) // about 10 ms of the link's rate
 	return &bucket{rate: float64(rate), depth: depth, tokens: depth, last: now}
 }
 

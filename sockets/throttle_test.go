@@ -11,7 +11,9 @@ import (
 // The token bucket, stepped in virtual time: how long a transfer waits.
 func TestBucket(t *testing.T) {
 	t0 := time.Unix(0, 0)
-	const rate = 1 << 19 // 512 KiB/s, so the depth is one chunk (16 KiB)
+	const rate = 1 << 20 // 1 MiB/s
+	depth := pieceSize(rate)
+	perPiece := time.Duration(depth) * time.Second / rate
 	tests := []struct {
 		name    string
 		charges []int         // bytes charged at t0, one after another
@@ -19,11 +21,11 @@ func TestBucket(t *testing.T) {
 		want    time.Duration // how long to wait then
 	}{
 		{"full bucket passes", nil, 0, 0},
-		{"depth spent, still not in debt", []int{chunk}, 0, 0},
-		{"one chunk of debt waits its time", []int{chunk, chunk}, 0, time.Second * chunk / rate},
-		{"debt paid off by waiting", []int{chunk, chunk}, time.Second * chunk / rate, 0},
-		{"half paid", []int{chunk, chunk}, time.Second * chunk / rate / 2, time.Second * chunk / rate / 2},
-		{"a second of debt waits a second", []int{chunk, rate}, 0, time.Second},
+		{"depth spent, still not in debt", []int{depth}, 0, 0},
+		{"a piece of debt waits its time", []int{depth, depth}, 0, perPiece},
+		{"debt paid off by waiting", []int{depth, depth}, perPiece, 0},
+		{"half paid", []int{depth, depth}, perPiece / 2, perPiece / 2},
+		{"a second of debt waits a second", []int{depth, rate}, 0, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,11 +45,30 @@ func TestBucket(t *testing.T) {
 func TestBucketDepth(t *testing.T) {
 	t0 := time.Unix(0, 0)
 	b := newBucket(1<<20, t0)
-	b.charge(chunk)
+	depth := pieceSize(1 << 20)
+	b.charge(depth)
 	b.wait(t0.Add(time.Hour))
-	b.charge(2 * chunk)
+	b.charge(2 * depth)
 	if got := b.wait(t0.Add(time.Hour)); got <= 0 {
-		t.Errorf("after an idle hour, two chunks passed without waiting: the bucket banked more than its depth")
+		t.Errorf("after an idle hour, two pieces passed without waiting: the bucket banked more than its depth")
+	}
+}
+
+// A slow link moves small pieces, so that even a small transfer takes
+// the link's time; a fast one moves larger pieces.
+func TestPieceSize(t *testing.T) {
+	for _, tt := range []struct {
+		rate int64
+		want int
+	}{
+		{37_500, minPiece}, // 300 kbit/s: one frame, 40 ms
+		{1 << 20, 10485},   // 1 MiB/s: 10 ms
+		{100 << 20, chunk}, // 100 MiB/s: capped
+		{1, minPiece},
+	} {
+		if got := pieceSize(tt.rate); got != tt.want {
+			t.Errorf("pieceSize(%d) = %d, want %d", tt.rate, got, tt.want)
+		}
 	}
 }
 
