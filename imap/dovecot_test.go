@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -407,5 +408,51 @@ func TestSearchSameAsDovecot(t *testing.T) {
 		if diff := cmp.Diff(want[crit], got[crit]); diff != "" {
 			t.Errorf("SEARCH %s differs from Dovecot's (-dovecot +ours):\n%s", crit, diff)
 		}
+	}
+}
+
+// TestListSameAsDovecot compares LIST with wildcards on one set of
+// folders.
+func TestListSameAsDovecot(t *testing.T) {
+	store, err := maildir.Open(filepath.Join(t.TempDir(), "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"Archive", "Archive.2025", "Archive.2026", "Archive.2026.Crepes", "Entw&APw-rfe", "Work"} {
+		if err := store.Create(n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dc := newDovecot(t, store.Root())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	patterns := [][2]string{{"", "*"}, {"", "%"}, {"", "Archive.%"}, {"", "*2026*"}, {"Archive.", "%"}, {"", "inbox"}, {"", "W*"}, {"", "%.%"}}
+	list := func(c *Client) map[string][]string {
+		out := map[string][]string{}
+		for _, p := range patterns {
+			boxes, err := c.List(ctx, p[0], p[1])
+			if err != nil {
+				t.Fatalf("LIST %q %q: %v", p[0], p[1], err)
+			}
+			var lines []string
+			for _, b := range boxes {
+				lines = append(lines, fmt.Sprintf("%s %s %v", b.Name, b.Delim, b.Attrs))
+			}
+			sort.Strings(lines)
+			out[p[0]+" "+p[1]] = lines
+		}
+		return out
+	}
+	want := list(dc.client(t))
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	a, b := net.Pipe()
+	go srv.ServeConn(a)
+	ours := NewClient(b)
+	defer ours.Close()
+	if err := ours.Login(ctx, "bob", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, list(ours)); diff != "" {
+		t.Errorf("LIST differs from Dovecot's (-dovecot +ours):\n%s", diff)
 	}
 }
