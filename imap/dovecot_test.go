@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"appnet.dev/imap/maildir"
 )
@@ -147,7 +148,7 @@ func fetchAll(ctx context.Context, t testing.TB, c *Client) map[uint32]*FetchMes
 		t.Fatal(err)
 	}
 	out := map[uint32]*FetchMessage{}
-	err := c.Fetch(ctx, SeqSet{{1, 0}}, FetchOptions{Items: []string{"RFC822.SIZE", "ENVELOPE", "BODYSTRUCTURE", "BODY"}}, func(m *FetchMessage) error {
+	err := c.Fetch(ctx, SeqSet{{1, 0}}, FetchOptions{Items: []string{"RFC822.SIZE", "INTERNALDATE", "FLAGS", "ENVELOPE", "BODYSTRUCTURE", "BODY"}}, func(m *FetchMessage) error {
 		out[m.Seq] = m
 		return nil
 	})
@@ -166,13 +167,18 @@ func TestSameAsDovecot(t *testing.T) {
 	inbox, _ := store.Mailbox("INBOX")
 	msgs := corpus(120)
 	kinds := map[string]int{}
-	for _, m := range msgs {
+	for i, m := range msgs {
 		for _, k := range []string{"multipart/", "message/rfc822", "=?", "filename*=", "multipart/digest", ":;"} {
 			if strings.Contains(m, k) {
 				kinds[k]++
 			}
 		}
-		if _, err := inbox.Append(strings.NewReader(m), nil, time.Time{}, 0); err != nil {
+		date := time.Date(2026, 11, 1+i%28, i%24, i%60, 0, 0, time.FixedZone("", 3600))
+		var flags []string
+		if i%2 == 0 {
+			flags = []string{`\Seen`}
+		}
+		if _, err := inbox.Append(strings.NewReader(m), flags, date, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -209,6 +215,15 @@ func TestSameAsDovecot(t *testing.T) {
 		g, w := got[seq], want[seq]
 		if g.Size != w.Size {
 			t.Errorf("message %d: RFC822.SIZE %d, Dovecot %d", seq, g.Size, w.Size)
+		}
+		if !g.InternalDate.Equal(w.InternalDate) || g.InternalDate.IsZero() {
+			t.Errorf("message %d: INTERNALDATE %v, Dovecot %v", seq, g.InternalDate, w.InternalDate)
+		}
+		// \Recent, gone in IMAP4rev2, is not kept here; Dovecot still
+		// reports it to the first session that sees a message.
+		noRecent := cmpopts.IgnoreSliceElements(func(f string) bool { return f == `\Recent` })
+		if diff := cmp.Diff(w.Flags, g.Flags, noRecent); diff != "" {
+			t.Errorf("message %d: FLAGS (-dovecot +ours):\n%s", seq, diff)
 		}
 		for _, item := range []string{"ENVELOPE", "BODYSTRUCTURE", "BODY"} {
 			if diff := cmp.Diff(w.Raw[item], g.Raw[item]); diff != "" {
