@@ -19,8 +19,9 @@ type Cache struct {
 	// expired entries go first, then arbitrary ones.
 	MaxEntries int
 
-	mu sync.Mutex
-	m  map[cacheKey]*entry
+	mu sync.RWMutex
+	m  map[dns.Name][]*entry // by canonical name: one hash per lookup
+	n  int                   // entries in m
 }
 
 type cacheKey struct {
@@ -29,6 +30,7 @@ type cacheKey struct {
 }
 
 type entry struct {
+	t       dns.Type  // 0 for NXDOMAIN
 	rrs     []dns.RR  // the RRset, or the SOA of a negative answer
 	stored  time.Time // TTLs count down from here
 	expires time.Time
@@ -99,26 +101,40 @@ func (c *Cache) AddNegative(name dns.Name, t dns.Type, rcode dns.RCode, soa dns.
 
 func (c *Cache) put(k cacheKey, e *entry) {
 	if c.m == nil {
-		c.m = map[cacheKey]*entry{}
+		c.m = map[dns.Name][]*entry{}
 	}
 	limit := c.MaxEntries
 	if limit <= 0 {
 		limit = 100000
 	}
-	if _, ok := c.m[k]; !ok && len(c.m) >= limit {
-		for kk, ee := range c.m {
-			if !ee.expires.After(e.stored) {
-				delete(c.m, kk)
-			}
-		}
-		for kk := range c.m {
-			if len(c.m) < limit {
-				break
-			}
-			delete(c.m, kk)
+	e.t = k.t
+	set := c.m[k.name]
+	for i, old := range set {
+		if old.t == k.t {
+			set[i] = e
+			return
 		}
 	}
-	c.m[k] = e
+	if c.n >= limit {
+		for name, es := range c.m { // expired entries first, then any
+			kept := es[:0]
+			for _, x := range es {
+				if x.expires.After(e.stored) {
+					kept = append(kept, x)
+				}
+			}
+			c.n -= len(es) - len(kept)
+			if len(kept) == 0 || c.n >= limit {
+				c.n -= len(kept)
+				delete(c.m, name)
+			} else {
+				c.m[name] = kept
+			}
+		}
+		set = c.m[k.name]
+	}
+	c.m[k.name] = append(set, e)
+	c.n++
 }
 
 // Get returns the cached RRset of type t at name with TTLs counted down
@@ -131,33 +147,40 @@ func (c *Cache) Get(name dns.Name, t dns.Type) ([]dns.RR, bool) {
 // lookup returns an RRset, or a negative answer (neg true, rrs holding
 // the SOA, rcode NXDOMAIN or success for NODATA).
 func (c *Cache) lookup(name dns.Name, t dns.Type) (rrs []dns.RR, neg bool, rcode dns.RCode) {
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cn := name.Canonical()
-	for _, k := range [2]cacheKey{{cn, 0}, {cn, t}} {
-		e := c.m[k]
-		if e == nil {
-			continue
-		}
-		if !e.expires.After(now) {
-			delete(c.m, k)
-			continue
-		}
-		left := uint32((e.expires.Sub(now) + time.Second - 1) / time.Second)
-		out := make([]dns.RR, len(e.rrs))
-		for i, rr := range e.rrs {
-			rr.TTL = left
-			out[i] = rr
-		}
-		return out, e.neg, e.rcode
+	rrs, neg, rcode, ok := c.appendLookup(nil, name, t)
+	if !ok {
+		return nil, false, 0
 	}
-	return nil, false, 0
+	return rrs, neg, rcode
+}
+
+// appendLookup appends the cached RRset (or negative answer's SOA) to dst,
+// TTLs counted down. Expired entries are left for put to sweep.
+func (c *Cache) appendLookup(dst []dns.RR, name dns.Name, t dns.Type) (out []dns.RR, neg bool, rcode dns.RCode, ok bool) {
+	now := c.now()
+	cn := name.Canonical()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	set := c.m[cn]
+	for _, want := range [2]dns.Type{0, t} {
+		for _, e := range set {
+			if e.t != want || !e.expires.After(now) {
+				continue
+			}
+			left := uint32((e.expires.Sub(now) + time.Second - 1) / time.Second)
+			for _, rr := range e.rrs {
+				rr.TTL = left
+				dst = append(dst, rr)
+			}
+			return dst, e.neg, e.rcode, true
+		}
+	}
+	return dst, false, 0, false
 }
 
 // Len is the number of RRsets and negative answers held.
 func (c *Cache) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.m)
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.n
 }

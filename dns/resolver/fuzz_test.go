@@ -61,9 +61,9 @@ func FuzzUpstreamReply(f *testing.F) {
 				t.Fatalf("answer out of bailiwick: %v", rr)
 			}
 		}
-		for k := range c.m {
-			if !k.name.IsSubdomainOf(edu) {
-				t.Fatalf("cached out of bailiwick: %s %s", k.name, k.t)
+		for name := range c.m {
+			if !name.IsSubdomainOf(edu) {
+				t.Fatalf("cached out of bailiwick: %s", name)
 			}
 		}
 	})

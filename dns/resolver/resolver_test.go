@@ -3,6 +3,7 @@ package resolver_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -255,5 +256,25 @@ func TestUnreachableServFail(t *testing.T) {
 	m, err := r.Resolve(ctxT(t), dns.MustParseName("gaia.cs.umass.edu"), dns.TypeA)
 	if !errors.Is(err, resolver.ErrServFail) || m.RCode != dns.RCodeServerFailure {
 		t.Fatalf("got %v %v", m.RCode, err)
+	}
+}
+
+func TestCacheBounded(t *testing.T) {
+	clk := &clock{t: time.Unix(1e9, 0)}
+	c := &resolver.Cache{Now: clk.Now, MaxEntries: 10}
+	for i := range 25 {
+		name, _ := dns.MustParseName("umass.edu").Child(fmt.Sprintf("h%d", i))
+		c.Add([]dns.RR{{Name: name, Class: dns.ClassINET, TTL: uint32(10 + i), Data: &dns.A{Addr: netip.MustParseAddr("128.119.0.1")}}})
+		if c.Len() > 10 {
+			t.Fatalf("%d entries, over the bound of 10", c.Len())
+		}
+	}
+	last, _ := dns.MustParseName("umass.edu").Child("h24")
+	if _, ok := c.Get(last, dns.TypeA); !ok {
+		t.Error("the newest entry is missing")
+	}
+	clk.Advance(40 * time.Second)
+	if _, ok := c.Get(last, dns.TypeA); ok {
+		t.Error("entry kept past its TTL")
 	}
 }
