@@ -78,7 +78,7 @@ func (c *Client) start(ctx context.Context) error {
 	c.conn = sockets.Trace(c.raw, c.Trace, "C", "S")
 	c.lr = sockets.NewLineReader(c.conn, 2048)
 	c.w = bufio.NewWriterSize(c.conn, 4096)
-	r, err := c.readReply(ctx, c.CommandTimeout, 5*time.Minute)
+	r, err := c.reply(ctx)
 	if err != nil {
 		return err
 	}
@@ -105,6 +105,16 @@ func (c *Client) deadline(ctx context.Context, timeout, def time.Duration) func(
 	c.raw.SetDeadline(d)
 	stop := context.AfterFunc(ctx, func() { c.raw.SetDeadline(time.Unix(1, 0)) })
 	return func() { stop() }
+}
+
+// reply reads the reply to a command.
+func (c *Client) reply(ctx context.Context) (*Reply, error) {
+	return c.readReply(ctx, c.CommandTimeout, 5*time.Minute)
+}
+
+// dataReply reads the reply to a whole message.
+func (c *Client) dataReply(ctx context.Context) (*Reply, error) {
+	return c.readReply(ctx, c.DataTimeout, 10*time.Minute)
 }
 
 // readReply reads one (possibly multi-line) reply.
@@ -165,7 +175,7 @@ func (c *Client) cmd(ctx context.Context, format string, args ...any) (*Reply, e
 		return nil, err
 	}
 	c.queue(format, args...)
-	return c.readReply(ctx, c.CommandTimeout, 5*time.Minute)
+	return c.reply(ctx)
 }
 
 // queue writes a command line into the buffer without sending it.
@@ -203,29 +213,20 @@ func (c *Client) Hello(ctx context.Context) error {
 		verb = "HELO"
 	}
 	r, err := c.cmd(ctx, "%s %s", verb, name)
-	if err != nil {
+	if err == nil && verb == "EHLO" && (500 <= r.Code && r.Code <= 504 || r.Code == 550) {
+		// A server that does not know EHLO gets HELO.
+		verb = "HELO"
+		r, err = c.cmd(ctx, "HELO %s", name)
+	}
+	if err := expect(r, err, 250); err != nil {
 		return err
 	}
-	if r.Code >= 500 && !c.UseHELO && r.Code <= 504 || r.Code == 550 {
-		r, err = c.cmd(ctx, "HELO %s", name)
-		if err := expect(r, err, 250); err != nil {
-			return err
-		}
-		c.ext = map[string]string{}
-		c.helloed = true
-		return nil
-	}
-	if r.Code != 250 {
-		return r
-	}
 	c.ext = map[string]string{}
-	if c.UseHELO {
-		c.helloed = true
-		return nil
-	}
-	for _, line := range r.Text[1:] {
-		k, v, _ := strings.Cut(line, " ")
-		c.ext[strings.ToUpper(k)] = v
+	if verb == "EHLO" {
+		for _, line := range r.Text[1:] {
+			k, v, _ := strings.Cut(line, " ")
+			c.ext[strings.ToUpper(k)] = v
+		}
 	}
 	c.helloed = true
 	return nil
@@ -418,7 +419,7 @@ func (d *dataWriter) finish() (*Reply, error) {
 		w.WriteString("\r\n")
 	}
 	w.WriteString(".\r\n")
-	r, err := d.c.readReply(d.ctx, d.c.DataTimeout, 10*time.Minute)
+	r, err := d.c.dataReply(d.ctx)
 	d.reply = r
 	return r, err
 }
@@ -445,6 +446,9 @@ func (r *Result) Accepted(i int) bool {
 // refused, every recipient refused, the connection broken); refusals of
 // single recipients are in the Result.
 func (c *Client) Send(ctx context.Context, from Path, to []Path, msg io.Reader) (*Result, error) {
+	if len(to) == 0 {
+		return nil, errors.New("smtp: send: no recipients")
+	}
 	if err := c.hello(ctx); err != nil {
 		return nil, err
 	}
@@ -456,18 +460,18 @@ func (c *Client) Send(ctx context.Context, from Path, to []Path, msg io.Reader) 
 			c.queue("RCPT TO:%s", t.Bracketed())
 		}
 		c.queue("DATA")
-		mr, err := c.readReply(ctx, c.CommandTimeout, 5*time.Minute)
+		mr, err := c.reply(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for range to {
-			r, err := c.readReply(ctx, c.CommandTimeout, 5*time.Minute)
+			r, err := c.reply(ctx)
 			if err != nil {
 				return nil, err
 			}
 			res.Recipients = append(res.Recipients, r)
 		}
-		dr, err := c.readReply(ctx, c.CommandTimeout, 5*time.Minute)
+		dr, err := c.reply(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -536,7 +540,7 @@ func anyAccepted(res *Result) bool {
 // abortData ends a DATA the client does not want to send.
 func (c *Client) abortData(ctx context.Context) {
 	c.queue(".")
-	c.readReply(ctx, c.DataTimeout, 10*time.Minute)
+	c.dataReply(ctx)
 }
 
 // sizeOf guesses a message's size for SIZE=, or 0.

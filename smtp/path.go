@@ -3,6 +3,8 @@ package smtp
 import (
 	"fmt"
 	"strings"
+
+	"appnet.dev/smtp/message"
 )
 
 // RFC 5321 §4.5.3.1 size limits.
@@ -27,16 +29,14 @@ type Path struct {
 // IsNull reports whether p is the null path <>.
 func (p Path) IsNull() bool { return p.Local == "" && p.Domain == "" }
 
-// String returns "local@domain", or "" for the null path.
+// String returns "local@domain", the local part quoted if it is not a
+// Dot-string; "postmaster" for RCPT TO:<Postmaster> (RFC 5321 §4.1.1.3,
+// the one path without a domain); "" for the null path.
 func (p Path) String() string {
 	if p.IsNull() {
 		return ""
 	}
-	l := p.Local
-	if !dotString(l) {
-		l = quote(l)
-	}
-	return l + "@" + p.Domain
+	return message.Address{Local: p.Local, Domain: p.Domain}.Addr()
 }
 
 // Bracketed returns the path as a command writes it: "<bob@hamburger.edu>".
@@ -60,7 +60,7 @@ func ParsePath(s string, utf8 bool) (Path, error) {
 			return Path{}, fmt.Errorf("smtp: path %q: bad quoted local part", s)
 		}
 		local = u
-	} else if !dotString(local) {
+	} else if !message.IsDotAtom(local) {
 		return Path{}, fmt.Errorf("smtp: path %q: bad local part", s)
 	}
 	if len(local) > MaxLocalPart {
@@ -80,37 +80,6 @@ func ParsePath(s string, utf8 bool) (Path, error) {
 		}
 	}
 	return Path{Local: local, Domain: domain}, nil
-}
-
-func isAtext(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c >= 0x80 ||
-		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
-}
-
-// dotString reports whether s is an RFC 5321 Dot-string.
-func dotString(s string) bool {
-	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '.' && !isAtext(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func quote(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '"' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // unquote decodes an RFC 5321 Quoted-string.

@@ -144,6 +144,16 @@ func orDur(v, d time.Duration) time.Duration {
 	return v
 }
 
+func (srv *Server) commandTimeout() time.Duration { return orDur(srv.CommandTimeout, 5*time.Minute) }
+func (srv *Server) dataTimeout() time.Duration    { return orDur(srv.DataTimeout, 3*time.Minute) }
+
+func (srv *Server) backend() Backend {
+	if srv.Backend == nil {
+		return Discard{}
+	}
+	return srv.Backend
+}
+
 func (srv *Server) maxSize() int64 {
 	if srv.MaxMessageBytes <= 0 {
 		return 10 << 20
@@ -399,7 +409,7 @@ func (s *session) readDeadline(d time.Duration) {
 		s.rdl = next
 		s.raw.SetReadDeadline(next)
 	}
-	wnext := now.Add(orDur(s.srv.CommandTimeout, 5*time.Minute))
+	wnext := now.Add(s.srv.commandTimeout())
 	if wnext.Sub(s.wdl) > d/8 {
 		s.wdl = wnext
 		s.raw.SetWriteDeadline(wnext)
@@ -454,21 +464,17 @@ func (s *session) serve() {
 			return
 		}
 		if n >= maxCmds {
-			s.reply(421, "4.7.0", "%s too many commands, closing connection", srv.domain())
-			s.flush(true)
+			s.closeWith(421, "4.7.0", "too many commands, closing connection")
 			return
 		}
 		if !s.setIdle(true) {
-			s.reply(421, "4.3.2", "%s service shutting down", srv.domain())
-			s.flush(true)
+			s.closeWith(421, "4.3.2", "service shutting down")
 			return
 		}
-		s.readDeadline(orDur(srv.CommandTimeout, 5*time.Minute))
+		s.readDeadline(srv.commandTimeout())
 		line, err := s.lr.ReadRawLine()
 		if !s.setIdle(false) && err != nil {
-			s.reply(421, "4.3.2", "%s service shutting down", srv.domain())
-			s.raw.SetWriteDeadline(time.Now().Add(time.Second))
-			s.flush(true)
+			s.closeWith(421, "4.3.2", "service shutting down")
 			return
 		}
 		if err != nil {
@@ -478,9 +484,7 @@ func (s *session) serve() {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
-				s.reply(421, "4.4.2", "%s timeout exceeded, closing connection", srv.domain())
-				s.raw.SetWriteDeadline(time.Now().Add(time.Second))
-				s.flush(true)
+				s.closeWith(421, "4.4.2", "timeout exceeded, closing connection")
 			}
 			return
 		}
@@ -500,6 +504,16 @@ func (s *session) serve() {
 		s.dispatch(parseCommand(text))
 	}
 	s.flush(true)
+}
+
+// closeWith says why the server ends the session ("421 4.3.2
+// hamburger.edu service shutting down") and flushes it, giving a client
+// that does not read a second at most.
+func (s *session) closeWith(code int, enhanced, text string) {
+	s.reply(code, enhanced, "%s %s", s.srv.domain(), text)
+	s.raw.SetWriteDeadline(time.Now().Add(time.Second))
+	s.flush(true)
+	s.state = stateClosed
 }
 
 // inAuth allows longer lines for AUTH's initial response (RFC 4954 §4).
@@ -729,13 +743,9 @@ func (s *session) data(c command) {
 		return
 	}
 	env := s.env
-	dr := &dataReader{s: s, max: s.srv.maxSize(), timeout: orDur(s.srv.DataTimeout, 3*time.Minute)}
+	dr := &dataReader{s: s, max: s.srv.maxSize(), timeout: s.srv.dataTimeout()}
 	msg := &messageReader{head: s.received(env), data: dr}
-	var backend Backend = Discard{}
-	if s.srv.Backend != nil {
-		backend = s.srv.Backend
-	}
-	err := backend.Deliver(s.ctx, env, msg)
+	err := s.srv.backend().Deliver(s.ctx, env, msg)
 	if derr := dr.drain(); derr != nil {
 		// The connection failed mid-DATA: nothing was accepted.
 		s.state = stateClosed
@@ -752,11 +762,8 @@ func (s *session) data(c command) {
 		s.reply(550, "5.5.2", "message rejected: bare CR or LF (SMTP smuggling?)")
 	case dr.err == ErrLineTooLong:
 		s.reply(500, "5.5.2", "message rejected: line too long")
-	case err != nil:
-		s.srv.logf("smtp: delivering %s: %v", env.ID, err)
-		s.replyErr(err, 451, "4.3.0", "local error in processing, try again later")
 	default:
-		s.reply(250, "2.0.0", "Message accepted for delivery")
+		s.delivered(env, err)
 	}
 }
 
@@ -806,7 +813,7 @@ func (s *session) startTLS(c command) {
 	// Anything the client pipelined after STARTTLS is discarded (RFC 3207
 	// §5, the command injection defence): setConn resets the reader.
 	tc := tls.Server(s.raw, s.srv.TLSConfig)
-	tc.SetDeadline(time.Now().Add(orDur(s.srv.CommandTimeout, 5*time.Minute)))
+	tc.SetDeadline(time.Now().Add(s.srv.commandTimeout()))
 	if err := tc.Handshake(); err != nil {
 		s.srv.logf("smtp: TLS handshake with %v: %v", s.raw.RemoteAddr(), err)
 		s.state = stateClosed
@@ -884,7 +891,7 @@ func (s *session) authResponse(initial, challenge string) (string, bool) {
 			s.state = stateClosed
 			return "", false
 		}
-		s.readDeadline(orDur(s.srv.CommandTimeout, 5*time.Minute))
+		s.readDeadline(s.srv.commandTimeout())
 		line, err := s.lr.ReadLine()
 		if err != nil {
 			if errors.Is(err, sockets.ErrLineTooLong) {
@@ -1039,13 +1046,15 @@ type chunkState struct {
 }
 
 // abortChunks stops a BDAT transfer: the Backend sees an error and stores
-// nothing.
-func (s *session) abortChunks() {
-	if s.chunks != nil {
-		s.chunks.pw.CloseWithError(errors.New("smtp: transaction aborted"))
-		<-s.chunks.done
-		s.chunks = nil
+// nothing. It returns what the Backend returned.
+func (s *session) abortChunks() error {
+	if s.chunks == nil {
+		return nil
 	}
+	s.chunks.pw.CloseWithError(errors.New("smtp: transaction aborted"))
+	err := <-s.chunks.done
+	s.chunks = nil
+	return err
 }
 
 // bdat handles "BDAT size [LAST]". The size octets that follow are always
@@ -1068,7 +1077,7 @@ func (s *session) bdat(c command) {
 		return
 	}
 	refuse := func(code int, enh, text string) {
-		if err := s.discard(size); err != nil {
+		if _, err := s.copyChunk(size, nil); err != nil {
 			s.state = stateClosed
 			return
 		}
@@ -1087,10 +1096,7 @@ func (s *session) bdat(c command) {
 		pr, pw := io.Pipe()
 		cs := &chunkState{pw: pw, done: make(chan error, 1)}
 		env := s.env
-		backend := s.srv.Backend
-		if backend == nil {
-			backend = Discard{}
-		}
+		backend := s.srv.backend()
 		head := s.received(env)
 		go func() {
 			err := backend.Deliver(s.ctx, env, io.MultiReader(strings.NewReader(head), pr))
@@ -1106,41 +1112,37 @@ func (s *session) bdat(c command) {
 		s.reset()
 		return
 	}
-	// Copy the chunk into the pipe; if the backend stopped reading, keep
-	// reading the chunk anyway.
-	var buf [32 << 10]byte
-	backendGone := false
-	for left := size; left > 0; {
-		s.readDeadline(orDur(s.srv.DataTimeout, 3*time.Minute))
-		n, err := s.lr.Read(buf[:min(left, int64(len(buf)))])
-		if n > 0 && !backendGone {
-			if _, werr := cs.pw.Write(buf[:n]); werr != nil {
-				backendGone = true
-			}
-		}
-		left -= int64(n)
-		if err != nil && left > 0 {
-			s.abortChunks()
-			s.state = stateClosed
-			return
-		}
+	werr, err := s.copyChunk(size, cs.pw)
+	if err != nil {
+		s.abortChunks()
+		s.state = stateClosed
+		return
 	}
 	if !last {
-		if backendGone {
-			s.abortChunks()
-			err := errors.New("backend refused the message")
+		if werr != nil {
+			// The backend stopped reading: its error is the answer.
+			err := s.abortChunks()
+			if err == nil {
+				err = werr
+			}
+			env := s.env
 			s.reset()
-			s.replyErr(err, 451, "4.3.0", "local error in processing, try again later")
+			s.delivered(env, err)
 			return
 		}
 		s.reply(250, "2.0.0", "%d octets received", size)
 		return
 	}
 	cs.pw.Close()
-	err := <-cs.done
+	err = <-cs.done
 	s.chunks = nil
 	env := s.env
 	s.reset()
+	s.delivered(env, err)
+}
+
+// delivered answers the end of a message with the Backend's verdict.
+func (s *session) delivered(env *Envelope, err error) {
 	if err != nil {
 		s.srv.logf("smtp: delivering %s: %v", env.ID, err)
 		s.replyErr(err, 451, "4.3.0", "local error in processing, try again later")
@@ -1149,16 +1151,22 @@ func (s *session) bdat(c command) {
 	s.reply(250, "2.0.0", "Message accepted for delivery")
 }
 
-// discard reads and drops n octets of a refused chunk.
-func (s *session) discard(n int64) error {
+// copyChunk reads the n octets of a BDAT chunk and writes them to w, or
+// drops them if w is nil. A write error (the backend stopped reading)
+// ends the writing, never the reading, so the rest of the chunk is never
+// taken for commands; it is returned as werr, and a read error as err.
+func (s *session) copyChunk(n int64, w io.Writer) (werr, err error) {
 	var buf [32 << 10]byte
 	for n > 0 {
-		s.readDeadline(orDur(s.srv.DataTimeout, 3*time.Minute))
-		k, err := s.lr.Read(buf[:min(n, int64(len(buf)))])
+		s.readDeadline(s.srv.dataTimeout())
+		k, rerr := s.lr.Read(buf[:min(n, int64(len(buf)))])
+		if k > 0 && w != nil && werr == nil {
+			_, werr = w.Write(buf[:k])
+		}
 		n -= int64(k)
-		if err != nil && n > 0 {
-			return err
+		if rerr != nil && n > 0 {
+			return werr, rerr
 		}
 	}
-	return nil
+	return werr, nil
 }

@@ -27,7 +27,7 @@ func (a Address) Addr() string {
 		return ""
 	}
 	l := a.Local
-	if !isDotAtom(l) {
+	if !IsDotAtom(l) {
 		l = quoteString(l)
 	}
 	if a.Domain == "" {
@@ -121,7 +121,11 @@ func isAtom(s string) bool {
 	return true
 }
 
-func isDotAtom(s string) bool {
+// IsDotAtom reports whether s is a dot-atom (RFC 5322 §3.2.3): atoms
+// joined by single dots, the form a local part may take unquoted. It is
+// also RFC 5321's Dot-string, so package smtp checks envelope paths
+// with it. Octets ≥ 0x80 are allowed, as RFC 6532 does.
+func IsDotAtom(s string) bool {
 	if s == "" || s[0] == '.' || s[len(s)-1] == '.' || strings.Contains(s, "..") {
 		return false
 	}

@@ -1,0 +1,66 @@
+package smtp
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"appnet.dev/sockets"
+)
+
+// TestPostmasterPath: RCPT TO:<Postmaster> is the one path without a
+// domain, and is written back without one.
+func TestPostmasterPath(t *testing.T) {
+	p, _, err := parsePathArg("TO:<Postmaster>", "TO", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Bracketed(); got != "<postmaster>" {
+		t.Errorf("Bracketed() = %q, want <postmaster>", got)
+	}
+	for _, tt := range []struct {
+		p    Path
+		want string
+	}{
+		{Path{}, ""},
+		{Path{Local: "bob", Domain: "hamburger.edu"}, "bob@hamburger.edu"},
+		{Path{Local: "bob smith", Domain: "hamburger.edu"}, `"bob smith"@hamburger.edu`},
+		{Path{Local: `a"b`, Domain: "hamburger.edu"}, `"a\"b"@hamburger.edu`},
+	} {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("%#v.String() = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+// TestSendNoRecipients: Send with no recipients is an error, not a panic.
+func TestSendNoRecipients(t *testing.T) {
+	addr := startServer(t, &Server{Domain: "hamburger.edu"})
+	for _, pipelining := range []bool{true, false} {
+		c := dialClient(t, addr, sockets.Link{})
+		c.UseHELO = !pipelining
+		res, err := c.Send(context.Background(), mustPath(t, "alice@crepes.fr"), nil, strings.NewReader("hi\r\n"))
+		if err == nil {
+			t.Errorf("pipelining %v: sent to nobody: %+v", pipelining, res)
+		}
+		c.Close()
+	}
+}
+
+// TestBDATBackendRefuses: a Backend that refuses a message before the last
+// chunk chooses the answer, as it does after DATA.
+func TestBDATBackendRefuses(t *testing.T) {
+	full := BackendFunc(func(ctx context.Context, env *Envelope, msg io.Reader) error {
+		return newReply(452, "4.2.2", "mailbox full")
+	})
+	rc, _, _ := hostile(t, func(s *Server) { s.Backend = full })
+	rc.cmd("EHLO crepes.fr", 250)
+	rc.cmd("MAIL FROM:<alice@crepes.fr>", 250)
+	rc.cmd("RCPT TO:<bob@hamburger.edu>", 250)
+	rc.send("BDAT 10\r\n0123456789")
+	if text := rc.expect(452); !strings.Contains(text, "mailbox full") {
+		t.Errorf("got 452 %s", text)
+	}
+	rc.cmd("NOOP", 250)
+}
