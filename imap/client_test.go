@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"appnet.dev/imap/maildir"
 )
 
 const aliceMsg = "From: Alice <alice@crepes.fr>\r\nTo: Bob <bob@hamburger.edu>\r\n" +
@@ -178,5 +180,55 @@ func TestIdleSeesDelivery(t *testing.T) {
 	}
 	if err := c.Logout(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIdleSeesOtherProcess delivers through a second Store, as a mail
+// server in another process would: the idling session finds the message
+// by polling.
+func TestIdleSeesOtherProcess(t *testing.T) {
+	addr, store, _ := startServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := &idleSignal{Conn: conn, idling: make(chan struct{})}
+	c := NewClient(sig)
+	defer c.Close()
+	if err := c.Login(ctx, "bob", "hunter2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select(ctx, "INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	other, err := maildir.Open(store.Root())
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherInbox, _ := other.Mailbox("INBOX")
+	delivered := make(chan error, 1)
+	go func() {
+		select {
+		case <-sig.idling:
+			_, err := otherInbox.Deliver(strings.NewReader(aliceMsg))
+			delivered <- err
+		case <-ctx.Done():
+			delivered <- ctx.Err()
+		}
+	}()
+	var got []Update
+	if err := c.Idle(ctx, func(u Update) bool {
+		got = append(got, u)
+		return false
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-delivered; err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Update{{Kind: "EXISTS", Num: 1}}, got); diff != "" {
+		t.Errorf("IDLE updates (-want +got):\n%s", diff)
 	}
 }
