@@ -3,6 +3,7 @@ package dns
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +26,10 @@ func serveHandler(t testing.TB, h Handler) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveOn(t, pc, ln, h)
+}
+
+func serveOn(t testing.TB, pc net.PacketConn, ln net.Listener, h Handler) string {
 	srv := &Server{Handler: h, Workers: 2}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.ServeBoth(pc, ln) }()
@@ -39,9 +44,18 @@ func TestSecondaryFollowsPrimary(t *testing.T) {
 	sec := &Secondary{Origin: origin}
 	transferred := make(chan uint32, 4)
 	sec.Transferred = func(z *Zone) { transferred <- serial(z) }
-	secAddr := serveHandler(t, sec)
-	_, primAddr, _ := startPrimary(t, "networkutopia.com", utopiaZone, func(p *Primary) { p.Notify = []string{secAddr} })
-	sec.Primary = primAddr
+	secPC, secLn, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secAddr := secPC.LocalAddr().String()
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec.Primary = pc.LocalAddr().String()
+	serveOn(t, secPC, secLn, sec)
+	_, primAddr, _ := startPrimaryOn(t, pc, ln, "networkutopia.com", utopiaZone, func(p *Primary) { p.Notify = []string{secAddr} })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runDone := make(chan error, 1)
@@ -141,12 +155,13 @@ func pollSerial(t testing.TB, addr string, zone Name, want uint32) {
 // primary, and again when our primary NOTIFYs it after an UPDATE.
 func TestInteropNSDSecondary(t *testing.T) {
 	dir := t.TempDir()
-	nsdAddrCh := make(chan string, 1)
-	p, primAddr, _ := startPrimary(t, "networkutopia.com", utopiaZone, nil)
-	host, port := hostPort(t, primAddr)
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port := hostPort(t, pc.LocalAddr().String())
 	nsd := runNSD(t, dir, fmt.Sprintf("zone:\n  name: networkutopia.com\n  request-xfr: %s@%s NOKEY\n  allow-notify: 127.0.0.1 NOKEY\n", host, port))
-	nsdAddrCh <- nsd
-	p.Notify = []string{<-nsdAddrCh}
+	_, primAddr, _ := startPrimaryOn(t, pc, ln, "networkutopia.com", utopiaZone, func(p *Primary) { p.Notify = []string{nsd} })
 	origin := MustParseName("networkutopia.com")
 	pollSerial(t, nsd, origin, 7)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

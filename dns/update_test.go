@@ -23,6 +23,17 @@ amazon	NS	pdns1.ultradns.net.
 // each change to dir/origin.zone.
 func startPrimary(t testing.TB, origin, text string, configure func(*Primary)) (*Primary, string, string) {
 	t.Helper()
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startPrimaryOn(t, pc, ln, origin, text, configure)
+}
+
+// startPrimaryOn is startPrimary on sockets already open, so that peers
+// can be told its address before it starts.
+func startPrimaryOn(t testing.TB, pc net.PacketConn, ln net.Listener, origin, text string, configure func(*Primary)) (*Primary, string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	file := filepath.Join(dir, origin+".zone")
 	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
@@ -41,10 +52,6 @@ func startPrimary(t testing.TB, origin, text string, configure func(*Primary)) (
 	p.Save = func(z *Zone) error { return WriteZoneFile(file, z) }
 	if configure != nil {
 		configure(p)
-	}
-	pc, ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
 	}
 	srv := &Server{Handler: p, Workers: 2}
 	done := make(chan struct{})

@@ -113,4 +113,3 @@ func BenchmarkColdResolution(b *testing.B) {
 	b.ReportMetric(qs/float64(b.N), "upstream-queries/name")
 	b.ReportMetric(rootQs/float64(b.N), "root-queries/name")
 }
-
