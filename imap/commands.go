@@ -870,7 +870,7 @@ func (s *session) expunge(uids SeqSet, tell bool) {
 	var gone []uint32
 	ranges := uids.Ranges(maxUID(msgs))
 	for _, m := range msgs {
-		if m.HasFlag(maildir.Deleted) && (uids == nil || In(ranges, m.UID)) {
+		if m.HasFlag(maildir.Deleted) && (uids == nil || InRanges(ranges, m.UID)) {
 			gone = append(gone, m.UID)
 		}
 	}

@@ -143,7 +143,7 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 			if ranges == nil {
 				ranges = set.Ranges(c.max)
 			}
-			return In(ranges, c.seq)
+			return InRanges(ranges, c.seq)
 		}, nil
 	}
 	word = strings.ToUpper(word)
@@ -308,7 +308,7 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 			if ranges == nil {
 				ranges = set.Ranges(c.maxU)
 			}
-			return In(ranges, c.f.msg.UID)
+			return InRanges(ranges, c.f.msg.UID)
 		}, nil
 	}
 	return nil, syntaxErr("unknown search key %s", word)

@@ -124,7 +124,7 @@ func SeqSetOf(nums ...uint32) SeqSet {
 
 // Ranges returns the set's ranges with "*" replaced by max, each with
 // Start <= Stop, sorted and merged, so that membership is a binary search
-// (see In) however many elements a client wrote.
+// (see InRanges) however many elements a client wrote.
 func (s SeqSet) Ranges(max uint32) []SeqRange {
 	out := make([]SeqRange, 0, len(s))
 	for _, r := range s {
@@ -154,8 +154,8 @@ func (s SeqSet) Ranges(max uint32) []SeqRange {
 	return merged
 }
 
-// In reports whether n is in ranges as returned by Ranges.
-func In(ranges []SeqRange, n uint32) bool {
+// InRanges reports whether n is in ranges as returned by Ranges.
+func InRanges(ranges []SeqRange, n uint32) bool {
 	i := sort.Search(len(ranges), func(i int) bool { return ranges[i].Stop >= n })
 	return i < len(ranges) && ranges[i].Start <= n
 }

@@ -29,8 +29,8 @@ func TestSeqSetRanges(t *testing.T) {
 			t.Errorf("%q.Ranges(%d) (-want +got):\n%s", tt.in, tt.max, diff)
 		}
 		for n := uint32(0); n < 40; n++ {
-			if In(got, n) != set.Contains(n, tt.max) {
-				t.Errorf("%q: In(%d) = %v, Contains = %v", tt.in, n, In(got, n), set.Contains(n, tt.max))
+			if InRanges(got, n) != set.Contains(n, tt.max) {
+				t.Errorf("%q: In(%d) = %v, Contains = %v", tt.in, n, InRanges(got, n), set.Contains(n, tt.max))
 			}
 		}
 	}

@@ -832,7 +832,7 @@ func (m *Mailbox) Open(uid uint32) (*os.File, error) {
 			return nil, err
 		}
 	}
-	return nil, fmt.Errorf("%w: UID %d in %s", ErrNoSuchMesage, uid, m.name)
+	return nil, fmt.Errorf("%w: UID %d in %s", ErrNoMessage, uid, m.name)
 }
 
 // Date returns the internal date of a message: its file's modification

@@ -15,12 +15,12 @@ import (
 
 // Errors returned by the store. They can be matched with errors.Is.
 var (
-	ErrNoMailbox    = errors.New("maildir: no such mailbox")
-	ErrExists       = errors.New("maildir: mailbox already exists")
-	ErrBadName      = errors.New("maildir: invalid mailbox name")
-	ErrInbox        = errors.New("maildir: INBOX cannot be deleted or renamed")
-	ErrHasChildren  = errors.New("maildir: mailbox has children")
-	ErrNoSuchMesage = errors.New("maildir: no such message")
+	ErrNoMailbox   = errors.New("maildir: no such mailbox")
+	ErrExists      = errors.New("maildir: mailbox already exists")
+	ErrBadName     = errors.New("maildir: invalid mailbox name")
+	ErrInbox       = errors.New("maildir: INBOX cannot be deleted or renamed")
+	ErrHasChildren = errors.New("maildir: mailbox has children")
+	ErrNoMessage   = errors.New("maildir: no such message")
 )
 
 // Delimiter separates the levels of a folder name ("Archive.2026"), as in
