@@ -78,4 +78,37 @@
 //	mx, err := c.LookupMX(ctx, "127.0.0.1:5300", dns.MustParseName("networkutopia.com"))
 //
 // Conn is a single connection for callers that manage their own.
+//
+// # Inserting and changing records: UPDATE, NOTIFY, AXFR
+//
+// A Primary serves zones that change. Network Utopia's registrar inserts
+// the NS record and the glue A record into .com with a dynamic UPDATE
+// (RFC 2136): the zone section names the zone, the prerequisite section
+// says what must (not) be there — here, that networkutopia.com is not yet
+// in use — and the update section adds and deletes records. All of it
+// applies or none; the SOA serial goes up, Primary.Save writes the zone
+// back to its file (WriteZoneFile), and the secondaries in Primary.Notify
+// get a NOTIFY (RFC 1996). A Secondary answers from its copy of a zone: on
+// NOTIFY, and every SOA refresh interval, it compares the primary's serial
+// with its own and transfers the whole zone by AXFR over TCP (RFC 5936,
+// Transfer) when the primary's is newer. Updates and transfers are allowed
+// to the addresses the Primary's policies accept (loopback by default).
+//
+// # Amplification
+//
+// A DNS reply can be fifty times the size of its query, and UDP does not
+// check the source address: an attacker sends queries "from" a victim and
+// name servers flood the victim with replies. Server.RateLimit (RRL) caps
+// the replies to one client prefix; past the cap every Slip-th reply goes
+// out empty with TC set — a real client asks again over TCP — and the
+// others are dropped. ANY over UDP gets one synthesised HINFO record (RFC
+// 8482) instead of every RRset at the name.
+//
+// # The hierarchy and the local DNS server
+//
+// Package appnet.dev/dns/hierarchy starts the slides' hierarchy on one
+// machine — root, TLD and authoritative servers with their delegations and
+// glue — and package appnet.dev/dns/resolver is the local DNS server: an
+// iterative resolver with a TTL cache, served to stub clients as a
+// recursive name server.
 package dns
