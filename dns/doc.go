@@ -1,7 +1,8 @@
 // Package dns implements the Domain Name System's messages, zone files, an
 // authoritative name server and a stub client, as RFC 1034 and RFC 1035
-// define them (with EDNS0 from RFC 6891 and unknown record types from RFC
-// 3597).
+// define them (with EDNS0 from RFC 6891, unknown record types from RFC
+// 3597, dynamic update from RFC 2136, NOTIFY from RFC 1996 and zone
+// transfer from RFC 5936).
 //
 // DNS is an application-layer protocol at the network's edge: hosts and
 // name servers talk it over UDP port 53 (and TCP, for long answers) to

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -276,5 +277,41 @@ func TestCacheBounded(t *testing.T) {
 	clk.Advance(40 * time.Second)
 	if _, ok := c.Get(last, dns.TypeA); ok {
 		t.Error("entry kept past its TTL")
+	}
+}
+
+// TestServerSelectionByRTT gives the resolver two root servers, one of
+// which never answers: the resolver falls back to the other, measures
+// both, and from then on asks the one that answers.
+func TestServerSelectionByRTT(t *testing.T) {
+	in, roots := startInternet(t)
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	dead := netip.MustParseAddr("192.0.2.53")
+	r := &resolver.Resolver{
+		Roots:   []resolver.NameServer{{Host: dns.MustParseName("dead.root-servers.net"), Addr: dead}, roots[0]},
+		Timeout: 500 * time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if netip.MustParseAddrPort(addr).Addr() == dead {
+				var d net.Dialer
+				return d.DialContext(ctx, network, silent.LocalAddr().String())
+			}
+			return in.Dial(ctx, network, addr)
+		},
+	}
+	ctx := ctxT(t)
+	for _, name := range []string{"gaia.cs.umass.edu", "www.nyu.edu", "www.amazon.com", "www.wikipedia.org"} {
+		if _, err := r.Resolve(ctx, dns.MustParseName(name), dns.TypeA); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if n := r.Queries()[dead]; n > 1 {
+		t.Errorf("the dead root was asked %d times", n)
+	}
+	if r.Queries()[dead] == 1 && r.RTT(dead) <= r.RTT(roots[0].Addr) {
+		t.Errorf("RTT of the dead root %v, of the live one %v", r.RTT(dead), r.RTT(roots[0].Addr))
 	}
 }
