@@ -44,6 +44,20 @@ func parsePathArg(arg, prefix string, utf8 bool) (Path, map[string]string, error
 		}
 		inner = inner[k+1:]
 	}
+	fields := strings.Fields(params)
+	if len(fields) > 16 {
+		return Path{}, nil, fmt.Errorf("smtp: syntax: too many parameters")
+	}
+	m := make(map[string]string, len(fields))
+	for _, f := range fields {
+		k, v, _ := strings.Cut(f, "=")
+		if k == "" {
+			return Path{}, nil, fmt.Errorf("smtp: syntax: bad parameter %q", f)
+		}
+		m[strings.ToUpper(k)] = v
+	}
+	// MAIL FROM:<…> SMTPUTF8 allows a UTF-8 path in the same command.
+	_, smtputf8 := m["SMTPUTF8"]
 	var p Path
 	switch {
 	case inner == "":
@@ -54,22 +68,8 @@ func parsePathArg(arg, prefix string, utf8 bool) (Path, map[string]string, error
 		p = Path{Local: "postmaster"}
 	default:
 		var err error
-		if p, err = ParsePath(inner, utf8 || strings.Contains(strings.ToUpper(params), "SMTPUTF8")); err != nil {
+		if p, err = ParsePath(inner, utf8 || smtputf8); err != nil {
 			return Path{}, nil, err
-		}
-	}
-	m := map[string]string{}
-	if params != "" {
-		fields := strings.Fields(params)
-		if len(fields) > 16 {
-			return Path{}, nil, fmt.Errorf("smtp: syntax: too many parameters")
-		}
-		for _, f := range fields {
-			k, v, _ := strings.Cut(f, "=")
-			if k == "" {
-				return Path{}, nil, fmt.Errorf("smtp: syntax: bad parameter %q", f)
-			}
-			m[strings.ToUpper(k)] = v
 		}
 	}
 	return p, m, nil

@@ -73,7 +73,14 @@ func (r *Reply) appendTo(b []byte) []byte {
 			b = append(b, ' ')
 		}
 		if i < len(r.Text) {
-			b = append(b, r.Text[i]...)
+			// A CR or LF in the text (a Backend's message) would end
+			// the line early and forge another reply.
+			for _, c := range []byte(r.Text[i]) {
+				if c == '\r' || c == '\n' {
+					c = ' '
+				}
+				b = append(b, c)
+			}
 		}
 		if b[len(b)-1] == ' ' {
 			b = b[:len(b)-1]

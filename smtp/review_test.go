@@ -64,3 +64,40 @@ func TestBDATBackendRefuses(t *testing.T) {
 	}
 	rc.cmd("NOOP", 250)
 }
+
+// TestSMTPUTF8Parameter: only an SMTPUTF8 parameter allows a UTF-8 path,
+// not the word anywhere in the parameters.
+func TestSMTPUTF8Parameter(t *testing.T) {
+	for _, tt := range []struct {
+		arg string
+		ok  bool
+	}{
+		{"FROM:<jürgen@crepes.fr> SMTPUTF8", true},
+		{"FROM:<jürgen@crepes.fr> smtputf8 BODY=8BITMIME", true},
+		{"FROM:<jürgen@crepes.fr>", false},
+		{"FROM:<jürgen@crepes.fr> X-NOTE=SMTPUTF8", false},
+		{"FROM:<jürgen@crepes.fr> NOSMTPUTF8", false},
+	} {
+		_, _, err := parsePathArg(tt.arg, "FROM", false)
+		if (err == nil) != tt.ok {
+			t.Errorf("%q: err %v, want ok %v", tt.arg, err, tt.ok)
+		}
+	}
+}
+
+// TestReplyInjection: a Backend's reply text with a line break cannot
+// forge a second reply.
+func TestReplyInjection(t *testing.T) {
+	evil := BackendFunc(func(ctx context.Context, env *Envelope, msg io.Reader) error {
+		io.Copy(io.Discard, msg)
+		return newReply(451, "4.3.0", "disk full\r\n250 2.0.0 Message accepted for delivery")
+	})
+	rc, _, _ := hostile(t, func(s *Server) { s.Backend = evil })
+	rc.transaction()
+	rc.send("Subject: x\r\n\r\nhi\r\n.\r\n")
+	if text := rc.expect(451); !strings.Contains(text, "disk full") {
+		t.Errorf("got 451 %s", text)
+	}
+	// The next reply is the answer to the next command, not a forgery.
+	rc.cmd("RCPT TO:<bob@hamburger.edu>", 503)
+}

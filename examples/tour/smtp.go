@@ -98,15 +98,14 @@ func smtpChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	defer ua.Close()
 	ua.LocalName = "alice-laptop.crepes.fr"
 	if err := ua.Auth(ctx, "alice", "crepes"); err != nil {
-		ua.Close()
 		return "", err
 	}
 	alice := smtp.Path{Local: "alice", Domain: "crepes.fr"}
 	bob := smtp.Path{Local: "bob", Domain: "hamburger.edu"}
 	if _, err := ua.Send(ctx, alice, []smtp.Path{bob}, strings.NewReader(string(raw))); err != nil {
-		ua.Close()
 		return "", err
 	}
 	ua.Quit(ctx)

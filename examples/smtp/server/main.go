@@ -89,7 +89,12 @@ func main() {
 	fmt.Fprintf(os.Stderr, "smtp server for %s on %s\n", *domain, ln.Addr())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// On ^C or SIGTERM, Shutdown lets the transactions in progress end
+	// (for ten seconds at most). Serve returns as soon as it stops
+	// accepting, so main waits for Shutdown before it exits.
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -98,6 +103,7 @@ func main() {
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
 		log.Fatal(err)
 	}
+	<-drained
 }
 
 // selfSigned makes a throw-away certificate for host.
