@@ -147,3 +147,33 @@ func TestMinimalANY(t *testing.T) {
 		t.Fatalf("ANY at a missing name: %v %v", r, err)
 	}
 }
+
+// TestRRLSlipToTCP: past the rate, a slipped reply (TC, empty) sends a
+// genuine client to TCP, where it gets its answer.
+func TestRRLSlipToTCP(t *testing.T) {
+	zs := amplificationZone(t)
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1e9, 0)
+	s := &Server{Handler: zs, RateLimit: &RRL{Rate: 1, Slip: 1, Now: func() time.Time { return now }}}
+	done := make(chan struct{})
+	go func() { defer close(done); s.ServeBoth(pc, ln) }()
+	defer func() { s.Close(); <-done }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var c Client
+	q := NewQuery(MustParseName("dns1.networkutopia.com"), TypeA)
+	for i := range 3 {
+		r, err := c.Exchange(ctx, pc.LocalAddr().String(), q)
+		if err != nil || len(r.Answers) != 1 {
+			t.Fatalf("query %d: %v %v", i, r, err)
+		}
+	}
+	var raw Client
+	r, err := raw.exchangeOnce(ctx, "udp", pc.LocalAddr().String(), q, time.Second)
+	if err != nil || !r.Truncated || len(r.Answers) != 0 {
+		t.Fatalf("over the rate, UDP: %v %v", r, err)
+	}
+}
