@@ -607,8 +607,9 @@ func randomCase(n dns.Name) dns.Name {
 	return m
 }
 
-// ServeDNS answers a stub's recursive query: it resolves the question and
-// answers with RA set. Opcodes other than QUERY get NOTIMP, classes other
+// ServeDNS answers a stub's recursive query: from the cache when it can,
+// else by resolving the question (which holds the server's worker until
+// done: give the dns.Server enough Workers), and answers with RA set. Opcodes other than QUERY get NOTIMP, classes other
 // than IN REFUSED.
 func (r *Resolver) ServeDNS(ctx context.Context, reply *dns.Message, req *dns.Request) {
 	reply.RecursionAvailable = true
