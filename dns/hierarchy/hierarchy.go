@@ -2,7 +2,8 @@
 // servers, top-level domain servers (.com, .edu, .org, .net, arpa) and the
 // authoritative servers of umass.edu (with cs.umass.edu delegated), nyu.edu
 // (with engineering.nyu.edu), amazon.com, networkutopia.com and the reverse
-// zone of 128.119.0.0/16 under in-addr.arpa — a local Internet of name
+// zones of 128.119.0.0/16 under in-addr.arpa and of 2001:db8::/32 under
+// ip6.arpa — a local Internet of name
 // servers, with delegations and glue as the real one has them (RFC 1034 §4.2).
 //
 // Start runs every server of the Internet on 127.0.0.1 with a port of its
@@ -82,8 +83,8 @@ var hostTable = []struct {
 	{"a.gtld-servers.net", "192.5.6.30", []string{"com", "net"}},
 	{"a.edu-servers.net", "192.12.94.30", []string{"edu"}},
 	{"a0.org.afilias-nst.org", "199.19.56.1", []string{"org"}},
-	{"a.in-addr-servers.arpa", "199.180.182.53", []string{"in-addr.arpa"}},
-	{"dns.umass.edu", "128.119.40.186", []string{"umass.edu", "119.128.in-addr.arpa"}},
+	{"a.in-addr-servers.arpa", "199.180.182.53", []string{"in-addr.arpa", "ip6.arpa"}},
+	{"dns.umass.edu", "128.119.40.186", []string{"umass.edu", "119.128.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"}},
 	{"dns.cs.umass.edu", "128.119.240.1", []string{"cs.umass.edu"}},
 	{"ns1.nyu.edu", "128.122.253.37", []string{"nyu.edu"}},
 	{"dns.engineering.nyu.edu", "128.238.1.53", []string{"engineering.nyu.edu"}},
@@ -114,7 +115,18 @@ arpa. 172800 NS b.root-servers.net.
 @ 518400 NS a.root-servers.net.
 @ 518400 NS b.root-servers.net.
 in-addr 172800 NS a.in-addr-servers.arpa.
+ip6 172800 NS a.in-addr-servers.arpa.
 a.in-addr-servers 172800 A {a.in-addr-servers.arpa}
+`,
+	// IPv6 reverse names: umass.edu's hosts here have addresses in the
+	// documentation prefix 2001:db8::/32.
+	"ip6.arpa": `@ 86400 SOA a.in-addr-servers.arpa. nstld.iana.org. 2026112500 1800 900 604800 3600
+@ 172800 NS a.in-addr-servers.arpa.
+8.b.d.0.1.0.0.2 86400 NS dns.umass.edu.
+`,
+	"8.b.d.0.1.0.0.2.ip6.arpa": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
+@ 3600 NS dns.umass.edu.
+2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.4.2.0 3600 PTR gaia.cs.umass.edu.
 `,
 	"in-addr.arpa": `@ 86400 SOA a.in-addr-servers.arpa. nstld.iana.org. 2026112500 1800 900 604800 3600
 @ 172800 NS a.in-addr-servers.arpa.
@@ -161,6 +173,7 @@ dns.cs 3600 A {dns.cs.umass.edu}
 @ 3600 NS dns.cs.umass.edu.
 dns 3600 A {dns.cs.umass.edu}
 gaia 3600 A 128.119.245.12
+gaia 3600 AAAA 2001:db8:245::12
 www 3600 CNAME gaia
 @ 3600 MX 10 mailhost.cs.umass.edu.
 mailhost 3600 A 128.119.240.50

@@ -214,6 +214,13 @@ func TestReverse(t *testing.T) {
 	if got := addrs(m, dns.TypePTR); len(got) != 1 || got[0] != "gaia.cs.umass.edu." {
 		t.Fatalf("PTR %v", got)
 	}
+	m, err = r.Resolve(ctxT(t), dns.MustParseName("2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.4.2.0.8.b.d.0.1.0.0.2.ip6.arpa"), dns.TypePTR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := addrs(m, dns.TypePTR); len(got) != 1 || got[0] != "gaia.cs.umass.edu." {
+		t.Fatalf("ip6.arpa PTR %v", got)
+	}
 }
 
 func TestRecursiveServer(t *testing.T) {
