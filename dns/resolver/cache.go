@@ -18,6 +18,10 @@ type Cache struct {
 	// MaxEntries bounds the RRsets kept; 0 means 100,000. When full,
 	// expired entries go first, then arbitrary ones.
 	MaxEntries int
+	// MaxTTL caps how long anything is kept, whatever TTL its server
+	// gave; 0 means a day. Negative answers are kept at most 3 hours
+	// (RFC 2308 §5).
+	MaxTTL time.Duration
 
 	mu sync.RWMutex
 	m  map[dns.Name][]*entry // by canonical name: one hash per lookup
@@ -69,8 +73,12 @@ func (c *Cache) Add(rrs []dns.RR) {
 		for _, rr := range set {
 			ttl = min(ttl, rr.TTL)
 		}
+		ttl = min(ttl, c.maxTTL(24*time.Hour))
 		if ttl == 0 {
 			continue
+		}
+		for i := range set {
+			set[i].TTL = ttl
 		}
 		c.put(k, &entry{rrs: set, stored: now, expires: now.Add(time.Duration(ttl) * time.Second)})
 	}
@@ -84,7 +92,7 @@ func (c *Cache) AddNegative(name dns.Name, t dns.Type, rcode dns.RCode, soa dns.
 	if !ok {
 		return
 	}
-	ttl := min(soa.TTL, s.Minimum)
+	ttl := min(soa.TTL, s.Minimum, c.maxTTL(3*time.Hour))
 	if ttl == 0 {
 		return
 	}
@@ -183,4 +191,13 @@ func (c *Cache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.n
+}
+
+// maxTTL is MaxTTL in seconds, at most limit.
+func (c *Cache) maxTTL(limit time.Duration) uint32 {
+	d := limit
+	if c.MaxTTL > 0 {
+		d = min(c.MaxTTL, limit)
+	}
+	return uint32(d / time.Second)
 }

@@ -322,3 +322,18 @@ func TestServerSelectionByRTT(t *testing.T) {
 		t.Errorf("RTT of the dead root %v, of the live one %v", r.RTT(dead), r.RTT(roots[0].Addr))
 	}
 }
+
+func TestCacheCapsTTL(t *testing.T) {
+	clk := &clock{t: time.Unix(1e9, 0)}
+	c := &resolver.Cache{Now: clk.Now}
+	name := dns.MustParseName("gaia.cs.umass.edu")
+	c.Add([]dns.RR{{Name: name, Class: dns.ClassINET, TTL: 1 << 31, Data: &dns.A{Addr: netip.MustParseAddr("128.119.245.12")}}})
+	rrs, ok := c.Get(name, dns.TypeA)
+	if !ok || rrs[0].TTL != 86400 {
+		t.Fatalf("TTL %v, want capped at a day", rrs)
+	}
+	clk.Advance(24 * time.Hour)
+	if _, ok := c.Get(name, dns.TypeA); ok {
+		t.Error("kept past a day")
+	}
+}

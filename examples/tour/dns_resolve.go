@@ -53,7 +53,8 @@ func resolveChapter(ctx context.Context, out io.Writer, dir string) (string, err
 	defer func() { srv.Close(); <-done }()
 
 	gaia := dns.MustParseName("gaia.cs.umass.edu")
-	fmt.Fprintln(w, "== iterated query: the host at engineering.nyu.edu asks dns.nyu.edu, which asks the hierarchy ==")
+	fmt.Fprintln(w, "== the host's recursive query (RD) to its local DNS server; dns.nyu.edu's iterated queries ==")
+	fmt.Fprintln(w, "   (a recursive query puts the burden of resolution on the server asked: here dns.nyu.edu)")
 	var stub dns.Client
 	q := dns.NewQuery(gaia, dns.TypeA)
 	q.RecursionDesired = true
@@ -68,7 +69,7 @@ func resolveChapter(ctx context.Context, out io.Writer, dir string) (string, err
 	fmt.Fprintf(w, "dns.nyu.edu → engineering.nyu.edu: %s (RA)\n", m.Answers[0])
 	first := total(r.Queries())
 
-	fmt.Fprintln(w, "\n== recursive query, 10 minutes later: the answer comes from dns.nyu.edu's cache ==")
+	fmt.Fprintln(w, "\n== the same recursive query, 10 minutes later: answered from dns.nyu.edu's cache ==")
 	now.Add(int64(10 * time.Minute / time.Second))
 	m, err = stub.Exchange(ctx, pc.LocalAddr().String(), q)
 	if err != nil {
