@@ -108,3 +108,42 @@ func TestLyingUpstreamsServFail(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseRandomizationRejectsLowercaseEcho: a reply whose question is not
+// the query's exact mix of cases — as an off-path forger, who cannot see
+// it, would send — is rejected with 0x20 on, and accepted with it off.
+func TestCaseRandomizationRejectsLowercaseEcho(t *testing.T) {
+	h := dns.HandlerFunc(func(_ context.Context, reply *dns.Message, req *dns.Request) {
+		reply.Questions[0].Name = reply.Questions[0].Name.Canonical()
+		reply.Authoritative = true
+		reply.Answers = append(reply.Answers, dns.RR{Name: reply.Questions[0].Name, Class: dns.ClassINET, TTL: 60, Data: &dns.A{Addr: netip.MustParseAddr("6.6.6.6")}})
+	})
+	pc, ln, err := dns.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{Handler: h, Workers: 1}
+	done := make(chan struct{})
+	go func() { defer close(done); srv.ServeBoth(pc, ln) }()
+	t.Cleanup(func() { srv.Close(); <-done })
+	dial := func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, pc.LocalAddr().String())
+	}
+	// A long name: the chance that 0x20 leaves every letter in lower case is 2^-30.
+	name := dns.MustParseName("abcdefghijklmnopqrstuvwxyzabcd.test")
+	for _, on := range []bool{false, true} {
+		r := &resolver.Resolver{
+			Roots:             []resolver.NameServer{{Addr: netip.MustParseAddr("192.0.2.1")}},
+			Dial:              dial,
+			CaseRandomization: on,
+		}
+		m, err := r.Resolve(ctxT(t), name, dns.TypeA)
+		if on && (!errors.Is(err, resolver.ErrServFail) || m.RCode != dns.RCodeServerFailure) {
+			t.Errorf("0x20 on: %v %v; want the reply rejected", m.RCode, err)
+		}
+		if !on && (err != nil || len(m.Answers) != 1) {
+			t.Errorf("0x20 off: %v %v", m, err)
+		}
+	}
+}
