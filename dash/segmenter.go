@@ -32,9 +32,9 @@ type Content struct {
 	Rates           []Rate
 }
 
-// DemoContent is a short netcinema.com trailer at three rates, small
-// enough to encode in well under a second: 96×54, 192×108 and 384×216
-// pixels at 24 frames per second, in one-second chunks, VBR.
+// DemoContent is a short netcinema.com trailer of duration d at three
+// rates: 160×90, 320×180 and 640×360 pixels at 24 frames per second, in
+// one-second chunks, VBR (quantizer steps 16, 4 and 1).
 func DemoContent(d time.Duration) Content {
 	return Content{
 		Title:           "netcinema.com trailer",
