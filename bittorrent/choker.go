@@ -173,15 +173,20 @@ func (c Choker) Snubbed(p PeerStats, now time.Time) bool {
 // rate. rng draws the optimistic peer.
 func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now time.Time, rng *rand.Rand) Decision {
 	round := state.NextRound.IsZero() || !now.Before(state.NextRound)
-	byID := make(map[string]int, len(peers))
-	for i, p := range peers {
-		byID[p.ID] = i
+	index := func(id string) int {
+		return slices.IndexFunc(peers, func(p PeerStats) bool { return p.ID == id })
 	}
-	reasons := make([]ChokeReason, len(peers))
+	var reasonBuf [64]ChokeReason
+	var orderBuf [64]int
+	reasons := reasonBuf[:0]
+	if len(peers) > len(reasonBuf) {
+		reasons = make([]ChokeReason, 0, len(peers))
+	}
+	reasons = reasons[:len(peers)]
 	if !round {
 		// Keep everyone unchoked who still is; snubbing waits for the round.
 		for _, u := range state.Unchoked {
-			if i, ok := byID[u.ID]; ok {
+			if i := index(u.ID); i >= 0 {
 				reasons[i] = u.Reason
 			}
 		}
@@ -198,21 +203,22 @@ func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now t
 		}
 		return peers[i].DownloadRate
 	}
-	// Candidates for regular slots: interested, not snubbed, ordered by
-	// rate, then by ID so that the order never depends on map iteration.
-	order := make([]int, 0, len(peers))
+	// Candidates for regular slots: interested, not snubbed, fastest
+	// first. Peers tied at the cut (the slowest chosen and the fastest
+	// left out have the same rate) are put in random order: in a flash
+	// crowd every rate is zero, and an order by name or address would
+	// make every peer favour the same few.
+	order := orderBuf[:0]
 	for i, p := range peers {
 		if p.Interested && reasons[i] != ChokeSnubbed {
 			order = append(order, i)
 		}
 	}
-	byRate := func(a, b int) int {
-		return cmp.Or(cmp.Compare(rate(b), rate(a)), cmp.Compare(peers[a].ID, peers[b].ID))
-	}
-	slices.SortStableFunc(order, byRate)
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rate(b), rate(a)) })
+	shuffleTie(order, c.Regular, rate, rng)
 
 	optimistic := ""
-	if _, ok := byID[state.Optimistic]; ok {
+	if index(state.Optimistic) >= 0 {
 		optimistic = state.Optimistic
 	}
 	optimisticAt := state.OptimisticAt
@@ -273,7 +279,7 @@ func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now t
 	// Keep the optimistic peer unless it was dropped, lost interest, or
 	// earned a regular slot on its own (then the slot goes to someone else).
 	if optimistic != "" {
-		i := byID[optimistic]
+		i := index(optimistic)
 		if !peers[i].Interested || (round && reasons[i] == UnchokeFastest) {
 			optimistic = ""
 		} else {
@@ -287,6 +293,26 @@ func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now t
 		}
 	}
 	return c.finish(state, peers, reasons, optimistic, optimisticAt, now, round)
+}
+
+// shuffleTie puts the peers of order (sorted by rate) whose rate equals
+// that of order[cut-1] and order[cut] into a random order drawn from rng,
+// so that which of them make the cut is a fair draw. It draws nothing
+// when there is no tie at the cut.
+func shuffleTie(order []int, cut int, rate func(int) float64, rng *rand.Rand) {
+	if cut <= 0 || cut >= len(order) || rate(order[cut-1]) != rate(order[cut]) {
+		return
+	}
+	r := rate(order[cut])
+	start, end := cut-1, cut+1
+	for start > 0 && rate(order[start-1]) == r {
+		start--
+	}
+	for end < len(order) && rate(order[end]) == r {
+		end++
+	}
+	run := order[start:end]
+	rng.Shuffle(len(run), func(i, j int) { run[i], run[j] = run[j], run[i] })
 }
 
 // drawOptimistic picks a choked interested peer at random, peers connected
@@ -385,6 +411,13 @@ func (c Choker) finish(state ChokerState, peers []PeerStats, reasons []ChokeReas
 		next.NextRound = now.Add(c.rechoke())
 	}
 	d.Choices = make([]Choice, len(peers))
+	unchoked := 0
+	for _, r := range reasons {
+		if r.Unchoke() {
+			unchoked++
+		}
+	}
+	next.Unchoked = make([]Choice, 0, unchoked)
 	for i, p := range peers {
 		d.Choices[i] = Choice{p.ID, reasons[i]}
 		if reasons[i].Unchoke() {

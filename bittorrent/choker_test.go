@@ -368,3 +368,53 @@ func TestChokerPresetsGolden(t *testing.T) {
 		})
 	}
 }
+
+// In a flash crowd every rate is zero. The slots must then go to a fair
+// draw among the tied peers, not to the lowest names (which would make
+// every peer of a swarm favour the same few).
+func TestChokerTiesDrawnAtRandom(t *testing.T) {
+	var peers []PeerStats
+	for i := range 10 {
+		peers = append(peers, old(fmt.Sprintf("p%d", i), true, 0, 0))
+	}
+	peers[7].DownloadRate = 5 // the one peer that sent something is always chosen
+	c := Choker{Regular: 3}
+	rng := rand.New(rand.NewPCG(5, 6))
+	counts := map[string]int{}
+	const rounds = 3000
+	for range rounds {
+		d := c.Decide(ChokerState{}, peers, false, t0, rng)
+		for _, id := range d.Unchoked() {
+			counts[id]++
+		}
+	}
+	if counts["p7"] != rounds {
+		t.Errorf("the fastest peer was unchoked in %d of %d rounds, want all", counts["p7"], rounds)
+	}
+	// The other two slots: each of the nine tied peers gets 2/9 of them.
+	for _, p := range peers {
+		if p.ID == "p7" {
+			continue
+		}
+		share := float64(counts[p.ID]) / rounds
+		if share < 0.17 || share > 0.28 {
+			t.Errorf("%s unchoked in %.2f of the rounds, want about %.2f: %v", p.ID, share, 2.0/9, counts)
+		}
+	}
+}
+
+// Decide runs at every choking round of every peer: apart from the
+// decision it returns, it allocates nothing.
+func TestChokerAllocs(t *testing.T) {
+	var peers []PeerStats
+	for i := range 40 {
+		peers = append(peers, old(fmt.Sprintf("p%d", i), i%3 != 0, float64(i%5), 0))
+	}
+	c := ChokerSlides()
+	rng := rand.New(rand.NewPCG(1, 1))
+	d := c.Decide(ChokerState{}, peers, false, t0, rng)
+	allocs := testing.AllocsPerRun(100, func() { c.Decide(d.State, peers, false, t0.Add(time.Second), rng) })
+	if allocs > 2 { // the Choices and the next state's Unchoked
+		t.Errorf("%v allocations per decision, want at most 2", allocs)
+	}
+}

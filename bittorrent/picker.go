@@ -1,7 +1,6 @@
 package bittorrent
 
 import (
-	"cmp"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -105,122 +104,138 @@ func (p Picker) randomFirst() int {
 // returns a block requested from anyone. rng breaks ties between equally
 // rare pieces and draws the random first pieces.
 func (p Picker) Pick(in PickInput, rng *rand.Rand) []Request {
+	return p.AppendPick(nil, in, rng)
+}
+
+// AppendPick is Pick appending to dst, for a caller that reuses one buffer
+// from call to call (the swarm simulator calls it half a million times a
+// run). For torrents of up to 4096 pieces it allocates nothing but dst's
+// growth.
+func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Request {
 	if in.Want <= 0 {
-		return nil
+		return dst
 	}
 	n := p.Layout.NumPieces()
-	var out []Request
-	inFlight := make(map[Block]bool, len(in.InFlight))
-	for _, b := range in.InFlight {
-		inFlight[b] = true
-	}
+	base := len(dst)
 	want := func(i int) bool { return in.PeerHas.Has(i) && !in.Have.Has(i) }
+	full := func() bool { return len(dst)-base == in.Want }
+	var small [64]uint64
+	started := newPieceSet(small[:], n) // pieces partial or chosen in this call
+	for _, pp := range in.Partial {
+		started.add(pp.Piece)
+	}
 
 	// 1. Strict priority: finish what is started, the most nearly complete
 	// pieces first.
-	partial := slices.Clone(in.Partial)
-	slices.SortStableFunc(partial, func(a, b Partial) int {
-		return cmp.Or(cmp.Compare(countDone(b), countDone(a)), cmp.Compare(a.Piece, b.Piece))
-	})
-	started := make(map[int]bool, len(partial))
-	for _, pp := range partial {
-		started[pp.Piece] = true
-	}
-	for _, pp := range partial {
+	for pp, ok := p.firstPartial(in); ok && !full(); pp, ok = p.nextPartial(in, pp) {
 		if !want(pp.Piece) {
 			continue
 		}
 		for j := range p.Layout.NumBlocks(pp.Piece) {
-			if len(out) == in.Want {
-				return out
+			if full() {
+				break
 			}
 			b := p.Layout.Block(pp.Piece, j)
-			if pp.missing(j) && pp.pending(j) == 0 && !inFlight[b] {
-				out = append(out, Request{b, PickPartial})
+			if pp.missing(j) && pp.pending(j) == 0 && !slices.Contains(in.InFlight, b) {
+				dst = append(dst, Request{b, PickPartial})
 			}
 		}
 	}
 
 	// 2. New pieces: at random while we have little, else rarest first.
+	fresh := func(i int) bool { return want(i) && !started.has(i) }
 	random := in.Have.Count() < p.randomFirst()
-	for len(out) < in.Want {
+	for !full() {
 		piece, reason := -1, PickRarest
 		if random {
-			var cands []int
-			for i := range n {
-				if want(i) && !started[i] {
-					cands = append(cands, i)
-				}
-			}
-			if len(cands) > 0 {
-				piece, reason = cands[rng.IntN(len(cands))], PickRandomFirst
-			}
+			piece, reason = randomPiece(n, fresh, rng), PickRandomFirst
 		} else {
-			piece = rarest(n, in.Availability, func(i int) bool { return want(i) && !started[i] }, rng)
+			piece = rarest(n, in.Availability, fresh, rng)
 		}
 		if piece < 0 {
 			break
 		}
-		started[piece] = true
+		started.add(piece)
 		for j := range p.Layout.NumBlocks(piece) {
-			if len(out) == in.Want {
+			if full() {
 				break
 			}
-			out = append(out, Request{p.Layout.Block(piece, j), reason})
+			dst = append(dst, Request{p.Layout.Block(piece, j), reason})
 		}
 	}
-	if len(out) > 0 || !p.endgame(in, started) {
-		return out
+	if len(dst) > base || !p.endgame(in, started) {
+		return dst
 	}
 
 	// 3. Endgame: ask this peer too for blocks requested elsewhere, those
-	// with the fewest requests out first.
-	type dup struct {
-		b       Block
-		pending int
-	}
-	var dups []dup
-	for _, pp := range partial {
-		if !want(pp.Piece) {
-			continue
-		}
-		for j := range p.Layout.NumBlocks(pp.Piece) {
-			b := p.Layout.Block(pp.Piece, j)
-			if pp.missing(j) && !inFlight[b] {
-				dups = append(dups, dup{b, pp.pending(j)})
-			}
-		}
-	}
-	slices.SortStableFunc(dups, func(a, b dup) int { return cmp.Compare(a.pending, b.pending) })
+	// with the fewest requests out first, up to EndgameCopies of each.
 	copies := p.EndgameCopies
 	if copies <= 0 {
 		copies = 2
 	}
-	for _, d := range dups {
-		if len(out) == in.Want || d.pending >= copies {
-			break
+	for pending := 0; pending < copies; pending++ {
+		for pp, ok := p.firstPartial(in); ok && !full(); pp, ok = p.nextPartial(in, pp) {
+			if !want(pp.Piece) {
+				continue
+			}
+			for j := range p.Layout.NumBlocks(pp.Piece) {
+				if full() {
+					break
+				}
+				b := p.Layout.Block(pp.Piece, j)
+				if pp.missing(j) && pp.pending(j) == pending && !slices.Contains(in.InFlight, b) {
+					dst = append(dst, Request{b, PickEndgame})
+				}
+			}
 		}
-		out = append(out, Request{d.b, PickEndgame})
 	}
-	return out
+	return dst
+}
+
+// Partial pieces are visited most nearly complete first, then by piece
+// number: firstPartial returns the first in that order and nextPartial the
+// one after prev, so the picker needs no sorted copy.
+func (p Picker) firstPartial(in PickInput) (Partial, bool) {
+	return p.nextPartial(in, Partial{Piece: -1, Done: nil})
+}
+
+func (p Picker) nextPartial(in PickInput, prev Partial) (Partial, bool) {
+	// before reports whether a comes before b in the visiting order.
+	before := func(aDone, aPiece, bDone, bPiece int) bool {
+		return aDone > bDone || (aDone == bDone && aPiece < bPiece)
+	}
+	prevDone := countDone(prev)
+	var best Partial
+	bestDone, found := 0, false
+	for _, pp := range in.Partial {
+		d := countDone(pp)
+		if prev.Piece >= 0 && !before(prevDone, prev.Piece, d, pp.Piece) {
+			continue // visited already
+		}
+		if !found || before(d, pp.Piece, bestDone, best.Piece) {
+			best, bestDone, found = pp, d, true
+		}
+	}
+	return best, found
 }
 
 // Endgame reports whether the download is in endgame mode: every piece we
 // lack has been started and every missing block is requested from someone.
 func (p Picker) Endgame(in PickInput) bool {
-	started := make(map[int]bool, len(in.Partial))
+	var small [64]uint64
+	started := newPieceSet(small[:], p.Layout.NumPieces())
 	for _, pp := range in.Partial {
-		started[pp.Piece] = true
+		started.add(pp.Piece)
 	}
 	return p.endgame(in, started)
 }
 
-func (p Picker) endgame(in PickInput, started map[int]bool) bool {
+func (p Picker) endgame(in PickInput, started pieceSet) bool {
 	if in.Have.Complete() {
 		return false
 	}
 	for i := range p.Layout.NumPieces() {
-		if !in.Have.Has(i) && !started[i] {
+		if !in.Have.Has(i) && !started.has(i) {
 			return false
 		}
 	}
@@ -233,6 +248,51 @@ func (p Picker) endgame(in PickInput, started map[int]bool) bool {
 	}
 	return true
 }
+
+// randomPiece returns a piece accepted by ok chosen uniformly at random, or
+// -1 if none is accepted.
+func randomPiece(n int, ok func(int) bool, rng *rand.Rand) int {
+	count := 0
+	for i := range n {
+		if ok(i) {
+			count++
+		}
+	}
+	if count == 0 {
+		return -1
+	}
+	k := rng.IntN(count)
+	for i := range n {
+		if ok(i) {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return -1
+}
+
+// A pieceSet is a scratch set of piece numbers, one bit each.
+type pieceSet []uint64
+
+// newPieceSet returns an empty set for n pieces in buf if it is large
+// enough, so that small torrents need no allocation.
+func newPieceSet(buf []uint64, n int) pieceSet {
+	words := (n + 63) / 64
+	if words > len(buf) {
+		return make(pieceSet, words)
+	}
+	return pieceSet(buf[:words])
+}
+
+func (s pieceSet) add(i int) {
+	if i >= 0 && i/64 < len(s) {
+		s[i/64] |= 1 << (i % 64)
+	}
+}
+
+func (s pieceSet) has(i int) bool { return i >= 0 && i/64 < len(s) && s[i/64]&(1<<(i%64)) != 0 }
 
 // rarest returns the piece accepted by ok with the lowest availability,
 // ties broken uniformly at random, or -1 if none is accepted.

@@ -232,3 +232,50 @@ func TestLayout(t *testing.T) {
 		}
 	}
 }
+
+// The picker runs for every request a peer makes (half a million times in
+// a simulated swarm of a thousand): with a reused buffer it must not
+// allocate, whether it finishes a partial piece, picks the rarest, or is in
+// endgame.
+func TestPickerAllocs(t *testing.T) {
+	l := Layout{Length: 256 * 16 * BlockSize, PieceLength: 16 * BlockSize}
+	have, peer := NewBitfield(256), NewBitfield(256)
+	peer.SetAll()
+	avail := make([]int, 256)
+	for i := range avail {
+		avail[i] = 1 + i%7
+		if i < 200 {
+			have.Set(i)
+		}
+	}
+	partial := []Partial{
+		{Piece: 200, Done: make([]bool, 16), Pending: make([]int, 16)},
+		{Piece: 201, Done: make([]bool, 16), Pending: make([]int, 16)},
+	}
+	partial[0].Done[0] = true
+	for j := range partial[1].Pending {
+		partial[1].Pending[j] = 1
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	buf := make([]Request, 0, 64)
+	var got []Request
+	for _, want := range []int{1, 40} {
+		in := PickInput{Have: have, PeerHas: peer, Availability: avail, Partial: partial, Want: want}
+		allocs := testing.AllocsPerRun(100, func() { got = Picker{Layout: l}.AppendPick(buf[:0], in, rng) })
+		if allocs != 0 {
+			t.Errorf("Want %d: %v allocations per pick, want 0", want, allocs)
+		}
+		if len(got) != want || got[0].Piece != 200 || got[0].Reason != PickPartial {
+			t.Errorf("Want %d: got %v, want %d requests starting with piece 200's", want, got[:min(len(got), 3)], want)
+		}
+	}
+	// Endgame: every block of the only missing piece is requested once.
+	one := NewBitfield(256)
+	one.SetAll()
+	one.Clear(201)
+	in := PickInput{Have: one, PeerHas: peer, Availability: avail, Partial: partial[1:], Want: 4}
+	allocs := testing.AllocsPerRun(100, func() { got = Picker{Layout: l}.AppendPick(buf[:0], in, rng) })
+	if allocs != 0 || len(got) != 4 || got[0].Reason != PickEndgame {
+		t.Errorf("endgame: %v allocations, got %v; want 0 and 4 endgame requests", allocs, got)
+	}
+}

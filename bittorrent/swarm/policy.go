@@ -42,9 +42,10 @@ type Picker interface {
 type Neighbour struct {
 	ID int // the neighbour's peer number (0 is the seed)
 
-	// Key names the connection with a random string fixed for its life:
-	// a choker that breaks ties between equal rates by name should use
-	// it, so that no peer is everybody's favourite just for its number.
+	// Key names the neighbour for a choker that keys peers by string
+	// (a real client uses the address): "peer 7". The choker of package
+	// bittorrent breaks ties between equal rates at random, so no peer is
+	// everybody's favourite for its name.
 	Key string
 
 	Interested bool // it wants a piece we have

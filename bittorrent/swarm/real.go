@@ -44,6 +44,7 @@ type realPicker struct {
 	partials []bittorrent.Partial
 	done     []bool
 	pending  []int
+	reqs     []bittorrent.Request
 }
 
 func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
@@ -75,14 +76,14 @@ func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
 			rp.partial(i, r)
 		}
 	}
-	reqs := rp.p.Pick(bittorrent.PickInput{
+	rp.reqs = rp.p.AppendPick(rp.reqs[:0], bittorrent.PickInput{
 		Have: have, PeerHas: remote, Availability: r.Availability,
 		Partial: rp.partials, Want: 1,
 	}, r.Rand)
-	if len(reqs) == 0 {
+	if len(rp.reqs) == 0 {
 		return 0, false
 	}
-	return reqs[0].Piece, true
+	return rp.reqs[0].Piece, true
 }
 
 // partial describes piece i, started, as the picker sees it.

@@ -21,6 +21,7 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // A node is the seed (number 0) or a peer (1…N).
 type node struct {
 	id    int
+	name  string // "peer 7", for the choker (Neighbour.Key)
 	up    float64
 	down  float64 // 0: unlimited
 	rider bool    // free rider: never unchokes anyone
@@ -59,7 +60,7 @@ func (n *node) complete(pieces int) bool { return n.nHave == pieces }
 // connection is a pair of links, each the other's rev.
 type link struct {
 	from, to   *node
-	key        string // Neighbour.Key of to, for from's choker
+	key        string // to.name, for from's choker (Neighbour.Key)
 	rev        *link
 	unchoked   bool // from uploads to to
 	interested bool // to wants something from has
@@ -203,7 +204,7 @@ func Run(cfg Config) (*Result, error) {
 
 	for i := 0; i <= cfg.Peers; i++ {
 		n := &node{
-			id: i, scale: 1,
+			id: i, name: "peer " + strconv.Itoa(i), scale: 1,
 			up: cfg.Upload, down: cfg.Download,
 			finished: -1, left: -1,
 			have:      newPieces(s.pieces),
@@ -393,9 +394,6 @@ func (s *sim) neighbours(n *node) {
 // once it has Config.Neighbours.
 const connectsPerRound = 4
 
-// key returns a random name for a connection (Neighbour.Key).
-func (s *sim) key() string { return strconv.FormatUint(s.rng.Uint64(), 36) }
-
 func connected(a, b *node) bool {
 	if len(a.out) > len(b.out) {
 		a, b = b, a
@@ -411,8 +409,8 @@ func connected(a, b *node) bool {
 // connect opens a connection between a and b: two links, and each side
 // learns the other's bitfield.
 func (s *sim) connect(a, b *node) {
-	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: s.key()}
-	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: s.key()}
+	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
+	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
 	ab.rev, ba.rev = ba, ab
 	for _, l := range []*link{ab, ba} {
 		l.upSince = [2]float64{s.now, s.now}
