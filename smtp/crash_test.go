@@ -60,7 +60,9 @@ func crashChild(role, dir string) error {
 
 func crashQueue(dir string) *Queue {
 	port, _ := strconv.Atoi(os.Getenv("APPNET_SMTP_PORT"))
-	return &Queue{Dir: dir, Hostname: "crepes.fr", Port: port,
+	// One worker: exactly one message is in flight when the process is
+	// killed, so exactly one may arrive twice.
+	return &Queue{Dir: dir, Hostname: "crepes.fr", Port: port, Workers: 1,
 		Resolver: &StaticResolver{Hosts: map[string][]netip.Addr{"hamburger.edu": {netip.MustParseAddr("127.0.0.1")}}}}
 }
 

@@ -52,7 +52,10 @@
 // # Server
 //
 // Server looks like net/http's: fill in Domain and Backend, then Serve a
-// listener; Shutdown and Close stop it. Its session is a visible state
+// listener; Shutdown and Close stop it. Every session's context derives
+// from one the server owns: Close (or Shutdown, when its own context
+// expires) cancels it, so a Backend stuck in Deliver is told to give up,
+// and both wait for every session to end. Its session is a visible state
 // machine (greeted → ready → mail → rcpt, one switch in dispatch). It
 // refuses to be an open relay (RCPT to a domain not in LocalDomains gets
 // 554 5.7.1 unless the session authenticated), offers STARTTLS when
@@ -82,7 +85,9 @@
 //
 // Queue is the mail server's message queue: messages submitted to it are
 // written to disk first, then delivered to each recipient's domain by MX
-// lookup, retried on temporary failures with a backoff schedule
+// lookup — one delivery per destination domain, up to Queue.Workers at
+// once, so a slow mail server delays only its own domain's mail —
+// retried on temporary failures with a backoff schedule
 // (RetrySchedule, a pure function of the attempt count), bounced to the
 // sender with an RFC 3464 report on permanent failure or expiry, and
 // warned about when delayed. Time is injected (Queue.Now), so tests run

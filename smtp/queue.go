@@ -43,10 +43,11 @@ func RetrySchedule(failures int) time.Duration {
 // and bouncing to the sender (an RFC 3464 delivery status notification)
 // what fails permanently or for too long.
 //
-// Deliveries run concurrently, at most Workers at a time. A message's
-// recipients are grouped by destination domain and each domain is a
-// delivery of its own, so a slow or dead mail server holds up only the
-// mail for its domain.
+// Deliveries run concurrently, at most Workers at a time, and at most
+// half of them to any one domain. A message's recipients are grouped by
+// destination domain and each domain is a delivery of its own, so a slow
+// or dead mail server holds up only the mail for its domain, however
+// much of it is queued.
 //
 // Each message is two files in Dir: the message itself (msg/ID), written
 // once and fsynced before Submit returns, and its state (state/ID: the
@@ -68,9 +69,10 @@ type Queue struct {
 	// UseHELO makes deliveries say HELO instead of EHLO, as the
 	// lecture's sample interaction does (no pipelining, no STARTTLS).
 	UseHELO bool
-	// Workers bounds the deliveries in progress at once (each one
-	// connection to a mail server) and the messages being attempted at
-	// once; default 16.
+	// Workers bounds the deliveries in progress at once, each one
+	// connection to a mail server; default 16. One destination domain
+	// gets at most half of them (at least one), as Postfix's
+	// destination concurrency limit does.
 	Workers int
 
 	// Backoff gives the wait after the n-th failed attempt; nil means
@@ -89,13 +91,20 @@ type Queue struct {
 	// errors. Both may be nil.
 	Trace    io.Writer
 	ErrorLog *log.Logger
+	// Fields must not change once the queue is in use.
 
-	mu       sync.Mutex      // guards the fields below and the state files
-	opened   bool            // open has run
-	kick     chan struct{}   // wakes Run: a message was queued or finished
-	messages chan struct{}   // a token per message being attempted
-	conns    chan struct{}   // a token per delivery (connection) in progress
-	inflight map[string]bool // the ids of the messages being attempted
+	mu       sync.Mutex              // guards the fields below and the state files
+	opened   bool                    // open has run
+	kick     chan struct{}           // wakes Run: a message was queued or finished
+	conns    chan struct{}           // a token per delivery in progress
+	domains  map[string]*destination // the domains being delivered to
+	inflight map[string]bool         // the ids of the messages being attempted
+}
+
+// A destination is a domain deliveries are waiting for or running to.
+type destination struct {
+	slots chan struct{} // a token per delivery in progress to the domain
+	users int           // deliveries holding or waiting for a slot
 }
 
 // Recipient states.
@@ -178,10 +187,9 @@ func (q *Queue) open() error {
 			os.Remove(filepath.Join(q.Dir, "msg", e.Name()))
 		}
 	}
-	n := orInt(q.Workers, 16)
 	q.kick = make(chan struct{}, 1)
-	q.messages = make(chan struct{}, n)
-	q.conns = make(chan struct{}, n)
+	q.conns = make(chan struct{}, orInt(q.Workers, 16))
+	q.domains = map[string]*destination{}
 	q.inflight = map[string]bool{}
 	q.opened = true
 	return nil
@@ -222,6 +230,9 @@ func newQueueID(now time.Time) string {
 // durably on disk. The message is streamed from msg to the spool file,
 // never held in memory.
 func (q *Queue) Submit(ctx context.Context, from Path, to []Path, msg io.Reader) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	if len(to) == 0 {
 		return "", errors.New("smtp: queue: no recipients")
 	}
@@ -335,7 +346,7 @@ func (q *Queue) Run(ctx context.Context) error {
 		}
 	}
 	for {
-		next, err := q.dispatch(ctx, &wg, false, report)
+		next, err := q.dispatch(ctx, &wg, report)
 		if err != nil && ctx.Err() == nil {
 			q.logf("smtp: queue: %v", err)
 		}
@@ -369,7 +380,7 @@ func (q *Queue) RunOnce(ctx context.Context) (next time.Time, err error) {
 		}
 		mu.Unlock()
 	}
-	_, err = q.dispatch(ctx, &wg, true, report)
+	_, err = q.dispatch(ctx, &wg, report)
 	wg.Wait()
 	if err == nil {
 		err = first
@@ -390,13 +401,10 @@ func (q *Queue) RunOnce(ctx context.Context) (next time.Time, err error) {
 }
 
 // dispatch starts an attempt at every message due now that is not being
-// attempted already, each in a goroutine counted in wg, while fewer than
-// Workers messages are in progress; if block, it waits for one to end
-// rather than leave the rest for later. Errors of the attempts go to
-// report. It returns when the earliest message it did not start falls
-// due; a message it could not start for want of a worker is started
-// when one ends, as an attempt that ends wakes Run.
-func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, block bool, report func(error)) (next time.Time, err error) {
+// attempted already, each in a goroutine counted in wg; errors of the
+// attempts go to report. (The attempts wait for workers in deliver.) It
+// returns when the earliest message not due yet falls due.
+func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, report func(error)) (next time.Time, err error) {
 	q.mu.Lock()
 	if err := q.open(); err != nil {
 		q.mu.Unlock()
@@ -417,15 +425,8 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, block bool, re
 			}
 			continue
 		}
-		if !q.acquire(ctx, q.messages, block) {
-			if block {
-				return time.Time{}, ctx.Err()
-			}
-			continue
-		}
 		m, ok := q.claim(m.ID)
 		if !ok {
-			<-q.messages
 			continue
 		}
 		wg.Add(1)
@@ -435,7 +436,6 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, block bool, re
 			q.mu.Lock()
 			delete(q.inflight, m.ID)
 			q.mu.Unlock()
-			<-q.messages
 			q.wake()
 			if err != nil {
 				report(err)
@@ -445,22 +445,45 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, block bool, re
 	return next, nil
 }
 
-// acquire takes a token from slots, waiting for one if block.
-func (q *Queue) acquire(ctx context.Context, slots chan struct{}, block bool) bool {
-	if !block {
-		select {
-		case slots <- struct{}{}:
-			return true
-		default:
-			return false
+// enter waits for a worker free to deliver to domain: one of Workers,
+// and one of the domain's half of them. It returns the func that frees
+// them, or false if ctx ended first.
+func (q *Queue) enter(ctx context.Context, domain string) (leave func(), ok bool) {
+	q.mu.Lock()
+	d := q.domains[domain]
+	if d == nil {
+		d = &destination{slots: make(chan struct{}, max(1, cap(q.conns)/2))}
+		q.domains[domain] = d
+	}
+	d.users++
+	q.mu.Unlock()
+	forget := func() {
+		q.mu.Lock()
+		if d.users--; d.users == 0 {
+			delete(q.domains, domain)
 		}
+		q.mu.Unlock()
+	}
+	// The domain's slot first: deliveries waiting for a busy domain
+	// hold none of the workers others could use.
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		forget()
+		return nil, false
 	}
 	select {
-	case slots <- struct{}{}:
-		return true
+	case q.conns <- struct{}{}:
 	case <-ctx.Done():
-		return false
+		<-d.slots
+		forget()
+		return nil, false
 	}
+	return func() {
+		<-q.conns
+		<-d.slots
+		forget()
+	}, true
 }
 
 // claim marks message id as being attempted and returns its state as
@@ -525,7 +548,7 @@ func (r *QueuedRecipient) record(o outcome, now time.Time) {
 	}
 }
 
-func (q *Queue) finished(m *QueuedMessage) bool {
+func finished(m *QueuedMessage) bool {
 	for _, r := range m.Recipients {
 		if r.Status == RcptPending {
 			return false
@@ -542,7 +565,7 @@ func (q *Queue) finished(m *QueuedMessage) bool {
 // for the null sender) and in a bounce (each failure once), marking them
 // as reported.
 func (q *Queue) step(m *QueuedMessage, now time.Time) (warn, bounce []int) {
-	if !q.finished(m) {
+	if !finished(m) {
 		m.Failures++
 		m.NextAttempt = now.Add(q.backoff(m.Failures))
 		age := now.Sub(m.Arrival)
@@ -627,7 +650,7 @@ func (q *Queue) attempt(ctx context.Context, m *QueuedMessage) error {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.finished(m) {
+	if finished(m) {
 		if err := os.Remove(filepath.Join(q.Dir, "state", m.ID)); err != nil {
 			return err
 		}
@@ -648,10 +671,11 @@ func (q *Queue) deliverDomain(ctx context.Context, from Path, domain string, to 
 		}
 		return out
 	}
-	if !q.acquire(ctx, q.conns, true) {
+	leave, ok := q.enter(ctx, domain)
+	if !ok {
 		return all(outcome{RcptPending, "4.4.1 " + ctx.Err().Error(), ""})
 	}
-	defer func() { <-q.conns }()
+	defer leave()
 	if q.Resolver == nil {
 		return all(outcome{RcptPending, "4.4.3 no resolver configured", ""})
 	}

@@ -99,6 +99,36 @@ func TestQueueSlowDomain(t *testing.T) {
 	}
 }
 
+// TestQueueSlowDomainFlood: mail piling up for one slow domain takes at
+// most half the workers, so the other domains' mail still goes out.
+func TestQueueSlowDomainFlood(t *testing.T) {
+	w, sr := slowWorld(t, "slow.example")
+	sr.entered = make(chan string, 4)
+	w.queue.Workers = 4
+	for range 4 {
+		w.submit(t, "carol@slow.example")
+	}
+	w.submit(t, "bob@hamburger.edu")
+	done := make(chan time.Time, 1)
+	go func() { done <- w.run(t) }()
+	<-sr.entered
+	<-sr.entered
+	if _, err := w.bob.Wait(testCtx(t), 1); err != nil {
+		t.Fatalf("Bob's mail waited behind slow.example's: %v", err)
+	}
+	close(sr.release)
+	for range 2 {
+		<-sr.entered
+	}
+	<-done
+	if sr.peak > 2 {
+		t.Errorf("%d deliveries at once to slow.example with Workers = 4", sr.peak)
+	}
+	if left, _ := w.queue.Messages(); len(left) != 4 {
+		t.Errorf("%d messages left, want slow.example's 4", len(left))
+	}
+}
+
 // TestQueueWorkers: no more than Workers deliveries run at once.
 func TestQueueWorkers(t *testing.T) {
 	domains := []string{"a.example", "b.example", "c.example", "d.example"}
