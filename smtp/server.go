@@ -687,21 +687,20 @@ func (s *session) rcpt(c command) {
 		s.bad(501, "5.1.3", "%s", strings.TrimPrefix(err.Error(), "smtp: "))
 		return
 	}
-	if len(params) > 0 {
-		for k := range params {
-			s.bad(555, "5.5.4", "unsupported parameter %s", k)
-			return
-		}
+	for k := range params { // no RCPT parameter is offered (NOTIFY needs DSN)
+		s.bad(555, "5.5.4", "unsupported parameter %s", k)
+		return
 	}
 	if len(s.env.To) >= orInt(s.srv.MaxRecipients, MaxRecipients) {
 		s.reply(452, "4.5.3", "too many recipients")
 		return
 	}
-	if !s.srv.isLocal(to.Domain) && s.authUser == "" {
+	local := s.srv.isLocal(to.Domain)
+	if !local && s.authUser == "" {
 		s.reply(554, "5.7.1", "%s: relay access denied", to)
 		return
 	}
-	if rc, ok := s.srv.Backend.(RecipientChecker); ok && s.srv.isLocal(to.Domain) {
+	if rc, ok := s.srv.Backend.(RecipientChecker); ok && local {
 		if err := rc.CheckRecipient(s.ctx, to); err != nil {
 			s.replyErr(err, 550, "5.1.1", "%s: recipient rejected", to)
 			return

@@ -459,38 +459,9 @@ func (p *addrParser) angleAddr() (Address, error) {
 
 // addrSpec parses local-part "@" domain.
 func (p *addrParser) addrSpec() (Address, error) {
-	var local strings.Builder
-	for n := 0; ; n++ {
-		p.skipCFWS()
-		if p.err != nil {
-			return Address{}, p.err
-		}
-		if p.eof() {
-			return Address{}, p.errorf("missing local part")
-		}
-		if p.peek() == '"' {
-			q, err := p.quoted()
-			if err != nil {
-				return Address{}, err
-			}
-			local.WriteString(q)
-		} else {
-			start := p.i
-			for !p.eof() && isAtext(p.peek()) {
-				p.i++
-			}
-			if p.i == start {
-				return Address{}, p.errorf("bad local part")
-			}
-			local.WriteString(p.s[start:p.i])
-		}
-		p.skipCFWS()
-		if !p.eof() && p.peek() == '.' {
-			p.i++
-			local.WriteByte('.')
-			continue
-		}
-		break
+	local, err := p.dotWords("local part", true)
+	if err != nil {
+		return Address{}, err
 	}
 	if p.eof() || p.peek() != '@' {
 		return Address{}, p.errorf("missing @domain")
@@ -514,27 +485,46 @@ func (p *addrParser) addrSpec() (Address, error) {
 		}
 		p.i++
 		domain = p.s[start:p.i]
-	} else {
-		var d strings.Builder
-		for {
-			p.skipCFWS()
+	} else if domain, err = p.dotWords("domain", false); err != nil {
+		return Address{}, err
+	}
+	return Address{Local: local, Domain: domain}, nil
+}
+
+// dotWords reads atoms joined by dots, with comments and white space
+// around each (RFC 5322 §3.4.1 with the obsolete forms of §4.4): a
+// domain, or a local part, where quoted strings may stand for atoms.
+func (p *addrParser) dotWords(what string, quoted bool) (string, error) {
+	var b strings.Builder
+	for {
+		p.skipCFWS()
+		if p.err != nil {
+			return "", p.err
+		}
+		if p.eof() {
+			return "", p.errorf("missing %s", what)
+		}
+		if quoted && p.peek() == '"' {
+			q, err := p.quoted()
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(q)
+		} else {
 			start := p.i
 			for !p.eof() && isAtext(p.peek()) {
 				p.i++
 			}
 			if p.i == start {
-				return Address{}, p.errorf("bad domain")
+				return "", p.errorf("bad %s", what)
 			}
-			d.WriteString(p.s[start:p.i])
-			p.skipCFWS()
-			if !p.eof() && p.peek() == '.' {
-				p.i++
-				d.WriteByte('.')
-				continue
-			}
-			break
+			b.WriteString(p.s[start:p.i])
 		}
-		domain = d.String()
+		p.skipCFWS()
+		if p.eof() || p.peek() != '.' {
+			return b.String(), nil
+		}
+		p.i++
+		b.WriteByte('.')
 	}
-	return Address{Local: local.String(), Domain: domain}, nil
 }
