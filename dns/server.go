@@ -293,7 +293,16 @@ pack:
 		b = append(b, 0, 0)
 	}
 	start := len(b)
-	b, _, perr := reply.appendPack(b, limit, &w.comp)
+	b, truncated, perr := reply.appendPack(b, limit, &w.comp)
+	if tcp && truncated && perr == nil && len(req.Questions) == 1 && req.Opcode == OpcodeQuery &&
+		(req.Questions[0].Type == TypeAXFR || req.Questions[0].Type == TypeIXFR) {
+		// A zone transfer too big for one message goes in several
+		// (RFC 5936 §2.2), each with its own length prefix.
+		if out, ok := packTransfer(b[:0], reply, &w.comp); ok {
+			w.out = out
+			return out
+		}
+	}
 	if perr != nil {
 		// The handler left something unpackable: say SERVFAIL instead.
 		*reply = Message{Header: reply.Header, Questions: reply.Questions, EDNS: reply.EDNS}
@@ -564,4 +573,37 @@ func traceText(who string, m *Message) string {
 		}
 	}
 	return sb.String()
+}
+
+// packTransfer appends reply as consecutive length-prefixed TCP messages
+// that share its header and question and split its answer section, each
+// under 64 KiB. It reports false if one record alone does not fit.
+func packTransfer(b []byte, reply *Message, c *compressor) ([]byte, bool) {
+	msg := *reply
+	rrs := reply.Answers
+	for i := 0; i < len(rrs); {
+		n := min(len(rrs)-i, 2000)
+		for {
+			msg.Answers = rrs[i : i+n]
+			start := len(b)
+			b = append(b, 0, 0)
+			var truncated bool
+			var err error
+			b, truncated, err = msg.appendPack(b, 65535, c)
+			if err != nil {
+				return b, false
+			}
+			if !truncated {
+				binary.BigEndian.PutUint16(b[start:], uint16(len(b)-start-2))
+				break
+			}
+			b = b[:start]
+			if n == 1 {
+				return b, false
+			}
+			n /= 2
+		}
+		i += n
+	}
+	return b, true
 }

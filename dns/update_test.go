@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -250,5 +251,34 @@ func TestInteropNsupdate(t *testing.T) {
 				t.Errorf("%s: second registration succeeded:\n%s", tool.bin, out)
 			}
 		})
+	}
+}
+
+// TestAXFRSeveralMessages transfers a zone too big for one message: the
+// primary splits it (RFC 5936 §2.2), Transfer and dig put it together.
+func TestAXFRSeveralMessages(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(comTLD)
+	for i := range 3000 {
+		fmt.Fprintf(&b, "domain%d NS ns%d.domain%d\nns%d.domain%d A 192.0.2.%d\n", i, i, i, i, i, i%250)
+	}
+	_, addr, _ := startPrimary(t, "com", b.String(), nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rrs, err := Transfer(ctx, &Client{}, addr, MustParseName("com"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 3 + 2*3000; len(rrs) != want {
+		t.Fatalf("%d records, want %d", len(rrs), want)
+	}
+	dig := need(t, "dig", "bind9-dnsutils")
+	host, port, _ := net.SplitHostPort(addr)
+	out, err := exec.Command(dig, "@"+host, "-p", port, "+tries=1", "com", "AXFR").CombinedOutput()
+	if err != nil {
+		t.Fatalf("dig: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "XFR size: 6004 records") {
+		t.Errorf("dig AXFR:\n%s", out[max(0, len(out)-400):])
 	}
 }
