@@ -107,17 +107,24 @@ type destination struct {
 	users int           // deliveries holding or waiting for a slot
 }
 
+// A RcptStatus is where a queued recipient is: pending until a server
+// takes the message (delivered) or refuses it for good, or it has waited
+// past the queue's lifetime (failed). Only step and record change it.
+type RcptStatus string
+
 // Recipient states.
 const (
-	RcptPending   = "pending"
-	RcptDelivered = "delivered"
-	RcptFailed    = "failed"
+	RcptPending   RcptStatus = "pending"
+	RcptDelivered RcptStatus = "delivered"
+	RcptFailed    RcptStatus = "failed"
 )
+
+func (s RcptStatus) String() string { return string(s) }
 
 // A QueuedRecipient is one recipient's progress.
 type QueuedRecipient struct {
 	Path       Path
-	Status     string // RcptPending, RcptDelivered or RcptFailed
+	Status     RcptStatus
 	LastReply  string `json:",omitempty"` // the last server reply or error
 	RemoteMTA  string `json:",omitempty"`
 	Attempts   int
@@ -298,11 +305,11 @@ func (q *Queue) load() ([]*QueuedMessage, error) {
 	}
 	var out []*QueuedMessage
 	for _, e := range entries {
-		m, err := q.loadOne(e.Name())
+		m, ok, err := q.loadOne(e.Name())
 		if err != nil {
 			return nil, err
 		}
-		if m != nil {
+		if ok {
 			out = append(out, m)
 		}
 	}
@@ -310,22 +317,23 @@ func (q *Queue) load() ([]*QueuedMessage, error) {
 	return out, nil
 }
 
-// loadOne reads the state of message id: nil if it is gone or corrupt.
-// q.mu is held.
-func (q *Queue) loadOne(id string) (*QueuedMessage, error) {
+// loadOne reads the state of message id; ok is false if the message is
+// no longer queued, or its state is corrupt (that is logged). q.mu is
+// held.
+func (q *Queue) loadOne(id string) (m *QueuedMessage, ok bool, err error) {
 	b, err := os.ReadFile(filepath.Join(q.Dir, "state", id))
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil, false, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	m := &QueuedMessage{}
+	m = &QueuedMessage{}
 	if err := json.Unmarshal(b, m); err != nil {
 		q.logf("smtp: queue: corrupt state %s: %v", id, err)
-		return nil, nil
+		return nil, false, nil
 	}
-	return m, nil
+	return m, true, nil
 }
 
 // Run delivers queued messages as they fall due, until ctx is done; then
@@ -496,8 +504,8 @@ func (q *Queue) claim(id string) (*QueuedMessage, bool) {
 	if q.inflight[id] {
 		return nil, false
 	}
-	m, err := q.loadOne(id)
-	if err != nil || m == nil || m.NextAttempt.After(q.now()) {
+	m, ok, err := q.loadOne(id)
+	if err != nil || !ok || m.NextAttempt.After(q.now()) {
 		return nil, false
 	}
 	q.inflight[id] = true
@@ -534,9 +542,9 @@ func pendingByDomain(m *QueuedMessage) []domainGroup {
 
 // An outcome is what one delivery attempt says about one recipient.
 type outcome struct {
-	status string // RcptPending (try again), RcptDelivered or RcptFailed
-	reply  string // the server's reply, or why there was none
-	mta    string // the host that answered, if one did
+	status RcptStatus // RcptPending (try again), RcptDelivered or RcptFailed
+	reply  string     // the server's reply, or why there was none
+	mta    string     // the host that answered, if one did
 }
 
 // record applies an attempt's outcome to a recipient.

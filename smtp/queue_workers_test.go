@@ -173,7 +173,7 @@ func TestQueueStep(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	q := &Queue{WarnAfter: 4 * time.Hour}
 	alice := Path{Local: "alice", Domain: "crepes.fr"}
-	rcpt := func(status string, notified bool) QueuedRecipient {
+	rcpt := func(status RcptStatus, notified bool) QueuedRecipient {
 		return QueuedRecipient{Path: Path{Local: "bob", Domain: "hamburger.edu"}, Status: status, Notified: notified, LastReply: "451 4.3.0 try later"}
 	}
 	tests := []struct {
@@ -185,16 +185,16 @@ func TestQueueStep(t *testing.T) {
 		rcpts        []QueuedRecipient
 		warn, bounce int // how many recipients each notice names
 		next         time.Duration
-		status       []string
+		status       []RcptStatus
 	}{
-		{"young, pending", alice, time.Minute, 0, false, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, 5 * time.Minute, []string{RcptPending}},
-		{"third failure", alice, time.Hour, 2, false, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, 20 * time.Minute, []string{RcptPending}},
-		{"delayed", alice, 5 * time.Hour, 5, false, []QueuedRecipient{rcpt(RcptPending, false), rcpt(RcptDelivered, false)}, 1, 0, time.Hour, []string{RcptPending, RcptDelivered}},
-		{"delayed, warned before", alice, 6 * time.Hour, 6, true, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, time.Hour, []string{RcptPending}},
-		{"delayed, null sender", Path{}, 5 * time.Hour, 5, false, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, time.Hour, []string{RcptPending}},
-		{"expired", alice, 5 * 24 * time.Hour, 100, true, []QueuedRecipient{rcpt(RcptPending, false), rcpt(RcptPending, false)}, 0, 2, time.Hour, []string{RcptFailed, RcptFailed}},
-		{"failed now", alice, time.Minute, 0, false, []QueuedRecipient{rcpt(RcptFailed, false), rcpt(RcptDelivered, false)}, 0, 1, 0, []string{RcptFailed, RcptDelivered}},
-		{"failed, reported", alice, time.Minute, 0, false, []QueuedRecipient{rcpt(RcptFailed, true), rcpt(RcptPending, false)}, 0, 0, 5 * time.Minute, []string{RcptFailed, RcptPending}},
+		{"young, pending", alice, time.Minute, 0, false, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, 5 * time.Minute, []RcptStatus{RcptPending}},
+		{"third failure", alice, time.Hour, 2, false, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, 20 * time.Minute, []RcptStatus{RcptPending}},
+		{"delayed", alice, 5 * time.Hour, 5, false, []QueuedRecipient{rcpt(RcptPending, false), rcpt(RcptDelivered, false)}, 1, 0, time.Hour, []RcptStatus{RcptPending, RcptDelivered}},
+		{"delayed, warned before", alice, 6 * time.Hour, 6, true, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, time.Hour, []RcptStatus{RcptPending}},
+		{"delayed, null sender", Path{}, 5 * time.Hour, 5, false, []QueuedRecipient{rcpt(RcptPending, false)}, 0, 0, time.Hour, []RcptStatus{RcptPending}},
+		{"expired", alice, 5 * 24 * time.Hour, 100, true, []QueuedRecipient{rcpt(RcptPending, false), rcpt(RcptPending, false)}, 0, 2, time.Hour, []RcptStatus{RcptFailed, RcptFailed}},
+		{"failed now", alice, time.Minute, 0, false, []QueuedRecipient{rcpt(RcptFailed, false), rcpt(RcptDelivered, false)}, 0, 1, 0, []RcptStatus{RcptFailed, RcptDelivered}},
+		{"failed, reported", alice, time.Minute, 0, false, []QueuedRecipient{rcpt(RcptFailed, true), rcpt(RcptPending, false)}, 0, 0, 5 * time.Minute, []RcptStatus{RcptFailed, RcptPending}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
