@@ -73,30 +73,36 @@ type Config struct {
 	Unregistered []string
 }
 
-// hostTable lists the servers: name, public address, zones.
-var hostTable = []struct {
+// hostEntry is one line of the host table.
+type hostEntry struct {
 	name, addr string
 	zones      []string
-}{
-	{"a.root-servers.net", "198.41.0.4", []string{".", "arpa"}},
-	{"b.root-servers.net", "170.247.170.2", []string{".", "arpa"}},
-	{"a.gtld-servers.net", "192.5.6.30", []string{"com", "net"}},
-	{"a.edu-servers.net", "192.12.94.30", []string{"edu"}},
-	{"a0.org.afilias-nst.org", "199.19.56.1", []string{"org"}},
-	{"a.in-addr-servers.arpa", "199.180.182.53", []string{"in-addr.arpa", "ip6.arpa"}},
-	{"dns.umass.edu", "128.119.40.186", []string{"umass.edu", "119.128.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"}},
-	{"dns.cs.umass.edu", "128.119.240.1", []string{"cs.umass.edu"}},
-	{"ns1.nyu.edu", "128.122.253.37", []string{"nyu.edu"}},
-	{"dns.engineering.nyu.edu", "128.238.1.53", []string{"engineering.nyu.edu"}},
-	{"pdns1.ultradns.net", "204.74.108.1", []string{"amazon.com", "ultradns.net"}},
-	{"dns1.networkutopia.com", "212.212.212.1", []string{"networkutopia.com"}},
-	{"ns.wikipedia.org", "208.80.154.238", []string{"wikipedia.org"}},
+}
+
+// hostTable lists the servers: name, public address, zones.
+func hostTable() []hostEntry {
+	return []hostEntry{
+		{"a.root-servers.net", "198.41.0.4", []string{".", "arpa"}},
+		{"b.root-servers.net", "170.247.170.2", []string{".", "arpa"}},
+		{"a.gtld-servers.net", "192.5.6.30", []string{"com", "net"}},
+		{"a.edu-servers.net", "192.12.94.30", []string{"edu"}},
+		{"a0.org.afilias-nst.org", "199.19.56.1", []string{"org"}},
+		{"a.in-addr-servers.arpa", "199.180.182.53", []string{"in-addr.arpa", "ip6.arpa"}},
+		{"dns.umass.edu", "128.119.40.186", []string{"umass.edu", "119.128.in-addr.arpa", "8.b.d.0.1.0.0.2.ip6.arpa"}},
+		{"dns.cs.umass.edu", "128.119.240.1", []string{"cs.umass.edu"}},
+		{"ns1.nyu.edu", "128.122.253.37", []string{"nyu.edu"}},
+		{"dns.engineering.nyu.edu", "128.238.1.53", []string{"engineering.nyu.edu"}},
+		{"pdns1.ultradns.net", "204.74.108.1", []string{"amazon.com", "ultradns.net"}},
+		{"dns1.networkutopia.com", "212.212.212.1", []string{"networkutopia.com"}},
+		{"ns.wikipedia.org", "208.80.154.238", []string{"wikipedia.org"}},
+	}
 }
 
 // zoneText holds each zone's records; {name} stands for the address of the
 // name server called name, so glue follows the mode the Internet runs in.
-var zoneText = map[string]string{
-	".": `@ 86400 SOA a.root-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
+func zoneText() map[string]string {
+	return map[string]string{
+		".": `@ 86400 SOA a.root-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
 @ 518400 NS a.root-servers.net.
 @ 518400 NS b.root-servers.net.
 a.root-servers.net. 518400 A {a.root-servers.net}
@@ -111,34 +117,34 @@ a0.org.afilias-nst.org. 172800 A {a0.org.afilias-nst.org}
 arpa. 172800 NS a.root-servers.net.
 arpa. 172800 NS b.root-servers.net.
 `,
-	"arpa": `@ 86400 SOA a.root-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
+		"arpa": `@ 86400 SOA a.root-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
 @ 518400 NS a.root-servers.net.
 @ 518400 NS b.root-servers.net.
 in-addr 172800 NS a.in-addr-servers.arpa.
 ip6 172800 NS a.in-addr-servers.arpa.
 a.in-addr-servers 172800 A {a.in-addr-servers.arpa}
 `,
-	// IPv6 reverse names: umass.edu's hosts here have addresses in the
-	// documentation prefix 2001:db8::/32.
-	"ip6.arpa": `@ 86400 SOA a.in-addr-servers.arpa. nstld.iana.org. 2026112500 1800 900 604800 3600
+		// IPv6 reverse names: umass.edu's hosts here have addresses in the
+		// documentation prefix 2001:db8::/32.
+		"ip6.arpa": `@ 86400 SOA a.in-addr-servers.arpa. nstld.iana.org. 2026112500 1800 900 604800 3600
 @ 172800 NS a.in-addr-servers.arpa.
 8.b.d.0.1.0.0.2 86400 NS dns.umass.edu.
 `,
-	"8.b.d.0.1.0.0.2.ip6.arpa": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
+		"8.b.d.0.1.0.0.2.ip6.arpa": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
 @ 3600 NS dns.umass.edu.
 2.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.4.2.0 3600 PTR gaia.cs.umass.edu.
 `,
-	"in-addr.arpa": `@ 86400 SOA a.in-addr-servers.arpa. nstld.iana.org. 2026112500 1800 900 604800 3600
+		"in-addr.arpa": `@ 86400 SOA a.in-addr-servers.arpa. nstld.iana.org. 2026112500 1800 900 604800 3600
 @ 172800 NS a.in-addr-servers.arpa.
 119.128 86400 NS dns.umass.edu.
 `,
-	"com": `@ 900 SOA a.gtld-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
+		"com": `@ 900 SOA a.gtld-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
 @ 172800 NS a.gtld-servers.net.
 amazon 172800 NS pdns1.ultradns.net.
 networkutopia 172800 NS dns1.networkutopia.com.
 dns1.networkutopia 172800 A {dns1.networkutopia.com}
 `,
-	"net": `@ 900 SOA a.gtld-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
+		"net": `@ 900 SOA a.gtld-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
 @ 172800 NS a.gtld-servers.net.
 gtld-servers 172800 NS a.gtld-servers.net.
 a.gtld-servers 172800 A {a.gtld-servers.net}
@@ -147,20 +153,20 @@ a.root-servers 172800 A {a.root-servers.net}
 ultradns 172800 NS pdns1.ultradns.net.
 pdns1.ultradns 172800 A {pdns1.ultradns.net}
 `,
-	"edu": `@ 300 SOA a.edu-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
+		"edu": `@ 300 SOA a.edu-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
 @ 172800 NS a.edu-servers.net.
 umass 172800 NS dns.umass.edu.
 dns.umass 172800 A {dns.umass.edu}
 nyu 172800 NS ns1.nyu.edu.
 ns1.nyu 172800 A {ns1.nyu.edu}
 `,
-	"org": `@ 900 SOA a0.org.afilias-nst.org. hostmaster.donuts.email. 2026112500 7200 900 1209600 3600
+		"org": `@ 900 SOA a0.org.afilias-nst.org. hostmaster.donuts.email. 2026112500 7200 900 1209600 3600
 @ 86400 NS a0.org.afilias-nst.org.
 a0.org.afilias-nst 86400 A {a0.org.afilias-nst.org}
 wikipedia 86400 NS ns.wikipedia.org.
 ns.wikipedia 86400 A {ns.wikipedia.org}
 `,
-	"umass.edu": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
+		"umass.edu": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
 @ 3600 NS dns.umass.edu.
 dns 3600 A {dns.umass.edu}
 www 3600 A 128.119.103.148
@@ -169,7 +175,7 @@ mail 3600 A 128.119.101.10
 cs 3600 NS dns.cs.umass.edu.
 dns.cs 3600 A {dns.cs.umass.edu}
 `,
-	"cs.umass.edu": `@ 3600 SOA dns.cs.umass.edu. hostmaster.cs.umass.edu. 2026112500 3600 900 604800 300
+		"cs.umass.edu": `@ 3600 SOA dns.cs.umass.edu. hostmaster.cs.umass.edu. 2026112500 3600 900 604800 300
 @ 3600 NS dns.cs.umass.edu.
 dns 3600 A {dns.cs.umass.edu}
 gaia 3600 A 128.119.245.12
@@ -178,12 +184,12 @@ www 3600 CNAME gaia
 @ 3600 MX 10 mailhost.cs.umass.edu.
 mailhost 3600 A 128.119.240.50
 `,
-	"119.128.in-addr.arpa": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
+		"119.128.in-addr.arpa": `@ 3600 SOA dns.umass.edu. hostmaster.umass.edu. 2026112500 3600 900 604800 300
 @ 3600 NS dns.umass.edu.
 12.245 3600 PTR gaia.cs.umass.edu.
 148.103 3600 PTR www.umass.edu.
 `,
-	"nyu.edu": `@ 3600 SOA ns1.nyu.edu. hostmaster.nyu.edu. 2026112500 3600 900 604800 300
+		"nyu.edu": `@ 3600 SOA ns1.nyu.edu. hostmaster.nyu.edu. 2026112500 3600 900 604800 300
 @ 3600 NS ns1.nyu.edu.
 ns1 3600 A {ns1.nyu.edu}
 dns 3600 A 128.122.253.53
@@ -191,35 +197,36 @@ www 3600 A 216.165.47.10
 engineering 3600 NS dns.engineering.nyu.edu.
 dns.engineering 3600 A {dns.engineering.nyu.edu}
 `,
-	"engineering.nyu.edu": `@ 3600 SOA dns.engineering.nyu.edu. hostmaster.nyu.edu. 2026112500 3600 900 604800 300
+		"engineering.nyu.edu": `@ 3600 SOA dns.engineering.nyu.edu. hostmaster.nyu.edu. 2026112500 3600 900 604800 300
 @ 3600 NS dns.engineering.nyu.edu.
 @ 3600 A 128.238.64.10
 dns 3600 A {dns.engineering.nyu.edu}
 www 3600 CNAME engineering.nyu.edu.
 `,
-	"amazon.com": `@ 3600 SOA pdns1.ultradns.net. hostmaster.amazon.com. 2026112500 3600 900 604800 60
+		"amazon.com": `@ 3600 SOA pdns1.ultradns.net. hostmaster.amazon.com. 2026112500 3600 900 604800 60
 @ 3600 NS pdns1.ultradns.net.
 @ 60 A 205.251.242.103
 www 60 CNAME tp.8e49140c2.amazon.com.
 tp.8e49140c2 60 A 205.251.242.103
 smile 60 CNAME www
 `,
-	"ultradns.net": `@ 3600 SOA pdns1.ultradns.net. hostmaster.ultradns.net. 2026112500 3600 900 604800 300
+		"ultradns.net": `@ 3600 SOA pdns1.ultradns.net. hostmaster.ultradns.net. 2026112500 3600 900 604800 300
 @ 3600 NS pdns1.ultradns.net.
 pdns1 3600 A {pdns1.ultradns.net}
 `,
-	"networkutopia.com": `@ 3600 SOA dns1 hostmaster 2026112501 3600 900 604800 300
+		"networkutopia.com": `@ 3600 SOA dns1 hostmaster 2026112501 3600 900 604800 300
 @ 3600 NS dns1
 @ 3600 MX 10 mail
 dns1 3600 A {dns1.networkutopia.com}
 mail 3600 A 212.212.212.25
 www 3600 A 212.212.212.80
 `,
-	"wikipedia.org": `@ 3600 SOA ns.wikipedia.org. hostmaster.wikimedia.org. 2026112500 3600 900 604800 300
+		"wikipedia.org": `@ 3600 SOA ns.wikipedia.org. hostmaster.wikimedia.org. 2026112500 3600 900 604800 300
 @ 3600 NS ns.wikipedia.org.
 ns 3600 A {ns.wikipedia.org}
 www 600 A 208.80.154.224
 `,
+	}
 }
 
 // An Internet is the running hierarchy.
@@ -239,7 +246,7 @@ func Start(cfg Config) (*Internet, error) {
 	for _, o := range cfg.Unregistered {
 		skip[strings.TrimSuffix(strings.ToLower(o), ".")] = true
 	}
-	for i, h := range hostTable {
+	for i, h := range hostTable() {
 		host := &Host{Name: h.name, Public: netip.MustParseAddr(h.addr)}
 		if cfg.Loopback {
 			host.Public = netip.AddrFrom4([4]byte{127, 0, 0, byte(10 + i)})
@@ -251,7 +258,7 @@ func Start(cfg Config) (*Internet, error) {
 	for _, h := range in.Hosts {
 		addrOf[h.Name] = h.Public.String()
 	}
-	for origin, text := range zoneText {
+	for origin, text := range zoneText() {
 		rrs, err := parseZone(origin, text, addrOf, skip)
 		if err != nil {
 			return nil, err
