@@ -56,6 +56,8 @@ func RetrySchedule(failures int) time.Duration {
 // stopped: nothing accepted is lost, and a message is delivered twice at
 // most if the process dies between a server's 250 and the state update
 // (at-least-once, as every MTA).
+//
+// Set the fields before the first call; they must not change after.
 type Queue struct {
 	Dir      string   // the spool directory
 	Hostname string   // this server's name: EHLO, Reporting-MTA, bounces' From
@@ -91,7 +93,6 @@ type Queue struct {
 	// errors. Both may be nil.
 	Trace    io.Writer
 	ErrorLog *log.Logger
-	// Fields must not change once the queue is in use.
 
 	mu       sync.Mutex              // guards the fields below and the state files
 	opened   bool                    // open has run
@@ -870,15 +871,16 @@ func (q *Queue) notify(ctx context.Context, m *QueuedMessage, file, action strin
 	return err
 }
 
-// originalHeader reads the header of the message in file, streaming the
-// file through message.Parser, which bounds the header it holds.
+// originalHeader reads the header of the message in file. The parser
+// bounds the header it holds (64 KiB), so it is given no more than that
+// and a little of the body.
 func originalHeader(file string) ([]byte, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	root, err := (&message.Parser{}).Parse(f)
+	root, err := (&message.Parser{}).Parse(io.LimitReader(f, 80<<10))
 	if err != nil {
 		return nil, err
 	}
