@@ -653,6 +653,9 @@ func (r *Resolver) answerFromCache(reply *dns.Message, q dns.Question) bool {
 			} else {
 				reply.Answers = out
 			}
+			if r.Trace != nil {
+				r.tracef("%s: %s %s from the cache", r.self(), q.Name, q.Type)
+			}
 			return true
 		}
 		if q.Type == dns.TypeCNAME {
