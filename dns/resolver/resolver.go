@@ -257,8 +257,9 @@ func (r *Resolver) closest(qname dns.Name) (dns.Name, []NameServer) {
 				var servers []NameServer
 				for _, rr := range nsset {
 					host := rr.Data.(*dns.NS).Host
-					servers = append(servers, r.cachedAddrs(host)...)
-					if len(r.cachedAddrs(host)) == 0 {
+					if addrs := r.cachedAddrs(host); len(addrs) > 0 {
+						servers = append(servers, addrs...)
+					} else {
 						servers = append(servers, NameServer{Host: host})
 					}
 				}
