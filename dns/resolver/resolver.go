@@ -27,6 +27,11 @@
 // links and of nested resolutions of name server addresses, so a lying or
 // broken hierarchy (referral loops, lame servers, CNAME loops) ends in
 // SERVFAIL in bounded time.
+//
+// Among a zone's servers the resolver asks the one with the lowest smoothed
+// round-trip time first (a server never measured gets its turn first),
+// counts a timeout against the server and falls back to the others. Stubs
+// asking the same question at once share one resolution.
 package resolver
 
 import (
@@ -127,6 +132,10 @@ type Resolver struct {
 	mu      sync.Mutex
 	rtt     map[netip.Addr]time.Duration // smoothed round-trip times
 	queries map[netip.Addr]int
+
+	fmu     sync.Mutex
+	flights map[flightKey]*flight
+	joined  func() // for tests: called when a caller joins a flight
 }
 
 // Queries returns how many queries each server (by address) was sent.
@@ -168,12 +177,64 @@ type state struct {
 	left int // upstream queries still allowed
 }
 
+// A flight is one resolution under way, which callers asking the same
+// question at the same time wait for instead of asking again.
+type flight struct {
+	done chan struct{}
+	msg  *dns.Message
+	err  error
+}
+
+type flightKey struct {
+	name dns.Name // canonical
+	t    dns.Type
+}
+
 // Resolve finds the records of type t at name and returns them as a reply
 // would carry them: the answer section (CNAMEs first, then the records),
 // or NXDOMAIN or NODATA with the zone's SOA in the authority section.
 // A failed resolution returns a SERVFAIL reply and an error matching
-// ErrServFail.
+// ErrServFail. Callers asking the same question at once share one
+// resolution: a thousand stubs asking for a new name cost the hierarchy
+// the queries of one.
 func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
+	key := flightKey{name.Canonical(), t}
+	r.fmu.Lock()
+	if f := r.flights[key]; f != nil {
+		r.fmu.Unlock()
+		if r.joined != nil {
+			r.joined()
+		}
+		select {
+		case <-f.done:
+			m := *f.msg
+			m.Questions = []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}}
+			m.Answers = slices.Clone(m.Answers)
+			m.Authorities = slices.Clone(m.Authorities)
+			return &m, f.err
+		case <-ctx.Done():
+			m := &dns.Message{
+				Header:    dns.Header{Response: true, RecursionDesired: true, RecursionAvailable: true, RCode: dns.RCodeServerFailure},
+				Questions: []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}},
+			}
+			return m, fmt.Errorf("%w: %v", ErrServFail, ctx.Err())
+		}
+	}
+	if r.flights == nil {
+		r.flights = map[flightKey]*flight{}
+	}
+	f := &flight{done: make(chan struct{})}
+	r.flights[key] = f
+	r.fmu.Unlock()
+	f.msg, f.err = r.resolveNow(ctx, name, t)
+	r.fmu.Lock()
+	delete(r.flights, key)
+	r.fmu.Unlock()
+	close(f.done)
+	return f.msg, f.err
+}
+
+func (r *Resolver) resolveNow(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
 	out := &dns.Message{
 		Header:    dns.Header{Response: true, RecursionDesired: true, RecursionAvailable: true},
 		Questions: []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}},
