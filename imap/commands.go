@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"appnet.dev/imap/maildir"
 )
@@ -25,8 +26,10 @@ func (s *session) dispatch(tag, name string) error {
 	case "STARTTLS", "LOGIN", "AUTHENTICATE":
 		allowed = s.state == NotAuthenticated
 	case "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
-		"LIST", "LSUB", "STATUS", "APPEND", "NAMESPACE", "ENABLE", "IDLE":
+		"LIST", "LSUB", "STATUS", "APPEND", "NAMESPACE", "IDLE":
 		allowed = s.state == Authenticated || s.state == Selected
+	case "ENABLE":
+		allowed = s.state == Authenticated // RFC 5161 §3.1: before SELECT
 	case "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID":
 		allowed = s.state == Selected
 	default:
@@ -163,21 +166,35 @@ func (s *session) cmdID(tag string) error {
 	return nil
 }
 
+// cmdEnable turns on IMAP4rev2 (RFC 9051 §6.3.1), the one extension
+// here that must be enabled, and says so in "* ENABLED"; what it does not
+// know it leaves off without complaint (RFC 5161 §3.1).
 func (s *session) cmdEnable(tag string) error {
+	var enabled []string
+	n := 0
 	for !s.r.atEOL() {
 		if err := s.r.sp(); err != nil {
 			return err
 		}
-		if _, err := s.r.atom(""); err != nil {
+		a, err := s.r.atom("")
+		if err != nil {
 			return err
 		}
+		if n++; n > 32 {
+			return syntaxErr("too many capabilities to enable")
+		}
+		if strings.EqualFold(a, "IMAP4rev2") && !s.rev2 {
+			s.rev2 = true
+			enabled = append(enabled, "IMAP4rev2")
+		}
+	}
+	if n == 0 {
+		return syntaxErr("ENABLE needs a capability")
 	}
 	if err := s.r.crlf(); err != nil {
 		return err
 	}
-	// None of the extensions ENABLE can turn on is implemented, so none is
-	// enabled (RFC 5161 §3.1).
-	s.untagged("ENABLED")
+	s.untagged("%s", strings.TrimSpace("ENABLED "+strings.Join(enabled, " ")))
 	s.ok(tag, "ENABLE completed")
 	return nil
 }
@@ -338,14 +355,49 @@ func (s *session) mailboxName() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	name = s.wireToName(name)
 	if maildir.IsInbox(name) {
 		return "INBOX", nil
 	}
 	return name, nil
 }
 
+// wireToName turns a mailbox name as the client sent it into the stored
+// form, modified UTF-7 (RFC 3501 §5.1.3); after ENABLE IMAP4rev2 names
+// travel as UTF-8 (RFC 9051 §5.1) and are encoded here.
+func (s *session) wireToName(name string) string {
+	if s.rev2 {
+		return EncodeMailboxName(name)
+	}
+	return name
+}
+
+// appendName writes a stored mailbox name as the client expects it: as
+// it is, or after ENABLE IMAP4rev2 in UTF-8, quoted (RFC 9051 allows UTF-8
+// in quoted strings).
+func (s *session) appendName(b []byte, name string) []byte {
+	if !s.rev2 {
+		return appendAString(b, name)
+	}
+	d, err := DecodeMailboxName(name)
+	if err != nil || !utf8.ValidString(d) || strings.ContainsAny(d, "\r\n\x00") || len(d) > 1000 {
+		return appendAString(b, name)
+	}
+	if !needsLiteral(d) {
+		return appendAString(b, d)
+	}
+	b = append(b, '"')
+	for i := 0; i < len(d); i++ {
+		if d[i] == '"' || d[i] == '\\' {
+			b = append(b, '\\')
+		}
+		b = append(b, d[i])
+	}
+	return append(b, '"')
+}
+
 func (s *session) unselect() {
-	s.box, s.view, s.pending, s.seen, s.readOnly = nil, nil, nil, nil, false
+	s.box, s.view, s.pending, s.seen, s.readOnly, s.recent = nil, nil, nil, nil, false, nil
 	s.state = Authenticated
 }
 
@@ -375,6 +427,8 @@ func (s *session) cmdSelect(tag string, readOnly bool) error {
 		return nil
 	}
 	s.box, s.readOnly, s.state = box, readOnly, Selected
+	s.recent = s.recent[:0]
+	s.claimRecent()
 	// The view is built from the snapshot when a command needs it, so that
 	// SELECT of a big mailbox costs no more than its counters.
 	s.view, s.pending, s.seen = nil, msgs, msgs
@@ -382,7 +436,13 @@ func (s *session) cmdSelect(tag string, readOnly bool) error {
 	s.untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
 	s.untagged(`OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`)
 	s.untagged("%d EXISTS", len(msgs))
-	s.untagged("0 RECENT")
+	if s.rev2 {
+		// IMAP4rev2 names the mailbox instead of counting recent messages.
+		s.w.Write(s.appendName([]byte(`* LIST () "." `), name))
+		s.w.WriteString("\r\n")
+	} else {
+		s.untagged("%d RECENT", s.countRecent(msgs))
+	}
 	if firstUnseen > 0 {
 		s.untagged("OK [UNSEEN %d] First unseen", firstUnseen)
 	}
@@ -509,7 +569,7 @@ func (s *session) cmdList(tag, cmd string) error {
 	for _, n := range all {
 		exists[n] = true
 	}
-	full := ref + pattern
+	full := s.wireToName(ref + pattern)
 	for _, n := range all {
 		if !matchPattern(full, n) {
 			continue
@@ -525,7 +585,7 @@ func (s *session) cmdList(tag, cmd string) error {
 			}
 		}
 		b := []byte("* " + cmd + " (" + attrs + `) "." `)
-		b = appendAString(b, n)
+		b = s.appendName(b, n)
 		s.w.Write(b)
 		s.w.WriteString("\r\n")
 	}
@@ -607,7 +667,7 @@ func (s *session) cmdStatus(tag string) error {
 		return nil
 	}
 	b := []byte("* STATUS ")
-	b = appendAString(b, name)
+	b = s.appendName(b, name)
 	b = append(b, " ("...)
 	for i, it := range items {
 		if i > 0 {
@@ -618,7 +678,13 @@ func (s *session) cmdStatus(tag string) error {
 		case "MESSAGES":
 			v = int64(len(msgs))
 		case "RECENT":
-			v = 0
+			// The messages no session has claimed yet.
+			r, err := box.Recent()
+			if err != nil {
+				s.storeError(tag, err)
+				return nil
+			}
+			v = int64(len(msgs) - sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= r }))
 		case "UIDNEXT":
 			v = int64(next)
 		case "UIDVALIDITY":
@@ -804,7 +870,7 @@ func (s *session) update(expunges bool) {
 			continue
 		}
 		s.v()[i].flags = msgs[j].Flags
-		s.untagged("%d FETCH (FLAGS %s)", i+1, flagList(msgs[j].Flags))
+		s.untagged("%d FETCH (FLAGS %s)", i+1, s.flagList(msgs[j].UID, msgs[j].Flags))
 	}
 	var last uint32
 	if len(s.v()) > 0 {
@@ -816,6 +882,10 @@ func (s *session) update(expunges bool) {
 			s.view = append(s.v(), viewMsg{uid: m.UID, flags: m.Flags})
 		}
 		s.untagged("%d EXISTS", len(s.v()))
+		if !s.rev2 {
+			s.claimRecent()
+			s.untagged("%d RECENT", s.countRecent(msgs))
+		}
 	}
 }
 
@@ -855,8 +925,80 @@ func equalFlags(a, b []string) bool {
 	return true
 }
 
-func flagList(flags []string) string {
-	return "(" + strings.Join(flags, " ") + ")"
+// flagList writes a message's flags as the session sees them: the stored
+// ones, then \Recent if this session is the one to see it so (as Dovecot
+// orders them).
+func (s *session) flagList(uid uint32, flags []string) string {
+	l := "(" + strings.Join(flags, " ")
+	if s.isRecent(uid) {
+		if len(flags) > 0 {
+			l += " "
+		}
+		l += `\Recent`
+	}
+	return l + ")"
+}
+
+// isRecent reports whether the message is \Recent in this session
+// (RFC 3501 §2.3.2); never after ENABLE IMAP4rev2, which dropped the flag.
+func (s *session) isRecent(uid uint32) bool {
+	if s.rev2 {
+		return false
+	}
+	for _, r := range s.recent {
+		if uid >= r[0] && uid < r[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// claimRecent takes the messages no session has seen as \Recent yet: a
+// read-write session claims them for itself; a read-only one (EXAMINE)
+// shows them as recent without taking them from the next SELECT.
+func (s *session) claimRecent() {
+	if s.box == nil {
+		return
+	}
+	if s.readOnly {
+		if len(s.recent) == 0 {
+			r, err := s.box.Recent()
+			if err != nil {
+				s.srv.logf("imap: %s: %v", s.user, err)
+				return
+			}
+			s.recent = append(s.recent, [2]uint32{r, 1<<32 - 1})
+		}
+		return
+	}
+	from, to, err := s.box.ClaimRecent()
+	if err != nil {
+		s.srv.logf("imap: %s: %v", s.user, err)
+		return
+	}
+	if from >= to {
+		return
+	}
+	if n := len(s.recent); n > 0 && s.recent[n-1][1] == from {
+		s.recent[n-1][1] = to
+	} else {
+		s.recent = append(s.recent, [2]uint32{from, to})
+	}
+}
+
+// countRecent counts the messages of msgs (sorted by UID) that are
+// \Recent in this session.
+func (s *session) countRecent(msgs []maildir.Message) int {
+	if s.rev2 {
+		return 0
+	}
+	n := 0
+	for _, r := range s.recent {
+		i := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= r[0] })
+		j := sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= r[1] })
+		n += j - i
+	}
+	return n
 }
 
 // expunge removes the messages marked \Deleted (only those in uids, if
@@ -1064,9 +1206,9 @@ func (s *session) cmdStore(tag string, uid bool) error {
 			continue
 		}
 		if uid {
-			s.untagged("%d FETCH (UID %d FLAGS %s)", p+1, s.v()[p].uid, flagList(f))
+			s.untagged("%d FETCH (UID %d FLAGS %s)", p+1, s.v()[p].uid, s.flagList(s.v()[p].uid, f))
 		} else {
-			s.untagged("%d FETCH (FLAGS %s)", p+1, flagList(f))
+			s.untagged("%d FETCH (FLAGS %s)", p+1, s.flagList(s.v()[p].uid, f))
 		}
 	}
 	s.update(uid)

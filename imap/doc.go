@@ -37,6 +37,21 @@
 // allows an EXPUNGE response (never during FETCH, STORE or SEARCH), and
 // mail delivered meanwhile arrives as "* n EXISTS" — at once in IDLE.
 //
+// A message is \Recent (RFC 3501 §2.3.2) in exactly one session: the first
+// to SELECT its mailbox, or to hear of it while selected, after it arrived
+// by delivery, APPEND, COPY or MOVE; the claim is kept in the Maildir
+// ([appnet.dev/imap/maildir.Mailbox.ClaimRecent]) so that sessions in other
+// processes agree. EXAMINE and STATUS show unclaimed messages as recent
+// without taking them.
+//
+// The server advertises IMAP4rev2 beside IMAP4rev1. A client that sends
+// "ENABLE IMAP4rev2" (answered "* ENABLED IMAP4rev2") gets the RFC 9051
+// session: no \Recent flag and no RECENT response, a LIST response naming
+// the mailbox in SELECT, SEARCH answered by ESEARCH (with RETURN MIN, MAX,
+// COUNT and ALL; not SAVE), and mailbox names in UTF-8 instead of modified
+// UTF-7. Not done: SEARCHRES ("$"), LIST-EXTENDED/LIST-STATUS, SPECIAL-USE,
+// and the response code and flag changes that no client relies on.
+//
 // ENVELOPE and BODYSTRUCTURE describe a message without downloading it;
 // they come from the message parser of [appnet.dev/smtp/message]
 // ([AppendEnvelope], [AppendBodyStructure]), and the tests check them,

@@ -47,14 +47,14 @@ func Example() {
 	})
 	c.Logout(ctx)
 	// Output:
-	// S: * OK [CAPABILITY IMAP4rev1 LITERAL- SASL-IR UIDPLUS MOVE IDLE ENABLE ID UNSELECT CHILDREN NAMESPACE BINARY APPENDLIMIT=33554432 AUTH=PLAIN] hamburger.edu IMAP4rev1 service ready
+	// S: * OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR UIDPLUS MOVE IDLE ENABLE ID UNSELECT CHILDREN NAMESPACE BINARY APPENDLIMIT=33554432 AUTH=PLAIN] hamburger.edu IMAP4rev1 service ready
 	// C: a1 LOGIN bob hunter2
-	// S: a1 OK [CAPABILITY IMAP4rev1 LITERAL- SASL-IR UIDPLUS MOVE IDLE ENABLE ID UNSELECT CHILDREN NAMESPACE BINARY APPENDLIMIT=33554432] Logged in
+	// S: a1 OK [CAPABILITY IMAP4rev1 IMAP4rev2 LITERAL- SASL-IR UIDPLUS MOVE IDLE ENABLE ID UNSELECT CHILDREN NAMESPACE BINARY APPENDLIMIT=33554432] Logged in
 	// C: a2 SELECT INBOX
 	// S: * FLAGS (\Answered \Flagged \Deleted \Seen \Draft)
 	// S: * OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted
 	// S: * 1 EXISTS
-	// S: * 0 RECENT
+	// S: * 1 RECENT
 	// S: * OK [UNSEEN 1] First unseen
 	// S: * OK [UIDVALIDITY 1795600800] UIDs valid
 	// S: * OK [UIDNEXT 2] Predicted next UID
@@ -62,7 +62,7 @@ func Example() {
 	// C: a3 FETCH 1 (BODY[TEXT])
 	// S: * 1 FETCH (BODY[TEXT] {22}
 	// S: Do you like ketchup?
-	// S:  FLAGS (\Seen))
+	// S:  FLAGS (\Seen \Recent))
 	// S: a3 OK FETCH completed
 	// -- Bob reads: "Do you like ketchup?\r\n"
 	// C: a4 LOGOUT

@@ -524,7 +524,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 				s.v()[p].flags = f.msg.Flags
 				if !flagsSent {
 					b = append(b, " FLAGS "...)
-					b = append(b, flagList(f.msg.Flags)...)
+					b = append(b, s.flagList(f.msg.UID, f.msg.Flags)...)
 					flagsSent = true
 				}
 			}
@@ -576,7 +576,7 @@ func (s *session) fetchOne(b []byte, f *fetchMsg, it fetchItem, flagsSent *bool)
 		return strconv.AppendUint(append(b, "UID "...), uint64(f.msg.UID), 10), nil
 	case "FLAGS":
 		*flagsSent = true
-		return append(append(b, "FLAGS "...), flagList(f.msg.Flags)...), nil
+		return append(append(b, "FLAGS "...), s.flagList(f.msg.UID, f.msg.Flags)...), nil
 	case "INTERNALDATE":
 		d, err := s.box.Date(f.msg.UID)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -169,10 +170,10 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 		return flag(maildir.Flagged, word == "FLAGGED"), nil
 	case "SEEN", "UNSEEN":
 		return flag(maildir.Seen, word == "SEEN"), nil
-	case "NEW", "RECENT":
-		return func(*searchMsg) bool { return false }, nil // no \Recent here
-	case "OLD":
-		return func(*searchMsg) bool { return true }, nil
+	case "RECENT", "OLD":
+		return func(c *searchMsg) bool { return s.isRecent(c.f.msg.UID) == (word == "RECENT") }, nil
+	case "NEW":
+		return func(c *searchMsg) bool { return s.isRecent(c.f.msg.UID) && !c.f.msg.HasFlag(maildir.Seen) }, nil
 	case "KEYWORD", "UNKEYWORD":
 		if err := s.r.sp(); err != nil {
 			return nil, err
@@ -318,6 +319,7 @@ func (s *session) cmdSearch(tag string, uid bool) error {
 	if err := s.r.sp(); err != nil {
 		return err
 	}
+	s.searchReturn = nil
 	key, err := s.searchCharsetAndKeys()
 	if err == errBadCharset {
 		if !s.r.skipLine() {
@@ -338,6 +340,7 @@ func (s *session) cmdSearch(tag string, uid bool) error {
 		return nil
 	}
 	b := []byte("* SEARCH")
+	var found []uint32
 	var maxU uint32
 	if len(s.v()) > 0 {
 		maxU = s.v()[len(s.v())-1].uid
@@ -353,13 +356,54 @@ func (s *session) cmdSearch(tag string, uid bool) error {
 			if uid {
 				n = uint64(v.uid)
 			}
-			b = strconv.AppendUint(append(b, ' '), n, 10)
+			if s.rev2 {
+				found = append(found, uint32(n))
+			} else {
+				b = strconv.AppendUint(append(b, ' '), n, 10)
+			}
 		}
+	}
+	if s.rev2 {
+		b = appendESearch(nil, tag, uid, s.searchReturn, found)
 	}
 	s.w.Write(append(b, "\r\n"...))
 	s.update(uid)
 	s.ok(tag, "SEARCH completed")
 	return nil
+}
+
+// appendESearch writes the answer to SEARCH after ENABLE IMAP4rev2: an
+// ESEARCH response (RFC 9051 §7.3.4) with what the RETURN options asked
+// for (ALL if none): "* ESEARCH (TAG "a5") UID COUNT 3 ALL 4:5,9". found
+// is sorted.
+func appendESearch(b []byte, tag string, uid bool, opts []string, found []uint32) []byte {
+	b = append(b, `* ESEARCH (TAG `...)
+	b = appendString(b, tag)
+	b = append(b, ')')
+	if uid {
+		b = append(b, " UID"...)
+	}
+	if len(opts) == 0 {
+		opts = []string{"ALL"}
+	}
+	for _, o := range []string{"MIN", "MAX", "COUNT", "ALL"} {
+		if !slices.Contains(opts, o) || o != "COUNT" && len(found) == 0 {
+			continue
+		}
+		b = append(append(b, ' '), o...)
+		b = append(b, ' ')
+		switch o {
+		case "MIN":
+			b = strconv.AppendUint(b, uint64(found[0]), 10)
+		case "MAX":
+			b = strconv.AppendUint(b, uint64(found[len(found)-1]), 10)
+		case "COUNT":
+			b = strconv.AppendInt(b, int64(len(found)), 10)
+		case "ALL":
+			b = append(b, SeqSetOf(found...).String()...)
+		}
+	}
+	return b
 }
 
 // errBadCharset is a SEARCH in a charset other than US-ASCII and UTF-8.
@@ -370,6 +414,42 @@ func (s *session) searchCharsetAndKeys() (searchKey, error) {
 	c, err := s.r.peek()
 	if err != nil {
 		return nil, err
+	}
+	if (c == 'r' || c == 'R') && s.rev2 {
+		word, err := s.r.atom("*")
+		if err != nil {
+			return nil, err
+		}
+		if !strings.EqualFold(word, "RETURN") {
+			s.searchWord = word
+			return s.searchKeys(0)
+		}
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		s.searchReturn = []string{}
+		if err := s.r.list(func() error {
+			opt, err := s.r.atom("")
+			if err != nil {
+				return err
+			}
+			opt = strings.ToUpper(opt)
+			switch opt {
+			case "MIN", "MAX", "ALL", "COUNT":
+			default:
+				return syntaxErr("search return option %s is not supported", opt)
+			}
+			if len(s.searchReturn) < 4 {
+				s.searchReturn = append(s.searchReturn, opt)
+			}
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+		return s.searchCharsetAndKeys()
 	}
 	if c == 'c' || c == 'C' {
 		word, err := s.r.atom("*")

@@ -354,12 +354,15 @@ type session struct {
 	store    *maildir.Store
 	box      *maildir.Mailbox
 	readOnly bool
+	recent   [][2]uint32       // UID ranges [from, to) that are \Recent in this session
+	rev2     bool              // the client sent ENABLE IMAP4rev2
 	view     []viewMsg         // the session's sequence numbers: view[i] is message i+1
 	pending  []maildir.Message // the snapshot the view is built from, until a command needs it
 	seen     []maildir.Message // the mailbox's list when the view was last brought up to date
 
-	litLimit   int64  // largest literal accepted for the string being read
-	searchWord string // a search key's first word, read while looking for CHARSET
+	litLimit     int64    // largest literal accepted for the string being read
+	searchWord   string   // a search key's first word, read while looking for CHARSET
+	searchReturn []string // SEARCH RETURN (...) options, after ENABLE IMAP4rev2
 }
 
 // viewMsg is a message as this session knows it.
@@ -436,7 +439,7 @@ func (s *session) flush() error {
 }
 
 func (s *session) capabilities() string {
-	caps := []string{"IMAP4rev1", "LITERAL-", "SASL-IR", "UIDPLUS", "MOVE", "IDLE", "ENABLE", "ID",
+	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL-", "SASL-IR", "UIDPLUS", "MOVE", "IDLE", "ENABLE", "ID",
 		"UNSELECT", "CHILDREN", "NAMESPACE", "BINARY", fmt.Sprintf("APPENDLIMIT=%d", s.srv.appendLimit())}
 	if s.srv.TLSConfig != nil && !s.tls {
 		caps = append(caps, "STARTTLS")

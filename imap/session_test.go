@@ -59,13 +59,14 @@ func TestExpungeSeenByOtherSession(t *testing.T) {
 	if n != 2 && n != 3 {
 		t.Errorf("B fetched %d messages", n)
 	}
-	// NOOP may report it, and the new delivery too.
+	// NOOP may report it, and the new delivery too, \Recent to B, the
+	// first session to hear of it.
 	inbox.Deliver(strings.NewReader(aliceMsg))
 	bUpdates = nil
 	if err := b.Noop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want := []Update{{Kind: "EXPUNGE", Num: 2}, {Kind: "EXISTS", Num: 3}}
+	want := []Update{{Kind: "EXPUNGE", Num: 2}, {Kind: "EXISTS", Num: 3}, {Kind: "RECENT", Num: 1}}
 	if diff := cmp.Diff(want, bUpdates); diff != "" {
 		t.Errorf("B's updates at NOOP (-want +got):\n%s", diff)
 	}

@@ -35,11 +35,20 @@
 //	1 1764111601.M12P345Q1.hamburger.edu,S=512
 //	2 1764111602.M13P345Q2.hamburger.edu,S=733
 //	-1
+//	R3
 //
 // The first line holds the format version, UIDVALIDITY (V) and the UID the
 // log started at (N); each further line gives a message (by the unique part
 // of its file name) its UID, or, with a leading "-", records that the
 // message is gone. UIDNEXT is one more than the highest UID ever written.
+//
+// A line "R<uid>" records who has seen what: IMAP calls a message \Recent
+// in exactly one session, the first to open the mailbox read-write after
+// it arrived. [Mailbox.ClaimRecent] hands that session the UIDs from the
+// last R line up to UIDNEXT and writes a new R line, as Dovecot keeps a
+// "first recent UID" in its index. (Moving new/ to cur/ is not enough to
+// tell: APPEND, COPY and MOVE put recent messages straight into cur/, and
+// STATUS or EXAMINE move files without claiming them.)
 // [Mailbox.Sync] reads the log, picks up messages delivered to new/ (moving
 // them to cur/), and numbers them, all under an flock(2) lock on
 // appnet-uidlist.lock, so deliveries and several IMAP sessions, in one

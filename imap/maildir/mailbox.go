@@ -61,6 +61,7 @@ type Mailbox struct {
 	loaded      bool
 	validity    uint32
 	next        uint32
+	firstRecent uint32 // the lowest UID no session has yet seen as \Recent
 	logSize     int64
 	logIno      uint64
 	uids        map[string]uint32 // unique part of the file name -> UID
@@ -268,6 +269,7 @@ func (m *Mailbox) startLog() error {
 		m.validity = 1
 	}
 	m.next = 1
+	m.firstRecent = 0
 	m.uids = make(map[string]uint32)
 	m.logChanged = true
 	header := fmt.Sprintf("appnet-uidlist 1 V%d N%d\n", m.validity, m.next)
@@ -294,6 +296,7 @@ func (m *Mailbox) readLogFrom(f *os.File) error {
 	if m.uids == nil || inode(st) != m.logIno || st.Size() < m.logSize {
 		from = 0
 		m.uids = make(map[string]uint32)
+		m.firstRecent = 0
 	}
 	if st.Size() == from {
 		return nil
@@ -331,6 +334,12 @@ func (m *Mailbox) readLogFrom(f *os.File) error {
 				case 'N':
 					m.next = uint32(n)
 				}
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "R"); ok {
+			if n, err := strconv.ParseUint(rest, 10, 32); err == nil && uint32(n) > m.firstRecent {
+				m.firstRecent = uint32(n)
 			}
 			continue
 		}
@@ -409,7 +418,7 @@ func (m *Mailbox) Sync() ([]Message, error) {
 }
 
 func (m *Mailbox) syncLocked() error {
-	if m.loaded && m.unchanged() {
+	if m.loaded && !m.logChanged && m.unchanged() {
 		return nil
 	}
 	unlock, err := m.lock()
@@ -578,6 +587,52 @@ func (m *Mailbox) Status() (validity, next uint32, err error) {
 		return 0, 0, err
 	}
 	return m.validity, m.next, nil
+}
+
+// Recent returns the lowest UID that no session has yet claimed as
+// \Recent: every message from it on is recent to whoever looks without
+// claiming (EXAMINE, STATUS).
+func (m *Mailbox) Recent() (uint32, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.syncLocked(); err != nil {
+		return 0, err
+	}
+	return max(m.firstRecent, 1), nil
+}
+
+// ClaimRecent makes the caller the one session that sees the messages
+// with UIDs from..to-1 as \Recent (RFC 3501 §2.3.2): the messages that
+// arrived since the last claim, by delivery, APPEND, COPY or MOVE. No
+// later claim, by this process or another, gets them again; the claim is
+// recorded in appnet-uidlist as a line "R<to>". An empty claim has
+// from == to and writes nothing.
+func (m *Mailbox) ClaimRecent() (from, to uint32, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.syncLocked(); err != nil {
+		return 0, 0, err
+	}
+	if max(m.firstRecent, 1) >= m.next {
+		return m.next, m.next, nil
+	}
+	unlock, err := m.lock()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer unlock()
+	if err := m.readLog(); err != nil { // another process may have claimed them
+		return 0, 0, err
+	}
+	from, to = max(m.firstRecent, 1), m.next
+	if from >= to {
+		return to, to, nil
+	}
+	if err := m.appendLog(fmt.Appendf(nil, "R%d\n", to)); err != nil {
+		return 0, 0, err
+	}
+	m.firstRecent = to
+	return from, to, nil
 }
 
 // UIDValidity returns the mailbox's UIDVALIDITY as of the last Sync.

@@ -356,3 +356,57 @@ func FuzzUIDList(f *testing.F) {
 		}
 	})
 }
+
+// TestClaimRecent: each message is \Recent to exactly one claimant, be it
+// in this process or another (a second Store on the same directory), and
+// the claims survive a reopening.
+func TestClaimRecent(t *testing.T) {
+	root := t.TempDir()
+	s1, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := s1.Mailbox("INBOX")
+	b, _ := s2.Mailbox("INBOX")
+	for i := 0; i < 2; i++ {
+		if _, err := a.Deliver(strings.NewReader(alice)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Append(strings.NewReader(alice), nil, time.Time{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := b.Recent(); err != nil || r != 1 {
+		t.Fatalf("Recent before any claim = %d, %v; want 1", r, err)
+	}
+	from, to, err := b.ClaimRecent()
+	if err != nil || from != 1 || to != 4 {
+		t.Fatalf("first claim = [%d,%d), %v; want [1,4)", from, to, err)
+	}
+	from, to, err = a.ClaimRecent()
+	if err != nil || from != to {
+		t.Fatalf("second claim = [%d,%d), %v; want nothing", from, to, err)
+	}
+	if _, err := b.Deliver(strings.NewReader(alice)); err != nil {
+		t.Fatal(err)
+	}
+	from, to, err = a.ClaimRecent()
+	if err != nil || from != 4 || to != 5 {
+		t.Fatalf("claim after a delivery = [%d,%d), %v; want [4,5)", from, to, err)
+	}
+	if r, err := b.Recent(); err != nil || r != 5 {
+		t.Fatalf("Recent after the claims = %d, %v; want 5", r, err)
+	}
+	s3, _ := Open(root)
+	c, _ := s3.Mailbox("INBOX")
+	if from, to, err := c.ClaimRecent(); err != nil || from != to {
+		t.Fatalf("claim after reopening = [%d,%d), %v; want nothing", from, to, err)
+	}
+	if msgs, err := c.Sync(); err != nil || len(msgs) != 4 {
+		t.Fatalf("after reopening: %d messages, %v; want 4", len(msgs), err)
+	}
+}
