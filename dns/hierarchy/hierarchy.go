@@ -468,6 +468,9 @@ func (in *Internet) listen(cfg Config) error {
 		}
 		return nil
 	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return fmt.Errorf("hierarchy: port %d out of range", cfg.Port)
+	}
 	var lastErr error
 	for try := 0; try < 20; try++ {
 		port := cfg.Port
