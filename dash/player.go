@@ -47,8 +47,16 @@ func (RealClock) Sleep(ctx context.Context, d time.Duration) error {
 // time, so a demo or test plays a long video quickly with the same
 // decisions about what and where to fetch. A SkipClock must not be copied
 // after first use.
+//
+// With Speed s above 1 the clock also runs s times faster than the wall
+// clock from its first use: a demo then plays s seconds of video per
+// second. The link must be s times faster too for the player to measure
+// the bandwidth it is meant to see (multiply the rate given to
+// LimitedClient by s and divide its latency by s).
 type SkipClock struct {
+	Speed   float64 // virtual seconds per wall-clock second; 1 if zero
 	mu      sync.Mutex
+	origin  time.Time
 	skipped time.Duration
 }
 
@@ -56,7 +64,14 @@ type SkipClock struct {
 func (c *SkipClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().Add(c.skipped)
+	now := time.Now()
+	if c.Speed > 1 {
+		if c.origin.IsZero() {
+			c.origin = now
+		}
+		now = c.origin.Add(time.Duration(float64(now.Sub(c.origin)) * c.Speed))
+	}
+	return now.Add(c.skipped)
 }
 
 // Sleep implements Clock.
@@ -567,11 +582,15 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		waited := tick()
 		download := lastTick.Sub(start)
 		if p.Decode && t.MimeType == ToyMIME {
+			// A real player decodes beside its downloads; the time the
+			// decoder takes here is not counted against the buffer.
+			began := clock.Now()
 			n, err := decodeToy(inits[d.Quality], body)
 			if err != nil {
 				return rep, fmt.Errorf("dash: chunk %d of %s: %w", next, t.Representation.ID, err)
 			}
 			rep.Frames += n
+			lastTick = lastTick.Add(clock.Now().Sub(began))
 		}
 		play.Push(seg.Duration)
 		tput := float64(size+wasted) * 8 / math.Max(download.Seconds(), 1e-6)

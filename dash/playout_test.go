@@ -1,6 +1,7 @@
 package dash
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -61,5 +62,28 @@ func TestPlayoutStartAfter(t *testing.T) {
 		if s.String() != want {
 			t.Errorf("%d.String() = %q", int(s), s.String())
 		}
+	}
+}
+
+// TestSkipClockSpeed: a SkipClock with Speed s runs s times the wall
+// clock (bounded by wall-clock readings around it), and Sleep moves it on
+// at once.
+func TestSkipClockSpeed(t *testing.T) {
+	c := &SkipClock{Speed: 1000}
+	w0 := time.Now()
+	v0 := c.Now()
+	w1 := time.Now()
+	for time.Since(w1) < time.Millisecond {
+	}
+	v1 := c.Now()
+	w2 := time.Now()
+	if d := v1.Sub(v0); d < 1000*time.Millisecond || d > 1000*w2.Sub(w0) {
+		t.Errorf("%v of virtual time over %v (at least 1ms) of wall clock at speed 1000", d, w2.Sub(w0))
+	}
+	if err := c.Sleep(context.Background(), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Now().Sub(v1); d < time.Hour {
+		t.Errorf("Sleep(1h) moved the clock %v", d)
 	}
 }

@@ -72,15 +72,37 @@ func (s Synthetic) Frame(i, w, h int) Frame {
 	// texture (in a 160×90 grid, whatever the resolution) that costs bits
 	// at fine quantizer steps and vanishes at coarse ones.
 	tex := uint64(n)*0x2545f4914f6cdd1d ^ s.Seed
+	// The shade and the texture's column depend on x (or y) alone, and a
+	// texture row on y alone: work them out once, not for every pixel.
+	shade := make([]uint8, max(w, h))
+	for i := range shade {
+		if sc.vertical && i < h {
+			shade[i] = uint8(float64(i) / float64(h) * float64(sc.slope))
+		} else if !sc.vertical && i < w {
+			shade[i] = uint8(float64(i) / float64(w) * float64(sc.slope))
+		}
+	}
+	col := make([]int, w)
+	for x := range col {
+		col[x] = x * 160 / w
+	}
+	var row [160]uint8
+	lastTy := uint64(1 << 63)
 	for y := 0; y < h; y++ {
 		ty := uint64(y * 90 / h)
-		for x := 0; x < w; x++ {
-			pos := float64(x) / float64(w)
-			if sc.vertical {
-				pos = float64(y) / float64(h)
+		if ty != lastTy {
+			for tx := range row {
+				row[tx] = uint8(mix(tex^ty<<8^uint64(tx)) & 7)
 			}
-			tx := uint64(x * 160 / w)
-			f.Pix[y*w+x] = sc.base + uint8(pos*float64(sc.slope)) + uint8(mix(tex^ty<<8^tx)&7)
+			lastTy = ty
+		}
+		line := f.Pix[y*w : (y+1)*w]
+		for x := range line {
+			sh := shade[x]
+			if sc.vertical {
+				sh = shade[y]
+			}
+			line[x] = sc.base + sh + row[col[x]]
 		}
 	}
 	for _, sh := range sc.shapes {

@@ -16,6 +16,9 @@ import (
 // (spatial and temporal coding) at three rates, cut it into chunks with a
 // manifest, serve it over HTTP, and play it while the bandwidth drops from
 // 4 Mbit/s to 300 kbit/s, printing each chunk's decision and the QoE.
+// demoSpeed is how many times faster than real time the chapter plays.
+const demoSpeed = 10
+
 func dashChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 	fmt.Fprintln(w, "Video: images at a constant rate (24 per second); each pixel a colour number.")
 	src := dash.Synthetic{FPS: 24, SceneFrames: 96, Seed: 6723}
@@ -25,7 +28,7 @@ func dashChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 	fmt.Fprintf(w, "  frame i:    %d pixels; spatial coding (N values of purple sent as purple, N): %d bytes\n", len(f0.Pix), len(key))
 	fmt.Fprintf(w, "  frame i+1:  temporal coding (only the differences from frame i): %d bytes\n\n", len(delta))
 
-	content := dash.DemoContent(12 * time.Second)
+	content := dash.DemoContent(10 * time.Second)
 	e, err := content.Encode()
 	if err != nil {
 		return "", err
@@ -37,6 +40,7 @@ func dashChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 			dash.Mbps(e.Bitrate(r.ID, time.Second)), dash.Mbps(float64(r.Bandwidth)))
 	}
 	cbr := content
+	cbr.Duration = 4 * time.Second // a few chunks show it
 	cbr.Rates = []dash.Rate{{ID: "cbr", Width: 320, Height: 180, Bitrate: 300e3}}
 	ce, err := cbr.Encode()
 	if err != nil {
@@ -65,14 +69,19 @@ func dashChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 	mpdURL := "http://" + ln.Addr().String() + "/" + dash.ManifestName
 
 	fmt.Fprintln(w, "DASH client: measures bandwidth, consults the manifest, requests one chunk at a time.")
-	fmt.Fprintln(w, "The link gives 4 Mbit/s for 5 s, then 300 kbit/s (throttled in process).")
-	drop, err := dash.NewTrace("drop", []dash.TracePoint{{At: 0, Bandwidth: 4e6}, {At: 5 * time.Second, Bandwidth: 300e3}}, time.Hour)
+	fmt.Fprintf(w, "The link gives 4 Mbit/s for 3 s, then 300 kbit/s (throttled in process; played at %d× speed,\n", demoSpeed)
+	fmt.Fprintln(w, "the clock and the link both that much faster, so every time below is the video's own).")
+	drop, err := dash.NewTrace("drop", []dash.TracePoint{{At: 0, Bandwidth: 4e6}, {At: 3 * time.Second, Bandwidth: 300e3}}, time.Hour)
 	if err != nil {
 		return "", err
 	}
-	clock := &dash.SkipClock{} // waits with a full buffer are skipped, and count as trace time
+	// Waits with a full buffer are skipped and count as trace time; the
+	// clock runs demoSpeed times the wall clock, and the real link is
+	// demoSpeed times the trace's rate.
+	clock := &dash.SkipClock{Speed: demoSpeed}
+	rate := dash.TraceRate(drop, clock)
 	p := &dash.Player{
-		Client:    dash.LimitedClient(dash.TraceRate(drop, clock), 10*time.Millisecond, nil),
+		Client:    dash.LimitedClient(func() float64 { return demoSpeed * rate() }, 10*time.Millisecond/demoSpeed, nil),
 		Rule:      dash.Throughput{},
 		Clock:     clock,
 		BufferCap: 4 * time.Second,
