@@ -711,9 +711,14 @@ func (s *session) cmdStatus(tag string) error {
 	return nil
 }
 
-// cmdAppend streams the message literal straight into the mailbox: its
-// size is checked before the "+", and a client that vanishes half-way
-// leaves nothing stored.
+// maxMultiAppend bounds the messages of one APPEND (MULTIAPPEND).
+const maxMultiAppend = 1000
+
+// cmdAppend streams each message literal straight into tmp/ of the
+// mailbox: its size is checked before the "+", and only when the whole
+// command has arrived do the messages enter the mailbox, all together
+// (MULTIAPPEND, RFC 3502). A client that vanishes half-way, a message too
+// big, or a missing mailbox leaves nothing stored.
 func (s *session) cmdAppend(tag string) error {
 	if err := s.r.sp(); err != nil {
 		return err
@@ -722,75 +727,96 @@ func (s *session) cmdAppend(tag string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	var flags []string
-	if c, _ := s.r.peek(); c == '(' {
-		if flags, err = s.r.flagList(); err != nil {
-			return err
-		}
-		if err := s.r.sp(); err != nil {
-			return err
-		}
-	}
-	var date time.Time
-	if c, _ := s.r.peek(); c == '"' {
-		ds, err := s.r.quoted()
-		if err != nil {
-			return err
-		}
-		if date, err = time.Parse(dateTimeLayout, ds); err != nil {
-			return syntaxErr("bad date-time %q", ds)
-		}
-		if err := s.r.sp(); err != nil {
-			return err
-		}
-	}
 	box, boxErr := s.store.Mailbox(name)
-	s.litLimit = s.srv.appendLimit()
-	if boxErr != nil {
-		s.litLimit = -1 // refuse the literal: the mailbox is missing
-	}
-	n, _, err := s.r.literalHeader()
-	if err != nil {
-		var tb *tooBig
-		if boxErr != nil && errors.As(err, &tb) {
-			s.no(tag, "[TRYCREATE] No such mailbox")
+	var staged []*maildir.Staged
+	defer func() {
+		if box != nil {
+			box.Discard(staged) // whatever was not committed
+		}
+	}()
+	for i := 0; ; i++ {
+		if i > 0 && s.r.atEOL() {
+			break
+		}
+		if i == maxMultiAppend {
+			return syntaxErr("more than %d messages in one APPEND", maxMultiAppend)
+		}
+		if err := s.r.sp(); err != nil {
+			return err
+		}
+		var flags []string
+		if c, _ := s.r.peek(); c == '(' {
+			if flags, err = s.r.flagList(); err != nil {
+				return err
+			}
+			if err := s.r.sp(); err != nil {
+				return err
+			}
+		}
+		var date time.Time
+		if c, _ := s.r.peek(); c == '"' {
+			ds, err := s.r.quoted()
+			if err != nil {
+				return err
+			}
+			if date, err = time.Parse(dateTimeLayout, ds); err != nil {
+				return syntaxErr("bad date-time %q", ds)
+			}
+			if err := s.r.sp(); err != nil {
+				return err
+			}
+		}
+		s.litLimit = s.srv.appendLimit()
+		if boxErr != nil {
+			s.litLimit = -1 // refuse the literal: the mailbox is missing
+		}
+		n, _, err := s.r.literalHeader()
+		if err != nil {
+			var tb *tooBig
+			if boxErr != nil && errors.As(err, &tb) {
+				s.no(tag, "[TRYCREATE] No such mailbox")
+				return nil
+			}
+			return err
+		}
+		if boxErr != nil || n > s.srv.appendLimit() {
+			io.CopyN(io.Discard, s.r.br, n)
+			s.r.skipLine()
+			if boxErr != nil {
+				s.no(tag, "[TRYCREATE] No such mailbox")
+			} else {
+				s.no(tag, "[TOOBIG] Message too big")
+			}
 			return nil
 		}
-		return err
-	}
-	if boxErr != nil || n > s.srv.appendLimit() {
-		io.CopyN(io.Discard, s.r.br, n)
-		s.r.skipLine()
-		if boxErr != nil {
-			s.no(tag, "[TRYCREATE] No such mailbox")
-		} else {
-			s.no(tag, "[TOOBIG] Message too big")
+		s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
+		body := &countingReader{r: s.r.br, left: n}
+		st, err := box.Stage(body, flags, date, 0)
+		if err != nil || body.n != n {
+			if body.n != n {
+				return io.ErrUnexpectedEOF // the client vanished: nothing was stored
+			}
+			io.CopyN(io.Discard, s.r.br, n-body.n)
+			s.r.skipLine()
+			s.storeError(tag, err)
+			return nil
 		}
-		return nil
+		staged = append(staged, st)
+		s.r.line = 0
 	}
-	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
-	body := &countingReader{r: s.r.br, left: n}
-	uid, err := box.Append(body, flags, date, 0)
-	if err != nil || body.n != n {
-		if body.n != n {
-			return io.ErrUnexpectedEOF // the client vanished: nothing was stored
-		}
-		io.CopyN(io.Discard, s.r.br, n-body.n)
-		s.r.skipLine()
-		s.storeError(tag, err)
-		return nil
-	}
-	s.r.line = 0
 	if err := s.r.crlf(); err != nil {
 		return err
+	}
+	uids, err := box.Commit(staged)
+	staged = nil
+	if err != nil {
+		s.storeError(tag, err)
+		return nil
 	}
 	if s.box == box {
 		s.update(true)
 	}
-	s.ok(tag, "[APPENDUID %d %d] APPEND completed", box.UIDValidity(), uid)
+	s.ok(tag, "[APPENDUID %d %s] APPEND completed", box.UIDValidity(), SeqSetOf(uids...))
 	return nil
 }
 

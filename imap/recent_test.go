@@ -1,9 +1,13 @@
 package imap
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // do sends one command and returns every line of the answer, the tagged
@@ -155,5 +159,74 @@ func TestEnableIMAP4rev2(t *testing.T) {
 	}
 	if got := s.do("e4", "ENABLE IMAP4rev2"); !strings.HasPrefix(got[len(got)-1], "e4 BAD") {
 		t.Errorf("ENABLE when selected: %q, want BAD", got)
+	}
+}
+
+// TestMultiAppend: one APPEND with several messages (RFC 3502) stores them
+// all, in order, with their flags and dates; a failure at any message, or
+// a client that vanishes, stores none.
+func TestMultiAppend(t *testing.T) {
+	addr, store, srv := startServer(t, func(s *Server) { s.AppendLimit = 100 })
+	inbox, _ := store.Mailbox("INBOX")
+	s := dialRaw(t, addr)
+	s.do("l", "LOGIN bob hunter2")
+	count := func() int {
+		t.Helper()
+		msgs, err := inbox.Sync()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmp, _ := os.ReadDir(filepath.Join(inbox.Dir(), "tmp"))
+		if len(tmp) != 0 {
+			t.Errorf("%d files left in tmp/", len(tmp))
+		}
+		return len(msgs)
+	}
+
+	got := s.do("a1", "APPEND INBOX (\\Seen) {4+}\r\nOne\n"+
+		` "25-Nov-2026 10:00:00 +0000" {4+}`+"\r\nTwo\n"+
+		" (\\Flagged) {6+}\r\nThree\n")
+	if last := got[len(got)-1]; !strings.HasPrefix(last, "a1 OK [APPENDUID ") || !strings.HasSuffix(last, " 1:3] APPEND completed") {
+		t.Fatalf("MULTIAPPEND: %q", got)
+	}
+	msgs, _ := inbox.Sync()
+	if len(msgs) != 3 || !msgs[0].HasFlag(`\Seen`) || len(msgs[1].Flags) != 0 || !msgs[2].HasFlag(`\Flagged`) {
+		t.Fatalf("stored %+v", msgs)
+	}
+	if d, err := inbox.Date(msgs[1].UID); err != nil || d.Unix() != 1795600800 {
+		t.Errorf("date of the second message: %v, %v", d, err)
+	}
+
+	// The second message is over APPENDLIMIT: refused before its "+",
+	// and the first is not kept either.
+	s.send("a2 APPEND INBOX {4}\r\n")
+	if l := s.line(); !strings.HasPrefix(l, "+") {
+		t.Fatalf("want a continuation, got %q", l)
+	}
+	s.send("Four {500}\r\n")
+	if got := s.until("a2"); !strings.HasPrefix(got, "a2 NO [TOOBIG]") {
+		t.Errorf("oversized second message: %q", got)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("after a refused MULTIAPPEND the mailbox holds %d messages, want 3", n)
+	}
+	// A syntax error after the first message.
+	if got := s.do("a3", "APPEND INBOX {5+}\r\nFive\n \"32-Nov-2026 99:00:00 +0000\" {4+}\r\nSix\n"); !strings.HasPrefix(got[len(got)-1], "a3 BAD") {
+		t.Errorf("bad flag in the second message: %q", got)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("after a bad MULTIAPPEND the mailbox holds %d messages, want 3", n)
+	}
+	// The client vanishes in the middle of the second message.
+	s.send("a4 APPEND INBOX {6+}\r\nSeven\n {100+}\r\nEight")
+	s.conn.Close()
+	// Shutdown returns once every session has ended, this one included.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("after a vanished client the mailbox holds %d messages, want 3", n)
 	}
 }

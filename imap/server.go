@@ -439,7 +439,7 @@ func (s *session) flush() error {
 }
 
 func (s *session) capabilities() string {
-	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL-", "SASL-IR", "UIDPLUS", "MOVE", "IDLE", "ENABLE", "ID",
+	caps := []string{"IMAP4rev1", "IMAP4rev2", "LITERAL-", "SASL-IR", "UIDPLUS", "MULTIAPPEND", "MOVE", "IDLE", "ENABLE", "ID",
 		"UNSELECT", "CHILDREN", "NAMESPACE", "BINARY", fmt.Sprintf("APPENDLIMIT=%d", s.srv.appendLimit())}
 	if s.srv.TLSConfig != nil && !s.tls {
 		caps = append(caps, "STARTTLS")

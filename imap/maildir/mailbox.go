@@ -800,6 +800,55 @@ func (m *Mailbox) Append(r io.Reader, flags []string, date time.Time, limit int6
 	return m.adopt(tmp, size, flags, true)
 }
 
+// A Staged message is written, durably, to tmp/ but is not yet in the
+// mailbox: [Mailbox.Commit] puts a batch of them in together (IMAP
+// MULTIAPPEND), [Mailbox.Discard] throws them away.
+type Staged struct {
+	tmp   string
+	size  int64
+	flags []string
+}
+
+// Stage writes a message to tmp/ with flags and an internal date (the
+// zero time means now), as [Mailbox.Append] does, without putting it in
+// the mailbox. At most limit bytes are stored (0: no limit).
+func (m *Mailbox) Stage(r io.Reader, flags []string, date time.Time, limit int64) (*Staged, error) {
+	tmp, size, err := m.write(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if !date.IsZero() {
+		os.Chtimes(tmp, date, date)
+	}
+	return &Staged{tmp: tmp, size: size, flags: append([]string(nil), flags...)}, nil
+}
+
+// Discard removes staged messages that were not committed.
+func (m *Mailbox) Discard(staged []*Staged) {
+	for _, st := range staged {
+		os.Remove(st.tmp)
+	}
+}
+
+// Commit puts staged messages in the mailbox, in order, and returns their
+// UIDs. It is all or nothing: if one cannot be stored, those already put
+// in are expunged again and the rest discarded.
+func (m *Mailbox) Commit(staged []*Staged) ([]uint32, error) {
+	uids := make([]uint32, 0, len(staged))
+	for i, st := range staged {
+		uid, err := m.adopt(st.tmp, st.size, st.flags, true)
+		if err != nil {
+			m.Discard(staged[i+1:])
+			if len(uids) > 0 {
+				m.Expunge(uids)
+			}
+			return nil, err
+		}
+		uids = append(uids, uid)
+	}
+	return uids, nil
+}
+
 // adopt moves a finished file from tmp/ into cur/ and numbers it.
 func (m *Mailbox) adopt(tmp string, size int64, flags []string, remove bool) (uint32, error) {
 	m.mu.Lock()
