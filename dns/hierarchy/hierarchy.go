@@ -146,10 +146,10 @@ dns1.networkutopia 172800 A {dns1.networkutopia.com}
 `,
 		"net": `@ 900 SOA a.gtld-servers.net. nstld.verisign-grs.com. 2026112500 1800 900 604800 86400
 @ 172800 NS a.gtld-servers.net.
-gtld-servers 172800 NS a.gtld-servers.net.
 a.gtld-servers 172800 A {a.gtld-servers.net}
-root-servers 172800 NS a.root-servers.net.
+a.edu-servers 172800 A {a.edu-servers.net}
 a.root-servers 172800 A {a.root-servers.net}
+b.root-servers 172800 A {b.root-servers.net}
 ultradns 172800 NS pdns1.ultradns.net.
 pdns1.ultradns 172800 A {pdns1.ultradns.net}
 `,
