@@ -195,10 +195,15 @@ func (s *Store) Delete(name string) error {
 	return os.RemoveAll(trash)
 }
 
-// Rename renames the folder from to to, with its subfolders.
+// Rename renames the folder from to to, with its subfolders. Renaming
+// INBOX moves its messages into a new folder to and leaves INBOX empty
+// (RFC 3501 §6.3.5).
 func (s *Store) Rename(from, to string) error {
-	if IsInbox(from) || IsInbox(to) {
+	if IsInbox(to) {
 		return ErrInbox
+	}
+	if IsInbox(from) {
+		return s.renameInbox(to)
 	}
 	src, err := s.dir(from)
 	if err != nil {
@@ -230,6 +235,38 @@ func (s *Store) Rename(from, to string) error {
 		}
 	}
 	return nil
+}
+
+// renameInbox does what RFC 3501 §6.3.5 asks of RENAME INBOX: a new folder
+// to gets every message of INBOX (with its flags and internal date), and
+// INBOX stays, empty; folders below INBOX are not touched. The messages
+// are linked into the folder before they leave INBOX, so a crash half-way
+// leaves copies, never a loss.
+func (s *Store) renameInbox(to string) error {
+	if err := s.Create(to); err != nil {
+		return err
+	}
+	inbox, err := s.Mailbox("INBOX")
+	if err != nil {
+		return err
+	}
+	dst, err := s.Mailbox(to)
+	if err != nil {
+		return err
+	}
+	msgs, err := inbox.Sync()
+	if err != nil {
+		return err
+	}
+	uids := make([]uint32, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	moved, _, err := inbox.CopyTo(uids, dst)
+	if err != nil {
+		return err
+	}
+	return inbox.Expunge(moved)
 }
 
 // List returns the names of every mailbox, INBOX first and the folders
