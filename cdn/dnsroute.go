@@ -2,11 +2,8 @@ package cdn
 
 import (
 	"context"
-	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"sync"
 
 	"appnet.dev/dns"
@@ -15,63 +12,6 @@ import (
 // DefaultTTL is the TTL of a DNSRouter's answers when its TTL is zero:
 // short, so that clients come back for a new edge soon after one fails.
 const DefaultTTL = 20
-
-// OptionClientSubnet is the EDNS option code of EDNS Client Subnet
-// (RFC 7871).
-const OptionClientSubnet = 8
-
-// ErrClientSubnet is returned for a malformed EDNS Client Subnet option.
-var ErrClientSubnet = errors.New("cdn: malformed EDNS Client Subnet option")
-
-// A ClientSubnet is the EDNS Client Subnet option (RFC 7871 §6): the part
-// of the client's address its resolver reveals (Source), and in a reply the
-// prefix length the answer is good for (Scope).
-type ClientSubnet struct {
-	Source netip.Prefix
-	Scope  int
-}
-
-// ParseClientSubnet reads the option's data.
-func ParseClientSubnet(b []byte) (ClientSubnet, error) {
-	if len(b) < 4 {
-		return ClientSubnet{}, ErrClientSubnet
-	}
-	family, source, scope := binary.BigEndian.Uint16(b), int(b[2]), int(b[3])
-	addr := b[4:]
-	var full []byte
-	switch family {
-	case 1:
-		full = make([]byte, 4)
-	case 2:
-		full = make([]byte, 16)
-	default:
-		return ClientSubnet{}, ErrClientSubnet
-	}
-	// The address is truncated to the source prefix's whole octets (§6).
-	if source > len(full)*8 || scope > len(full)*8 || len(addr) != (source+7)/8 {
-		return ClientSubnet{}, ErrClientSubnet
-	}
-	copy(full, addr)
-	a, _ := netip.AddrFromSlice(full)
-	p := netip.PrefixFrom(a, source)
-	if p.Masked() != p {
-		return ClientSubnet{}, ErrClientSubnet // bits set beyond the prefix
-	}
-	return ClientSubnet{Source: p, Scope: scope}, nil
-}
-
-// AppendClientSubnet appends the option data of cs to b.
-func AppendClientSubnet(b []byte, cs ClientSubnet) []byte {
-	p := cs.Source.Masked()
-	family := uint16(1)
-	if p.Addr().Is6() {
-		family = 2
-	}
-	b = binary.BigEndian.AppendUint16(b, family)
-	b = append(b, byte(p.Bits()), byte(cs.Scope))
-	raw := p.Addr().AsSlice()
-	return append(b, raw[:(p.Bits()+7)/8]...)
-}
 
 // A DNSRouter is DNS-based request routing: the authoritative name server
 // of a CDN's domain (KingCDN's kingcdn.com), a dns.Handler. For a query for
@@ -124,32 +64,22 @@ func (d *DNSRouter) ServeDNS(_ context.Context, reply *dns.Message, req *dns.Req
 	// Where is the client? Its resolver's subnet if it told us, else the
 	// resolver's own address.
 	client := req.Remote.Addr().Unmap()
-	var ecs *ClientSubnet
-	if req.EDNS != nil {
-		for _, o := range req.EDNS.Options {
-			if o.Code != OptionClientSubnet {
-				continue
-			}
-			cs, err := ParseClientSubnet(o.Data)
-			if err != nil {
-				reply.RCode = dns.RCodeFormatError // RFC 7871 §7.1.1
-				return
-			}
-			ecs = &cs
-			client = cs.Source.Addr()
-		}
+	ecs, hasECS, err := req.EDNS.ClientSubnet()
+	if err != nil {
+		reply.RCode = dns.RCodeFormatError // RFC 7871 §7.1.1
+		return
 	}
-	if ecs != nil && reply.EDNS != nil {
+	if hasECS {
+		client = ecs.Source.Addr()
+	}
+	if hasECS && reply.EDNS != nil {
 		// The answer holds for the zone the client fell in (or for its
 		// whole source prefix when no zone covers it).
 		scope := ecs.Source.Bits()
 		if z, ok := d.Router.Map.ZoneFor(client); ok {
 			scope = z.Prefix.Bits()
 		}
-		reply.EDNS.Options = append(reply.EDNS.Options, dns.Option{
-			Code: OptionClientSubnet,
-			Data: AppendClientSubnet(nil, ClientSubnet{Source: ecs.Source, Scope: scope}),
-		})
+		reply.EDNS.Options = append(reply.EDNS.Options, dns.ClientSubnet{Source: ecs.Source, Scope: scope}.Option())
 	}
 
 	switch {

@@ -38,8 +38,7 @@ func queryA(t *testing.T, server, name string, subnet string) (*dns.Message, []s
 	q := dns.NewQuery(dns.MustParseName(name), dns.TypeA)
 	q.EDNS = &dns.EDNS{UDPSize: 1232}
 	if subnet != "" {
-		q.EDNS.Options = append(q.EDNS.Options, dns.Option{Code: OptionClientSubnet,
-			Data: AppendClientSubnet(nil, ClientSubnet{Source: netip.MustParsePrefix(subnet)})})
+		q.EDNS.Options = append(q.EDNS.Options, dns.ClientSubnet{Source: netip.MustParsePrefix(subnet)}.Option())
 	}
 	var c dns.Client
 	reply, err := c.Exchange(context.Background(), server, q)
@@ -80,17 +79,11 @@ func TestDNSRouterAnswersByClientSubnet(t *testing.T) {
 		if !reply.Authoritative {
 			t.Errorf("client %s: AA not set", tt.subnet)
 		}
-		var got *ClientSubnet
-		for _, o := range reply.EDNS.Options {
-			if o.Code == OptionClientSubnet {
-				cs, err := ParseClientSubnet(o.Data)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = &cs
-			}
+		got, ok, err := reply.EDNS.ClientSubnet()
+		if err != nil || !ok {
+			t.Fatalf("client %s: ECS in reply: %v, %v", tt.subnet, ok, err)
 		}
-		want := &ClientSubnet{Source: netip.MustParsePrefix(tt.subnet), Scope: tt.scope}
+		want := dns.ClientSubnet{Source: netip.MustParsePrefix(tt.subnet), Scope: tt.scope}
 		if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b })); diff != "" {
 			t.Errorf("client %s: ECS in reply (-want +got):\n%s", tt.subnet, diff)
 		}
@@ -125,21 +118,18 @@ func TestDNSRouterOnlyHealthyEdges(t *testing.T) {
 	}
 }
 
-func TestParseClientSubnet(t *testing.T) {
-	for _, p := range []string{"10.1.2.0/24", "0.0.0.0/0", "10.1.2.3/32", "2001:db8::/56", "10.1.2.0/23"} {
-		cs := ClientSubnet{Source: netip.MustParsePrefix(p).Masked(), Scope: 7}
-		got, err := ParseClientSubnet(AppendClientSubnet(nil, cs))
-		if err != nil || got != cs {
-			t.Errorf("%s: round trip gave %+v, %v", p, got, err)
-		}
+func TestDNSRouterMalformedClientSubnet(t *testing.T) {
+	r := &Router{Map: readTestMap(t), Monitor: &Monitor{}}
+	server := startKingCDN(t, r)
+	q := dns.NewQuery(dns.MustParseName("netc6y-b23v.kingcdn.com"), dns.TypeA)
+	// A /24 with only two address octets (RFC 7871 §6).
+	q.EDNS = &dns.EDNS{UDPSize: 1232, Options: []dns.Option{{Code: dns.OptionClientSubnet, Data: []byte{0, 1, 24, 0, 10, 1}}}}
+	var c dns.Client
+	reply, err := c.Exchange(context.Background(), server, q)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, b := range [][]byte{
-		nil, {0, 1, 24}, {0, 3, 0, 0}, {0, 1, 33, 0, 1, 2, 3, 4, 5},
-		{0, 1, 24, 0, 10, 1},    // address shorter than the prefix
-		{0, 1, 23, 0, 10, 1, 3}, // a bit set beyond /23
-	} {
-		if _, err := ParseClientSubnet(b); err == nil {
-			t.Errorf("% x: no error", b)
-		}
+	if reply.RCode != dns.RCodeFormatError || len(reply.Answers) != 0 {
+		t.Errorf("malformed ECS: rcode %v, %d answers; want FORMERR and none", reply.RCode, len(reply.Answers))
 	}
 }

@@ -4,12 +4,17 @@
 //
 //  1. Bob gets the URL of the video from netcinema.com's web page: the page
 //     links to http://video.netcinema.com/6Y7B23V/manifest.mpd.
-//  2. Bob's host asks its local DNS server to resolve video.netcinema.com.
-//  3. The local DNS server asks netcinema.com's authoritative DNS, which
-//     answers with a CNAME into KingCDN: netc6y-b23v.kingcdn.com.
-//  4. The local DNS server asks KingCDN's authoritative DNS (a
-//     cdn.DNSRouter), which answers with the addresses of the edges nearest
-//     Bob's network, told by EDNS Client Subnet, best first.
+//  2. Bob's host asks its local DNS server (a resolver.Resolver, package
+//     appnet.dev/dns/resolver) to resolve video.netcinema.com.
+//  3. The local DNS server walks down from the root: the root refers it
+//     to the .com server, which refers it to netcinema.com's authoritative
+//     DNS, which answers with a CNAME into KingCDN:
+//     netc6y-b23v.kingcdn.com.
+//  4. The local DNS server follows the CNAME (back to the .com server,
+//     then to KingCDN's authoritative DNS, a cdn.DNSRouter), which answers
+//     with the addresses of the edges nearest the local DNS server, best
+//     first: KingCDN places Bob by his ISP's resolver, as most resolvers
+//     send no EDNS Client Subnet.
 //  5. Bob's DASH player (dash.Player) streams the video from that edge (a
 //     cdn.Edge), which fetches each chunk once from netcinema.com's origin.
 //  6. The edge fails in mid-stream (or, with Congest, the path to it is
@@ -42,17 +47,20 @@ import (
 	"appnet.dev/cdn"
 	"appnet.dev/dash"
 	"appnet.dev/dns"
+	"appnet.dev/dns/resolver"
 	"appnet.dev/sockets"
 	"golang.org/x/net/html"
 )
 
 // The scene's hosts, at the addresses the protocols carry.
 const (
-	WebAddr       = "127.0.0.2:80"  // www.netcinema.com
-	NetcinemaDNS  = "127.0.0.3:53"  // netcinema.com's authoritative DNS
-	OriginAddr    = "127.0.0.4:80"  // origin.netcinema.com, where KingCDN fetches from
-	KingCDNDNS    = "127.0.0.5:53"  // KingCDN's authoritative DNS (request routing)
-	LocalDNS      = "127.0.0.53:53" // Bob's local DNS server
+	WebAddr       = "127.0.0.2:80"   // www.netcinema.com
+	NetcinemaDNS  = "127.0.0.3:53"   // netcinema.com's authoritative DNS
+	OriginAddr    = "127.0.0.4:80"   // origin.netcinema.com, where KingCDN fetches from
+	KingCDNDNS    = "127.0.0.5:53"   // KingCDN's authoritative DNS (request routing)
+	LocalDNS      = "127.0.0.53:53"  // Bob's local DNS server, in his ISP in Boston
+	RootDNS       = "127.0.0.100:53" // a.root-servers.net
+	ComDNS        = "127.0.0.101:53" // a.gtld-servers.net, the .com TLD server
 	VideoPath     = "/6Y7B23V/manifest.mpd"
 	KingCDNName   = "netc6y-b23v.kingcdn.com."
 	netcinemaZone = `$TTL 3600
@@ -62,10 +70,27 @@ ns     IN A   127.0.0.3
 www    IN A   127.0.0.2
 origin IN A   127.0.0.4
 video  IN CNAME ` + KingCDNName + "\n"
+	// The top of the hierarchy: the root delegates com. to the TLD server,
+	// which delegates netcinema.com and kingcdn.com to their servers.
+	rootZone = `$TTL 86400
+@                  IN SOA a.root-servers.net. nstld.verisign-grs.com. 2026112501 1800 900 604800 86400
+@                  IN NS  a.root-servers.net.
+a.root-servers.net IN A   127.0.0.100
+com                IN NS  a.gtld-servers.net.
+a.gtld-servers.net IN A   127.0.0.101
+`
+	comZone = `$TTL 172800
+@            IN SOA a.gtld-servers.net. nstld.verisign-grs.com. 2026112501 1800 900 604800 86400
+@            IN NS  a.gtld-servers.net.
+netcinema    IN NS  ns.netcinema.com.
+ns.netcinema IN A   127.0.0.3
+kingcdn      IN NS  ns.kingcdn.com.
+ns.kingcdn   IN A   127.0.0.5
+`
 )
 
-// BobSubnet is Bob's access network, in Boston; his local DNS server tells
-// KingCDN about it with EDNS Client Subnet.
+// bobSubnet is Bob's access network, in Boston. His local DNS server does
+// not reveal it; a resolver that did would send it as EDNS Client Subnet.
 var bobSubnet = netip.MustParsePrefix("10.1.2.0/24")
 
 // kingcdnMap is KingCDN's map: a cluster deep in Bob's ISP in Boston, one
@@ -77,6 +102,7 @@ edge bos2.kingcdn.com boston  127.0.0.12:80
 edge nyc1.kingcdn.com newyork 127.0.0.21:80
 zone 10.1.0.0/16 boston
 zone 10.2.0.0/16 newyork
+zone 127.0.0.48/28 boston  # Bob's ISP's servers, his local DNS server among them
 `
 
 // A Scene is the whole case study, ready to Run.
@@ -175,6 +201,29 @@ func (n *network) set(addr, real string) {
 
 // dial connects to the listener standing for addr.
 func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return n.dialWith(ctx, &net.Dialer{}, network, addr)
+}
+
+// dialFrom returns a dial function whose connections leave from the
+// address from when the system has it (any 127.0.0.0/8 address on Linux),
+// so the servers asked see who asks; else from the default address.
+func (n *network) dialFrom(from netip.Addr) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := &net.Dialer{}
+		if strings.HasPrefix(network, "udp") {
+			d.LocalAddr = &net.UDPAddr{IP: from.AsSlice()}
+		} else {
+			d.LocalAddr = &net.TCPAddr{IP: from.AsSlice()}
+		}
+		c, err := n.dialWith(ctx, d, network, addr)
+		if err != nil && ctx.Err() == nil {
+			c, err = n.dial(ctx, network, addr)
+		}
+		return c, err
+	}
+}
+
+func (n *network) dialWith(ctx context.Context, d *net.Dialer, network, addr string) (net.Conn, error) {
 	n.mu.Lock()
 	real, ok := n.real[addr]
 	slow := n.congested[addr]
@@ -182,7 +231,6 @@ func (n *network) dial(ctx context.Context, network, addr string) (net.Conn, err
 	if !ok {
 		return nil, fmt.Errorf("netcinema: no host at %s", addr)
 	}
-	var d net.Dialer
 	c, err := d.DialContext(ctx, network, real)
 	if err != nil || !slow {
 		return c, err
@@ -292,16 +340,20 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 	})); err != nil {
 		return nil, err
 	}
-	zone, err := dns.ReadZone(dns.ZoneFile{Origin: dns.MustParseName("netcinema.com")}, strings.NewReader(netcinemaZone))
-	if err != nil {
-		return nil, err
-	}
-	zones, err := dns.NewZones(zone)
-	if err != nil {
-		return nil, err
-	}
-	if err := serveDNS(NetcinemaDNS, zones); err != nil {
-		return nil, err
+	for _, z := range []struct{ origin, text, addr string }{
+		{".", rootZone, RootDNS}, {"com", comZone, ComDNS}, {"netcinema.com", netcinemaZone, NetcinemaDNS},
+	} {
+		zone, err := dns.ReadZone(dns.ZoneFile{Origin: dns.MustParseName(z.origin)}, strings.NewReader(z.text))
+		if err != nil {
+			return nil, err
+		}
+		zones, err := dns.NewZones(zone)
+		if err != nil {
+			return nil, err
+		}
+		if err := serveDNS(z.addr, zones); err != nil {
+			return nil, err
+		}
 	}
 
 	// KingCDN: its edges, its health monitor, its DNS.
@@ -353,18 +405,22 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 
-	// Bob's local DNS server.
+	// Bob's local DNS server: a recursive resolver in his ISP, asking from
+	// its own address, by which KingCDN places Bob.
 	dnsClient := &dns.Client{Dial: nw.dial, Timeout: time.Second}
-	resolver := &Resolver{
-		Authorities: map[string]string{"netcinema.com.": NetcinemaDNS, "kingcdn.com.": KingCDNDNS},
-		Subnet:      bobSubnet, Client: dnsClient, Trace: out,
+	local := &resolver.Resolver{
+		Roots: []resolver.NameServer{{Host: dns.MustParseName("a.root-servers.net"), Addr: netip.MustParseAddrPort(RootDNS).Addr()}},
+		Dial:  nw.dialFrom(netip.MustParseAddrPort(LocalDNS).Addr()),
+		Cache: &resolver.Cache{}, Timeout: time.Second,
+		Name: "local DNS", Trace: out,
 	}
-	if err := serveDNS(LocalDNS, resolver); err != nil {
+	if err := serveDNS(LocalDNS, local); err != nil {
 		return nil, err
 	}
 
 	out.printf("netcinema.com: web page at www (%s), video origin (%s), DNS (%s)", hostOf(WebAddr), hostOf(OriginAddr), hostOf(NetcinemaDNS))
 	out.printf("KingCDN: DNS (%s); edges bos1 (127.0.0.11), bos2 (127.0.0.12) in Boston, nyc1 (127.0.0.21) in New York", hostOf(KingCDNDNS))
+	out.printf("DNS: root (%s), .com TLD (%s)", hostOf(RootDNS), hostOf(ComDNS))
 	out.printf("Bob: in %s (Boston), local DNS server %s", bobSubnet, hostOf(LocalDNS))
 	out.printf("")
 
@@ -481,8 +537,7 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 		// its DNS hands out only the others.
 		mon.Check(ctx)
 		q := dns.NewQuery(dns.MustParseName(KingCDNName), dns.TypeA)
-		q.EDNS = &dns.EDNS{UDPSize: 1232, Options: []dns.Option{{Code: cdn.OptionClientSubnet,
-			Data: cdn.AppendClientSubnet(nil, cdn.ClientSubnet{Source: bobSubnet})}}}
+		q.EDNS = &dns.EDNS{UDPSize: 1232, Options: []dns.Option{dns.ClientSubnet{Source: bobSubnet}.Option()}}
 		if reply, err := dnsClient.Exchange(ctx, KingCDNDNS, q); err == nil {
 			var as []string
 			for _, rr := range reply.Answers {

@@ -37,9 +37,22 @@ func testFailedEdge(t *testing.T, enc *dash.Encoded) {
 	if len(res.Chain) < 2 || !strings.Contains(res.Chain[0], "CNAME") || !strings.Contains(res.Chain[0], KingCDNName) {
 		t.Errorf("DNS chain %q: want the CNAME into KingCDN first", res.Chain)
 	}
+	// Bob's local DNS server walked down from the root and followed the
+	// CNAME into KingCDN's DNS.
+	for _, step := range []string{
+		"local DNS → a.root-servers.net (127.0.0.100): www.netcinema.com. A?",
+		"ask this server: ns.netcinema.com (127.0.0.3)",
+		"ns.netcinema.com: video.netcinema.com.\t3600\tIN\tCNAME\t" + KingCDNName,
+		"ask this server: ns.kingcdn.com (127.0.0.5)",
+		"local DNS → ns.kingcdn.com (127.0.0.5): " + KingCDNName + " A?",
+	} {
+		if !strings.Contains(trace.String(), step) {
+			t.Errorf("trace lacks %q:\n%s", step, trace.String())
+		}
+	}
 	for _, rr := range res.Chain[1:] {
 		if !strings.Contains(rr, "127.0.0.1") { // bos1 .11 or bos2 .12: Boston
-			t.Errorf("answer %q: want a Boston edge for Bob's Boston subnet", rr)
+			t.Errorf("answer %q: want a Boston edge for the local DNS server in Bob's Boston ISP", rr)
 		}
 	}
 	if !strings.HasPrefix(res.Failed, "bos") {
