@@ -13,11 +13,16 @@
 // found with DNS (-dns, default 127.0.0.1:53), retrying and bouncing as
 // mail servers do. Mail for other domains from anyone else is refused:
 // the server is not an open relay.
+//
+// Without a certificate, passwords travel in the clear: fine on loopback,
+// for the course. With -cert FILE -key FILE (PEM) both servers offer
+// STARTTLS, and SMTP AUTH and IMAP LOGIN are accepted only after it.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -47,6 +52,9 @@ type config struct {
 	DNS       string
 	RelayPort int
 	Trace     io.Writer
+	// CertFile and KeyFile, if set, enable STARTTLS on both servers, and
+	// authentication then needs it.
+	CertFile, KeyFile string
 	// Resolver, if set, replaces DNS lookups (tests).
 	Resolver smtp.Resolver
 	// Ready, if set, receives the listeners' addresses once both listen.
@@ -64,8 +72,10 @@ func main() {
 	flag.StringVar(&cfg.DNS, "dns", "127.0.0.1:53", "name server for MX lookups of outgoing mail")
 	flag.IntVar(&cfg.RelayPort, "relay-port", 25, "SMTP port of other domains' mail exchangers")
 	trace := flag.Bool("trace", false, "print every SMTP and IMAP dialogue")
+	flag.StringVar(&cfg.CertFile, "cert", "", "PEM certificate `file` (with -key): STARTTLS, and AUTH/LOGIN only after it")
+	flag.StringVar(&cfg.KeyFile, "key", "", "PEM private key `file` of -cert")
 	flag.Parse()
-	if cfg.Maildir == "" || *users == "" {
+	if cfg.Maildir == "" || *users == "" || (cfg.CertFile == "") != (cfg.KeyFile == "") {
 		flag.Usage()
 		os.Exit(2)
 	}
@@ -161,7 +171,7 @@ func run(ctx context.Context, cfg config) error {
 	smtpSrv := &smtp.Server{
 		Domain:            cfg.Domain,
 		Backend:           &mailboxes{domain: cfg.Domain, users: users, queue: queue},
-		AllowInsecureAuth: true, // loopback demo: no TLS certificate here
+		AllowInsecureAuth: true, // loopback demo, unless -cert
 		Authenticate: func(ctx context.Context, user, pass string) error {
 			if _, err := users.Login(ctx, user, pass); err != nil {
 				return errors.New("bad credentials")
@@ -172,6 +182,15 @@ func run(ctx context.Context, cfg config) error {
 		ErrorLog: errLog,
 	}
 	imapSrv := &imap.Server{Hostname: cfg.Domain, Backend: users, AllowInsecureAuth: true, Trace: cfg.Trace, ErrorLog: errLog}
+	if cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.CertFile, cfg.KeyFile)
+		if err != nil {
+			return fmt.Errorf("mail: certificate: %w", err)
+		}
+		tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		smtpSrv.TLSConfig, smtpSrv.AllowInsecureAuth = tc, false
+		imapSrv.TLSConfig, imapSrv.AllowInsecureAuth = tc, false
+	}
 
 	sl, err := net.Listen("tcp", cfg.SMTPAddr)
 	if err != nil {

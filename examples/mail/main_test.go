@@ -2,8 +2,17 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"math/big"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,10 +30,7 @@ type server struct {
 
 func startMail(t *testing.T, domain string, passwords map[string]string, resolver smtp.Resolver, relayPort int) server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan server, 1)
-	done := make(chan error, 1)
-	cfg := config{
+	return startConfig(t, config{
 		Domain:    domain,
 		SMTPAddr:  "127.0.0.1:0",
 		IMAPAddr:  "127.0.0.1:0",
@@ -32,8 +38,16 @@ func startMail(t *testing.T, domain string, passwords map[string]string, resolve
 		Passwords: passwords,
 		Resolver:  resolver,
 		RelayPort: relayPort,
-		Ready:     func(s, i net.Addr) { ready <- server{s.String(), i.String()} },
-	}
+	})
+}
+
+// startConfig runs a mail server with cfg, whose Ready it sets.
+func startConfig(t *testing.T, cfg config) server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan server, 1)
+	done := make(chan error, 1)
+	cfg.Ready = func(s, i net.Addr) { ready <- server{s.String(), i.String()} }
 	go func() { done <- run(ctx, cfg) }()
 	t.Cleanup(func() {
 		cancel()
@@ -178,4 +192,108 @@ func TestNoOpenRelay(t *testing.T) {
 			t.Errorf("replies %v %v, want 554 and 550", res.Recipients[0], res.Recipients[1])
 		}
 	}
+}
+
+// selfSigned writes a fresh certificate for hamburger.edu and its key as
+// PEM files in dir, and returns the paths and a pool that trusts it.
+func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "hamburger.edu"},
+		DNSNames:     []string{"hamburger.edu"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}
+
+// TestStartTLS runs the mail server with -cert and -key: SMTP offers no
+// AUTH and IMAP no LOGIN in the clear; after STARTTLS, with the
+// certificate made here, both let Bob in.
+func TestStartTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir)
+	srv := startConfig(t, config{
+		Domain: "hamburger.edu", SMTPAddr: "127.0.0.1:0", IMAPAddr: "127.0.0.1:0",
+		Maildir:   filepath.Join(dir, "mail"),
+		Passwords: map[string]string{"bob": "hunter2"},
+		Resolver:  &smtp.StaticResolver{}, RelayPort: 25,
+		CertFile: certFile, KeyFile: keyFile,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tc := &tls.Config{RootCAs: pool, ServerName: "hamburger.edu"}
+
+	sc, err := smtp.Dial(ctx, srv.smtp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	if err := sc.Hello(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := sc.Extension("STARTTLS"); !ok {
+		t.Error("SMTP does not offer STARTTLS")
+	}
+	if err := sc.Auth(ctx, "bob", "hunter2"); err == nil {
+		t.Error("SMTP AUTH in the clear succeeded")
+	}
+	if err := sc.StartTLS(ctx, tc); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Auth(ctx, "bob", "hunter2"); err != nil {
+		t.Errorf("SMTP AUTH over TLS: %v", err)
+	}
+	sc.Quit(ctx)
+
+	ic, err := imap.Dial(ctx, srv.imap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ic.Close()
+	if _, err := ic.Capability(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !ic.Has("STARTTLS") || !ic.Has("LOGINDISABLED") {
+		t.Error("IMAP in the clear: want STARTTLS and LOGINDISABLED")
+	}
+	if err := ic.Login(ctx, "bob", "hunter2"); err == nil {
+		t.Error("IMAP LOGIN in the clear succeeded")
+	}
+	if err := ic.StartTLS(ctx, tc); err != nil {
+		t.Fatal(err)
+	}
+	if err := ic.Login(ctx, "bob", "hunter2"); err != nil {
+		t.Errorf("IMAP LOGIN over TLS: %v", err)
+	}
+	ic.Logout(ctx)
 }
