@@ -1,6 +1,7 @@
 package bittorrent
 
 import (
+	"encoding/binary"
 	"errors"
 	"math/bits"
 )
@@ -82,6 +83,22 @@ func (f Bitfield) Count() int {
 
 // Complete reports whether every piece is in the set.
 func (f Bitfield) Complete() bool { return f.Count() == f.n }
+
+// word returns pieces 64w to 64w+63 as the bits of a uint64, piece 64w the
+// highest, in the order of the bitfield message; pieces beyond the set's
+// length are 0.
+func (f Bitfield) word(w int) uint64 {
+	if 8*w >= len(f.bits) {
+		return 0
+	}
+	b := f.bits[8*w:]
+	if len(b) < 8 {
+		var buf [8]byte
+		copy(buf[:], b)
+		b = buf[:]
+	}
+	return binary.BigEndian.Uint64(b)
+}
 
 // Bytes returns the set as the payload of a bitfield message. The slice is
 // shared with f.

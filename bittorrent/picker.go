@@ -1,6 +1,7 @@
 package bittorrent
 
 import (
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -125,32 +126,51 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 		started.add(pp.Piece)
 	}
 
-	// 1. Strict priority: finish what is started, the most nearly complete
-	// pieces first.
-	for pp, ok := p.firstPartial(in); ok && !full(); pp, ok = p.nextPartial(in, pp) {
+	// free reports whether block j of partial piece pp is one to ask
+	// this peer for when it has pending requests out already.
+	free := func(pp Partial, j, pending int) bool {
+		return pp.missing(j) && pp.pending(j) == pending && !slices.Contains(in.InFlight, p.Layout.Block(pp.Piece, j))
+	}
+	// offers reports whether the peer has a block of pp to ask for.
+	offers := func(pp Partial, pending int) bool {
 		if !want(pp.Piece) {
-			continue
+			return false
 		}
 		for j := range p.Layout.NumBlocks(pp.Piece) {
-			if full() {
-				break
+			if free(pp, j, pending) {
+				return true
 			}
-			b := p.Layout.Block(pp.Piece, j)
-			if pp.missing(j) && pp.pending(j) == 0 && !slices.Contains(in.InFlight, b) {
-				dst = append(dst, Request{b, PickPartial})
+		}
+		return false
+	}
+
+	// 1. Strict priority: finish what is started, the most nearly complete
+	// pieces first.
+	for pp := range p.partials(in, func(pp Partial) bool { return offers(pp, 0) }) {
+		for j := range p.Layout.NumBlocks(pp.Piece) {
+			if full() {
+				return dst
+			}
+			if free(pp, j, 0) {
+				dst = append(dst, Request{p.Layout.Block(pp.Piece, j), PickPartial})
 			}
 		}
 	}
 
-	// 2. New pieces: at random while we have little, else rarest first.
-	fresh := func(i int) bool { return want(i) && !started.has(i) }
+	// 2. New pieces: at random while we have little, else rarest first,
+	// among those the peer has and we neither have nor started.
+	var freshBuf [64]uint64
+	fresh := newPieceSet(freshBuf[:], n)
 	random := in.Have.Count() < p.randomFirst()
 	for !full() {
+		for w := range fresh {
+			fresh[w] = in.PeerHas.word(w) &^ in.Have.word(w) &^ started[w] & wordMask(n, w)
+		}
 		piece, reason := -1, PickRarest
 		if random {
-			piece, reason = randomPiece(n, fresh, rng), PickRandomFirst
+			piece, reason = randomPiece(fresh, rng), PickRandomFirst
 		} else {
-			piece = rarest(n, in.Availability, fresh, rng)
+			piece = rarest(fresh, in.Availability, rng)
 		}
 		if piece < 0 {
 			break
@@ -174,17 +194,13 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 		copies = 2
 	}
 	for pending := 0; pending < copies; pending++ {
-		for pp, ok := p.firstPartial(in); ok && !full(); pp, ok = p.nextPartial(in, pp) {
-			if !want(pp.Piece) {
-				continue
-			}
+		for pp := range p.partials(in, func(pp Partial) bool { return offers(pp, pending) }) {
 			for j := range p.Layout.NumBlocks(pp.Piece) {
 				if full() {
-					break
+					return dst
 				}
-				b := p.Layout.Block(pp.Piece, j)
-				if pp.missing(j) && pp.pending(j) == pending && !slices.Contains(in.InFlight, b) {
-					dst = append(dst, Request{b, PickEndgame})
+				if free(pp, j, pending) {
+					dst = append(dst, Request{p.Layout.Block(pp.Piece, j), PickEndgame})
 				}
 			}
 		}
@@ -192,31 +208,34 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	return dst
 }
 
-// Partial pieces are visited most nearly complete first, then by piece
-// number: firstPartial returns the first in that order and nextPartial the
-// one after prev, so the picker needs no sorted copy.
-func (p Picker) firstPartial(in PickInput) (Partial, bool) {
-	return p.nextPartial(in, Partial{Piece: -1, Done: nil})
-}
-
-func (p Picker) nextPartial(in PickInput, prev Partial) (Partial, bool) {
-	// before reports whether a comes before b in the visiting order.
-	before := func(aDone, aPiece, bDone, bPiece int) bool {
-		return aDone > bDone || (aDone == bDone && aPiece < bPiece)
+// partials yields the partial pieces that ok accepts, most nearly complete
+// first, then by piece number. It needs no sorted copy: each step looks
+// for the first piece after the one it yielded last.
+func (p Picker) partials(in PickInput, ok func(Partial) bool) func(yield func(Partial) bool) {
+	// before reports whether piece a, with aDone blocks received, comes
+	// before piece b.
+	before := func(aDone, a, bDone, b int) bool {
+		return aDone > bDone || (aDone == bDone && a < b)
 	}
-	prevDone := countDone(prev)
-	var best Partial
-	bestDone, found := 0, false
-	for _, pp := range in.Partial {
-		d := countDone(pp)
-		if prev.Piece >= 0 && !before(prevDone, prev.Piece, d, pp.Piece) {
-			continue // visited already
-		}
-		if !found || before(d, pp.Piece, bestDone, best.Piece) {
-			best, bestDone, found = pp, d, true
+	return func(yield func(Partial) bool) {
+		prev, prevDone := -1, 0
+		for {
+			best, bestDone := -1, 0
+			for k, pp := range in.Partial {
+				d := countDone(pp)
+				if prev >= 0 && !before(prevDone, in.Partial[prev].Piece, d, pp.Piece) {
+					continue // yielded already
+				}
+				if (best < 0 || before(d, pp.Piece, bestDone, in.Partial[best].Piece)) && ok(pp) {
+					best, bestDone = k, d
+				}
+			}
+			if best < 0 || !yield(in.Partial[best]) {
+				return
+			}
+			prev, prevDone = best, bestDone
 		}
 	}
-	return best, found
 }
 
 // Endgame reports whether the download is in endgame mode: every piece we
@@ -249,31 +268,26 @@ func (p Picker) endgame(in PickInput, started pieceSet) bool {
 	return true
 }
 
-// randomPiece returns a piece accepted by ok chosen uniformly at random, or
-// -1 if none is accepted.
-func randomPiece(n int, ok func(int) bool, rng *rand.Rand) int {
-	count := 0
-	for i := range n {
-		if ok(i) {
-			count++
-		}
-	}
+// randomPiece returns a piece of the set chosen uniformly at random, or
+// -1 if the set is empty.
+func randomPiece(set pieceSet, rng *rand.Rand) int {
+	count := set.count()
 	if count == 0 {
 		return -1
 	}
 	k := rng.IntN(count)
-	for i := range n {
-		if ok(i) {
-			if k == 0 {
-				return i
-			}
-			k--
+	for i := range set.all() {
+		if k == 0 {
+			return i
 		}
+		k--
 	}
 	return -1
 }
 
-// A pieceSet is a scratch set of piece numbers, one bit each.
+// A pieceSet is a scratch set of piece numbers, one bit each, in the
+// order of a Bitfield's bytes (piece 64w is the high bit of word w), so
+// that it combines with one word by word.
 type pieceSet []uint64
 
 // newPieceSet returns an empty set for n pieces in buf if it is large
@@ -283,25 +297,55 @@ func newPieceSet(buf []uint64, n int) pieceSet {
 	if words > len(buf) {
 		return make(pieceSet, words)
 	}
-	return pieceSet(buf[:words])
+	s := pieceSet(buf[:words])
+	clear(s)
+	return s
 }
 
 func (s pieceSet) add(i int) {
 	if i >= 0 && i/64 < len(s) {
-		s[i/64] |= 1 << (i % 64)
+		s[i/64] |= 1 << (63 - i%64)
 	}
 }
 
-func (s pieceSet) has(i int) bool { return i >= 0 && i/64 < len(s) && s[i/64]&(1<<(i%64)) != 0 }
+func (s pieceSet) has(i int) bool { return i >= 0 && i/64 < len(s) && s[i/64]&(1<<(63-i%64)) != 0 }
 
-// rarest returns the piece accepted by ok with the lowest availability,
-// ties broken uniformly at random, or -1 if none is accepted.
-func rarest(n int, avail []int, ok func(int) bool, rng *rand.Rand) int {
-	best, bestAvail, ties := -1, 0, 0
-	for i := range n {
-		if !ok(i) {
-			continue
+func (s pieceSet) count() int {
+	c := 0
+	for _, w := range s {
+		c += bits.OnesCount64(w)
+	}
+	return c
+}
+
+// all yields the pieces of the set in increasing order.
+func (s pieceSet) all() func(yield func(int) bool) {
+	return func(yield func(int) bool) {
+		for w, word := range s {
+			for word != 0 {
+				lz := bits.LeadingZeros64(word)
+				if !yield(64*w + lz) {
+					return
+				}
+				word &^= 1 << (63 - lz)
+			}
 		}
+	}
+}
+
+// wordMask keeps the bits of word w that stand for pieces below n.
+func wordMask(n, w int) uint64 {
+	if rest := n - 64*w; rest < 64 {
+		return ^uint64(0) << (64 - rest)
+	}
+	return ^uint64(0)
+}
+
+// rarest returns the piece of the set with the lowest availability, ties
+// broken uniformly at random, or -1 if the set is empty.
+func rarest(set pieceSet, avail []int, rng *rand.Rand) int {
+	best, bestAvail, ties := -1, 0, 0
+	for i := range set.all() {
 		a := 0
 		if i < len(avail) {
 			a = avail[i]

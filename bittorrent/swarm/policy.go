@@ -74,11 +74,14 @@ type Choice struct {
 // A Choker decides which neighbours a peer unchokes. Rechoke is called at
 // every round (every 10 s, the slides' "re-evaluate top 4") and also
 // whenever a neighbour's interest changes, so a free upload slot is filled
-// at once. It returns one Choice per neighbour, in the order of ns.
+// at once. It returns one Choice per neighbour, in the order of ns; the
+// simulator reads it before the next call, so a Choker may reuse the
+// slice.
 //
 // ns leaves out the neighbours that are neither interested nor unchoked
-// and exchanged nothing with the peer in the last round: a choker of BEP
-// 3's family cannot choose them, and leaving them out keeps a swarm of a
+// and exchanged nothing with the peer in the last round, and between
+// rounds all that are neither interested nor unchoked: a choker of BEP 3's
+// family cannot choose them, and leaving them out keeps a swarm of a
 // thousand peers fast. When no neighbour is left the choker is not called.
 //
 // Seeding reports that the peer has the whole file (BitTorrent's seed

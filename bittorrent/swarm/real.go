@@ -131,6 +131,7 @@ type realChoker struct {
 	state bittorrent.ChokerState
 	rng   *rand.Rand
 	stats []bittorrent.PeerStats
+	out   []Choice
 }
 
 func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []Choice {
@@ -144,7 +145,8 @@ func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []
 	}
 	d := rc.c.Decide(rc.state, rc.stats, seeding, now, rc.rng)
 	rc.state = d.State
-	out := make([]Choice, len(ns))
+	out := grow(rc.out, len(ns))
+	rc.out = out
 	for i, c := range d.Choices {
 		out[i] = Choice{c.Unchoke(), c.Reason.String()}
 	}

@@ -41,6 +41,7 @@ type node struct {
 	avail            []int     // per piece: neighbours holding it
 	out, in          []*link   // links this node uploads on, downloads on
 	activeIn         int       // flows arriving now
+	inflows          []*link   // the in links with a flow
 	flows            []*link   // the out links with a flow
 	rawIn            float64   // the sum of the uploaders' shares offered to it
 	scale            float64   // its flows run at this share of what is offered
@@ -71,6 +72,7 @@ type link struct {
 	active bool
 	piece  int
 	flowAt int     // index in from.flows
+	inAt   int     // index in to.inflows
 	raw    float64 // the uploader's equal share
 	rate   float64 // raw, scaled down if the downloader is saturated
 	last   float64 // when bytes was last brought up to date
@@ -627,6 +629,8 @@ func (s *sim) start(l *link) {
 	l.active = true
 	l.flowAt = len(l.from.flows)
 	l.from.flows = append(l.from.flows, l)
+	l.inAt = len(to.inflows)
+	to.inflows = append(to.inflows, l)
 	l.piece = p
 	l.rate = 0
 	l.last = s.now
@@ -684,6 +688,10 @@ func (s *sim) unflow(l *link) {
 	last := fs[len(fs)-1]
 	fs[l.flowAt], last.flowAt = last, l.flowAt
 	l.from.flows = fs[:len(fs)-1]
+	ins := to.inflows
+	lastIn := ins[len(ins)-1]
+	ins[l.inAt], lastIn.inAt = lastIn, l.inAt
+	to.inflows = ins[:len(ins)-1]
 	to.inflight[p]--
 	if to.inflight[p] == 0 {
 		to.requested.clear(p)
@@ -713,8 +721,8 @@ func (s *sim) retry(n *node) {
 // of those links moves on to another piece.
 func (s *sim) done(n *node, p int) {
 	ended := s.scratch.ended[:0]
-	for _, l := range n.in {
-		if l.active && l.piece == p {
+	for _, l := range n.inflows {
+		if l.piece == p {
 			s.advance(l)
 			l.rate = 0
 			l.lastPiece = s.now
@@ -901,7 +909,7 @@ func (s *sim) rechoke(n *node, round bool) {
 	ns, ls := s.scratch.ns[:0], s.scratch.nsLinks[:0]
 	for _, l := range n.out {
 		in := l.rev
-		if !l.interested && !l.unchoked && in.downRate == 0 && l.upRate == 0 {
+		if !l.interested && !l.unchoked && (!round || (in.downRate == 0 && l.upRate == 0)) {
 			continue // nobody to decide about
 		}
 		nb := Neighbour{
