@@ -45,9 +45,19 @@ const (
 	IPPROTO_UDP = syscall.IPPROTO_UDP
 )
 
-// INADDR_ANY is the IPv4 wildcard address: bound to it, a server accepts
-// traffic arriving on any of the host's interfaces.
-var INADDR_ANY = [4]byte{0, 0, 0, 0}
+// INADDR_ANY is the IPv4 wildcard address 0.0.0.0, as C's 32-bit
+// constant: bound to it, a server accepts traffic arriving on any of the
+// host's interfaces. InAddr turns it into the bytes of a SockaddrIn:
+//
+//	addrport := &sockets.SockaddrIn{Port: 5100, Addr: sockets.InAddr(sockets.INADDR_ANY)}
+const INADDR_ANY uint32 = 0
+
+// InAddr returns the four bytes of a 32-bit IPv4 address, most
+// significant first: what C's htonl does before the address goes into
+// sin_addr. InAddr(0x7f000001) is 127.0.0.1.
+func InAddr(addr uint32) [4]byte {
+	return [4]byte{byte(addr >> 24), byte(addr >> 16), byte(addr >> 8), byte(addr)}
+}
 
 // SockaddrIn is C's struct sockaddr_in: an IPv4 address and a port. The
 // kernel stores both in network byte order (big-endian); Go's syscall

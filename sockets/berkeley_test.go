@@ -173,7 +173,10 @@ func TestInet(t *testing.T) {
 			t.Errorf("Inet(%q, %d).Port = %d", tt.addr, tt.port, sa.Port)
 		}
 	}
-	if INADDR_ANY != [4]byte{} {
+	if InAddr(INADDR_ANY) != [4]byte{} {
 		t.Error("INADDR_ANY is not 0.0.0.0")
+	}
+	if got := InAddr(0x7f000001); got != [4]byte{127, 0, 0, 1} {
+		t.Errorf("InAddr(0x7f000001) = %v, want 127.0.0.1", got)
 	}
 }

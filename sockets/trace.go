@@ -20,14 +20,20 @@ const maxTraceLine = 1024
 //	S: 250 Hello crepes.fr, pleased to meet you
 //
 // A server passes ("S", "C"), a client ("C", "S"). Line endings are not
-// printed; each transcript line reaches w in a single Write, so several
-// traced connections can share one w. If w is nil, Trace returns conn
-// itself.
+// printed, and each transcript line reaches w in a single Write. The two
+// directions of one connection never write at once; connections that
+// share a w need a w that is safe for concurrent use, such as os.Stdout
+// or a *SyncWriter (a server wraps its Trace writer once with
+// NewSyncWriter and passes that to Trace for every connection). If w is
+// nil, Trace returns conn itself.
 func Trace(conn net.Conn, w io.Writer, self, peer string) net.Conn {
 	if w == nil {
 		return conn
 	}
-	out := &lockedWriter{w: w}
+	out, ok := w.(*SyncWriter)
+	if !ok {
+		out = NewSyncWriter(w)
+	}
 	return &tracedConn{
 		Conn:  conn,
 		read:  lineTap{out: out, prefix: peer + ": "},
@@ -74,7 +80,7 @@ func (c *tracedConn) Close() error {
 
 // lineTap cuts a byte stream into lines and prints each with a prefix.
 type lineTap struct {
-	out    *lockedWriter
+	out    *SyncWriter
 	prefix string
 	line   []byte
 }
@@ -118,14 +124,26 @@ func (t *lineTap) emit() {
 	t.line = t.line[:0]
 }
 
-// lockedWriter serialises the two directions' lines onto one writer.
-type lockedWriter struct {
+// A SyncWriter lets several goroutines write to one writer, each Write
+// whole: the traces of many connections, or a server's log and a
+// client's, interleave line by line instead of byte by byte.
+type SyncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+// NewSyncWriter returns w wrapped for concurrent use; w itself if it is
+// already a *SyncWriter.
+func NewSyncWriter(w io.Writer) *SyncWriter {
+	if sw, ok := w.(*SyncWriter); ok {
+		return sw
+	}
+	return &SyncWriter{w: w}
+}
+
+// Write writes p to the underlying writer while holding the lock.
+func (s *SyncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -42,6 +42,7 @@ type UDPServer struct {
 	mu     sync.Mutex
 	pcs    map[net.PacketConn]bool
 	closed bool
+	trace  io.Writer // Trace, made safe for all sockets at once
 	wg     sync.WaitGroup
 }
 
@@ -64,6 +65,9 @@ func (s *UDPServer) ServePacket(pc net.PacketConn) error {
 	}
 	defer s.wg.Done()
 	defer pc.Close()
+	s.mu.Lock()
+	trace := s.trace
+	s.mu.Unlock()
 
 	buf := make([]byte, MaxDatagram)
 	for {
@@ -78,8 +82,8 @@ func (s *UDPServer) ServePacket(pc net.PacketConn) error {
 			return fmt.Errorf("sockets: udp server: %w", err)
 		}
 		reply := bytes.ToUpper(buf[:n])
-		if s.Trace != nil {
-			fmt.Fprintf(s.Trace, "server: from %v %q, reply %q\n", client, buf[:n], reply)
+		if trace != nil {
+			fmt.Fprintf(trace, "server: from %v %q, reply %q\n", client, buf[:n], reply)
 		}
 		// A reply that cannot be sent is lost, as UDP loses datagrams:
 		// the client decides whether to ask again.
@@ -95,6 +99,9 @@ func (s *UDPServer) track(pc net.PacketConn) bool {
 	}
 	if s.pcs == nil {
 		s.pcs = make(map[net.PacketConn]bool)
+	}
+	if s.Trace != nil && s.trace == nil {
+		s.trace = NewSyncWriter(s.Trace)
 	}
 	s.pcs[pc] = true
 	s.wg.Add(1)
@@ -173,26 +180,38 @@ func DialUDP(ctx context.Context, addr string) (*UDPClient, error) {
 // Uppercase sends sentence in one datagram and returns the server's reply.
 // UDP may lose either datagram: Uppercase then waits until ctx is done, so
 // give it a deadline. Datagrams from other addresses are ignored.
+//
+// Nothing in the datagrams ties a reply to its request: if a reply comes
+// late, after Uppercase gave up on it, the next call takes it for its
+// own answer. That is why DNS, which also runs over UDP, puts a 16-bit ID
+// in every query and checks it in the reply.
 func (c *UDPClient) Uppercase(ctx context.Context, sentence string) (string, error) {
 	if len(sentence) > MaxDatagram {
 		return "", fmt.Errorf("sockets: udp client: sentence of %d bytes does not fit in a datagram", len(sentence))
 	}
-	stop := context.AfterFunc(ctx, func() { c.pc.SetReadDeadline(time.Now()) })
-	defer stop()
-	c.pc.SetReadDeadline(time.Time{})
-	if _, err := c.pc.WriteTo([]byte(sentence), c.server); err != nil {
+	done := WatchContext(ctx, c.pc)
+	n, err := c.exchange(sentence)
+	if cerr := done(); cerr != nil {
+		return "", fmt.Errorf("sockets: udp client: no reply: %w", cerr)
+	}
+	if err != nil {
 		return "", fmt.Errorf("sockets: udp client: %w", err)
+	}
+	return string(c.buf[:n]), nil
+}
+
+// exchange sends one datagram and waits for one from the server.
+func (c *UDPClient) exchange(sentence string) (int, error) {
+	if _, err := c.pc.WriteTo([]byte(sentence), c.server); err != nil {
+		return 0, err
 	}
 	for {
 		n, from, err := c.pc.ReadFrom(c.buf)
 		if err != nil {
-			if ctx.Err() != nil {
-				return "", fmt.Errorf("sockets: udp client: no reply: %w", ctx.Err())
-			}
-			return "", fmt.Errorf("sockets: udp client: %w", err)
+			return 0, err
 		}
 		if from.String() == c.server.String() {
-			return string(c.buf[:n]), nil
+			return n, nil
 		}
 	}
 }
@@ -219,6 +238,7 @@ type TCPServer struct {
 	listeners map[net.Listener]bool
 	conns     map[net.Conn]bool
 	closed    bool
+	trace     io.Writer // Trace, made safe for all connections at once
 	wg        sync.WaitGroup
 }
 
@@ -267,7 +287,10 @@ func (s *TCPServer) Serve(ln net.Listener) error {
 // serveConn is one client's conversation on its own connection socket.
 func (s *TCPServer) serveConn(conn net.Conn) {
 	defer conn.Close()
-	conn = Trace(conn, s.Trace, "S", "C")
+	s.mu.Lock()
+	trace := s.trace
+	s.mu.Unlock()
+	conn = Trace(conn, trace, "S", "C")
 	idle := s.IdleTimeout
 	if idle <= 0 {
 		idle = 2 * time.Minute
@@ -322,6 +345,9 @@ func (s *TCPServer) trackListener(ln net.Listener) bool {
 	if s.listeners == nil {
 		s.listeners = make(map[net.Listener]bool)
 	}
+	if s.Trace != nil && s.trace == nil {
+		s.trace = NewSyncWriter(s.Trace)
+	}
 	s.listeners[ln] = true
 	s.wg.Add(1)
 	return true
@@ -353,7 +379,7 @@ func (s *TCPServer) isClosed() bool {
 	return s.closed
 }
 
-// closeListeners stops accepting and reports whether connections remain.
+// closeListeners marks the server closed and stops accepting.
 func (s *TCPServer) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -435,23 +461,27 @@ func (c *TCPClient) Uppercase(ctx context.Context, sentence string) (string, err
 	if bytes.ContainsAny([]byte(sentence), "\r\n") {
 		return "", errors.New("sockets: tcp client: sentence has a line break")
 	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
-	defer stop()
+	done := WatchContext(ctx, c.conn)
+	line, err := c.exchange(sentence)
+	if cerr := done(); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("sockets: tcp client: %w", err)
+	}
+	return line, nil
+}
+
+// exchange writes one line and reads one back.
+func (c *TCPClient) exchange(sentence string) (string, error) {
 	if _, err := io.WriteString(c.conn, sentence+"\n"); err != nil {
-		return "", c.err(ctx, err)
+		return "", err
 	}
 	line, err := c.lr.ReadLine()
 	if err != nil {
-		return "", c.err(ctx, err)
+		return "", err
 	}
 	return string(line), nil
-}
-
-func (c *TCPClient) err(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	return fmt.Errorf("sockets: tcp client: %w", err)
 }
 
 // Close closes the connection.

@@ -314,3 +314,84 @@ func TestTCPServerSplitCharacter(t *testing.T) {
 		t.Errorf("got %q, %v; want CRÊPE", line, err)
 	}
 }
+
+// Many connections trace into one plain buffer: the server makes it safe
+// (the race detector checks).
+func TestTCPServerSharedTrace(t *testing.T) {
+	ctx := testContext(t)
+	var buf strings.Builder
+	s := &TCPServer{Trace: &buf}
+	addr := startTCP(t, s)
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := DialTCP(ctx, addr.String())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer c.Close()
+			if _, err := c.Uppercase(ctx, fmt.Sprintf("client %d", i)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	s.Close() // the traced conns flush on close
+	for i := range 5 {
+		if want := fmt.Sprintf("S: CLIENT %d\n", i); !strings.Contains(buf.String(), want) {
+			t.Errorf("trace lacks %q", want)
+		}
+	}
+}
+
+// A context that ends after the call is over does not spoil the next call.
+func TestWatchContextLateCancel(t *testing.T) {
+	ctx := testContext(t)
+	addr := startTCP(t, &TCPServer{})
+	c, err := DialTCP(ctx, addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	first, cancel := context.WithCancel(ctx)
+	if _, err := c.Uppercase(first, "one"); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if got, err := c.Uppercase(ctx, "two"); err != nil || got != "TWO" {
+		t.Errorf("after a late cancel: %q, %v", got, err)
+	}
+}
+
+// A context that ends during the call ends it, and the error says why.
+func TestWatchContextCancelDuringCall(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	ctx, cancel := context.WithCancel(testContext(t))
+	done := WatchContext(ctx, pc)
+	go cancel()
+	_, _, rerr := pc.ReadFrom(make([]byte, 10))
+	if cerr := done(); !errors.Is(cerr, context.Canceled) {
+		t.Fatalf("done() = %v, want context.Canceled", cerr)
+	}
+	if rerr == nil {
+		t.Fatal("ReadFrom returned without error on an idle socket")
+	}
+	// The deadline is cleared again: a datagram can be read now.
+	go func() {
+		c, err := net.Dial("udp", pc.LocalAddr().String())
+		if err == nil {
+			c.Write([]byte("x"))
+			c.Close()
+		}
+	}()
+	if _, _, err := pc.ReadFrom(make([]byte, 10)); err != nil {
+		t.Errorf("read after done(): %v", err)
+	}
+}
