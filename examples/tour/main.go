@@ -19,8 +19,9 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"time"
+
+	"appnet.dev/sockets"
 )
 
 // A chapter is one topic of the lecture, run end to end. Run writes the
@@ -90,17 +91,5 @@ func runChapter(ctx context.Context, w io.Writer, c chapter) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	// A chapter's servers and clients print from their own goroutines.
-	return c.run(ctx, &syncWriter{w: w}, dir)
-}
-
-// syncWriter lets several goroutines print to one writer.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *syncWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return c.run(ctx, sockets.NewSyncWriter(w), dir)
 }
