@@ -100,23 +100,30 @@ func TestShutdownCancelsDelivery(t *testing.T) {
 }
 
 // TestCloseEndsServeConn: a session started with ServeConn is one of the
-// server's: Close ends it and waits for it.
+// server's: Close cancels its delivery and waits for it.
 func TestCloseEndsServeConn(t *testing.T) {
-	srv := &Server{Domain: "hamburger.edu"}
+	sb := newStuckBackend()
+	srv := &Server{Domain: "hamburger.edu", Backend: sb}
 	client, server := net.Pipe()
 	defer client.Close()
+	go io.Copy(io.Discard, client) // the replies; ends when the pipe closes
 	ended := make(chan struct{})
 	go func() { srv.ServeConn(server); close(ended) }()
-	buf := make([]byte, 64)
-	if _, err := client.Read(buf); err != nil { // the greeting
+	if _, err := io.WriteString(client, "HELO crepes.fr\r\nMAIL FROM:<alice@crepes.fr>\r\n"+
+		"RCPT TO:<bob@hamburger.edu>\r\nDATA\r\nDo you like ketchup?\r\n.\r\n"); err != nil {
 		t.Fatal(err)
 	}
+	<-sb.entered
 	closed := make(chan struct{})
 	go func() { srv.Close(); close(closed) }()
 	within(t, closed, "Close")
 	select {
-	case <-ended:
+	case err := <-sb.result:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("backend's context ended with %v", err)
+		}
 	default:
-		t.Error("Close returned before ServeConn did")
+		t.Error("Close returned before the ServeConn session's backend did")
 	}
+	within(t, ended, "ServeConn")
 }
