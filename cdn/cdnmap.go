@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Limits of a map file, checked before anything is kept.
@@ -54,6 +55,8 @@ type Map struct {
 	Clusters []Cluster
 	Nodes    []Node
 	Zones    []Zone
+
+	ringCache atomic.Pointer[routeRings] // Route's rings, built once
 }
 
 // ParseMap reads a map file.

@@ -10,12 +10,15 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 func readTestMap(t testing.TB) *Map {
@@ -49,7 +52,7 @@ func TestParseMap(t *testing.T) {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(m, again, cmp.Comparer(func(a, b netip.Prefix) bool { return a == b }),
-		cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
+		cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b }), cmpopts.IgnoreUnexported(Map{})); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
 	}
 
@@ -303,5 +306,32 @@ func TestMonitorRunStopsWithItsContext(t *testing.T) {
 	}
 	if st := mon.States()["bos1"]; !st.Healthy || st.Load != 3 {
 		t.Errorf("state %+v", st)
+	}
+}
+
+// BenchmarkRoute is one routing decision on KingCDN's test map (four
+// clusters of edges, Bob in Boston): the consistent-hashing rings of the
+// clusters are built once per Map, not on every call.
+func BenchmarkRoute(b *testing.B) {
+	m := readTestMap(b)
+	bob := netip.MustParseAddr("10.1.2.3")
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if len(Route(m, nil, bob, "/6Y7B23V/high/0000"+strconv.Itoa(i%10)+".toy", 0, 2)) != 2 {
+			b.Fatal("no route")
+		}
+	}
+}
+
+func TestRouteSeesReplacedNodes(t *testing.T) {
+	m := readTestMap(t)
+	bob := netip.MustParseAddr("10.1.2.3")
+	if got := Route(m, nil, bob, "/6Y7B23V", 0, 1); len(got) != 1 || got[0].Cluster != "boston" {
+		t.Fatalf("before: %v, want a Boston edge", got)
+	}
+	// KingCDN takes Boston out of the map: a new Nodes slice, new rings.
+	m.Nodes = slices.DeleteFunc(slices.Clone(m.Nodes), func(n Node) bool { return n.Cluster == "boston" })
+	if got := Route(m, nil, bob, "/6Y7B23V", 0, 1); len(got) != 1 || got[0].Cluster == "boston" {
+		t.Errorf("after: %v, want no Boston edge", got)
 	}
 }
