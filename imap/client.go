@@ -110,8 +110,9 @@ func (c *Client) noteCaps(code string) {
 	}
 }
 
-// Has reports whether the server announced a capability (after the
-// greeting, Login or Capability).
+// Has reports whether the server announced a capability: in the greeting
+// (read by the first command, not by Dial), at Login, or in answer to
+// Capability.
 func (c *Client) Has(capability string) bool { return c.caps[strings.ToUpper(capability)] }
 
 // arg is a piece of a command: text, or a literal.
