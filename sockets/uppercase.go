@@ -238,7 +238,8 @@ type TCPServer struct {
 	listeners map[net.Listener]bool
 	conns     map[net.Conn]bool
 	closed    bool
-	trace     io.Writer // Trace, made safe for all connections at once
+	done      chan struct{} // closed by Close and Shutdown
+	trace     io.Writer     // Trace, made safe for all connections at once
 	wg        sync.WaitGroup
 }
 
@@ -260,18 +261,23 @@ func (s *TCPServer) Serve(ln net.Listener) error {
 	}
 	defer s.wg.Done()
 	defer ln.Close()
+	var wait time.Duration
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			var retry bool
+			if wait, retry = AcceptRetry(err, wait); !retry {
+				return fmt.Errorf("sockets: tcp server: %w", err)
 			}
-			return fmt.Errorf("sockets: tcp server: %w", err)
+			if !s.pause(wait) {
+				return ErrServerClosed
+			}
+			continue
 		}
+		wait = 0
 		if !s.trackConn(conn) {
 			conn.Close()
 			return ErrServerClosed
@@ -348,9 +354,28 @@ func (s *TCPServer) trackListener(ln net.Listener) bool {
 	if s.Trace != nil && s.trace == nil {
 		s.trace = NewSyncWriter(s.Trace)
 	}
+	if s.done == nil {
+		s.done = make(chan struct{})
+	}
 	s.listeners[ln] = true
 	s.wg.Add(1)
 	return true
+}
+
+// pause waits d before the next Accept, and reports false if the server
+// closes meanwhile.
+func (s *TCPServer) pause(d time.Duration) bool {
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-done:
+		return false
+	}
 }
 
 func (s *TCPServer) trackConn(c net.Conn) bool {
@@ -383,6 +408,9 @@ func (s *TCPServer) isClosed() bool {
 func (s *TCPServer) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed && s.done != nil {
+		close(s.done)
+	}
 	s.closed = true
 	for ln := range s.listeners {
 		ln.Close()
