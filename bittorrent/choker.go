@@ -102,8 +102,10 @@ func (d Decision) Unchoked() []string {
 // peers that send to us fastest (that we send to fastest, when seeding);
 // every OptimisticInterval it unchokes one more at random, new peers three
 // times as likely, so that newcomers get a first piece and faster partners
-// are discovered. It is a pure policy: time, state and randomness come in,
-// the decision goes out.
+// are discovered. Peers tied at the cut (in a flash crowd every rate is
+// zero) are drawn at random, so that no peer is everybody's favourite for
+// its name. It is a pure policy: time, state and randomness come in, the
+// decision goes out.
 type Choker struct {
 	Regular            int           // unchoke slots by rate
 	Optimistic         int           // optimistic slots (0 or 1 in practice)

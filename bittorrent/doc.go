@@ -36,7 +36,10 @@
 //  3. Bob becomes one of Alice's top-four providers.
 //
 // Both policies are pure functions: the inputs, the time and a seeded
-// random source go in, the decision comes out. The client applies them to
+// random source go in, the decision comes out. They run for every request
+// and every round of every peer (the swarm simulator calls the picker half
+// a million times for a thousand peers), so they allocate nothing but
+// their answer: [Picker.AppendPick] fills a caller's buffer. The client applies them to
 // real connections, and the swarm simulator (appnet.dev/bittorrent/swarm)
 // to virtual peers in virtual time.
 //

@@ -7,6 +7,7 @@ import (
 )
 
 func TestCompareSelection(t *testing.T) {
+	t.Parallel()
 	out, err := CompareSelection(broadbandConfig(30))
 	if err != nil {
 		t.Fatal(err)
@@ -29,6 +30,7 @@ func TestCompareSelection(t *testing.T) {
 }
 
 func TestCompareChoking(t *testing.T) {
+	t.Parallel()
 	base := broadbandConfig(30)
 	base.FreeRiders = 6
 	out, err := CompareChoking(base)
@@ -58,6 +60,7 @@ func TestCompareChoking(t *testing.T) {
 }
 
 func TestCompareChurn(t *testing.T) {
+	t.Parallel()
 	base := broadbandConfig(30)
 	selfish := Churn{Selfish: true}
 	quitters := Churn{Interarrival: 30 * time.Second, Abort: 3 * time.Minute}

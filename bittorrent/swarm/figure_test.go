@@ -10,6 +10,7 @@ import (
 )
 
 func TestFigure(t *testing.T) {
+	t.Parallel()
 	pts, err := Figure(SlideExample(0), []int{0, 10, 35})
 	if err != nil {
 		t.Fatal(err)

@@ -74,7 +74,8 @@ type Choice struct {
 // A Choker decides which neighbours a peer unchokes. Rechoke is called at
 // every round (every 10 s, the slides' "re-evaluate top 4") and also
 // whenever a neighbour's interest changes, so a free upload slot is filled
-// at once. It returns one Choice per neighbour, in the order of ns; the
+// at once; between rounds it is consulted only if an interested neighbour
+// is choked. It returns one Choice per neighbour, in the order of ns; the
 // simulator reads it before the next call, so a Choker may reuse the
 // slice.
 //

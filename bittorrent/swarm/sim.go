@@ -906,6 +906,9 @@ func (s *sim) rechoke(n *node, round bool) {
 	if n.rider || n.up == 0 || len(n.out) == 0 {
 		return
 	}
+	if !round && !waiting(n) {
+		return // no slot to fill: between rounds nobody is choked
+	}
 	ns, ls := s.scratch.ns[:0], s.scratch.nsLinks[:0]
 	for _, l := range n.out {
 		in := l.rev
@@ -954,6 +957,16 @@ func (s *sim) rechoke(n *node, round bool) {
 			s.stop(l)
 		}
 	}
+}
+
+// waiting reports whether an interested neighbour of n is choked.
+func waiting(n *node) bool {
+	for _, l := range n.out {
+		if l.interested && !l.unchoked {
+			return true
+		}
+	}
+	return false
 }
 
 // grow returns b resized to n zero elements, reusing its array.

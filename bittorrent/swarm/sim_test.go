@@ -9,6 +9,7 @@ import (
 )
 
 func TestClientServerMatchesBound(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 10, 35, 100} {
 		cfg := slideConfig(n)
 		cfg.Mode = ClientServer
@@ -59,6 +60,7 @@ func TestP2PSmallSwarm(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
+	t.Parallel()
 	cfg := broadbandConfig(20)
 	cfg.Seed = 7
 	a, err := Run(cfg)

@@ -9,6 +9,7 @@ import (
 // simulated time) at least 0.90 with 256 pieces. N = 1000 is measured by
 // BenchmarkRun, which reports the efficiency beside the time.
 func TestP2PEfficiency(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name string
 		cfg  Config
