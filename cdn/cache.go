@@ -2,6 +2,7 @@ package cdn
 
 import (
 	"net/http"
+	"strconv"
 	"sync"
 )
 
@@ -17,6 +18,27 @@ type Object struct {
 	// Vary holds the request fields that selected this response (its Vary
 	// list, canonical names) and their values.
 	Vary map[string]string
+
+	// Content-Length of Body, made once by withLength; lengthOf is the
+	// length it was made for, so a copy with another Body is not misled.
+	length   []string
+	lengthOf int
+}
+
+// withLength makes o's Content-Length field once, when the edge builds the
+// object, so that no HIT formats it again. It returns o.
+func (o *Object) withLength() *Object {
+	o.length, o.lengthOf = []string{strconv.Itoa(len(o.Body))}, len(o.Body)
+	return o
+}
+
+// contentLength is the Content-Length field of the whole body: made when
+// the edge builds the object, so a HIT need not format it again.
+func (o *Object) contentLength() []string {
+	if o.length != nil && o.lengthOf == len(o.Body) {
+		return o.length
+	}
+	return []string{strconv.Itoa(len(o.Body))}
 }
 
 // Size is what the object counts against a cache's capacity: its body and

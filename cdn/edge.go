@@ -82,9 +82,13 @@ type Edge struct {
 	cancel   context.CancelFunc
 	rt       http.RoundTripper
 	via11    string
-	cache    *Cache
-	maxObj   int64
-	slots    chan struct{} // one per origin fetch in progress
+	// Header values the HIT path hands out as they are, never appended
+	// to (their capacity is their length, so an Add copies them).
+	via11s, acceptRanges, statusHit, statusStale []string
+	hitPrefix                                    string // "name; hit; ttl="
+	cache                                        *Cache
+	maxObj                                       int64
+	slots                                        chan struct{} // one per origin fetch in progress
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -119,6 +123,10 @@ func (e *Edge) init() {
 		e.ctx, e.cancel = context.WithCancel(context.Background())
 		e.flights = map[string]*flight{}
 		e.via11 = "1.1 " + e.name()
+		e.via11s = []string{e.via11}
+		e.acceptRanges = []string{"bytes"}
+		e.statusHit, e.statusStale = []string{StatusHit}, []string{StatusStale}
+		e.hitPrefix = e.name() + "; hit; ttl="
 		n := e.MaxFetches
 		if n <= 0 {
 			n = DefaultMaxFetches
@@ -308,12 +316,16 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		switch Decide(rq, stored.Control, stored.Timing, now) {
 		case Serve:
-			e.tracef("edge %s: %s %s HIT", e.name(), r.Method, key)
+			if e.Trace != nil {
+				e.tracef("edge %s: %s %s HIT", e.name(), r.Method, key)
+			}
 			e.serveObject(w, r, stored, StatusHit)
 			return
 		case ServeStale:
 			e.startFlight(key, r, stored) // in the background: nobody waits
-			e.tracef("edge %s: %s %s STALE (revalidating in the background)", e.name(), r.Method, key)
+			if e.Trace != nil {
+				e.tracef("edge %s: %s %s STALE (revalidating in the background)", e.name(), r.Method, key)
+			}
 			e.serveObject(w, r, stored, StatusStale)
 			return
 		}
@@ -466,6 +478,7 @@ func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResu
 		}
 		obj := &Object{Status: stored.Status, Header: h, Body: stored.Body, Vary: stored.Vary,
 			Timing: NewTiming(h, reqTime, respTime), Control: ParseCacheControl(h.Values("Cache-Control"))}
+		obj.withLength()
 		ok, _ := Storable(r, obj.Status, h)
 		if ok = ok && e.cache.Put(key, obj); !ok {
 			e.cache.Remove(key)
@@ -496,6 +509,7 @@ func (e *Edge) fetch(key string, out, r *http.Request, stored *Object) fetchResu
 	h.Del("Content-Length")
 	obj := &Object{Status: resp.StatusCode, Header: h, Body: body, Timing: NewTiming(h, reqTime, respTime),
 		Control: ParseCacheControl(h.Values("Cache-Control"))}
+	obj.withLength()
 	if fields := varyFields(h); len(fields) > 0 {
 		obj.Vary = map[string]string{}
 		for _, f := range fields {
@@ -518,9 +532,20 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 	}
 	now := e.now()
 	h["Age"] = []string{strconv.FormatInt(int64(o.Timing.Age(now)/time.Second), 10)}
-	h["X-Cache"] = []string{status}
+	switch status {
+	case StatusHit:
+		h["X-Cache"] = e.statusHit
+	case StatusStale:
+		h["X-Cache"] = e.statusStale
+	default:
+		h["X-Cache"] = []string{status}
+	}
 	h["Cache-Status"] = []string{e.cacheStatus(status, o, now)}
-	h["Via"] = append(h["Via"][:len(h["Via"]):len(h["Via"])], e.via(r))
+	if via := h["Via"]; len(via) == 0 && r.ProtoMajor == 1 && r.ProtoMinor == 1 {
+		h["Via"] = e.via11s
+	} else {
+		h["Via"] = append(via[:len(via):len(via)], e.via(r))
+	}
 	if o.Status != http.StatusOK {
 		h.Set("Content-Length", strconv.Itoa(len(o.Body)))
 		w.WriteHeader(o.Status)
@@ -534,11 +559,11 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	h.Set("Accept-Ranges", "bytes")
+	h["Accept-Ranges"] = e.acceptRanges
 	size := int64(len(o.Body))
 	rng := r.Header.Get("Range")
 	if rng == "" || r.Method != http.MethodGet || !ifRangeHolds(r, o.Header) {
-		h.Set("Content-Length", strconv.FormatInt(size, 10))
+		h["Content-Length"] = o.contentLength()
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			w.Write(o.Body)
@@ -588,12 +613,14 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 // edge served with X-Cache status: whether it was a hit, why it went
 // forward, and how long the copy stays fresh.
 func (e *Edge) cacheStatus(status string, o *Object, now time.Time) string {
-	ttl := strconv.FormatInt(int64((o.Timing.Lifetime-o.Timing.Age(now))/time.Second), 10)
+	secs := int64((o.Timing.Lifetime - o.Timing.Age(now)) / time.Second)
+	if status == StatusHit || status == StatusStale {
+		// One allocation: the prefix and the number appended in place.
+		var buf [64]byte
+		return string(strconv.AppendInt(append(buf[:0], e.hitPrefix...), secs, 10))
+	}
+	ttl := strconv.FormatInt(secs, 10)
 	switch status {
-	case StatusHit:
-		return e.name() + "; hit; ttl=" + ttl
-	case StatusStale:
-		return e.name() + "; hit; ttl=" + ttl
 	case StatusRevalidated:
 		return e.name() + "; fwd=stale; fwd-status=304; ttl=" + ttl
 	}
