@@ -34,6 +34,9 @@ var commandSeeds = []string{
 	"a LOGIN {3+}\r\nbob {7+}\r\nhunter2\r\nb LIST \"\" %\r\nc CREATE Archive\r\nd STATUS Archive (MESSAGES UIDNEXT)\r\ne IDLE\r\nDONE\r\n",
 	"a AUTHENTICATE PLAIN AGJvYgBodW50ZXIy\r\nb SELECT INBOX\r\nc FETCH 1 BINARY[1]\r\nd UID EXPUNGE 1\r\ne LOGOUT\r\n",
 	"a LOGIN {99999999999}\r\n",
+	"a LOGIN bob hunter2\r\nb APPEND INBOX {2+}\r\nHi (\\Flagged) {3+}\r\nHi!\r\nc APPEND INBOX {2+}\r\nHi {9999999}\r\nd RENAME INBOX Old\r\n",
+	"a LOGIN bob hunter2\r\nb ENABLE IMAP4rev2 CONDSTORE\r\nc CREATE \"Crêpes\"\r\nd LIST \"\" *\r\ne SELECT INBOX\r\nf UID SEARCH RETURN (MIN MAX COUNT ALL) RECENT\r\ng SEARCH RETURN () NEW\r\nh ENABLE IMAP4rev2\r\n",
+	"a LOGIN bob hunter2\r\nb EXAMINE INBOX\r\nc FETCH 1:* FLAGS\r\nd STATUS INBOX (RECENT)\r\ne SEARCH OLD\r\n",
 	"a LOGIN bob hunter2\r\nb SEARCH ((((((((((((((((((((((((((((((((((((ALL))))))))))))))))))))))))))))))))))))\r\n",
 }
 

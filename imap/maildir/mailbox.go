@@ -372,6 +372,9 @@ func (m *Mailbox) readLogFrom(f *os.File) error {
 	if m.next == 0 {
 		m.next = 1
 	}
+	if m.firstRecent > m.next {
+		m.firstRecent = m.next // an R line beyond UIDNEXT: a damaged log
+	}
 	m.logSize = from + int64(end)
 	m.logIno = inode(st)
 	return nil

@@ -330,6 +330,7 @@ func FuzzUIDList(f *testing.F) {
 	f.Add([]byte("appnet-uidlist 1 V1764111600 N3\n1 a\n2 b\n-1\n"), []byte("0 $Forwarded\n1 Junk\n"), "a:2,Sab")
 	f.Add([]byte("appnet-uidlist 1 V N\n4294967295 x\n"), []byte("99 x\n"), "x")
 	f.Add([]byte("garbage"), []byte(""), "y:2,")
+	f.Add([]byte("appnet-uidlist 1 V7 N1\n1 a\nR2\nR99999999999\nR\n2 b\nR1\n"), []byte(""), "b:2,S")
 	f.Fuzz(func(t *testing.T, log, keywords []byte, name string) {
 		if name == "" || strings.ContainsAny(name, "/\x00") || name[0] == '.' || len(name) > 200 {
 			return
@@ -353,6 +354,19 @@ func FuzzUIDList(f *testing.F) {
 				t.Fatalf("bad or repeated UID %d", m.UID)
 			}
 			seen[m.UID] = true
+		}
+		// \Recent claims: what is claimed lies below UIDNEXT, and is
+		// claimed once.
+		from, to, err := inbox.ClaimRecent()
+		if err != nil {
+			return
+		}
+		_, next, _ := inbox.Status()
+		if from > to || to > next {
+			t.Fatalf("claim [%d,%d) with UIDNEXT %d", from, to, next)
+		}
+		if a, b, err := inbox.ClaimRecent(); err == nil && a != b {
+			t.Fatalf("second claim [%d,%d) after [%d,%d)", a, b, from, to)
 		}
 	})
 }
