@@ -73,6 +73,7 @@ func TestPlayerPlaysAndDecodes(t *testing.T) {
 // TestPlayerBandwidthDrop: fast for the first requests, then far below
 // the middle rate. The throughput rule must go up, then come down.
 func TestPlayerBandwidthDrop(t *testing.T) {
+	t.Parallel() // mostly waiting on a slow link
 	e := smallContent(t, 6*time.Second)
 	base := serve(t, &Server{FS: e.Files})
 	// Requests: MPD, low init, chunk 0, high init, chunks 1 and 2 at
@@ -265,6 +266,7 @@ func TestPlayerFailoverMidStream(t *testing.T) {
 // TestPlayerAbandon: the link drops to 40 kbit/s while a top-rate chunk is
 // on its way; rather than stall, the player abandons it for a lower rate.
 func TestPlayerAbandon(t *testing.T) {
+	t.Parallel() // mostly waiting on a slow link
 	e := smallContent(t, 5*time.Second)
 	base := serve(t, &Server{FS: e.Files})
 	p := &Player{
