@@ -95,6 +95,8 @@
 // Server for crepes.fr whose Backend is its Queue is Alice's mail server,
 // accepting her submission (after AUTH) and relaying it. The queue's
 // files are written through tmp/ with fsync and renames, so a crash
-// (kill -9) loses nothing that was acknowledged, and redelivers at most
-// the message in flight.
+// (kill -9) loses nothing that was acknowledged, and redelivers only the
+// deliveries that were in flight. Its state machine is one pure function
+// (after an attempt: next attempt, expiry, which notices to send), and so
+// is its retry schedule.
 package smtp
