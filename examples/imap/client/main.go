@@ -10,14 +10,19 @@
 //
 // Messages are named by their UID, which (unlike a sequence number) does
 // not change when other messages are deleted. -trace prints the dialogue.
+// Against a server run with -cert, give -cafile with that certificate (or
+// the authority that signed it): the client says STARTTLS before LOGIN.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,6 +38,7 @@ func main() {
 	pass := flag.String("pass", "", "password")
 	folder := flag.String("folder", "INBOX", "mailbox to work in")
 	trace := flag.Bool("trace", false, "print the dialogue (C:/S:)")
+	caFile := flag.String("cafile", "", "PEM `file` of the certificates to trust: STARTTLS before LOGIN")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: client [flags] folders | list | read UID | move UID FOLDER | delete UID | watch")
 		flag.PrintDefaults()
@@ -45,12 +51,24 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *server, *user, *pass, *folder, *trace, args); err != nil {
+	var tc *tls.Config
+	if *caFile != "" {
+		pem, err := os.ReadFile(*caFile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			log.Fatalf("client: no certificate in %s", *caFile)
+		}
+		tc = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	if err := run(ctx, *server, *user, *pass, *folder, *trace, tc, args); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run(ctx context.Context, server, user, pass, folder string, trace bool, args []string) error {
+func run(ctx context.Context, server, user, pass, folder string, trace bool, tc *tls.Config, args []string) error {
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := imap.Dial(dialCtx, server)
@@ -60,6 +78,16 @@ func run(ctx context.Context, server, user, pass, folder string, trace bool, arg
 	defer c.Close()
 	if trace {
 		c.Trace = os.Stdout
+	}
+	if tc != nil {
+		if tc.ServerName == "" {
+			host, _, _ := net.SplitHostPort(server)
+			tc = tc.Clone()
+			tc.ServerName = host
+		}
+		if err := c.StartTLS(dialCtx, tc); err != nil {
+			return err
+		}
 	}
 	if err := c.Login(dialCtx, user, pass); err != nil {
 		return err
