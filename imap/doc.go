@@ -68,8 +68,15 @@
 //     [Client.Logout].
 //   - [SeqSet] is a set of message numbers ("1:3,7,10:*").
 //
+// APPEND takes several messages at once (MULTIAPPEND, RFC 3502): each is
+// written to the Maildir's tmp/ as it arrives, and they enter the mailbox
+// together when the command is complete, or not at all. RENAME INBOX
+// moves INBOX's messages into the new folder and leaves INBOX empty
+// (RFC 3501 §6.3.5; Dovecot refuses it on a Maildir).
+//
 // Limits: a command line is at most [MaxLine] bytes outside literals,
 // lists nest at most 32 deep, a literal's size is checked before the "+"
 // that invites it (APPEND over the APPENDLIMIT gets NO [TOOBIG] at once),
-// and non-synchronising literals are LITERAL- (at most 4096 bytes).
+// non-synchronising literals are LITERAL- (at most 4096 bytes), and one
+// APPEND carries at most 1000 messages.
 package imap
