@@ -39,6 +39,23 @@ func within(t *testing.T, done <-chan struct{}, what string) {
 	}
 }
 
+// closeCancels calls Close and checks that it cancelled the stuck
+// delivery and waited for it.
+func closeCancels(t *testing.T, srv *Server, sb *stuckBackend) {
+	t.Helper()
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	within(t, closed, "Close")
+	select {
+	case err := <-sb.result:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("backend's context ended with %v", err)
+		}
+	default:
+		t.Error("Close returned before the backend did")
+	}
+}
+
 // startStuck starts a server whose backend hangs and sends it a message,
 // returning once the backend holds it.
 func startStuck(t *testing.T) (*Server, *stuckBackend, chan error) {
@@ -62,17 +79,7 @@ func startStuck(t *testing.T) (*Server, *stuckBackend, chan error) {
 // middle of Deliver and waits for it to return.
 func TestCloseCancelsDelivery(t *testing.T) {
 	srv, sb, served := startStuck(t)
-	closed := make(chan struct{})
-	go func() { srv.Close(); close(closed) }()
-	within(t, closed, "Close")
-	select {
-	case err := <-sb.result:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("backend's context ended with %v", err)
-		}
-	default:
-		t.Error("Close returned before the backend did")
-	}
+	closeCancels(t, srv, sb)
 	if err := <-served; err != ErrServerClosed {
 		t.Errorf("Serve returned %v", err)
 	}
@@ -114,16 +121,6 @@ func TestCloseEndsServeConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-sb.entered
-	closed := make(chan struct{})
-	go func() { srv.Close(); close(closed) }()
-	within(t, closed, "Close")
-	select {
-	case err := <-sb.result:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("backend's context ended with %v", err)
-		}
-	default:
-		t.Error("Close returned before the ServeConn session's backend did")
-	}
+	closeCancels(t, srv, sb)
 	within(t, ended, "ServeConn")
 }
