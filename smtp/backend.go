@@ -27,8 +27,9 @@ type Envelope struct {
 }
 
 // A Backend is where a Server puts the mail it accepts: Bob's mailbox in
-// the lecture. The store in imap/maildir implements it, and so do
-// MemoryBackend, Discard and Maildir here.
+// the lecture. MemoryBackend, Discard and Maildir here implement it;
+// examples/mail adapts the IMAP store of imap/maildir to it, so that Bob's
+// IMAP sessions see what the server delivers.
 //
 // Deliver reads the whole message from msg (the Received: trace field the
 // server adds comes first) and stores it for every recipient of env. It

@@ -18,7 +18,8 @@
 //     (a Resolver; DNSResolver asks package dns).
 //  4. The SMTP client (Client) sends Alice's message over the connection.
 //  5. Bob's mail server (Server) places the message in Bob's mailbox (its
-//     Backend: Maildir here, or the IMAP store of imap/maildir).
+//     Backend: Maildir here, or the IMAP store of imap/maildir, as
+//     examples/mail wires it).
 //  6. Bob invokes his user agent to read the message (package imap).
 //
 // SMTP is push, where HTTP is pull; both are ASCII commands and replies
@@ -67,8 +68,8 @@
 // Backend like DATA; a refused BDAT still has its octets read, so they are
 // never taken for commands. A Backend receives each accepted message and
 // must store it durably before Deliver returns; only then does the
-// server answer 250. MemoryBackend, Discard, BackendFunc and Maildir are
-// provided; imap/maildir implements Backend too.
+// server answer 250. MemoryBackend, Discard, BackendFunc, RecipientFunc and
+// Maildir are provided; examples/mail adapts imap/maildir's store.
 //
 // "Try it with telnet", as the slides say: run examples/smtp/server and
 // type the sample interaction with nc -C 127.0.0.1 2525.
