@@ -729,6 +729,7 @@ func (s *session) cmdAppend(tag string) error {
 	}
 	box, boxErr := s.store.Mailbox(name)
 	var staged []*maildir.Staged
+	var total int64 // bytes staged so far: one APPEND stores at most 4 APPENDLIMITs
 	defer func() {
 		if box != nil {
 			box.Discard(staged) // whatever was not committed
@@ -766,9 +767,10 @@ func (s *session) cmdAppend(tag string) error {
 				return err
 			}
 		}
-		s.litLimit = s.srv.appendLimit()
-		if boxErr != nil {
-			s.litLimit = -1 // refuse the literal: the mailbox is missing
+		limit := min(s.srv.appendLimit(), 4*s.srv.appendLimit()-total)
+		s.litLimit = limit
+		if boxErr != nil || limit <= 0 {
+			s.litLimit = -1 // refuse the literal: the mailbox is missing, or the batch is too big
 		}
 		n, _, err := s.r.literalHeader()
 		if err != nil {
@@ -779,7 +781,7 @@ func (s *session) cmdAppend(tag string) error {
 			}
 			return err
 		}
-		if boxErr != nil || n > s.srv.appendLimit() {
+		if boxErr != nil || n > limit {
 			io.CopyN(io.Discard, s.r.br, n)
 			s.r.skipLine()
 			if boxErr != nil {
@@ -802,6 +804,7 @@ func (s *session) cmdAppend(tag string) error {
 			return nil
 		}
 		staged = append(staged, st)
+		total += n
 		s.r.line = 0
 	}
 	if err := s.r.crlf(); err != nil {

@@ -210,12 +210,27 @@ func TestMultiAppend(t *testing.T) {
 	if n := count(); n != 3 {
 		t.Errorf("after a refused MULTIAPPEND the mailbox holds %d messages, want 3", n)
 	}
+	// Each message fits APPENDLIMIT, but one APPEND stores at most four
+	// APPENDLIMITs in all.
+	m90 := strings.Repeat("x", 88) + "\r\n"
+	if got := s.do("a5", "APPEND INBOX"+strings.Repeat(" {90+}\r\n"+m90, 5)); !strings.HasPrefix(got[len(got)-1], "a5 NO [TOOBIG]") {
+		t.Errorf("MULTIAPPEND over 4 APPENDLIMITs: %q", got)
+	}
+	if n := count(); n != 3 {
+		t.Errorf("after an oversized MULTIAPPEND the mailbox holds %d messages, want 3", n)
+	}
+	if got := s.do("a6", "APPEND INBOX"+strings.Repeat(" {90+}\r\n"+m90, 4)); !strings.HasPrefix(got[len(got)-1], "a6 OK [APPENDUID ") {
+		t.Errorf("MULTIAPPEND of 4 APPENDLIMITs: %q", got)
+	}
+	if n := count(); n != 7 {
+		t.Errorf("after a MULTIAPPEND of 4 the mailbox holds %d messages, want 7", n)
+	}
 	// A syntax error after the first message.
 	if got := s.do("a3", "APPEND INBOX {5+}\r\nFive\n \"32-Nov-2026 99:00:00 +0000\" {4+}\r\nSix\n"); !strings.HasPrefix(got[len(got)-1], "a3 BAD") {
 		t.Errorf("bad flag in the second message: %q", got)
 	}
-	if n := count(); n != 3 {
-		t.Errorf("after a bad MULTIAPPEND the mailbox holds %d messages, want 3", n)
+	if n := count(); n != 7 {
+		t.Errorf("after a bad MULTIAPPEND the mailbox holds %d messages, want 7", n)
 	}
 	// The client vanishes in the middle of the second message.
 	s.send("a4 APPEND INBOX {6+}\r\nSeven\n {100+}\r\nEight")
@@ -226,7 +241,7 @@ func TestMultiAppend(t *testing.T) {
 	if err := srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := count(); n != 3 {
-		t.Errorf("after a vanished client the mailbox holds %d messages, want 3", n)
+	if n := count(); n != 7 {
+		t.Errorf("after a vanished client the mailbox holds %d messages, want 7", n)
 	}
 }
