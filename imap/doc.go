@@ -78,5 +78,5 @@
 // lists nest at most 32 deep, a literal's size is checked before the "+"
 // that invites it (APPEND over the APPENDLIMIT gets NO [TOOBIG] at once),
 // non-synchronising literals are LITERAL- (at most 4096 bytes), and one
-// APPEND carries at most 1000 messages.
+// APPEND carries at most 1000 messages and four APPENDLIMITs in all.
 package imap
