@@ -255,7 +255,7 @@ func safePath(p string) bool {
 // inVia reports whether the edge already appears in a Via field: the
 // request has come round in a loop.
 func (e *Edge) inVia(h http.Header) bool {
-	for _, v := range h.Values("Via") {
+	for _, v := range h["Via"] {
 		for _, hop := range strings.Split(v, ",") {
 			// received-protocol received-by [comment]
 			f := strings.Fields(hop)
@@ -299,8 +299,8 @@ func (e *Edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.passThrough(w, r, StatusBypass)
 		return
 	}
-	rq := ParseCacheControl(r.Header.Values("Cache-Control"))
-	if len(r.Header.Values("Cache-Control")) == 0 && r.Header.Get("Pragma") == "no-cache" {
+	rq := ParseCacheControl(r.Header["Cache-Control"])
+	if len(r.Header["Cache-Control"]) == 0 && get(r.Header, "Pragma") == "no-cache" {
 		rq.NoCache = true // HTTP/1.0 clients (RFC 9111 §5.4)
 	}
 	if rq.NoStore {
@@ -561,7 +561,7 @@ func (e *Edge) serveObject(w http.ResponseWriter, r *http.Request, o *Object, st
 	}
 	h["Accept-Ranges"] = e.acceptRanges
 	size := int64(len(o.Body))
-	rng := r.Header.Get("Range")
+	rng := get(r.Header, "Range")
 	if rng == "" || r.Method != http.MethodGet || !ifRangeHolds(r, o.Header) {
 		h["Content-Length"] = o.contentLength()
 		w.WriteHeader(http.StatusOK)

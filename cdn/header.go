@@ -71,10 +71,10 @@ func etagMatch(list, etag string) bool {
 // response with header h (RFC 9110 §13.2.2): If-None-Match decides when
 // present, else If-Modified-Since.
 func notModified(r *http.Request, h http.Header) bool {
-	if inm := r.Header.Get("If-None-Match"); inm != "" {
-		return etagMatch(inm, h.Get("ETag"))
+	if inm := get(r.Header, "If-None-Match"); inm != "" {
+		return etagMatch(inm, get(h, "Etag"))
 	}
-	v := r.Header.Get("If-Modified-Since")
+	v := get(r.Header, "If-Modified-Since")
 	if v == "" {
 		return false
 	}
@@ -82,7 +82,7 @@ func notModified(r *http.Request, h http.Header) bool {
 	if err != nil {
 		return false
 	}
-	lm, err := http.ParseTime(h.Get("Last-Modified"))
+	lm, err := http.ParseTime(get(h, "Last-Modified"))
 	return err == nil && !lm.After(ims)
 }
 
@@ -90,13 +90,22 @@ func notModified(r *http.Request, h http.Header) bool {
 // (RFC 9110 §13.1.5): If-Range absent, or a strong ETag equal to the
 // response's, or a date equal to its Last-Modified.
 func ifRangeHolds(r *http.Request, h http.Header) bool {
-	ir := strings.TrimSpace(r.Header.Get("If-Range"))
+	ir := strings.TrimSpace(get(r.Header, "If-Range"))
 	if ir == "" {
 		return true
 	}
 	if strings.HasPrefix(ir, `"`) {
-		etag := h.Get("ETag")
+		etag := get(h, "Etag")
 		return etag != "" && !strings.HasPrefix(etag, "W/") && etag == ir
 	}
-	return ir == h.Get("Last-Modified")
+	return ir == get(h, "Last-Modified")
+}
+
+// get is h.Get for a key already in canonical form ("Etag", not "ETag"): the map
+// looked up directly, without canonicalising the key on every request.
+func get(h http.Header, canonical string) string {
+	if vs := h[canonical]; len(vs) > 0 {
+		return vs[0]
+	}
+	return ""
 }
