@@ -2,6 +2,7 @@ package resolver
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,6 +65,34 @@ func FuzzUpstreamReply(f *testing.F) {
 		for name := range c.m {
 			if !name.IsSubdomainOf(edu) {
 				t.Fatalf("cached out of bailiwick: %s", name)
+			}
+		}
+	})
+}
+
+// FuzzReadHints feeds ReadHints named.root files as they come from the
+// network or a user's disk: it must return servers, each with an address
+// and announced by an NS record of the root, or an error; never panic.
+func FuzzReadHints(f *testing.F) {
+	f.Add(".\t3600000\tNS\tA.ROOT-SERVERS.NET.\nA.ROOT-SERVERS.NET.\t3600000\tA\t198.41.0.4\nA.ROOT-SERVERS.NET.\t3600000\tAAAA\t2001:503:ba3e::2:30\n")
+	f.Add("; formerly NS.INTERNIC.NET\n.                        3600000      NS    B.ROOT-SERVERS.NET.\nB.ROOT-SERVERS.NET.      3600000      A     170.247.170.2\n")
+	f.Add(". 3600000 NS a.root.\n")                            // no address
+	f.Add("com. 3600000 NS a.gtld.\na.gtld. 1 A 192.5.6.30\n") // not the root
+	f.Add(". 3600000 NS a.root.\na.root. 1 A 300.1.1.1\n")
+	f.Add("$ORIGIN .\n@ ( 3600000\n NS a.root. )\na.root 1 A 127.0.0.10\n")
+	f.Add("$INCLUDE /etc/passwd\n")
+	f.Add(". 1 NS \\\"\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		servers, err := ReadHints(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		if len(servers) == 0 {
+			t.Fatal("no servers and no error")
+		}
+		for _, s := range servers {
+			if !s.Addr.IsValid() {
+				t.Fatalf("server %v without an address", s)
 			}
 		}
 	})

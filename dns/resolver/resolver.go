@@ -180,9 +180,10 @@ type state struct {
 // A flight is one resolution under way, which callers asking the same
 // question at the same time wait for instead of asking again.
 type flight struct {
-	done chan struct{}
-	msg  *dns.Message
-	err  error
+	done      chan struct{}
+	msg       *dns.Message
+	err       error
+	abandoned bool // failed because the leader's context ended
 }
 
 type flightKey struct {
@@ -197,8 +198,24 @@ type flightKey struct {
 // ErrServFail. Callers asking the same question at once share one
 // resolution: a thousand stubs asking for a new name cost the hierarchy
 // the queries of one.
+//
+// The shared resolution runs under the context of the caller that started
+// it. If that caller gives up (its context ends) before the resolution is
+// over, the callers who joined it and still have time start again, one of
+// them leading, rather than inherit a SERVFAIL that is not theirs.
 func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
 	key := flightKey{name.Canonical(), t}
+	for {
+		m, retry, err := r.resolveShared(ctx, key, name, t)
+		if !retry || ctx.Err() != nil {
+			return m, err
+		}
+	}
+}
+
+// resolveShared leads the resolution of key or joins the one under way. It
+// reports retry when it joined a flight whose leader's context ended.
+func (r *Resolver) resolveShared(ctx context.Context, key flightKey, name dns.Name, t dns.Type) (*dns.Message, bool, error) {
 	r.fmu.Lock()
 	if f := r.flights[key]; f != nil {
 		r.fmu.Unlock()
@@ -207,17 +224,20 @@ func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns
 		}
 		select {
 		case <-f.done:
+			if f.abandoned {
+				return nil, true, nil
+			}
 			m := *f.msg
 			m.Questions = []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}}
 			m.Answers = slices.Clone(m.Answers)
 			m.Authorities = slices.Clone(m.Authorities)
-			return &m, f.err
+			return &m, false, f.err
 		case <-ctx.Done():
 			m := &dns.Message{
 				Header:    dns.Header{Response: true, RecursionDesired: true, RecursionAvailable: true, RCode: dns.RCodeServerFailure},
 				Questions: []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}},
 			}
-			return m, fmt.Errorf("%w: %v", ErrServFail, ctx.Err())
+			return m, false, fmt.Errorf("%w: %v", ErrServFail, ctx.Err())
 		}
 	}
 	if r.flights == nil {
@@ -227,11 +247,14 @@ func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns
 	r.flights[key] = f
 	r.fmu.Unlock()
 	f.msg, f.err = r.resolveNow(ctx, name, t)
+	// A failure because the leader's own context ended says nothing of
+	// the name: those who joined try again under theirs.
+	f.abandoned = f.err != nil && ctx.Err() != nil
 	r.fmu.Lock()
 	delete(r.flights, key)
 	r.fmu.Unlock()
 	close(f.done)
-	return f.msg, f.err
+	return f.msg, false, f.err
 }
 
 func (r *Resolver) resolveNow(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
