@@ -90,30 +90,51 @@ type Server struct {
 
 // state is where a session is in the dialogue of the slides:
 // greeting → HELO/EHLO → MAIL → RCPT+ → DATA → … → QUIT.
+// A session's state. The slides' three phases of a transfer map onto the
+// states: handshaking (stateGreeted until HELO/EHLO), transfer of
+// messages (stateReady, stateMail, stateRcpt, then DATA back to
+// stateReady, as often as the client likes on one connection), and
+// closure (QUIT to stateClosed). phase names the phase of a state.
 type state int
 
 const (
-	stateGreeted state = iota // 220 sent, waiting for HELO/EHLO
-	stateReady                // introduced, no transaction open
-	stateMail                 // MAIL accepted, waiting for RCPT
-	stateRcpt                 // at least one RCPT accepted
-	stateClosed               // QUIT or an error ended the session
+	stateGreeted state = iota // handshaking: 220 sent, waiting for HELO/EHLO
+	stateReady                // transfer: introduced, no transaction open
+	stateMail                 // transfer: MAIL accepted, waiting for RCPT
+	stateRcpt                 // transfer: at least one RCPT accepted, DATA may follow
+	stateClosed               // closure: QUIT or an error ended the session
 )
 
-func (s state) String() string {
+// phase returns the slides' name for the phase a state belongs to.
+func (s state) phase() string {
 	switch s {
 	case stateGreeted:
-		return "greeted"
-	case stateReady:
-		return "ready"
-	case stateMail:
-		return "mail"
-	case stateRcpt:
-		return "rcpt"
+		return "handshaking"
 	case stateClosed:
-		return "closed"
+		return "closure"
+	default:
+		return "transfer"
 	}
-	return "state(" + strconv.Itoa(int(s)) + ")"
+}
+
+// String names the state with its phase, as "transfer/mail".
+func (s state) String() string {
+	var name string
+	switch s {
+	case stateGreeted:
+		name = "greeted"
+	case stateReady:
+		name = "ready"
+	case stateMail:
+		name = "mail"
+	case stateRcpt:
+		name = "rcpt"
+	case stateClosed:
+		name = "closed"
+	default:
+		return "state(" + strconv.Itoa(int(s)) + ")"
+	}
+	return s.phase() + "/" + name
 }
 
 func (srv *Server) domain() string {
