@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"container/heap"
 	"errors"
 	"fmt"
 	"math"
@@ -114,21 +113,54 @@ const (
 	sample
 )
 
+// A queue is the events to come, a binary min-heap by time (then by
+// order of scheduling, so that the run is deterministic).
 type queue []*event
 
 func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
+
+func (q queue) less(i, j int) bool {
 	if q[i].t != q[j].t {
 		return q[i].t < q[j].t
 	}
 	return q[i].seq < q[j].seq
 }
-func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)   { *q = append(*q, x.(*event)) }
-func (q *queue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
+
+func (q *queue) push(e *event) {
+	*q = append(*q, e)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (q *queue) pop() *event {
+	h := *q
+	e := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h[last] = nil
+	h = h[:last]
+	for i := 0; ; {
+		small := i
+		if l := 2*i + 1; l < len(h) && h.less(l, small) {
+			small = l
+		}
+		if r := 2*i + 2; r < len(h) && h.less(r, small) {
+			small = r
+		}
+		if small == i {
+			break
+		}
+		h[i], h[small] = h[small], h[i]
+		i = small
+	}
+	*q = h
 	return e
 }
 
@@ -182,7 +214,7 @@ func (s *sim) at(t float64, e *event) {
 	e.t = t
 	s.seq++
 	e.seq = s.seq
-	heap.Push(&s.q, e)
+	s.q.push(e)
 }
 
 // Run simulates the distribution cfg describes and returns what it
@@ -254,7 +286,7 @@ func Run(cfg Config) (*Result, error) {
 		if s.pending == 0 && s.leechers == 0 {
 			break
 		}
-		e := heap.Pop(&s.q).(*event)
+		e := s.q.pop()
 		if e.t > limit {
 			s.now = limit
 			return s.finish(fmt.Errorf("%w: still running at %v (Config.Limit)", ErrStalled, cfg.Limit))
@@ -266,7 +298,7 @@ func Run(cfg Config) (*Result, error) {
 		// bandwidth is shared again.
 		for s.q.Len() > 0 && s.q[0].t == s.now {
 			s.events++
-			s.handle(heap.Pop(&s.q).(*event))
+			s.handle(s.q.pop())
 		}
 		s.settle()
 		if s.stuck >= stallSamples {
