@@ -144,7 +144,7 @@ func smtpChapter(ctx context.Context, w io.Writer, dir string) (string, error) {
 	}
 	files, _ := filepath.Glob(filepath.Join(bobDir, "bob", "new", "*"))
 	if len(files) != 1 {
-		return "", fmt.Errorf("Bob's mailbox holds %d messages", len(files))
+		return "", fmt.Errorf("bob's mailbox holds %d messages, want 1", len(files))
 	}
 	fmt.Fprintf(w, "\n5) Bob's mail server places the message in Bob's mailbox: %s\n", rel(dir, files[0]))
 
