@@ -34,8 +34,10 @@
 //     client networks and where the clusters are; Router answers each
 //     client with the best healthy, not overloaded edge, by HTTP redirect
 //     (Redirector) or as KingCDN's authoritative DNS server (DNSRouter,
-//     which places the client by EDNS Client Subnet, RFC 7871, and answers
-//     with short TTLs).
+//     which places the client by its resolver's address, or by the EDNS
+//     Client Subnet the resolver sends, RFC 7871, dns.ClientSubnet, and
+//     answers with short TTLs). Route builds each cluster's ring once per
+//     Map.
 //   - Monitor checks the edges' health and load (the X-Load of each edge's
 //     health path), so a failed or overloaded edge stops being chosen
 //     within one DNS TTL; Failover, an http.RoundTripper, lets a client
@@ -64,8 +66,11 @@
 //
 // Bob requests the video http://netcinema.com/6Y7B23V. netcinema.com's web
 // page links to video.netcinema.com, whose name netcinema.com's DNS
-// delegates to KingCDN with a CNAME; KingCDN's authoritative DNS server
-// answers with the address of an edge near Bob's resolver, and Bob's DASH
+// delegates to KingCDN with a CNAME. Bob's local DNS server (a
+// resolver.Resolver of package appnet.dev/dns/resolver) walks down from the
+// root to netcinema.com's server, follows the CNAME to KingCDN's
+// authoritative DNS server, which answers with the address of an edge near
+// that resolver, and caches both for their TTLs; Bob's DASH
 // player fetches the manifest and the segments from that edge. When the
 // edge fails in mid-stream the player goes on from another copy. Package
 // appnet.dev/cdn/netcinema plays the whole scene on loopback, and so do the
@@ -79,4 +84,23 @@
 // exchange points, and send no edge-to-client bytes across the backbone, but
 // they hit less often (60% against 90%) and fetch four times as much from
 // the origin.
+//
+// # How fast
+//
+// Measured on a shared 2-core machine, loaded by other work, 26 November
+// 2026:
+//
+//   - A HIT costs the edge about 1 µs and 4 allocations of 112 bytes
+//     beyond net/http's own work (go test -bench EdgeHit -benchmem; it was
+//     13 allocations, 232 bytes, before the fixed header values were made
+//     once per edge and each object's Content-Length once per object).
+//   - Cached 1 KiB objects under wrk (-t2 -c32, 3 s, median of three
+//     rounds, go test -bench WrkEdgeVsNginx -benchtime 1x): the edge
+//     30,400 requests/s, nginx's proxy_cache 45,400, a bare net/http
+//     handler writing the same 1 KiB 35,900. The edge is at 0.85 of bare
+//     net/http and 0.67 of nginx: most of the gap is net/http's, which
+//     alone reaches 0.79 of nginx here.
+//   - Route: 1.3 µs and 7 allocations a decision on the test map
+//     (BenchmarkRoute), against 29 µs and 18 when it built the rings on
+//     every call.
 package cdn
