@@ -400,7 +400,7 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 		<-mdone
 	})
 	router := &cdn.DNSRouter{Router: &cdn.Router{Map: m, Monitor: mon}, Zone: dns.MustParseName("kingcdn.com"),
-		NS: dns.MustParseName("ns.kingcdn.com"), TTL: 20, Answers: 2}
+		NS: dns.MustParseName("ns.kingcdn.com"), TTL: 20, Answers: 2, Trace: out}
 	if err := serveDNS(KingCDNDNS, router); err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package netcinema
 import (
 	"bytes"
 	"context"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,14 @@ func testFailedEdge(t *testing.T, enc *dash.Encoded) {
 	} {
 		if !strings.Contains(trace.String(), step) {
 			t.Errorf("trace lacks %q:\n%s", step, trace.String())
+		}
+	}
+	// KingCDN saw the local DNS server's address, in Bob's ISP (where the
+	// system lets the resolver send from it: any 127/8 address on Linux).
+	if pc, err := net.ListenPacket("udp", "127.0.0.53:0"); err == nil {
+		pc.Close()
+		if want := "kingcdn dns: " + KingCDNName + " for client 127.0.0.53 -> bos"; !strings.Contains(trace.String(), want) {
+			t.Errorf("trace lacks %q:\n%s", want, trace.String())
 		}
 	}
 	for _, rr := range res.Chain[1:] {
