@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -100,6 +101,43 @@ type Queue struct {
 	conns    chan struct{}           // a token per delivery in progress
 	domains  map[string]*destination // the domains being delivered to
 	inflight map[string]bool         // the ids of the messages being attempted
+	// states is the queue's index: each queued message's state as last
+	// saved to disk, read from the state files once, when the queue
+	// opens, and kept current by saveState and forget. due orders the
+	// messages not being attempted by their next attempt, earliest
+	// first, so a wake-up looks only at what falls due, not at the disk.
+	states map[string]*QueuedMessage
+	due    dueHeap
+	// stateReads counts the state files read (tests check that the
+	// queue reads each one once, at open, however often it wakes).
+	stateReads int
+}
+
+// A dueEntry is a message waiting for its next attempt.
+type dueEntry struct {
+	id   string
+	next time.Time
+}
+
+// A dueHeap is a min-heap of messages by next attempt (container/heap).
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].next.Before(h[j].next) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
+
+// clone returns a copy of m that shares nothing mutable with it.
+func (m *QueuedMessage) clone() *QueuedMessage {
+	c := *m
+	c.Recipients = append([]QueuedRecipient(nil), m.Recipients...)
+	return &c
 }
 
 // A destination is a domain deliveries are waiting for or running to.
@@ -173,9 +211,10 @@ func (q *Queue) logf(format string, args ...any) {
 	}
 }
 
-// open creates the directories and removes what a crash left half done:
-// message files without a state file were never acknowledged. q.mu is
-// held.
+// open creates the directories, removes what a crash left half done
+// (message files without a state file were never acknowledged), and
+// builds the index from the state files, the only time it reads them.
+// q.mu is held.
 func (q *Queue) open() error {
 	if q.opened {
 		return nil
@@ -195,6 +234,23 @@ func (q *Queue) open() error {
 			os.Remove(filepath.Join(q.Dir, "msg", e.Name()))
 		}
 	}
+	states, err := os.ReadDir(filepath.Join(q.Dir, "state"))
+	if err != nil {
+		return err
+	}
+	q.states = map[string]*QueuedMessage{}
+	q.due = nil
+	for _, e := range states {
+		m, ok, err := q.loadOne(e.Name())
+		if err != nil {
+			return err
+		}
+		if ok {
+			q.states[m.ID] = m
+			q.due = append(q.due, dueEntry{m.ID, m.NextAttempt})
+		}
+	}
+	heap.Init(&q.due)
 	q.kick = make(chan struct{}, 1)
 	q.conns = make(chan struct{}, orInt(q.Workers, 16))
 	q.domains = map[string]*destination{}
@@ -262,6 +318,9 @@ func (q *Queue) Submit(ctx context.Context, from Path, to []Path, msg io.Reader)
 	}
 	q.mu.Lock()
 	err = q.saveState(m)
+	if err == nil {
+		heap.Push(&q.due, dueEntry{m.ID, m.NextAttempt})
+	}
 	q.mu.Unlock()
 	if err != nil {
 		os.Remove(filepath.Join(q.Dir, "msg", m.ID))
@@ -271,13 +330,18 @@ func (q *Queue) Submit(ctx context.Context, from Path, to []Path, msg io.Reader)
 	return m.ID, nil
 }
 
-// saveState writes m's state file; q.mu is held.
+// saveState writes m's state file and, once it is on disk, the index's
+// copy of it; q.mu is held.
 func (q *Queue) saveState(m *QueuedMessage) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return q.writeFileSync("state", m.ID, bytes.NewReader(b))
+	if err := q.writeFileSync("state", m.ID, bytes.NewReader(b)); err != nil {
+		return err
+	}
+	q.states[m.ID] = m.clone()
+	return nil
 }
 
 // Deliver makes the queue a Backend: a server for crepes.fr that accepts
@@ -288,40 +352,32 @@ func (q *Queue) Deliver(ctx context.Context, env *Envelope, msg io.Reader) error
 	return err
 }
 
-// Messages lists the queued messages (like mailq), oldest first.
+// Messages lists the queued messages (like mailq), oldest first, as
+// their state files last recorded them.
 func (q *Queue) Messages() ([]*QueuedMessage, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if err := q.open(); err != nil {
 		return nil, err
 	}
-	return q.load()
-}
-
-// load reads every state file; q.mu is held.
-func (q *Queue) load() ([]*QueuedMessage, error) {
-	entries, err := os.ReadDir(filepath.Join(q.Dir, "state"))
-	if err != nil {
-		return nil, err
+	out := make([]*QueuedMessage, 0, len(q.states))
+	for _, m := range q.states {
+		out = append(out, m.clone())
 	}
-	var out []*QueuedMessage
-	for _, e := range entries {
-		m, ok, err := q.loadOne(e.Name())
-		if err != nil {
-			return nil, err
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].Arrival.Equal(out[j].Arrival) {
+			return out[i].Arrival.Before(out[j].Arrival)
 		}
-		if ok {
-			out = append(out, m)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Arrival.Before(out[j].Arrival) })
+		return out[i].ID < out[j].ID
+	})
 	return out, nil
 }
 
 // loadOne reads the state of message id; ok is false if the message is
-// no longer queued, or its state is corrupt (that is logged). q.mu is
-// held.
+// no longer queued, or its state is corrupt (that is logged). Only open
+// calls it; q.mu is held.
 func (q *Queue) loadOne(id string) (m *QueuedMessage, ok bool, err error) {
+	q.stateReads++
 	b, err := os.ReadFile(filepath.Join(q.Dir, "state", id))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, false, nil
@@ -355,7 +411,7 @@ func (q *Queue) Run(ctx context.Context) error {
 		}
 	}
 	for {
-		next, err := q.dispatch(ctx, &wg, report)
+		next, err := q.dispatch(ctx, &wg, report, true)
 		if err != nil && ctx.Err() == nil {
 			q.logf("smtp: queue: %v", err)
 		}
@@ -389,7 +445,7 @@ func (q *Queue) RunOnce(ctx context.Context) (next time.Time, err error) {
 		}
 		mu.Unlock()
 	}
-	_, err = q.dispatch(ctx, &wg, report)
+	_, err = q.dispatch(ctx, &wg, report, false)
 	wg.Wait()
 	if err == nil {
 		err = first
@@ -397,53 +453,55 @@ func (q *Queue) RunOnce(ctx context.Context) (next time.Time, err error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	// Look again: attempts may have queued notices.
+	// The earliest message now, which may be a notice an attempt queued.
 	q.mu.Lock()
-	msgs, err := q.load()
-	q.mu.Unlock()
-	for _, m := range msgs {
-		if next.IsZero() || m.NextAttempt.Before(next) {
-			next = m.NextAttempt
-		}
+	if len(q.due) > 0 {
+		next = q.due[0].next
 	}
-	return next, err
+	q.mu.Unlock()
+	return next, nil
 }
 
-// dispatch starts an attempt at every message due now that is not being
-// attempted already, each in a goroutine counted in wg; errors of the
-// attempts go to report. (The attempts wait for workers in deliver.) It
-// returns when the earliest message not due yet falls due.
-func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, report func(error)) (next time.Time, err error) {
+// dispatch starts an attempt at messages due now, earliest first, each in
+// a goroutine counted in wg; errors of the attempts go to report. With
+// bounded set it claims no more messages than there are free Workers
+// (the attempts that finish wake Run for the rest); RunOnce claims every
+// message due. (Each attempt waits for its workers in enter.) It returns
+// when the earliest message not due yet falls due, or zero if there is
+// none or the workers are all busy.
+func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, report func(error), bounded bool) (next time.Time, err error) {
 	q.mu.Lock()
+	defer q.mu.Unlock()
 	if err := q.open(); err != nil {
-		q.mu.Unlock()
 		return time.Time{}, err
 	}
-	msgs, err := q.load()
-	q.mu.Unlock()
-	if err != nil {
-		return time.Time{}, err
-	}
-	for _, m := range msgs {
+	now := q.now()
+	for len(q.due) > 0 {
 		if err := ctx.Err(); err != nil {
 			return time.Time{}, err
 		}
-		if m.NextAttempt.After(q.now()) {
-			if next.IsZero() || m.NextAttempt.Before(next) {
-				next = m.NextAttempt
-			}
-			continue
+		if q.due[0].next.After(now) {
+			return q.due[0].next, nil
 		}
-		m, ok := q.claim(m.ID)
-		if !ok {
-			continue
+		if bounded && len(q.inflight) >= cap(q.conns) {
+			return time.Time{}, nil
 		}
+		e := heap.Pop(&q.due).(dueEntry)
+		s, ok := q.states[e.id]
+		if !ok || q.inflight[e.id] {
+			continue // removed or being attempted: a stale entry
+		}
+		q.inflight[e.id] = true
+		m := s.clone()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			err := q.attempt(ctx, m)
 			q.mu.Lock()
 			delete(q.inflight, m.ID)
+			if s, ok := q.states[m.ID]; ok {
+				heap.Push(&q.due, dueEntry{m.ID, s.NextAttempt})
+			}
 			q.mu.Unlock()
 			q.wake()
 			if err != nil {
@@ -451,7 +509,7 @@ func (q *Queue) dispatch(ctx context.Context, wg *sync.WaitGroup, report func(er
 			}
 		}()
 	}
-	return next, nil
+	return time.Time{}, nil
 }
 
 // enter waits for a worker free to deliver to domain: one of Workers,
@@ -493,24 +551,6 @@ func (q *Queue) enter(ctx context.Context, domain string) (leave func(), ok bool
 		<-d.slots
 		forget()
 	}, true
-}
-
-// claim marks message id as being attempted and returns its state as
-// now on disk, or false if it is being attempted already, is no longer
-// queued, or is not due: what dispatch loaded may be out of date by the
-// time it starts the message.
-func (q *Queue) claim(id string) (*QueuedMessage, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.inflight[id] {
-		return nil, false
-	}
-	m, ok, err := q.loadOne(id)
-	if err != nil || !ok || m.NextAttempt.After(q.now()) {
-		return nil, false
-	}
-	q.inflight[id] = true
-	return m, true
 }
 
 // A domainGroup is the pending recipients of a message at one domain,
@@ -663,6 +703,7 @@ func (q *Queue) attempt(ctx context.Context, m *QueuedMessage) error {
 		if err := os.Remove(filepath.Join(q.Dir, "state", m.ID)); err != nil {
 			return err
 		}
+		delete(q.states, m.ID)
 		os.Remove(file)
 		return syncDir(filepath.Join(q.Dir, "state"))
 	}

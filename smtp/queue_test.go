@@ -379,3 +379,46 @@ func TestQueueStartTLS(t *testing.T) {
 		t.Fatalf("delivered %+v", msgs)
 	}
 }
+
+// TestQueueReadsStateOnce: the queue reads each state file once, when it
+// opens, not on every wake-up: N messages retried many times cost N
+// reads in all, not N per Submit and per attempt.
+func TestQueueReadsStateOnce(t *testing.T) {
+	w := newWorld(t, nil)
+	res := w.queue.Resolver.(*StaticResolver)
+	res.MX["dead.example"] = []MX{{"mx1.hamburger.edu.", 10}} // refuses connections
+	const n = 12
+	for range n {
+		w.submit(t, "carol@dead.example")
+	}
+	for range 3 {
+		w.run(t)
+		w.clock.Advance(time.Hour)
+	}
+	if w.queue.stateReads != 0 {
+		t.Errorf("a queue that started empty read %d state files", w.queue.stateReads)
+	}
+	old := w.queue
+	q2 := &Queue{Dir: old.Dir, Hostname: old.Hostname, Now: old.Now, Resolver: old.Resolver, Dial: old.Dial}
+	for range 3 {
+		if _, err := q2.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(time.Hour)
+	}
+	msgs, err := q2.Messages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != n {
+		t.Fatalf("%d messages queued, want %d", len(msgs), n)
+	}
+	for _, m := range msgs {
+		if r := m.Recipients[0]; r.Attempts != 6 || r.Status != RcptPending {
+			t.Errorf("%s: %d attempts, %s; want 6, pending", m.ID, r.Attempts, r.Status)
+		}
+	}
+	if q2.stateReads != n {
+		t.Errorf("reopened queue read %d state files for %d messages", q2.stateReads, n)
+	}
+}
