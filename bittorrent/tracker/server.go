@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets"
 )
 
 // ErrServerClosed is returned by the Server's Serve methods after
@@ -74,9 +75,10 @@ type Server struct {
 
 	mu     sync.Mutex
 	closed bool
+	done   chan struct{} // closed by Shutdown and Close: ends the loops' waits
 	https  map[*http.Server]bool
 	pcs    map[net.PacketConn]bool
-	loops  sync.WaitGroup // ServePacket loops
+	loops  sync.WaitGroup // Serve and ServePacket calls
 }
 
 func (s *Server) init() {
@@ -94,6 +96,46 @@ func (s *Server) now() time.Time {
 		return s.Now()
 	}
 	return time.Now()
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
+// doneChan returns the channel that Shutdown and Close close.
+func (s *Server) doneChan() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.done == nil {
+		s.done = make(chan struct{})
+	}
+	return s.done
+}
+
+// pause waits for d, or less if the server stops; it reports whether the
+// server still runs.
+func (s *Server) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.doneChan():
+		return false
+	}
+}
+
+// readRetryWait is the wait before the UDP loop reads again after a
+// failed read, given the last wait (0 after a read that worked): 5 ms,
+// doubling up to 1 s, so an error that persists costs a few reads a
+// second instead of a spinning core.
+func readRetryWait(last time.Duration) time.Duration {
+	const first, most = 5 * time.Millisecond, time.Second
+	return min(max(2*last, first), most)
 }
 
 func (s *Server) tracef(format string, args ...any) {
@@ -386,18 +428,26 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	}()
 
 	buf := make([]byte, maxUDPPacket)
+	var wait time.Duration
 	for {
 		n, addr, err := pc.ReadFrom(buf)
 		if err != nil {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("tracker: %w", err)
 			}
-			return fmt.Errorf("tracker: %w", err)
+			// Anything else (a deadline someone set, no buffer space for
+			// a moment) may pass: wait, longer each time, and read again.
+			wait = readRetryWait(wait)
+			s.logf("tracker: read: %v; retrying in %v", err, wait)
+			if !s.pause(wait) {
+				return ErrServerClosed
+			}
+			continue
 		}
+		wait = 0
 		ua, ok := addr.(*net.UDPAddr)
 		if !ok {
 			continue
@@ -412,7 +462,9 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 }
 
 // Serve answers HTTP announces and scrapes on l until Shutdown or Close,
-// then returns ErrServerClosed.
+// then returns ErrServerClosed. Accept errors that pass (the process out
+// of file descriptors for a moment, say; see sockets.AcceptRetry) are
+// logged to ErrorLog and ridden out; any other ends Serve.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
 	hs := &http.Server{
@@ -434,12 +486,61 @@ func (s *Server) Serve(l net.Listener) error {
 		s.https = map[*http.Server]bool{}
 	}
 	s.https[hs] = true
+	s.loops.Add(1)
 	s.mu.Unlock()
-	err := hs.Serve(l)
+	defer func() {
+		s.mu.Lock()
+		// Once the server stops, Shutdown and Close still need every
+		// http.Server to end its connections; until then, a Serve that
+		// returned leaves nothing behind.
+		if !s.closed {
+			delete(s.https, hs)
+		}
+		s.mu.Unlock()
+		s.loops.Done()
+	}()
+	err := hs.Serve(&retryListener{Listener: l, s: s, closed: make(chan struct{})})
 	if errors.Is(err, http.ErrServerClosed) {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// retryListener applies sockets.AcceptRetry to its listener's errors, so
+// the http.Server above it only sees the errors that end its loop. Its
+// waits end when it is closed.
+type retryListener struct {
+	net.Listener
+	s         *Server
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+func (l *retryListener) Accept() (net.Conn, error) {
+	var wait time.Duration
+	for {
+		c, err := l.Listener.Accept()
+		if err == nil {
+			return c, nil
+		}
+		var retry bool
+		if wait, retry = sockets.AcceptRetry(err, wait); !retry {
+			return nil, err
+		}
+		l.s.logf("tracker: accept: %v; retrying in %v", err, wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-l.closed:
+			t.Stop()
+			return nil, &net.OpError{Op: "accept", Net: l.Addr().Network(), Addr: l.Addr(), Err: net.ErrClosed}
+		}
+	}
+}
+
+func (l *retryListener) Close() error {
+	l.closeOnce.Do(func() { close(l.closed) })
+	return l.Listener.Close()
 }
 
 // ListenAndServe serves the HTTP tracker on TCP and the UDP tracker on
@@ -495,8 +596,9 @@ func (s *Server) isClosed() bool {
 }
 
 // Shutdown stops the server: UDP sockets close at once, HTTP connections
-// finish their requests (as http.Server.Shutdown). It waits for the
-// ServePacket loops to return, or for ctx.
+// finish their requests (as http.Server.Shutdown). It waits for the Serve
+// and ServePacket calls to return. If ctx ends first, Shutdown falls back
+// to Close, waits for it, and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	https := s.stop()
 	var err error
@@ -509,29 +611,44 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	go func() { s.loops.Wait(); close(done) }()
 	select {
 	case <-done:
+		if err == nil || ctx.Err() == nil {
+			return err // drained, or a listener failed to close
+		}
+		// An http.Server gave up waiting for its connections.
 	case <-ctx.Done():
-		return ctx.Err()
 	}
-	return err
+	closeAll(https)
+	<-done
+	return ctx.Err()
 }
 
 // Close stops the server at once, closing every listener, socket and
-// connection, and waits for the ServePacket loops to return.
+// connection, and waits for the Serve and ServePacket calls to return.
 func (s *Server) Close() error {
-	https := s.stop()
+	err := closeAll(s.stop())
+	s.loops.Wait()
+	return err
+}
+
+func closeAll(https []*http.Server) error {
 	var err error
 	for _, hs := range https {
 		if e := hs.Close(); e != nil && err == nil {
 			err = e
 		}
 	}
-	s.loops.Wait()
 	return err
 }
 
 func (s *Server) stop() []*http.Server {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		if s.done == nil {
+			s.done = make(chan struct{})
+		}
+		close(s.done)
+	}
 	s.closed = true
 	for pc := range s.pcs {
 		pc.Close()

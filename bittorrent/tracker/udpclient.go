@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets"
 )
 
 // Defaults of the UDP client's retransmissions. BEP 15 allows up to 8
@@ -196,8 +197,6 @@ func (c *UDPClient) connected(ctx context.Context, want action, build func(b []b
 // fresh transaction ID each time) until Retries run out or ctx ends.
 // Datagrams with another transaction ID are stray replies and ignored.
 func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []byte, tid uint32) []byte) ([]byte, error) {
-	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
-	defer stop()
 	base := c.Timeout
 	if base <= 0 {
 		base = DefaultUDPTimeout
@@ -210,7 +209,6 @@ func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []b
 	if c.buf == nil {
 		c.buf = make([]byte, maxUDPRead)
 	}
-	buf := c.buf
 	var pkt []byte
 	for n := 0; n <= retries; n++ {
 		var t [4]byte
@@ -221,52 +219,57 @@ func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []b
 		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 			deadline = d
 		}
-		if err := c.conn.SetWriteDeadline(deadline); err != nil {
-			return nil, err
-		}
-		if _, err := c.conn.Write(pkt); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
+		if err := c.conn.SetDeadline(deadline); err != nil {
 			return nil, fmt.Errorf("tracker: %s: %w", want, err)
 		}
-		if ctx.Err() != nil { // AfterFunc may have run before a deadline was set
-			return nil, ctx.Err()
+		// Armed after the deadline is set, so a cancel always wins over
+		// it; done waits for a watch that fired and clears its deadline.
+		done := sockets.WatchContext(ctx, c.conn)
+		reply, again, err := c.try(want, tid, pkt)
+		if cerr := done(); cerr != nil {
+			return nil, cerr
 		}
-		if err := c.conn.SetReadDeadline(deadline); err != nil {
-			return nil, err
+		if !again {
+			return reply, err
 		}
-		for {
-			m, err := c.conn.Read(buf)
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					c.tracef("C: (no reply in %v)", RetryTimeout(base, n))
-					break // send again
-				}
-				return nil, fmt.Errorf("tracker: %s: %w", want, err)
-			}
-			if m < 8 || binary.BigEndian.Uint32(buf[4:]) != tid {
-				continue
-			}
-			switch got := action(binary.BigEndian.Uint32(buf)); got {
-			case want:
-				return append([]byte(nil), buf[:m]...), nil
-			case actionError:
-				msg := strings.ToValidUTF8(string(buf[8:m]), "?")
-				c.tracef("S: error %q", msg)
-				if strings.Contains(msg, "connection") {
-					c.hasID = false // connect again
-				}
-				return nil, &Error{msg}
-			default:
-				return nil, &ProtocolError{want.String(), fmt.Errorf("reply with action %v", got)}
-			}
-		}
+		c.tracef("C: (no reply in %v)", RetryTimeout(base, n))
 	}
 	return nil, ErrTimeout
+}
+
+// try sends pkt and reads until the reply with transaction ID tid comes
+// or the deadline passes (again: send once more). Datagrams with another
+// transaction ID are stray replies and ignored.
+func (c *UDPClient) try(want action, tid uint32, pkt []byte) (reply []byte, again bool, err error) {
+	if _, err := c.conn.Write(pkt); err != nil {
+		return nil, false, fmt.Errorf("tracker: %s: %w", want, err)
+	}
+	buf := c.buf
+	for {
+		m, err := c.conn.Read(buf)
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return nil, true, nil
+			}
+			return nil, false, fmt.Errorf("tracker: %s: %w", want, err)
+		}
+		if m < 8 || binary.BigEndian.Uint32(buf[4:]) != tid {
+			continue
+		}
+		switch got := action(binary.BigEndian.Uint32(buf)); got {
+		case want:
+			return append([]byte(nil), buf[:m]...), false, nil
+		case actionError:
+			msg := strings.ToValidUTF8(string(buf[8:m]), "?")
+			c.tracef("S: error %q", msg)
+			if strings.Contains(msg, "connection") {
+				c.hasID = false // connect again
+			}
+			return nil, false, &Error{msg}
+		default:
+			return nil, false, &ProtocolError{want.String(), fmt.Errorf("reply with action %v", got)}
+		}
+	}
 }
 
 func eventName(e Event) string {

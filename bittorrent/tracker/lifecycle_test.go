@@ -1,0 +1,446 @@
+package tracker
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"appnet.dev/bittorrent/metainfo"
+)
+
+// failingListener fails its first fails Accepts with err (all of them if
+// fails < 0) before it hands out connections, and tells calls of each
+// failure.
+type failingListener struct {
+	net.Listener
+	err   error
+	calls chan int
+
+	mu    sync.Mutex
+	fails int
+	n     int
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	fail := l.fails != 0
+	if l.fails > 0 {
+		l.fails--
+	}
+	l.n++
+	n := l.n
+	l.mu.Unlock()
+	if fail {
+		if l.calls != nil {
+			select {
+			case l.calls <- n:
+			default:
+			}
+		}
+		return nil, l.err
+	}
+	return l.Listener.Accept()
+}
+
+func acceptError(errno syscall.Errno) error {
+	return &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", errno)}
+}
+
+// A burst of EMFILE (or its friends) from Accept does not stop the HTTP
+// tracker: it waits and accepts again.
+func TestServeRidesOutAcceptErrors(t *testing.T) {
+	for _, err := range []error{
+		acceptError(syscall.EMFILE),
+		acceptError(syscall.ENFILE),
+		acceptError(syscall.ENOMEM), // not Temporary(): http.Server alone would give up
+		fmt.Errorf("accept: %w", syscall.ECONNABORTED),
+	} {
+		t.Run(err.Error(), func(t *testing.T) {
+			l, err2 := net.Listen("tcp", "127.0.0.1:0")
+			if err2 != nil {
+				t.Fatal(err2)
+			}
+			var logs syncBuffer
+			srv := &Server{ErrorLog: log.New(&logs, "", 0)}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(&failingListener{Listener: l, err: err, fails: 3}) }()
+			defer func() {
+				srv.Close()
+				if err := <-served; !errors.Is(err, ErrServerClosed) {
+					t.Errorf("Serve returned %v", err)
+				}
+			}()
+
+			var c Client
+			resp, aerr := c.Announce(context.Background(), "http://"+l.Addr().String()+"/announce",
+				&AnnounceRequest{InfoHash: metainfo.Hash{7}, PeerID: pid("a"), Port: 1, Left: 1})
+			if aerr != nil {
+				t.Fatalf("announce after 3 failed accepts: %v\nlog:\n%s", aerr, logs.String())
+			}
+			if resp.Incomplete != 1 {
+				t.Errorf("incomplete = %d, want 1", resp.Incomplete)
+			}
+			if got := strings.Count(logs.String(), "retrying in"); got != 3 {
+				t.Errorf("%d retries logged, want 3:\n%s", got, logs.String())
+			}
+		})
+	}
+}
+
+// An Accept error that does not pass ends Serve with that error.
+func TestServeEndsOnOtherAcceptErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	srv := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+	defer srv.Close()
+	bad := acceptError(syscall.EINVAL)
+	if err := srv.Serve(&failingListener{Listener: l, err: bad, fails: -1}); !errors.Is(err, syscall.EINVAL) {
+		t.Errorf("Serve returned %v, want EINVAL", err)
+	}
+}
+
+// Close ends Serve while it waits out an Accept error that persists.
+func TestCloseEndsAcceptWait(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+	fl := &failingListener{Listener: l, err: acceptError(syscall.EMFILE), fails: -1, calls: make(chan int, 1)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(fl) }()
+	waitCalls(t, fl.calls, served, 4) // waiting 5, 10, 20 ms, now 40 ms
+	if err := srv.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
+	}
+}
+
+// waitCalls waits for the n-th failed call, failing the test if the
+// serving loop returns first.
+func waitCalls(t *testing.T, calls <-chan int, served <-chan error, n int) {
+	t.Helper()
+	for {
+		select {
+		case got := <-calls:
+			if got >= n {
+				return
+			}
+		case err := <-served:
+			t.Fatalf("the loop gave up after a passing error: %v", err)
+		}
+	}
+}
+
+// failingPacketConn fails its first fails reads with err (all if < 0),
+// telling calls of each.
+type failingPacketConn struct {
+	net.PacketConn
+	err   error
+	calls chan int
+
+	mu    sync.Mutex
+	fails int
+	n     int
+}
+
+func (c *failingPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	c.mu.Lock()
+	fail := c.fails != 0
+	if c.fails > 0 {
+		c.fails--
+	}
+	c.n++
+	n := c.n
+	c.mu.Unlock()
+	if fail {
+		if c.calls != nil {
+			select {
+			case c.calls <- n:
+			default:
+			}
+		}
+		return 0, nil, c.err
+	}
+	return c.PacketConn.ReadFrom(p)
+}
+
+// The UDP loop backs off and reads again after errors that pass, ends
+// on a socket closed under it, and Close ends its wait.
+func TestServePacketReadErrors(t *testing.T) {
+	readErr := &net.OpError{Op: "read", Net: "udp", Err: os.NewSyscallError("recvfrom", syscall.ENOMEM)}
+
+	t.Run("rides out", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs syncBuffer
+		srv := &Server{ErrorLog: log.New(&logs, "", 0)}
+		served := make(chan error, 1)
+		go func() { served <- srv.ServePacket(&failingPacketConn{PacketConn: pc, err: readErr, fails: 3}) }()
+		defer func() {
+			srv.Close()
+			if err := <-served; !errors.Is(err, ErrServerClosed) {
+				t.Errorf("ServePacket returned %v", err)
+			}
+		}()
+		uc, err := DialUDP(context.Background(), pc.LocalAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer uc.Close()
+		uc.Timeout, uc.Retries = 2*time.Second, 1 // bounds the failure, not the success
+		if _, err := uc.Announce(context.Background(), &AnnounceRequest{InfoHash: metainfo.Hash{8}, PeerID: pid("a"), Port: 1, Left: 1}); err != nil {
+			t.Fatalf("announce after 3 failed reads: %v\nlog:\n%s", err, logs.String())
+		}
+		log := logs.String()
+		for _, want := range []string{"retrying in 5ms", "retrying in 10ms", "retrying in 20ms"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("log lacks %q:\n%s", want, log)
+			}
+		}
+	})
+
+	t.Run("closed socket", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+		defer srv.Close()
+		pc.Close() // by its owner, not by the server
+		if err := srv.ServePacket(pc); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("ServePacket on a closed socket returned %v", err)
+		}
+	})
+
+	t.Run("close during wait", func(t *testing.T) {
+		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+		fc := &failingPacketConn{PacketConn: pc, err: readErr, fails: -1, calls: make(chan int, 1)}
+		served := make(chan error, 1)
+		go func() { served <- srv.ServePacket(fc) }()
+		waitCalls(t, fc.calls, served, 4)
+		srv.Close()
+		if err := <-served; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("ServePacket returned %v", err)
+		}
+	})
+}
+
+func TestReadRetryWait(t *testing.T) {
+	for _, tc := range []struct{ last, want time.Duration }{
+		{0, 5 * time.Millisecond},
+		{5 * time.Millisecond, 10 * time.Millisecond},
+		{300 * time.Millisecond, 600 * time.Millisecond},
+		{600 * time.Millisecond, time.Second},
+		{time.Second, time.Second},
+	} {
+		if got := readRetryWait(tc.last); got != tc.want {
+			t.Errorf("readRetryWait(%v) = %v, want %v", tc.last, got, tc.want)
+		}
+	}
+}
+
+// stuckBackend holds every announce until release is closed, telling
+// entered when one arrives.
+type stuckBackend struct {
+	Registry
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (b *stuckBackend) Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.Registry.Announce(now, req, addr, numWant)
+}
+
+// When Shutdown's context ends with a request still in flight, Shutdown
+// closes the connection (as Close does) and returns the context's error.
+func TestShutdownFallsBackToClose(t *testing.T) {
+	backend := &stuckBackend{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(backend.release)
+	srv := &Server{Backend: backend, ErrorLog: log.New(io.Discard, "", 0)}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	conn, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	target, err := announceURL("http://hamburger.edu/announce", &AnnounceRequest{InfoHash: metainfo.Hash{9}, PeerID: pid("a"), Port: 1, Left: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: hamburger.edu\r\n\r\n", strings.TrimPrefix(target, "http://hamburger.edu"))
+	<-backend.entered // the request is in the handler, which will not return
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown returned %v, want context.Canceled", err)
+	}
+	if err := <-served; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve returned %v", err)
+	}
+	// The connection was closed under the stuck request: the client reads
+	// the end of the stream, not a reply (and not its own deadline).
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if line, err := bufio.NewReader(conn).ReadString('\n'); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("after Shutdown gave up: read %q, %v; want the connection closed", line, err)
+	}
+}
+
+// Shutdown with time enough drains the request in flight and returns nil.
+func TestShutdownDrains(t *testing.T) {
+	backend := &stuckBackend{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	srv := &Server{Backend: backend}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+	replied := make(chan error, 1)
+	go func() {
+		var c Client
+		_, err := c.Announce(context.Background(), "http://"+l.Addr().String()+"/announce",
+			&AnnounceRequest{InfoHash: metainfo.Hash{9}, PeerID: pid("a"), Port: 1, Left: 1})
+		replied <- err
+	}()
+	<-backend.entered
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	if err := <-served; !errors.Is(err, ErrServerClosed) { // the listener is closed first
+		t.Errorf("Serve returned %v", err)
+	}
+	close(backend.release)
+	if err := <-replied; err != nil {
+		t.Errorf("request in flight during Shutdown: %v", err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// A Serve that returns (its listener closed by its owner) leaves no
+// http.Server behind in the tracker.
+func TestServeForgetsItsHTTPServer(t *testing.T) {
+	srv := &Server{ErrorLog: log.New(io.Discard, "", 0)}
+	defer srv.Close()
+	for range 3 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan error, 1)
+		go func() { served <- srv.Serve(l) }()
+		var c Client
+		if _, err := c.Announce(context.Background(), "http://"+l.Addr().String()+"/announce",
+			&AnnounceRequest{InfoHash: metainfo.Hash{10}, PeerID: pid("a"), Port: 1, Left: 1}); err != nil {
+			t.Fatal(err)
+		}
+		l.Close()
+		if err := <-served; err == nil || errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve on a listener its owner closed returned %v", err)
+		}
+	}
+	srv.mu.Lock()
+	n := len(srv.https)
+	srv.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d http.Servers kept after their Serve returned, want 0", n)
+	}
+}
+
+// cancelOnRead cancels a context as soon as a read has returned, the
+// latest a cancel can come while a request is under way.
+type cancelOnRead struct {
+	net.Conn
+	cancel func()
+
+	mu           sync.Mutex
+	readDeadline time.Time
+}
+
+func (c *cancelOnRead) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if c.cancel != nil {
+		c.cancel()
+		c.cancel = nil
+	}
+	return n, err
+}
+
+func (c *cancelOnRead) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline = t
+	c.mu.Unlock()
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *cancelOnRead) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.readDeadline = t
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+// A cancel that comes as the reply arrives does not leave a deadline in
+// the past behind: the client's next request, with a live context, gets
+// its reply at the first try.
+func TestUDPLateCancelLeavesNoDeadline(t *testing.T) {
+	_, udpURL := startServer(t, &Server{})
+	addr := strings.TrimSuffix(strings.TrimPrefix(udpURL, "udp://"), "/announce")
+	raw, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	conn := &cancelOnRead{Conn: raw, cancel: cancel}
+	uc := NewUDPClient(conn)
+	defer uc.Close()
+	var trace strings.Builder
+	uc.Trace = &trace
+	uc.Timeout, uc.Retries = 10*time.Second, 1
+
+	uc.Connect(ctx) // may succeed or report the cancel; either is fair
+	conn.mu.Lock()
+	left := conn.readDeadline
+	conn.mu.Unlock()
+	if !left.IsZero() && left.Before(time.Now()) {
+		t.Errorf("a deadline in the past (%v) was left on the socket", left)
+	}
+	if _, err := uc.Announce(context.Background(), &AnnounceRequest{InfoHash: metainfo.Hash{11}, PeerID: pid("a"), Port: 1, Left: 1}); err != nil {
+		t.Fatalf("announce after a late cancel: %v\n%s", err, trace.String())
+	}
+	if strings.Contains(trace.String(), "no reply") {
+		t.Errorf("a request timed out after the late cancel:\n%s", trace.String())
+	}
+}
