@@ -11,7 +11,10 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"sync"
 	"time"
+
+	"appnet.dev/sockets"
 )
 
 // A Conn is a connection to one name server over UDP or TCP, on which a
@@ -22,6 +25,9 @@ type Conn struct {
 	buf   []byte    // the query being sent
 	rbuf  []byte    // replies as they arrive
 	Trace io.Writer // if set, prints each query (C:) and reply (S:)
+	// Timeout bounds each Exchange even when its context has no
+	// deadline; 0 means 2s.
+	Timeout time.Duration
 }
 
 // NewConn makes a Conn of c, a connected UDP socket or a TCP connection.
@@ -48,11 +54,14 @@ func (c *Conn) Close() error { return c.c.Close() }
 // ErrMismatch is reported when a reply does not answer the query sent.
 var ErrMismatch = errors.New("dns: reply does not match the query")
 
-// Exchange sends q and waits for its reply, until ctx is done. q is sent
-// with a fresh random ID (q itself is not changed). Over UDP, replies whose
-// ID or question do not match are ignored, as an attacker's guesses would
-// be (the connected socket already drops those from other addresses).
+// Exchange sends q and waits for its reply, until ctx is done or Timeout
+// has passed. q is sent with a fresh random ID (q itself is not changed).
+// Over UDP, replies whose ID or question do not match are ignored, as an
+// attacker's guesses would be (the connected socket already drops those
+// from other addresses).
 func (c *Conn) Exchange(ctx context.Context, q *Message) (*Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, dflt(c.Timeout, 2*time.Second))
+	defer cancel()
 	id := uint16(rand.Uint32())
 	b := c.buf[:0]
 	if c.tcp {
@@ -77,20 +86,20 @@ func (c *Conn) Exchange(ctx context.Context, q *Message) (*Message, error) {
 		sent.ID = id
 		fmt.Fprintln(c.Trace, traceText("C", &sent))
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		c.c.SetDeadline(dl)
-	} else {
-		c.c.SetDeadline(time.Time{})
-	}
-	stop := context.AfterFunc(ctx, func() { c.c.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
+	// The watch moves the deadline when ctx ends, so the error then
+	// says why: the context's deadline or its cancellation.
+	c.c.SetDeadline(time.Time{})
+	// done may be called twice (by ctxErr, then deferred): once only
+	// reaches WatchContext's function.
+	done := sync.OnceValue(sockets.WatchContext(ctx, c.c))
+	defer done()
 	if _, err := c.c.Write(b); err != nil {
-		return nil, ctxErr(ctx, err)
+		return nil, ctxErr(ctx, done, err)
 	}
 	for {
 		msg, err := c.read()
 		if err != nil {
-			return nil, ctxErr(ctx, err)
+			return nil, ctxErr(ctx, done, err)
 		}
 		var r Message
 		if err := r.Unpack(msg); err != nil {
@@ -112,7 +121,12 @@ func (c *Conn) Exchange(ctx context.Context, q *Message) (*Message, error) {
 	}
 }
 
-func ctxErr(ctx context.Context, err error) error {
+// ctxErr says why an exchange failed: the context's end if that is what
+// stopped it (done disarms the watch and reports it), else err.
+func ctxErr(ctx context.Context, done func() error, err error) error {
+	if cerr := done(); cerr != nil {
+		return cerr
+	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -159,7 +173,8 @@ func matches(r, q *Message, id uint16) bool {
 // waits for the answer, retrying over UDP and falling back to TCP when the
 // reply is truncated. The zero value is ready to use.
 type Client struct {
-	// Timeout is the wait for each UDP attempt; 0 means 2s.
+	// Timeout bounds each exchange, UDP attempt or TCP query, even when
+	// the context has no deadline; 0 means 2s.
 	Timeout time.Duration
 	// Attempts is how many times a UDP query is sent; 0 means 3.
 	Attempts int
@@ -176,7 +191,7 @@ func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error)
 	if cl.Dial == nil {
 		c, err := Dial(ctx, network, addr)
 		if c != nil {
-			c.Trace = cl.Trace
+			c.Trace, c.Timeout = cl.Trace, cl.Timeout
 		}
 		return c, err
 	}
@@ -185,7 +200,7 @@ func (cl *Client) dial(ctx context.Context, network, addr string) (*Conn, error)
 		return nil, fmt.Errorf("dns: dial %s: %w", addr, err)
 	}
 	c := NewConn(nc)
-	c.Trace = cl.Trace
+	c.Trace, c.Timeout = cl.Trace, cl.Timeout
 	return c, nil
 }
 
@@ -209,10 +224,10 @@ func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Mes
 	}
 	var lastErr error
 	for range attempts {
-		r, err := cl.exchangeOnce(ctx, "udp", server, q, dflt(cl.Timeout, 2*time.Second))
+		r, err := cl.exchangeOnce(ctx, "udp", server, q)
 		if err == nil {
 			if r.Truncated {
-				return cl.exchangeOnce(ctx, "tcp", server, q, 0)
+				return cl.exchangeOnce(ctx, "tcp", server, q)
 			}
 			if r.RCode == RCodeFormatError && r.EDNS == nil && added {
 				// A server from before EDNS: ask again without it (RFC
@@ -234,15 +249,15 @@ func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Mes
 
 // ExchangeTCP asks over TCP only.
 func (cl *Client) ExchangeTCP(ctx context.Context, server string, q *Message) (*Message, error) {
-	return cl.exchangeOnce(ctx, "tcp", server, q, 0)
+	return cl.exchangeOnce(ctx, "tcp", server, q)
 }
 
-func (cl *Client) exchangeOnce(ctx context.Context, network, server string, q *Message, timeout time.Duration) (*Message, error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
+// exchangeOnce makes one exchange on a connection of its own, bounded by
+// the client's Timeout whatever ctx says: a server that never answers
+// must not hold a caller whose context has no deadline.
+func (cl *Client) exchangeOnce(ctx context.Context, network, server string, q *Message) (*Message, error) {
+	ctx, cancel := context.WithTimeout(ctx, dflt(cl.Timeout, 2*time.Second))
+	defer cancel()
 	c, err := cl.dial(ctx, network, server)
 	if err != nil {
 		return nil, err

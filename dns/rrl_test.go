@@ -172,7 +172,7 @@ func TestRRLSlipToTCP(t *testing.T) {
 		}
 	}
 	var raw Client
-	r, err := raw.exchangeOnce(ctx, "udp", pc.LocalAddr().String(), q, time.Second)
+	r, err := raw.exchangeOnce(ctx, "udp", pc.LocalAddr().String(), q)
 	if err != nil || !r.Truncated || len(r.Answers) != 0 {
 		t.Fatalf("over the rate, UDP: %v %v", r, err)
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"appnet.dev/sockets"
 )
 
 // Transfer asks the server at addr for the whole zone by AXFR over TCP
@@ -51,12 +53,9 @@ func Transfer(ctx context.Context, cl *Client, addr string, zone Name, maxRecord
 			}
 			out = append(out, rr)
 		}
-		b, err := c.read()
+		b, err := cl.readNext(ctx, c)
 		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
-			}
-			return nil, ctxErr(ctx, err)
+			return nil, err
 		}
 		var next Message
 		if err := next.Unpack(b); err != nil {
@@ -67,6 +66,23 @@ func Transfer(ctx context.Context, cl *Client, addr string, zone Name, maxRecord
 		}
 		rest = next.Answers
 	}
+}
+
+// readNext reads the next message of a transfer, waiting at most the
+// client's Timeout for it and no longer than ctx allows.
+func (cl *Client) readNext(ctx context.Context, c *Conn) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, dflt(cl.Timeout, 2*time.Second))
+	defer cancel()
+	done := sockets.WatchContext(ctx, c.c)
+	b, err := c.read()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, ctxErr(ctx, done, err)
+	}
+	done()
+	return b, nil
 }
 
 // A Secondary keeps a copy of a zone whose primary is elsewhere: it asks

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/netip"
 	"runtime"
@@ -69,17 +70,19 @@ type Server struct {
 	// RateLimit, if set, limits the replies sent over UDP to each client
 	// prefix (response rate limiting, against amplification).
 	RateLimit *RRL
+	// ErrorLog receives what goes wrong inside the server, such as a
+	// handler's panic with its stack; nil means it is dropped.
+	ErrorLog *log.Logger
 
-	mu       sync.Mutex
-	closed   bool
-	ctx      context.Context
-	cancel   context.CancelFunc
-	pconns   map[net.PacketConn]struct{}
-	lns      map[net.Listener]struct{}
-	conns    map[net.Conn]struct{}
-	wg       sync.WaitGroup
-	traceMu  sync.Mutex
-	shutdown bool
+	mu      sync.Mutex
+	closed  bool // by Shutdown or Close
+	ctx     context.Context
+	cancel  context.CancelFunc
+	pconns  map[net.PacketConn]struct{}
+	lns     map[net.Listener]struct{}
+	conns   map[net.Conn]struct{}
+	wg      sync.WaitGroup
+	traceMu sync.Mutex
 }
 
 func (s *Server) udpSize() int {
@@ -258,12 +261,8 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 			case RRLDrop:
 				return nil
 			case RRLSlip:
-				reply.Truncated = true
-				if req.EDNS != nil {
-					w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
-					reply.EDNS = &w.repOpt
-				}
-				goto pack
+				s.slip(w)
+				return s.pack(w, limit, false)
 			}
 		}
 		if e := req.EDNS; e != nil {
@@ -279,12 +278,30 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 			reply.RCode = RCodeServerFailure
 			break
 		}
-		if !serveSafely(ctx, s.Handler, reply, &w.req) {
+		if !s.serveSafely(ctx, reply, &w.req) {
 			*reply = Message{Header: reply.Header, Questions: reply.Questions, EDNS: reply.EDNS}
 			reply.RCode = RCodeServerFailure
 		}
 	}
-pack:
+	return s.pack(w, limit, tcp)
+}
+
+// slip makes w's reply the one response rate limiting lets through now
+// and then (a "slip"): empty and truncated, so that a real client retries
+// over TCP while a forged victim gets no amplification.
+func (s *Server) slip(w *worker) {
+	reply := &w.reply
+	reply.Truncated = true
+	if w.req.EDNS != nil {
+		w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
+		reply.EDNS = &w.repOpt
+	}
+}
+
+// pack writes w's reply in w.out, within limit octets over UDP (with its
+// length prefix over TCP), and returns it.
+func (s *Server) pack(w *worker, limit int, tcp bool) []byte {
+	req, reply := &w.req.Message, &w.reply
 	if tcp {
 		limit = 65535
 	}
@@ -322,15 +339,25 @@ pack:
 	return b
 }
 
-// serveSafely calls h and reports false if it panicked: one bad query
-// must not take the server down with it.
-func serveSafely(ctx context.Context, h Handler, reply *Message, req *Request) (ok bool) {
+// serveSafely calls the handler and reports false if it panicked: one bad
+// query must not take the server down with it. The panic goes to ErrorLog
+// with its stack.
+func (s *Server) serveSafely(ctx context.Context, reply *Message, req *Request) (ok bool) {
 	defer func() {
-		if recover() != nil {
+		if v := recover(); v != nil {
 			ok = false
+			if s.ErrorLog != nil {
+				buf := make([]byte, 64<<10)
+				buf = buf[:runtime.Stack(buf, false)]
+				q := "?"
+				if len(req.Questions) == 1 {
+					q = req.Questions[0].Name.String() + " " + req.Questions[0].Type.String()
+				}
+				s.ErrorLog.Printf("dns: panic serving %s (%s): %v\n%s", req.Remote, q, v, buf)
+			}
 		}
 	}()
-	h.ServeDNS(ctx, reply, req)
+	s.Handler.ServeDNS(ctx, reply, req)
 	return true
 }
 
@@ -409,7 +436,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 		// Set the idle deadline under the lock Shutdown takes, so that
 		// its deadline of "now" cannot be overwritten by this one.
 		s.mu.Lock()
-		done := s.shutdown
+		done := s.closed
 		if !done {
 			c.SetReadDeadline(time.Now().Add(dflt(s.IdleTimeout, 10*time.Second)))
 		}
@@ -503,7 +530,6 @@ func (s *Server) closeAll(conns bool) {
 			c.SetReadDeadline(time.Now())
 		}
 	}
-	s.shutdown = true
 	if s.cancel != nil && conns {
 		s.cancel()
 	}

@@ -1,14 +1,17 @@
 package dns
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
+	"log"
 	"net"
 	"net/netip"
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -656,5 +659,49 @@ func TestOversizedUDPQuery(t *testing.T) {
 	}
 	if reply := rawExchange(t, addr, b, false); reply != nil {
 		t.Errorf("an 8 KB UDP query was answered: %x", reply[:12])
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the server's goroutines and the test
+// share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestHandlerPanicLogged: the panic a query caused reaches ErrorLog with
+// the query and the stack of the handler that panicked.
+func TestHandlerPanicLogged(t *testing.T) {
+	var logged lockedBuffer
+	_, addr := startServer(t, func(s *Server) {
+		s.Handler = HandlerFunc(func(ctx context.Context, reply *Message, req *Request) {
+			panic("handler bug at " + req.Questions[0].Name.String())
+		})
+		s.ErrorLog = log.New(&logged, "", 0)
+	})
+	var c Client
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	r, err := c.Exchange(ctx, addr, NewQuery(MustParseName("boom.crepes.fr"), TypeMX))
+	if err != nil || r.RCode != RCodeServerFailure {
+		t.Fatalf("after a panic: %v %v", r, err)
+	}
+	got := logged.String()
+	for _, want := range []string{"boom.crepes.fr. MX", "handler bug at boom.crepes.fr.", "TestHandlerPanicLogged", "goroutine "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ErrorLog lacks %q:\n%s", want, got)
+		}
 	}
 }

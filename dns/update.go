@@ -35,9 +35,12 @@ type Primary struct {
 	// Dial opens the connections NOTIFY is sent on; nil means a net.Dialer.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 
-	mu    sync.Mutex // serialises updates
-	zones atomic.Pointer[Zones]
-	wg    sync.WaitGroup
+	mu     sync.Mutex // serialises updates; guards the fields below
+	closed bool
+	ctx    context.Context // of the NOTIFYs under way; Close cancels it
+	cancel context.CancelFunc
+	zones  atomic.Pointer[Zones]
+	wg     sync.WaitGroup
 }
 
 // NewPrimary makes a Primary serving zs.
@@ -62,6 +65,20 @@ func (p *Primary) Zone(origin Name) *Zone {
 
 // Wait waits for the NOTIFY messages being sent.
 func (p *Primary) Wait() { p.wg.Wait() }
+
+// Close stops the NOTIFY messages being sent and waits for their
+// goroutines; updates after it change the zone without notifying. Close
+// the dns.Server first, so no update arrives meanwhile.
+func (p *Primary) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	if p.cancel != nil {
+		p.cancel()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return nil
+}
 
 func loopbackOnly(a netip.Addr, _ Name) bool { return a.Unmap().IsLoopback() }
 
@@ -178,14 +195,20 @@ func (p *Primary) replace(nz *Zone) {
 }
 
 // notify tells each secondary the zone changed (RFC 1996 §3.7), from a
-// goroutine that Wait waits for; each NOTIFY is sent a few times until
-// acknowledged.
+// goroutine that Wait waits for and Close stops; each NOTIFY is sent a few
+// times until acknowledged. The caller holds p.mu.
 func (p *Primary) notify(z *Zone) {
+	if p.closed || len(p.Notify) == 0 {
+		return
+	}
+	if p.ctx == nil {
+		p.ctx, p.cancel = context.WithCancel(context.Background())
+	}
 	for _, addr := range p.Notify {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			ctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
 			defer cancel()
 			SendNotify(ctx, &Client{Dial: p.Dial, Timeout: 500 * time.Millisecond}, addr, z.Origin, z.SOA)
 		}()

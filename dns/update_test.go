@@ -2,6 +2,7 @@ package dns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -57,7 +58,7 @@ func startPrimaryOn(t testing.TB, pc net.PacketConn, ln net.Listener, origin, te
 	srv := &Server{Handler: p, Workers: 2}
 	done := make(chan struct{})
 	go func() { defer close(done); srv.ServeBoth(pc, ln) }()
-	t.Cleanup(func() { srv.Close(); <-done; p.Wait() })
+	t.Cleanup(func() { srv.Close(); <-done; p.Close() })
 	return p, pc.LocalAddr().String(), file
 }
 
@@ -280,5 +281,39 @@ func TestAXFRSeveralMessages(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "XFR size: 6004 records") {
 		t.Errorf("dig AXFR:\n%s", out[max(0, len(out)-400):])
+	}
+}
+
+// TestPrimaryCloseCancelsNotify: a secondary that never answers holds a
+// NOTIFY under way; Close cancels it (rather than letting it run out its
+// own timeout) and returns only once its goroutine is done.
+func TestPrimaryCloseCancelsNotify(t *testing.T) {
+	dialled := make(chan struct{}, 3)
+	ended := make(chan error, 3) // one per attempt
+	p, addr, _ := startPrimary(t, "com", comTLD, func(p *Primary) {
+		p.Notify = []string{"127.0.0.1:9"}
+		p.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dialled <- struct{}{}
+			<-ctx.Done() // a secondary that never answers
+			ended <- context.Cause(ctx)
+			return nil, ctx.Err()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var c Client
+	r, err := c.Exchange(ctx, addr, updateMsg("com", nil, []RR{rr(t, "networkutopia.com. 172800 IN NS dns1.networkutopia.com.")}))
+	if err != nil || r.RCode != RCodeSuccess {
+		t.Fatalf("update: %v %v", r, err)
+	}
+	<-dialled
+	p.Close()
+	close(ended) // a goroutine still running would panic sending on it
+	var last error
+	for err := range ended {
+		last = err
+	}
+	if !errors.Is(last, context.Canceled) {
+		t.Fatalf("the NOTIFY ended by %v, want Close's cancellation", last)
 	}
 }

@@ -19,6 +19,14 @@
 // With Config.Loopback each server instead listens on an address of its own
 // in 127.0.0.0/8, all on one port, and the glue carries those addresses: the
 // form real resolvers (Unbound) and examples/dns/hierarchy use.
+//
+// The servers answer iterated queries, as real root and TLD servers do: a
+// referral, "I don't know this name, but ask this server". With
+// Config.Recursive they also take recursive queries (RD): a root server
+// asked for gaia.cs.umass.edu asks the .edu server on its caller's behalf,
+// which asks umass.edu's, which asks cs.umass.edu's, and the answer comes
+// back along that chain — the slides' recursive query, whose burden
+// Host.Forwarded counts.
 package hierarchy
 
 import (
@@ -32,6 +40,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"appnet.dev/dns"
 )
@@ -47,8 +56,9 @@ type Host struct {
 	// clients, writing changed zones back to Config.Dir.
 	Primary *dns.Primary
 
-	pc net.PacketConn
-	ln net.Listener
+	pc        net.PacketConn
+	ln        net.Listener
+	forwarded atomic.Int64 // queries sent on callers' behalf (Recursive)
 }
 
 // Config says how to start the Internet.
@@ -71,6 +81,14 @@ type Config struct {
 	// runs, but no one finds it from the root until a registrar adds them
 	// (by UPDATE): the slides' Network Utopia registration.
 	Unregistered []string
+	// Recursive makes every server answer recursive queries (RD) itself:
+	// when its zones only refer the name to another server, it asks that
+	// server, with RD, on behalf of its caller, and returns the answer
+	// with RA. A query sent to the root then travels root → TLD →
+	// authoritative and the answer comes back the same way: the slides'
+	// recursive query, heavy on the servers contacted (Host.Forwarded
+	// counts their work). Trace, if set, shows each step.
+	Recursive bool
 }
 
 // hostEntry is one line of the host table.
@@ -237,11 +255,14 @@ type Internet struct {
 	zones map[string][]dns.RR
 	byIP  map[netip.Addr]*Host
 	wg    sync.WaitGroup
+
+	trace   io.Writer // Config.Trace, for the steps of recursive queries
+	traceMu sync.Mutex
 }
 
 // Start makes every zone and starts every server. Close stops them.
 func Start(cfg Config) (*Internet, error) {
-	in := &Internet{zones: map[string][]dns.RR{}, byIP: map[netip.Addr]*Host{}}
+	in := &Internet{zones: map[string][]dns.RR{}, byIP: map[netip.Addr]*Host{}, trace: cfg.Trace}
 	skip := map[string]bool{}
 	for _, o := range cfg.Unregistered {
 		skip[strings.TrimSuffix(strings.ToLower(o), ".")] = true
@@ -295,11 +316,13 @@ func Start(cfg Config) (*Internet, error) {
 		}
 		h.Primary = p
 		h.Server.Handler = p
+		if cfg.Recursive {
+			h.Server.Handler = &recursiveServer{in: in, host: h, p: p}
+		}
 		h.Server.Trace = cfg.Trace
 		h.Server.Workers = 1
 	}
 	for _, h := range in.Hosts {
-		h := h
 		pc, ln := h.pc, h.ln
 		in.wg.Add(1)
 		go func() {
@@ -436,6 +459,11 @@ func (in *Internet) Close() error {
 		}
 	}
 	in.wg.Wait()
+	for _, h := range in.Hosts {
+		if h.Primary != nil {
+			h.Primary.Close()
+		}
+	}
 	return nil
 }
 

@@ -20,10 +20,14 @@ import (
 // cs.umass.edu: "I don't know this name, but ask this server"); then the
 // host asks dns.nyu.edu recursively (RD) and gets the cached answer; then a
 // new name under .edu is resolved without asking the root, because the TLD
-// server's records are cached.
+// server's records are cached. Beside the iterated query stands the
+// recursive one: the same question sent with RD to a root server, which
+// asks the .edu server on the host's behalf, and so on down the chain.
 func resolveChapter(ctx context.Context, out io.Writer, dir string) (string, error) {
 	w := &lockedWriter{w: out}
-	in, err := hierarchy.Start(hierarchy.Config{})
+	// Recursive: the servers also take RD queries (the resolver's own
+	// queries carry no RD, so its iterated walk is the same).
+	in, err := hierarchy.Start(hierarchy.Config{Recursive: true})
 	if err != nil {
 		return "", err
 	}
@@ -94,6 +98,24 @@ func resolveChapter(ctx context.Context, out io.Writer, dir string) (string, err
 		return "", fmt.Errorf("reverse lookup: %v", err)
 	}
 	fmt.Fprintf(w, "dns.nyu.edu: %s\n", m3.Answers[0])
+
+	fmt.Fprintln(w, "\n== beside it, the recursive query: gaia's question with RD straight to a root server ==")
+	fmt.Fprintln(w, "   (each server asks the next on its caller's behalf; the answer comes back the same way)")
+	root := in.Host("a.root-servers.net")
+	rq := dns.NewQuery(gaia, dns.TypeA)
+	rq.RecursionDesired = true
+	rm, err := (&dns.Client{Dial: in.Dial}).Exchange(ctx, root.Public.String()+":53", rq)
+	if err != nil || len(rm.Answers) == 0 {
+		return "", fmt.Errorf("recursive query to the root: %v %v", rm, err)
+	}
+	var chain []string
+	for _, h := range in.Hosts {
+		if h.Forwarded() > 0 {
+			chain = append(chain, h.Name)
+		}
+	}
+	fmt.Fprintf(w, "host → %s → cs.umass.edu's server, which answers %s; back the same way\n", strings.Join(chain, " → "), rm.Answers[0].Data)
+	fmt.Fprintf(w, "the root sent %d query on the host's behalf and held it open until the whole chain answered (iterated: 0, a referral)\n", root.Forwarded())
 
 	fmt.Fprintln(w, "\nqueries each server got:")
 	for _, h := range in.Hosts {

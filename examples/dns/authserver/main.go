@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -83,7 +84,7 @@ func run(ctx context.Context, log io.Writer, addr string, specs []string, trace 
 	if err != nil {
 		return err
 	}
-	s := &dns.Server{Handler: h, UDPSize: udpSize, Trace: trace}
+	s := &dns.Server{Handler: h, UDPSize: udpSize, Trace: trace, ErrorLog: stdlog.New(log, "authserver: ", stdlog.LstdFlags)}
 	pc, ln, err := dns.Listen(addr)
 	if err != nil {
 		return err

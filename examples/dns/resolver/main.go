@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 
@@ -59,7 +60,7 @@ func run(ctx context.Context, w io.Writer, addr, rootsFile string, port int, tra
 	if err != nil {
 		return err
 	}
-	srv := &dns.Server{Handler: r, Workers: 16}
+	srv := &dns.Server{Handler: r, Workers: 16, ErrorLog: log.New(os.Stderr, "resolver: ", log.LstdFlags)}
 	fmt.Fprintf(w, "recursive resolver on %s, %d root servers from %s\n", ln.Addr(), len(roots), rootsFile)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeBoth(pc, ln) }()

@@ -1,0 +1,126 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// silentTCP accepts connections and reads from them, never answering: a
+// name server that went quiet. It returns the listener's address.
+func silentTCP(t *testing.T, ln net.Listener) {
+	t.Helper()
+	done := make(chan struct{})
+	t.Cleanup(func() { ln.Close(); <-done })
+	go func() {
+		defer close(done)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+			go io.Copy(io.Discard, c) // ends when the connection is closed
+		}
+	}()
+}
+
+// finish runs call and fails the test if it has not returned within a
+// generous bound: the bug being tested is a call that never returns.
+func finish(t *testing.T, call func() error) error {
+	t.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- call() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatal("the exchange hung on a silent server though its client has a Timeout")
+		return nil
+	}
+}
+
+// TestExchangeTCPSilentServer: a context without a deadline and a TCP
+// server that never answers; the client's Timeout ends the exchange.
+func TestExchangeTCPSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silentTCP(t, ln)
+	cl := Client{Timeout: 100 * time.Millisecond}
+	err = finish(t, func() error {
+		_, err := cl.ExchangeTCP(context.Background(), ln.Addr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA))
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("ExchangeTCP to a silent server: %v, want the timeout", err)
+	}
+}
+
+// TestTruncatedFallbackSilentTCP: the UDP reply is truncated, and the
+// server never answers the TCP retry; the retry is bounded too.
+func TestTruncatedFallbackSilentTCP(t *testing.T) {
+	pc, ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silentTCP(t, ln)
+	udpDone := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-udpDone })
+	go func() {
+		defer close(udpDone)
+		buf := make([]byte, 1500)
+		for range 10 {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var q Message
+			if q.Unpack(buf[:n]) != nil {
+				continue
+			}
+			q.Response, q.Truncated = true, true
+			b, err := q.Pack()
+			if err != nil {
+				return
+			}
+			pc.WriteTo(b, from)
+		}
+	}()
+	cl := Client{Timeout: 100 * time.Millisecond}
+	err = finish(t, func() error {
+		_, err := cl.Exchange(context.Background(), ln.Addr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA))
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("TCP fallback to a silent server: %v, want the timeout", err)
+	}
+}
+
+// TestTransferSilentServer: AXFR from a server that accepts the
+// connection and says nothing ends at the client's Timeout.
+func TestTransferSilentServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	silentTCP(t, ln)
+	cl := &Client{Timeout: 100 * time.Millisecond}
+	err = finish(t, func() error {
+		_, err := Transfer(context.Background(), cl, ln.Addr().String(), MustParseName("networkutopia.com"), 0)
+		return err
+	})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("transfer from a silent server: %v, want the timeout", err)
+	}
+}
