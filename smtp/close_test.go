@@ -1,10 +1,14 @@
 package smtp
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"os"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -123,4 +127,90 @@ func TestCloseEndsServeConn(t *testing.T) {
 	<-sb.entered
 	closeCancels(t, srv, sb)
 	within(t, ended, "ServeConn")
+}
+
+// flakyListener fails its first fails Accepts with EMFILE ("too many
+// open files"), as a real listener does when the process runs out of
+// descriptors for a moment, then accepts from the real listener.
+type flakyListener struct {
+	net.Listener
+	fails int
+	tried chan struct{} // a token per failed Accept
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		l.tried <- struct{}{}
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestServeRetriesEMFILE: a burst of EMFILE does not stop the server;
+// once descriptors are free again it greets the next client.
+func TestServeRetriesEMFILE(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &flakyListener{Listener: l, fails: 3, tried: make(chan struct{}, 3)}
+	srv := &Server{Domain: "hamburger.edu", Backend: &MemoryBackend{}}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(fl) }()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "220 hamburger.edu") {
+		t.Fatalf("greeting %q, %v", line, err)
+	}
+	if len(fl.tried) != 3 {
+		t.Errorf("%d failed Accepts before the greeting, want 3", len(fl.tried))
+	}
+	srv.Close()
+	if err := <-done; err != ErrServerClosed {
+		t.Errorf("Serve returned %v", err)
+	}
+}
+
+// TestCloseInterruptsAcceptRetry: Close ends an accept loop that is
+// waiting to retry after EMFILE, and Serve says ErrServerClosed.
+func TestCloseInterruptsAcceptRetry(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl := &flakyListener{Listener: l, fails: 1 << 30, tried: make(chan struct{})}
+	srv := &Server{Domain: "hamburger.edu", Backend: &MemoryBackend{}}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(fl) }()
+	<-fl.tried
+	<-fl.tried // the loop went on after the first EMFILE
+	closed := make(chan struct{})
+	go func() {
+		srv.Close()
+		close(closed)
+	}()
+	within(t, closed, "Close")
+	if err := <-done; err != ErrServerClosed {
+		t.Errorf("Serve returned %v", err)
+	}
+}
+
+// TestServeStopsOnOtherErrors: an Accept error the policy does not
+// retry ends Serve with that error.
+func TestServeStopsOnOtherErrors(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	srv := &Server{Domain: "hamburger.edu", Backend: &MemoryBackend{}}
+	if err := srv.Serve(l); err == nil || err == ErrServerClosed {
+		t.Errorf("Serve on a closed listener returned %v", err)
+	}
 }

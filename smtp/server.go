@@ -86,6 +86,9 @@ type Server struct {
 	// a Backend in the middle of a delivery is told to stop.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// stop is closed when Shutdown or Close begins: it ends an accept
+	// loop waiting to retry.
+	stop chan struct{}
 }
 
 // state is where a session is in the dialogue of the slides:
@@ -230,7 +233,7 @@ func (srv *Server) Serve(l net.Listener) error {
 	srv.initLocked()
 	srv.listeners[l] = struct{}{}
 	srv.wg.Add(1)
-	ctx := srv.ctx
+	stop := srv.stop
 	srv.mu.Unlock()
 	defer srv.wg.Done()
 	defer func() {
@@ -246,20 +249,23 @@ func (srv *Server) Serve(l net.Listener) error {
 			if srv.closing.Load() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				srv.logf("smtp: accept: %v; retrying in %v", err, delay)
-				t := time.NewTimer(delay)
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-					t.Stop()
-					return ErrServerClosed
-				}
-				continue
+			// Out of file descriptors for a moment (EMFILE), a client
+			// that gave up before we accepted it: wait and go on, as
+			// the shared policy says, rather than stop serving.
+			wait, retry := sockets.AcceptRetry(err, delay)
+			if !retry {
+				return err
 			}
-			return err
+			delay = wait
+			srv.logf("smtp: accept: %v; retrying in %v", err, delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-stop:
+				t.Stop()
+				return ErrServerClosed
+			}
+			continue
 		}
 		delay = 0
 		s := srv.track(c)
@@ -276,6 +282,18 @@ func (srv *Server) initLocked() {
 		srv.listeners = map[net.Listener]struct{}{}
 		srv.sessions = map[*session]struct{}{}
 		srv.ctx, srv.cancel = context.WithCancel(context.Background())
+		srv.stop = make(chan struct{})
+	}
+}
+
+// stopAccepting marks the server closing, closes its listeners and ends
+// the accept loops' waits; srv.mu is held.
+func (srv *Server) stopAccepting() {
+	if !srv.closing.Swap(true) && srv.stop != nil {
+		close(srv.stop)
+	}
+	for l := range srv.listeners {
+		l.Close()
 	}
 }
 
@@ -313,10 +331,7 @@ func (srv *Server) ServeConn(c net.Conn) {
 // deliveries still running, and waits for them.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
-	srv.closing.Store(true)
-	for l := range srv.listeners {
-		l.Close()
-	}
+	srv.stopAccepting()
 	for s := range srv.sessions {
 		s.wakeIfIdle()
 	}
@@ -341,12 +356,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 // to give up), and waits for every session to end.
 func (srv *Server) Close() error {
 	srv.mu.Lock()
-	srv.closing.Store(true)
+	srv.stopAccepting()
 	if srv.cancel != nil {
 		srv.cancel()
-	}
-	for l := range srv.listeners {
-		l.Close()
 	}
 	for s := range srv.sessions {
 		s.raw.Close()
