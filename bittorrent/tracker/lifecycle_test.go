@@ -8,7 +8,9 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -442,5 +444,59 @@ func TestUDPLateCancelLeavesNoDeadline(t *testing.T) {
 	}
 	if strings.Contains(trace.String(), "no reply") {
 		t.Errorf("a request timed out after the late cancel:\n%s", trace.String())
+	}
+}
+
+// When its listener fails, Serve lets the request under way finish and
+// closes every connection it accepted (the idle ones too) before it
+// returns, so none outlives it.
+func TestServeEndsItsConnections(t *testing.T) {
+	backend := &stuckBackend{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	srv := &Server{Backend: backend, ErrorLog: log.New(io.Discard, "", 0)}
+	defer srv.Close()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	// An idle keep-alive connection, after one scrape.
+	idle, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	idle.SetDeadline(time.Now().Add(10 * time.Second))
+	h := metainfo.Hash{12}
+	fmt.Fprintf(idle, "GET /scrape?info_hash=%s HTTP/1.1\r\nHost: hamburger.edu\r\n\r\n", url.QueryEscape(string(h[:])))
+	br := bufio.NewReader(idle)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+
+	// A request under way, held in the backend.
+	replied := make(chan error, 1)
+	go func() {
+		var c Client
+		_, err := c.Announce(context.Background(), "http://"+l.Addr().String()+"/announce",
+			&AnnounceRequest{InfoHash: h, PeerID: pid("a"), Port: 1, Left: 1})
+		replied <- err
+	}()
+	<-backend.entered
+
+	l.Close() // by its owner: Serve ends with an error
+	close(backend.release)
+	if err := <-served; err == nil || errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve on a listener its owner closed returned %v", err)
+	}
+	if err := <-replied; err != nil {
+		t.Errorf("request under way when the listener failed: %v", err)
+	}
+	if b, err := br.ReadByte(); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("idle connection after Serve returned: read %q, %v; want it closed", b, err)
 	}
 }

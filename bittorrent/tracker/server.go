@@ -64,8 +64,9 @@ type Server struct {
 	Now func() time.Time
 	// Trace, if set, receives every exchange as C:/S: lines.
 	Trace io.Writer
-	// ErrorLog receives errors of the listeners; nil means the log
-	// package's standard logger.
+	// ErrorLog receives errors of the listeners and sockets (with the
+	// wait before trying again); nil means the log package's standard
+	// logger.
 	ErrorLog *log.Logger
 
 	initOnce sync.Once
@@ -75,7 +76,8 @@ type Server struct {
 
 	mu     sync.Mutex
 	closed bool
-	done   chan struct{} // closed by Shutdown and Close: ends the loops' waits
+	ctx    context.Context // ends at Shutdown or Close: the loops' waits end with it
+	cancel context.CancelFunc
 	https  map[*http.Server]bool
 	pcs    map[net.PacketConn]bool
 	loops  sync.WaitGroup // Serve and ServePacket calls
@@ -88,6 +90,7 @@ func (s *Server) init() {
 			s.backend = &Registry{}
 		}
 		rand.Read(s.secret[:])
+		s.ctx, s.cancel = context.WithCancel(context.Background())
 	})
 }
 
@@ -106,16 +109,6 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-// doneChan returns the channel that Shutdown and Close close.
-func (s *Server) doneChan() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.done == nil {
-		s.done = make(chan struct{})
-	}
-	return s.done
-}
-
 // pause waits for d, or less if the server stops; it reports whether the
 // server still runs.
 func (s *Server) pause(d time.Duration) bool {
@@ -124,7 +117,7 @@ func (s *Server) pause(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-s.doneChan():
+	case <-s.ctx.Done():
 		return false
 	}
 }
@@ -464,7 +457,8 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 // Serve answers HTTP announces and scrapes on l until Shutdown or Close,
 // then returns ErrServerClosed. Accept errors that pass (the process out
 // of file descriptors for a moment, say; see sockets.AcceptRetry) are
-// logged to ErrorLog and ridden out; any other ends Serve.
+// logged to ErrorLog and ridden out; any other ends Serve, after the
+// requests under way on l's connections have finished.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
 	hs := &http.Server{
@@ -503,6 +497,10 @@ func (s *Server) Serve(l net.Listener) error {
 	if errors.Is(err, http.ErrServerClosed) {
 		return ErrServerClosed
 	}
+	// The listener failed, but connections it accepted may still be in
+	// use: let their requests finish and close them, so that none outlives
+	// Serve. Shutdown or Close of the server cuts this short.
+	hs.Shutdown(s.ctx)
 	return err
 }
 
@@ -641,14 +639,10 @@ func closeAll(https []*http.Server) error {
 }
 
 func (s *Server) stop() []*http.Server {
+	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.closed {
-		if s.done == nil {
-			s.done = make(chan struct{})
-		}
-		close(s.done)
-	}
+	s.cancel()
 	s.closed = true
 	for pc := range s.pcs {
 		pc.Close()
