@@ -96,15 +96,17 @@ func (c *Client) Greeting(ctx context.Context) (*Reply, error) {
 }
 
 // deadline sets the connection's deadline from the timeout and ctx, and
-// makes ctx's cancellation interrupt the I/O. The returned func undoes it.
+// makes ctx's cancellation interrupt the I/O (sockets.WatchContext). The
+// returned func ends the watch; if ctx ended, it leaves no deadline in
+// the past for the next command. (The I/O error says why: ioError.)
 func (c *Client) deadline(ctx context.Context, timeout, def time.Duration) func() {
 	d := time.Now().Add(orDur(timeout, def))
 	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
 		d = cd
 	}
 	c.raw.SetDeadline(d)
-	stop := context.AfterFunc(ctx, func() { c.raw.SetDeadline(time.Unix(1, 0)) })
-	return func() { stop() }
+	done := sockets.WatchContext(ctx, c.raw)
+	return func() { done() }
 }
 
 // reply reads the reply to a command.

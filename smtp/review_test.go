@@ -3,8 +3,11 @@ package smtp
 import (
 	"context"
 	"io"
+	"net"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"appnet.dev/sockets"
 )
@@ -100,4 +103,38 @@ func TestReplyInjection(t *testing.T) {
 	}
 	// The next reply is the answer to the next command, not a forgery.
 	rc.cmd("RCPT TO:<bob@hamburger.edu>", 503)
+}
+
+// deadlineConn records the last deadline set on it.
+type deadlineConn struct {
+	net.Conn
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (d *deadlineConn) SetDeadline(t time.Time) error {
+	d.mu.Lock()
+	d.last = t
+	d.mu.Unlock()
+	return nil
+}
+
+// TestClientLateCancelLeavesNoPastDeadline: a context cancelled as a
+// command ends must not leave the connection with a deadline in the past
+// once the command is over, or the next command would fail at once.
+func TestClientLateCancelLeavesNoPastDeadline(t *testing.T) {
+	dc := &deadlineConn{}
+	c := NewClient(dc)
+	for i := range 200 {
+		ctx, cancel := context.WithCancel(context.Background())
+		undo := c.deadline(ctx, time.Minute, 0)
+		cancel()
+		undo()
+		dc.mu.Lock()
+		last := dc.last
+		dc.mu.Unlock()
+		if !last.IsZero() && last.Before(time.Now()) {
+			t.Fatalf("round %d: deadline %v left in the past", i, last)
+		}
+	}
 }
