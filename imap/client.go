@@ -35,6 +35,11 @@ type Client struct {
 	Trace io.Writer
 	// Updates, if set, receives the unsolicited updates of every command.
 	Updates func(Update)
+	// CommandTimeout bounds the wait for each response of a command, the
+	// greeting and the TLS handshake (default 5 minutes), so that a server
+	// gone silent cannot hang a call whose context has no deadline. A
+	// context's deadline, if sooner, wins.
+	CommandTimeout time.Duration
 
 	raw     net.Conn
 	conn    net.Conn
@@ -72,12 +77,9 @@ func (c *Client) start(ctx context.Context) error {
 		return nil
 	}
 	c.started = true
-	c.conn = sockets.Trace(c.raw, c.Trace, "C", "S")
-	c.r = newReader(bufio.NewReaderSize(c.conn, 32<<10))
-	c.r.maxLit = 256 << 20
-	c.w = bufio.NewWriterSize(c.conn, 16<<10)
-	stop := c.deadline(ctx)
-	defer stop()
+	c.setConn(c.raw)
+	defer c.watch(ctx)()
+	c.extend(ctx)
 	resp, err := c.r.readResponse(nil)
 	if err != nil {
 		return fmt.Errorf("imap: greeting: %w", err)
@@ -90,15 +92,53 @@ func (c *Client) start(ctx context.Context) error {
 	return nil
 }
 
-// deadline makes ctx's end interrupt the connection.
-func (c *Client) deadline(ctx context.Context) func() {
-	if d, ok := ctx.Deadline(); ok {
-		c.conn.SetDeadline(d)
-	} else {
-		c.conn.SetDeadline(time.Time{})
+// The client holds at most clientMaxLiteral bytes of one literal, and
+// clientMaxResponse bytes of one response, in memory (bodies streamed to
+// FetchOptions.Body do not count).
+const (
+	clientMaxLiteral  = 256 << 20
+	clientMaxResponse = clientMaxLiteral + 1<<20
+)
+
+func (c *Client) setConn(raw net.Conn) {
+	c.raw = raw
+	c.conn = sockets.Trace(raw, c.Trace, "C", "S")
+	c.r = newReader(bufio.NewReaderSize(c.conn, 32<<10))
+	c.r.maxLit = clientMaxLiteral
+	c.r.maxTotal = clientMaxResponse
+	c.w = bufio.NewWriterSize(c.conn, 16<<10)
+}
+
+func (c *Client) commandTimeout() time.Duration { return durationOr(c.CommandTimeout, 5*time.Minute) }
+
+// watch binds ctx to the connection for one command: ctx's end interrupts
+// it. The returned function ends the binding.
+func (c *Client) watch(ctx context.Context) func() {
+	done := sockets.WatchContext(ctx, c.conn)
+	return func() { done() }
+}
+
+// extend gives the next response CommandTimeout to arrive, or less if
+// ctx's deadline is sooner. If ctx has ended already, the deadline goes to
+// the past again, so that a cancel racing with the move is not lost.
+func (c *Client) extend(ctx context.Context) {
+	d := time.Now().Add(c.commandTimeout())
+	if cd, ok := ctx.Deadline(); ok && cd.Before(d) {
+		d = cd
 	}
-	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Unix(1, 0)) })
-	return func() { stop() }
+	c.conn.SetDeadline(d)
+	if ctx.Err() != nil {
+		c.conn.SetDeadline(time.Now())
+	}
+}
+
+// ctxErr says why a command failed: the context's end if it ended, since
+// the connection then reports only a timeout.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil && err != nil {
+		return fmt.Errorf("imap: %w (%v)", cerr, err)
+	}
+	return err
 }
 
 func (c *Client) noteCaps(code string) {
@@ -142,10 +182,15 @@ func (c *Client) do(ctx context.Context, name string, args []arg, h handler, bod
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.start(ctx); err != nil {
-		return nil, err
+		return nil, ctxErr(ctx, err)
 	}
-	stop := c.deadline(ctx)
-	defer stop()
+	defer c.watch(ctx)()
+	c.extend(ctx)
+	st, err := c.run(ctx, name, args, h, body)
+	return st, ctxErr(ctx, err)
+}
+
+func (c *Client) run(ctx context.Context, name string, args []arg, h handler, body func(*FetchMessage, string, io.Reader) error) (*StatusResponse, error) {
 	c.tagNum++
 	tag := "a" + strconv.Itoa(c.tagNum)
 	c.w.WriteString(tag)
@@ -165,7 +210,7 @@ func (c *Client) do(ctx context.Context, name string, args []arg, h handler, bod
 			if err := c.w.Flush(); err != nil {
 				return nil, err
 			}
-			if st, err := c.waitContinuation(tag, h); err != nil || st != nil {
+			if st, err := c.waitContinuation(ctx, tag, h); err != nil || st.Tag != "+" {
 				return st, err
 			}
 		}
@@ -178,6 +223,7 @@ func (c *Client) do(ctx context.Context, name string, args []arg, h handler, bod
 		return nil, err
 	}
 	for {
+		c.extend(ctx)
 		resp, err := c.r.readResponse(body)
 		if err != nil {
 			return nil, err
@@ -195,18 +241,24 @@ func (c *Client) do(ctx context.Context, name string, args []arg, h handler, bod
 	}
 }
 
-// waitContinuation waits for "+" after a synchronising literal; a tagged
-// answer instead (NO [TOOBIG]) ends the command.
-func (c *Client) waitContinuation(tag string, h handler) (*StatusResponse, error) {
+// waitContinuation waits for "+" after a synchronising literal and
+// returns it (Tag "+"): the command goes on. A tagged answer instead
+// (NO [TOOBIG]) ends the command and is returned, with itself as the error
+// unless it is OK.
+func (c *Client) waitContinuation(ctx context.Context, tag string, h handler) (*StatusResponse, error) {
 	for {
+		c.extend(ctx)
 		resp, err := c.r.readResponse(nil)
 		if err != nil {
 			return nil, err
 		}
 		switch resp.tag {
 		case "+":
-			return nil, nil
+			return resp.status, nil
 		case tag:
+			if resp.status.Type == "OK" {
+				return resp.status, nil
+			}
 			return resp.status, resp.status
 		}
 		if err := c.untagged(resp, h); err != nil {
@@ -273,17 +325,16 @@ func (c *Client) StartTLS(ctx context.Context, config *tls.Config) error {
 		return errors.New("imap: server sent data after STARTTLS")
 	}
 	tc := tls.Client(c.raw, config)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	c.raw.SetDeadline(time.Now().Add(c.commandTimeout()))
+	err := tc.HandshakeContext(ctx)
+	c.raw.SetDeadline(time.Time{})
+	if err != nil {
 		return fmt.Errorf("imap: STARTTLS: %w", err)
 	}
-	c.raw = tc
-	c.conn = sockets.Trace(tc, c.Trace, "C", "S")
-	c.r = newReader(bufio.NewReaderSize(c.conn, 32<<10))
-	c.r.maxLit = 256 << 20
-	c.w = bufio.NewWriterSize(c.conn, 16<<10)
+	c.setConn(tc)
 	c.caps = nil
 	c.mu.Unlock()
-	_, err := c.Capability(ctx)
+	_, err = c.Capability(ctx)
 	c.mu.Lock()
 	return err
 }
@@ -625,7 +676,7 @@ func (c *Client) Idle(ctx context.Context, fn func(Update) bool) error {
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
-	if st, err := c.waitContinuation(tag, nil); err != nil || st != nil {
+	if st, err := c.waitContinuation(ctx, tag, nil); err != nil || st.Tag != "+" {
 		return err
 	}
 	sendDone := func() error {

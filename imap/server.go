@@ -141,6 +141,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*session]struct{}
 	closed    bool
+	done      chan struct{} // closed when closed is set: ends accept pauses
 	wg        sync.WaitGroup
 	meta      metaCache
 }
@@ -187,115 +188,170 @@ func (srv *Server) ListenAndServe(addr string) error {
 }
 
 // Serve accepts connections on l and serves each in its own goroutine
-// until Shutdown or Close; it then returns ErrServerClosed.
+// until Shutdown or Close; it then returns ErrServerClosed. It closes l
+// when it returns. Passing errors of Accept (out of file descriptors, a
+// client that gave up) are waited out as sockets.AcceptRetry says; any
+// other ends Serve.
 func (srv *Server) Serve(l net.Listener) error {
-	srv.mu.Lock()
-	if srv.closed {
-		srv.mu.Unlock()
+	if !srv.trackListener(l) {
 		l.Close()
 		return ErrServerClosed
+	}
+	defer srv.wg.Done()
+	defer srv.untrackListener(l)
+	var wait time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if srv.isClosed() {
+				return ErrServerClosed
+			}
+			var retry bool
+			if wait, retry = sockets.AcceptRetry(err, wait); !retry {
+				return fmt.Errorf("imap: accept: %w", err)
+			}
+			if !srv.pause(wait) {
+				return ErrServerClosed
+			}
+			continue
+		}
+		wait = 0
+		s := srv.newSession(c)
+		if !srv.trackSession(s) {
+			c.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer srv.wg.Done()
+			defer srv.untrackSession(s)
+			s.serve()
+		}()
+	}
+}
+
+// ServeConn serves one connection (say one end of net.Pipe) and returns
+// when the session ends. Close and Shutdown wait for it; after them it
+// closes c at once.
+func (srv *Server) ServeConn(c net.Conn) {
+	s := srv.newSession(c)
+	if !srv.trackSession(s) {
+		c.Close()
+		return
+	}
+	defer srv.wg.Done()
+	defer srv.untrackSession(s)
+	s.serve()
+}
+
+// trackListener adds l to the listeners Close closes, unless the server
+// is closed; then Serve counts in wg.
+func (srv *Server) trackListener(l net.Listener) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed {
+		return false
 	}
 	if srv.listeners == nil {
 		srv.listeners = make(map[net.Listener]struct{})
 	}
 	srv.listeners[l] = struct{}{}
 	srv.wg.Add(1)
-	srv.mu.Unlock()
-	defer srv.wg.Done()
-
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			srv.mu.Lock()
-			closed := srv.closed
-			srv.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		s := srv.newSession(c)
-		srv.mu.Lock()
-		if srv.closed {
-			srv.mu.Unlock()
-			c.Close()
-			return ErrServerClosed
-		}
-		if srv.conns == nil {
-			srv.conns = make(map[*session]struct{})
-		}
-		srv.conns[s] = struct{}{}
-		srv.wg.Add(1)
-		srv.mu.Unlock()
-		go func() {
-			defer srv.wg.Done()
-			s.serve()
-			srv.mu.Lock()
-			delete(srv.conns, s)
-			srv.mu.Unlock()
-		}()
-	}
+	return true
 }
 
-// ServeConn serves one connection (say one end of net.Pipe) and returns
-// when the session ends.
-func (srv *Server) ServeConn(c net.Conn) {
-	s := srv.newSession(c)
+func (srv *Server) untrackListener(l net.Listener) {
 	srv.mu.Lock()
+	delete(srv.listeners, l)
+	srv.mu.Unlock()
+	l.Close()
+}
+
+// trackSession adds s to the sessions Close and Shutdown end, unless the
+// server is closed; then its goroutine counts in wg.
+func (srv *Server) trackSession(s *session) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed {
+		return false
+	}
 	if srv.conns == nil {
 		srv.conns = make(map[*session]struct{})
 	}
 	srv.conns[s] = struct{}{}
-	srv.mu.Unlock()
-	s.serve()
+	srv.wg.Add(1)
+	return true
+}
+
+func (srv *Server) untrackSession(s *session) {
 	srv.mu.Lock()
 	delete(srv.conns, s)
 	srv.mu.Unlock()
 }
 
+func (srv *Server) isClosed() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.closed
+}
+
+// closing returns a channel closed by Close and Shutdown.
+func (srv *Server) closing() <-chan struct{} {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.done == nil {
+		srv.done = make(chan struct{})
+	}
+	return srv.done
+}
+
+// pause waits d before the next Accept; false means the server closed
+// meanwhile.
+func (srv *Server) pause(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-srv.closing():
+		return false
+	}
+}
+
 // Shutdown stops accepting connections, tells sessions that are waiting
-// for a command or idling to end (BYE), and waits for every session to end
-// or ctx to be done.
+// for a command or idling to end (BYE) and the others to end after their
+// command, and waits for every session to end or ctx to be done; then it
+// closes what is left, as Close does.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closeListeners()
+	// No session starts once the server is closed, and a session told to
+	// end stays told: one pass reaches them all.
+	srv.mu.Lock()
+	for s := range srv.conns {
+		s.shutdown()
+	}
+	srv.mu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()
 		close(done)
 	}()
-	for {
-		srv.mu.Lock()
-		for s := range srv.conns {
-			s.shutdown()
-		}
-		srv.mu.Unlock()
-		select {
-		case <-done:
-			return nil
-		case <-ctx.Done():
-			srv.Close()
-			<-done
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		srv.Close()
+		<-done
+		return ctx.Err()
 	}
 }
 
 // Close closes the listeners and every connection at once, and waits for
-// the sessions' goroutines to end.
+// the sessions' goroutines (ServeConn's included) to end.
 func (srv *Server) Close() error {
 	srv.closeListeners()
 	srv.mu.Lock()
 	for s := range srv.conns {
-		s.conn.Close()
+		s.raw.Close() // raw never changes; conn does at STARTTLS
 	}
 	srv.mu.Unlock()
 	srv.wg.Wait()
@@ -305,7 +361,13 @@ func (srv *Server) Close() error {
 func (srv *Server) closeListeners() {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	srv.closed = true
+	if !srv.closed {
+		srv.closed = true
+		if srv.done == nil {
+			srv.done = make(chan struct{})
+		}
+		close(srv.done)
+	}
 	for l := range srv.listeners {
 		l.Close()
 	}
@@ -381,6 +443,7 @@ func (s *session) setConn(c net.Conn) {
 	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
 	s.r = newReader(bufio.NewReaderSize(s.conn, 16<<10))
 	s.r.literal = s.checkLiteral
+	s.r.maxTotal = 16 * MaxLine // what one command may hold in memory, messages streamed by APPEND aside
 	s.w = bufio.NewWriterSize(s.conn, 16<<10)
 }
 
@@ -455,12 +518,7 @@ func (s *session) capabilities() string {
 }
 
 func (s *session) serve() {
-	defer func() {
-		if s.box != nil {
-			s.box = nil
-		}
-		s.conn.Close()
-	}()
+	defer s.conn.Close()
 	if s.setWaiting(false) {
 		fmt.Fprintf(s.w, "* BYE %s shutting down\r\n", s.srv.hostname())
 		s.flush()
@@ -484,6 +542,7 @@ func (s *session) serve() {
 func (s *session) command() error {
 	if s.setWaiting(true) {
 		fmt.Fprintf(s.w, "* BYE %s shutting down\r\n", s.srv.hostname())
+		s.flush()
 		return errFatal
 	}
 	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))

@@ -2,6 +2,7 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ const (
 	maxNonSync      = 4096 // LITERAL-: the largest non-synchronising literal
 	defaultMaxLit   = 1 << 20
 	maxLiteralDigit = 20
+	literalChunk    = 32 << 10 // what a literal's buffer starts with
 )
 
 // A SyntaxError is a malformed command or response. The server answers it
@@ -41,13 +43,17 @@ var ErrLiteralTooBig = errors.New("imap: literal too big")
 // commands (with cont to send "+" before a synchronising literal), the
 // client for responses.
 type reader struct {
-	br      *bufio.Reader
-	line    int   // bytes read on this line, outside literals
-	maxLit  int64 // largest literal accepted
-	depth   int
-	literal func(n int64, nonSync bool) error // called after a literal's announcement, before its data
-	sawLit  bool                              // a literal was read on this line
-	eol     bool                              // the line's end has been read
+	br     *bufio.Reader
+	line   int   // bytes read on this line, outside literals
+	maxLit int64 // largest literal accepted
+	// maxTotal, if positive, bounds the bytes one response or command
+	// holds in memory, literals included; held counts them.
+	maxTotal int64
+	held     int64
+	depth    int
+	literal  func(n int64, nonSync bool) error // called after a literal's announcement, before its data
+	sawLit   bool                              // a literal was read on this line
+	eol      bool                              // the line's end has been read
 }
 
 func newReader(br *bufio.Reader) *reader {
@@ -55,7 +61,7 @@ func newReader(br *bufio.Reader) *reader {
 }
 
 // reset starts a new line.
-func (r *reader) reset() { r.line, r.depth, r.sawLit, r.eol = 0, 0, false, false }
+func (r *reader) reset() { r.line, r.held, r.depth, r.sawLit, r.eol = 0, 0, 0, false, false }
 
 func (r *reader) peek() (byte, error) {
 	b, err := r.br.Peek(1)
@@ -76,11 +82,15 @@ func (r *reader) readByte() (byte, error) {
 	if r.line >= MaxLine {
 		return 0, syntaxErr("line too long")
 	}
+	if r.maxTotal > 0 && r.held >= r.maxTotal {
+		return 0, syntaxErr("response too long")
+	}
 	c, err := r.br.ReadByte()
 	if err != nil {
 		return 0, unexpected(err)
 	}
 	r.line++
+	r.held++
 	return c, nil
 }
 
@@ -281,21 +291,26 @@ func (r *reader) literalHeader() (int64, bool, error) {
 	return n, nonSync, nil
 }
 
-// literalBytes reads a whole literal into memory (bounded by maxLit).
+// literalBytes reads a whole literal into memory, bounded by maxLit and by
+// what is left of maxTotal. The buffer grows as the data arrives, so a peer
+// that announces a huge literal and sends little costs only what it sent.
 func (r *reader) literalBytes() ([]byte, error) {
 	n, _, err := r.literalHeader()
 	if err != nil {
 		return nil, err
 	}
-	if n > r.maxLit {
+	if n > r.maxLit || (r.maxTotal > 0 && n > r.maxTotal-r.held) {
 		return nil, ErrLiteralTooBig
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r.br, b); err != nil {
+	var buf bytes.Buffer
+	buf.Grow(int(min(n, literalChunk)))
+	got, err := io.CopyN(&buf, r.br, n)
+	r.held += got
+	if err != nil {
 		return nil, unexpected(err)
 	}
 	r.line = 0
-	return b, nil
+	return buf.Bytes(), nil
 }
 
 // str reads a string: quoted or literal.
