@@ -89,7 +89,8 @@
 // in use — and the update section adds and deletes records. All of it
 // applies or none; the SOA serial goes up, Primary.Save writes the zone
 // back to its file (WriteZoneFile), and the secondaries in Primary.Notify
-// get a NOTIFY (RFC 1996). A Secondary answers from its copy of a zone: on
+// get a NOTIFY (RFC 1996), sent from goroutines that Primary.Close cancels
+// and waits for (close the Server first). A Secondary answers from its copy of a zone: on
 // NOTIFY, and every SOA refresh interval, it compares the primary's serial
 // with its own and transfers the whole zone by AXFR over TCP (RFC 5936,
 // Transfer) when the primary's is newer. Updates and transfers are allowed
