@@ -226,8 +226,8 @@ func (c *UDPClient) roundTrip(ctx context.Context, want action, build func(b []b
 		// it; done waits for a watch that fired and clears its deadline.
 		done := sockets.WatchContext(ctx, c.conn)
 		reply, again, err := c.try(want, tid, pkt)
-		if cerr := done(); cerr != nil {
-			return nil, cerr
+		if cerr := done(); cerr != nil && (again || err != nil) {
+			return nil, cerr // the context ended the wait: say so, not "i/o timeout"
 		}
 		if !again {
 			return reply, err
