@@ -17,7 +17,8 @@ type Deadliner interface {
 // under way, the connection's deadline is moved to the past, which makes
 // the call return at once with a timeout error.
 //
-// Call the returned function when the operation is over. It disarms the
+// Call the returned function when the operation is over (calling it
+// again returns the same result, so it may also be deferred). It disarms the
 // watch; if the watch had already fired, it waits for it to finish and
 // clears the deadline again, so the next operation does not start with a
 // deadline in the past. It returns ctx.Err() if the context ended, so the
@@ -35,12 +36,12 @@ func WatchContext(ctx context.Context, conn Deadliner) (done func() error) {
 		defer fired.Done()
 		conn.SetDeadline(time.Now())
 	})
-	return func() error {
+	return sync.OnceValue(func() error {
 		if stop() {
 			return nil // disarmed before it fired
 		}
 		fired.Wait()
 		conn.SetDeadline(time.Time{})
 		return ctx.Err()
-	}
+	})
 }

@@ -395,3 +395,19 @@ func TestWatchContextCancelDuringCall(t *testing.T) {
 		t.Errorf("read after done(): %v", err)
 	}
 }
+
+// done may be called twice, say once on an error path and once deferred.
+func TestWatchContextDoneTwice(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	done := WatchContext(testContext(t), pc)
+	if err := done(); err != nil {
+		t.Fatal(err)
+	}
+	if err := done(); err != nil {
+		t.Errorf("second done() = %v", err)
+	}
+}
