@@ -28,7 +28,12 @@
 //	S: )
 //	S: a3 OK FETCH completed
 //	C: a4 MOVE 1 Archive
+//	S: * OK [COPYUID 1764111600 1 1] Moved
+//	S: * 1 EXPUNGE
+//	S: a4 OK MOVE completed
 //	C: a5 LOGOUT
+//	S: * BYE hamburger.edu logging out
+//	S: a5 OK LOGOUT completed
 //
 // Messages have two numbers: a sequence number (1..n, the session's own
 // view, which shifts when messages are expunged) and a UID (fixed for the

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"maps"
 	"net"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"appnet.dev/smtp/message"
 )
@@ -146,6 +148,63 @@ func FuzzSeqSet(f *testing.F) {
 			if set.Contains(n, 10) != again.Contains(n, 10) {
 				t.Fatalf("round trip changed membership of %d", n)
 			}
+		}
+	})
+}
+
+// FuzzDecodeMailboxName checks the modified UTF-7 decoder on names a client
+// or server sends: it never fails to stop, what it accepts is UTF-8, and
+// encoding that again decodes to the same name.
+func FuzzDecodeMailboxName(f *testing.F) {
+	for _, s := range []string{"INBOX", "Entw&APw-rfe", "&-", "Cr&AOo-pes/&ZeVnLIqe-", "&", "&-&-", "&AGE-", "&2D3eAQ-",
+		"&2D0-", "&AOk-&AOk-", "&AOkA6Q-", "a&b", "&Jjo!-", "\x7f", "&,,,-", "&ZeVnLIqe"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, err := DecodeMailboxName(s)
+		if err != nil {
+			if err != ErrBadMailboxName {
+				t.Fatalf("%q: error %v is not ErrBadMailboxName", s, err)
+			}
+			return
+		}
+		if !utf8.ValidString(name) {
+			t.Fatalf("%q decodes to invalid UTF-8 %q", s, name)
+		}
+		if !strings.Contains(s, "&") && name != s {
+			t.Fatalf("plain %q decodes to %q", s, name)
+		}
+		enc := EncodeMailboxName(name)
+		again, err := DecodeMailboxName(enc)
+		if err != nil || again != name {
+			t.Fatalf("%q -> %q -> %q -> %q, %v", s, name, enc, again, err)
+		}
+	})
+}
+
+// FuzzParseUsers checks the users file parser: what it accepts has no
+// empty names and no names with ":", and written out again as
+// "name:password" lines it reads back the same.
+func FuzzParseUsers(f *testing.F) {
+	for _, s := range []string{"bob:hunter2\nalice:ketchup\n", "# users of hamburger.edu\n\nbob:hunter2\r\n", "bob\n", ":x\n",
+		"bob:a:b\n", "  bob : x  \n", "bob:1\nbob:2\n", "#x:y\nbob:\n", "bob:hunter2", "\xff:\xfe\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		users, err := ParseUsers(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		var out strings.Builder
+		for name, pass := range users {
+			if name == "" || strings.ContainsAny(name, ":\n") || name[0] == '#' {
+				t.Fatalf("bad name %q from %q", name, data)
+			}
+			out.WriteString(name + ":" + pass + "\n")
+		}
+		again, err := ParseUsers(strings.NewReader(out.String()))
+		if err != nil || !maps.Equal(again, users) {
+			t.Fatalf("%q -> %q -> %q, %v", data, users, again, err)
 		}
 	})
 }

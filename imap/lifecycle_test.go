@@ -274,11 +274,15 @@ func TestCloseWaitsForServeConn(t *testing.T) {
 		t.Fatalf("greeting %q, %v", greeting, err)
 	}
 	srv.Close()
-	select {
-	case <-ended:
-	default:
+	// The session forgets itself just before it ends; Close must have
+	// waited for that.
+	srv.mu.Lock()
+	left := len(srv.conns)
+	srv.mu.Unlock()
+	if left != 0 {
 		t.Error("Close returned before ServeConn's session ended")
 	}
+	<-ended
 
 	client2, server2 := net.Pipe()
 	defer client2.Close()
