@@ -426,11 +426,19 @@ func (s *session) setIdle(idle bool) bool {
 }
 
 // readDeadline moves the read and write deadlines to about now+d before
-// a read that may block. Reading the clock costs more than a line of
-// SMTP on some machines, so it is read only when nothing is buffered or
-// every 16th line, and the deadlines move only when they have moved by
-// more than an eighth of d. A write always follows a read, so the write
-// deadline set here covers the reply.
+// a read. A write always follows a read, so the write deadline set here
+// covers the reply.
+//
+// Setting both deadlines before every line is the plain way, and costs:
+// a deadline change is a timer change in the runtime's network poller,
+// and a 5 KiB message is some 80 lines. With smtp-source (-s 20, 5 KiB
+// messages, discarding backend) it cut the rate by about a third on the
+// course machine (BenchmarkSmtpSource/discard, about 13k msg/s against
+// 20k). So the clock is read only when nothing is buffered (the read will
+// wait for the network) or every 16th line, and the deadlines move only
+// when they would move by more than an eighth of d: a client the server
+// waits for is given at least 7/8 of d, less only the time the server
+// spent on lines it had already buffered.
 func (s *session) readDeadline(d time.Duration) {
 	s.lines++
 	if s.lr.Buffered() > 0 && s.lines%16 != 0 {
