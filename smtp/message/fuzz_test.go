@@ -99,3 +99,44 @@ func FuzzDecodeWords(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseDate: ParseDate reads Date: fields of untrusted mail (IMAP
+// SEARCH SENTBEFORE and friends compare them). On any input it either
+// fails with an error or returns a date that FormatDate writes in the
+// RFC 5322 form and ParseDate reads back as the same instant and offset.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{
+		"Thu, 26 Nov 2026 00:24:00 +0000",
+		"Wed, 25 Nov 2026 12:00:00 -0500 (EST)",
+		"25 Nov 2026 12:00 GMT",
+		"Mon, 1 Jan 90 1:02:03 PDT",
+		"Fri, 13 Feb 109 23:59:60 Z",
+		"Sun , 31 Feb 2026 10:00:00 +9959",
+		"(comment (nested)) 5 December 2025 08:15:00 A",
+		"Tue, 02 Jan 2006 15:04:05 -0700 (MST)",
+		"Sat, 31 Dec 9999 23:59:59 -9959",
+		"1 Jan 0000 00:00:00 +0000",
+		"Thu, 26 Nov 2026 24:00:00 +0000",
+		"Thu, 26 Nov 2026 00:00 +01",
+		"((((",
+		"",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDate(s)
+		if err != nil {
+			return
+		}
+		out := FormatDate(d)
+		back, err := ParseDate(out)
+		if err != nil {
+			t.Fatalf("ParseDate(%q) = %v, written %q, which does not parse: %v", s, d, out, err)
+		}
+		_, off := d.Zone()
+		_, boff := back.Zone()
+		if !back.Equal(d) || off != boff {
+			t.Fatalf("ParseDate(%q) = %v, written %q, read back %v", s, d, out, back)
+		}
+	})
+}

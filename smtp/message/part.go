@@ -164,7 +164,7 @@ func (ps *Parser) Parse(r io.Reader) (*Part, error) {
 		maxDepth: orDefault(ps.MaxDepth, 32),
 	}
 	root := &Part{}
-	_, err := s.entity(root, nil, 0, false)
+	_, _, err := s.entity(root, nil, 0, false)
 	if err != nil {
 		return nil, fmt.Errorf("message: reading: %w", err)
 	}
@@ -274,7 +274,9 @@ func (s *scanner) next(keep int) (*line, error) {
 
 func (s *scanner) unread(l *line) { s.back = l }
 
-// hit is a boundary line that ended an entity.
+// hit is a boundary line that ended an entity. The functions that scan
+// return one with found = true when a boundary line stopped them, and
+// found = false when the end of input (or of a header) did.
 type hit struct {
 	l     *line
 	index int  // which boundary of the stack
@@ -282,9 +284,9 @@ type hit struct {
 }
 
 // isBoundary checks l against the boundary stack, innermost first.
-func isBoundary(l *line, bounds []string) *hit {
+func isBoundary(l *line, bounds []string) (h hit, found bool) {
 	if l.long || len(bounds) == 0 || len(l.text) < 3 || l.text[0] != '-' || l.text[1] != '-' {
-		return nil
+		return hit{}, false
 	}
 	t := l.text[2:]
 	for i := len(bounds) - 1; i >= 0; i-- {
@@ -295,28 +297,28 @@ func isBoundary(l *line, bounds []string) *hit {
 		rest := bytes.TrimRight(t[len(b):], " \t")
 		switch string(rest) {
 		case "":
-			return &hit{l: l, index: i}
+			return hit{l: l, index: i}, true
 		case "--":
-			return &hit{l: l, index: i, close: true}
+			return hit{l: l, index: i, close: true}, true
 		}
 	}
-	return nil
+	return hit{}, false
 }
 
 // entity parses a header and a body. It returns the boundary line that
-// ended it, or nil at the end of input.
-func (s *scanner) entity(p *Part, bounds []string, depth int, digest bool) (*hit, error) {
+// ended it and found = true, or found = false at the end of input.
+func (s *scanner) entity(p *Part, bounds []string, depth int, digest bool) (end hit, found bool, err error) {
 	s.nparts++
 	p.HeaderOffset = s.off
 	if s.back != nil {
 		p.HeaderOffset = s.back.start
 	}
-	h, err := s.header(p, bounds)
+	h, found, err := s.header(p, bounds)
 	if err != nil {
-		return nil, err
+		return hit{}, false, err
 	}
 	s.describe(p, digest)
-	if h != nil {
+	if found {
 		// A boundary came before the header ended: the line break before
 		// the boundary belongs to it, and the body is empty.
 		stop := h.l.start - int64(h.l.prevEOL)
@@ -325,7 +327,7 @@ func (s *scanner) entity(p *Part, bounds []string, depth int, digest bool) (*hit
 		}
 		p.HeaderSize = stop - p.HeaderOffset
 		p.BodyOffset = stop
-		return h, nil
+		return h, true, nil
 	}
 	p.BodyOffset = s.off
 	if s.back != nil {
@@ -335,29 +337,29 @@ func (s *scanner) entity(p *Part, bounds []string, depth int, digest bool) (*hit
 	if s.back != nil {
 		startLines = s.back.linesBefore
 	}
-	var end *hit
 	boundary := p.Params["boundary"]
 	switch {
 	case p.Type == "multipart" && boundary != "" && len(boundary) <= 200 && depth < s.maxDepth && s.nparts < s.maxParts:
-		end, err = s.multipart(p, append(bounds[:len(bounds):len(bounds)], boundary), depth, p.Subtype == "digest")
+		end, found, err = s.multipart(p, append(bounds[:len(bounds):len(bounds)], boundary), depth, p.Subtype == "digest")
 	case p.Type == "message" && (p.Subtype == "rfc822" || p.Subtype == "global") &&
 		p.Encoding != "base64" && p.Encoding != "quoted-printable" && depth < s.maxDepth && s.nparts < s.maxParts:
 		p.Message = &Part{}
-		end, err = s.entity(p.Message, bounds, depth+1, false)
+		end, found, err = s.entity(p.Message, bounds, depth+1, false)
 	default:
-		end, err = s.skip(bounds)
+		end, found, err = s.skip(bounds)
 	}
 	if err != nil {
-		return nil, err
+		return hit{}, false, err
 	}
-	s.finish(p, end, startLines)
-	return end, nil
+	s.finish(p, end, found, startLines)
+	return end, found, nil
 }
 
-// finish sets the body's size and line count from where it ended.
-func (s *scanner) finish(p *Part, end *hit, startLines int64) {
+// finish sets the body's size and line count from where it ended: at
+// the boundary end if found, else at the end of input.
+func (s *scanner) finish(p *Part, end hit, found bool, startLines int64) {
 	stop, lines := s.off, s.lines
-	if end != nil {
+	if found {
 		stop = end.l.start - int64(end.l.prevEOL)
 		lines = end.l.linesBefore
 		if end.l.prevEOL > 0 {
@@ -374,52 +376,54 @@ func (s *scanner) finish(p *Part, end *hit, startLines int64) {
 	}
 }
 
-// skip reads lines until a boundary of the stack or the end of input.
-func (s *scanner) skip(bounds []string) (*hit, error) {
+// skip reads lines until a boundary of the stack (found) or the end of
+// input (not found).
+func (s *scanner) skip(bounds []string) (h hit, found bool, err error) {
 	for {
 		l, err := s.next(keepLine)
 		if err == io.EOF {
-			return nil, nil
+			return hit{}, false, nil
 		}
 		if err != nil {
-			return nil, err
+			return hit{}, false, err
 		}
-		if h := isBoundary(l, bounds); h != nil {
-			return h, nil
+		if h, found := isBoundary(l, bounds); found {
+			return h, true, nil
 		}
 	}
 }
 
-// multipart reads a multipart body: preamble, parts, epilogue.
-func (s *scanner) multipart(p *Part, bounds []string, depth int, digest bool) (*hit, error) {
+// multipart reads a multipart body: preamble, parts, epilogue. Like
+// skip, it returns the outer boundary that ended it, if one did.
+func (s *scanner) multipart(p *Part, bounds []string, depth int, digest bool) (h hit, found bool, err error) {
 	own := len(bounds) - 1
 	// Preamble.
-	h, err := s.skip(bounds)
-	for err == nil && h != nil && h.index == own && !h.close {
+	h, found, err = s.skip(bounds)
+	for err == nil && found && h.index == own && !h.close {
 		if s.nparts >= s.maxParts {
 			// Too many parts: the rest is one opaque leaf's worth of
 			// lines, but outer boundaries are still honoured.
-			h, err = s.skip(bounds[:own])
-			return h, err
+			return s.skip(bounds[:own])
 		}
 		child := &Part{}
 		p.Parts = append(p.Parts, child)
-		h, err = s.entity(child, bounds, depth+1, digest)
+		h, found, err = s.entity(child, bounds, depth+1, digest)
 	}
 	if err != nil {
-		return nil, err
+		return hit{}, false, err
 	}
-	if h != nil && h.index == own && h.close {
+	if found && h.index == own && h.close {
 		// Epilogue, up to an outer boundary.
 		return s.skip(bounds[:own])
 	}
-	return h, nil // an outer boundary or the end of input
+	return h, found, nil // an outer boundary, or the end of input
 }
 
 // header reads header fields into p until the blank line. A line that is
 // neither a field nor a continuation ends the header and starts the body.
-// It returns a boundary hit if a boundary line came first.
-func (s *scanner) header(p *Part, bounds []string) (*hit, error) {
+// It returns a boundary hit and found = true if a boundary line came
+// first.
+func (s *scanner) header(p *Part, bounds []string) (h hit, found bool, err error) {
 	var cur []byte // the field being collected
 	size := 0
 	truncated := false
@@ -443,21 +447,21 @@ func (s *scanner) header(p *Part, bounds []string) (*hit, error) {
 		l, err := s.next(s.maxHdr + 2)
 		if err == io.EOF {
 			flush()
-			return nil, nil
+			return hit{}, false, nil
 		}
 		if err != nil {
-			return nil, err
+			return hit{}, false, err
 		}
-		if h := isBoundary(l, bounds); h != nil {
+		if h, found := isBoundary(l, bounds); found {
 			flush()
 			p.HeaderTruncated = truncated
 			end = l.start
-			return h, nil
+			return h, true, nil
 		}
 		if len(l.text) == 0 && !l.long {
 			flush()
 			p.HeaderTruncated = truncated
-			return nil, nil
+			return hit{}, false, nil
 		}
 		c := l.text[0]
 		if c == ' ' || c == '\t' {
@@ -488,7 +492,7 @@ func (s *scanner) header(p *Part, bounds []string) (*hit, error) {
 			p.HeaderTruncated = truncated
 			s.unread(l)
 			end = l.start
-			return nil, nil
+			return hit{}, false, nil
 		}
 		flush()
 		if truncated || l.long || size+len(l.text) > s.maxHdr || len(l.text) > s.budget {
