@@ -422,3 +422,52 @@ func TestQueueReadsStateOnce(t *testing.T) {
 		t.Errorf("reopened queue read %d state files for %d messages", q2.stateReads, n)
 	}
 }
+
+// gateBackend holds each delivery until the test lets it go.
+type gateBackend struct {
+	*MemoryBackend
+	entered chan struct{} // a token per delivery waiting at the gate
+	release chan struct{} // closed to let every delivery through
+}
+
+func (g *gateBackend) Deliver(ctx context.Context, env *Envelope, msg io.Reader) error {
+	g.entered <- struct{}{}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.MemoryBackend.Deliver(ctx, env, msg)
+}
+
+// TestQueueRunClaimsFreeWorkers: Run claims no more messages than it has
+// free workers, and each finished attempt wakes it for the next, so a
+// backlog larger than Workers all goes out without waiting for a timer.
+func TestQueueRunClaimsFreeWorkers(t *testing.T) {
+	gate := &gateBackend{MemoryBackend: &MemoryBackend{}, entered: make(chan struct{}, 8), release: make(chan struct{})}
+	w := newWorld(t, gate)
+	w.queue.Now = nil
+	w.queue.Workers = 2
+	const n = 6
+	for range n {
+		w.submit(t, "bob@hamburger.edu")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.queue.Run(ctx) }()
+	<-gate.entered // one delivery is at Bob's server, and holds it
+	w.queue.mu.Lock()
+	claimed := len(w.queue.inflight)
+	w.queue.mu.Unlock()
+	if claimed > w.queue.Workers {
+		t.Errorf("%d messages claimed with Workers = %d", claimed, w.queue.Workers)
+	}
+	close(gate.release)
+	if _, err := gate.Wait(testCtx(t), n); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Errorf("Run returned %v", err)
+	}
+}
