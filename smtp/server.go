@@ -508,11 +508,13 @@ func (s *session) serve() {
 			s.closeWith(421, "4.7.0", "too many commands, closing connection")
 			return
 		}
+		// The deadline first: once the session is idle, Shutdown may
+		// move it to now to wake the read, and must not be undone.
+		s.readDeadline(srv.commandTimeout())
 		if !s.setIdle(true) {
 			s.closeWith(421, "4.3.2", "service shutting down")
 			return
 		}
-		s.readDeadline(srv.commandTimeout())
 		line, err := s.lr.ReadRawLine()
 		if !s.setIdle(false) && err != nil {
 			s.closeWith(421, "4.3.2", "service shutting down")
