@@ -138,3 +138,31 @@ func TestClientLateCancelLeavesNoPastDeadline(t *testing.T) {
 		}
 	}
 }
+
+// deadlinesConn records the read deadline last set on it.
+type deadlinesConn struct {
+	net.Conn
+	read, write time.Time
+}
+
+func (c *deadlinesConn) SetReadDeadline(t time.Time) error  { c.read = t; return nil }
+func (c *deadlinesConn) SetWriteDeadline(t time.Time) error { c.write = t; return nil }
+
+// TestReadDeadlineGuarantee: before each line the client is given at
+// least 7/8 of the timeout and at most all of it, also when the timeout
+// shrinks (from a command to DATA).
+func TestReadDeadlineGuarantee(t *testing.T) {
+	dc := &deadlinesConn{}
+	s := &session{srv: &Server{}, raw: dc}
+	for i, d := range []time.Duration{time.Hour, time.Hour, time.Hour, time.Minute, time.Minute, time.Hour} {
+		before := time.Now()
+		s.readDeadline(d)
+		after := time.Now()
+		if dc.read.Before(before.Add(d*7/8)) || dc.read.After(after.Add(d)) {
+			t.Errorf("line %d: timeout %v gives the client %v", i, d, dc.read.Sub(before))
+		}
+		if dc.write.Before(before.Add(s.srv.commandTimeout() * 7 / 8)) {
+			t.Errorf("line %d: the reply's write deadline is %v away", i, dc.write.Sub(before))
+		}
+	}
+}
