@@ -49,6 +49,7 @@ type Client struct {
 	tagNum  int
 	caps    map[string]bool
 	greet   *StatusResponse
+	broken  error // set when the dialogue is out of step: every call fails
 	mu      sync.Mutex
 }
 
@@ -181,13 +182,30 @@ type handler func(r *response) error
 func (c *Client) do(ctx context.Context, name string, args []arg, h handler, body func(*FetchMessage, string, io.Reader) error) (*StatusResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken != nil {
+		return nil, c.broken
+	}
 	if err := c.start(ctx); err != nil {
+		c.breakOn(err)
 		return nil, ctxErr(ctx, err)
 	}
 	defer c.watch(ctx)()
 	c.extend(ctx)
 	st, err := c.run(ctx, name, args, h, body)
+	c.breakOn(err)
 	return st, ctxErr(ctx, err)
+}
+
+// breakOn marks the connection unusable after an error that may have left
+// a command half sent or a response half read (a timeout, a cancelled
+// context, a broken or malformed stream): the next command would be out of
+// step with the server. NO and BAD answers leave it usable.
+func (c *Client) breakOn(err error) {
+	var st *StatusResponse
+	if err == nil || (errors.As(err, &st) && st.Type != "BYE") {
+		return
+	}
+	c.broken = fmt.Errorf("imap: connection unusable after an earlier error: %w", err)
 }
 
 func (c *Client) run(ctx context.Context, name string, args []arg, h handler, body func(*FetchMessage, string, io.Reader) error) (*StatusResponse, error) {
@@ -666,6 +684,15 @@ func (c *Client) Unselect(ctx context.Context) error {
 func (c *Client) Idle(ctx context.Context, fn func(Update) bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.broken != nil {
+		return c.broken
+	}
+	err := c.idle(ctx, fn)
+	c.breakOn(err)
+	return err
+}
+
+func (c *Client) idle(ctx context.Context, fn func(Update) bool) error {
 	if err := c.start(ctx); err != nil {
 		return err
 	}

@@ -83,5 +83,9 @@
 // lists nest at most 32 deep, a literal's size is checked before the "+"
 // that invites it (APPEND over the APPENDLIMIT gets NO [TOOBIG] at once),
 // non-synchronising literals are LITERAL- (at most 4096 bytes), and one
-// APPEND carries at most 1000 messages and four APPENDLIMITs in all.
+// APPEND carries at most 1000 messages and four APPENDLIMITs in all. The
+// client holds at most 256 MiB of one literal in memory, growing its
+// buffer as the data arrives rather than trusting the announced size, and
+// little more of one response; it waits [Client.CommandTimeout] at most
+// for each response, so that a silent server cannot hang it.
 package imap

@@ -331,3 +331,38 @@ func TestShutdownWaitsForCommandThenReturns(t *testing.T) {
 		t.Errorf("Serve = %v, want ErrServerClosed", err)
 	}
 }
+
+// A context cancelled after its command is over leaves no deadline behind
+// for the next command; one cancelled in the middle leaves the client
+// saying it is unusable, rather than out of step with the server.
+func TestClientLateCancel(t *testing.T) {
+	addr, _, _ := startServer(t, nil)
+	c, err := Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(context.Background(), "bob", "hunter2"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel() // races with Noop
+		first := c.Noop(ctx)
+		<-ctx.Done()
+		next := c.Noop(context.Background())
+		if first == nil {
+			if next != nil {
+				t.Fatalf("round %d: Noop after a late cancel: %v", i, next)
+			}
+			continue
+		}
+		if !errors.Is(first, context.Canceled) {
+			t.Errorf("round %d: cancelled Noop = %v, want context.Canceled", i, first)
+		}
+		if next == nil || !strings.Contains(next.Error(), "unusable") {
+			t.Errorf("round %d: Noop after a cancelled one = %v, want an unusable-connection error", i, next)
+		}
+		return
+	}
+}
