@@ -53,7 +53,10 @@ func RetrySchedule(failures int) time.Duration {
 // Each message is two files in Dir: the message itself (msg/ID), written
 // once and fsynced before Submit returns, and its state (state/ID: the
 // envelope and each recipient's progress), replaced atomically after each
-// attempt. A queue opened again on the same Dir carries on where it
+// attempt. The state files are read once, when the queue opens, into an
+// index in memory ordered by next attempt (a heap), kept current as they
+// are written: a wake-up (each Submit, each finished attempt) looks at the
+// messages falling due, not at the disk. A queue opened again on the same Dir carries on where it
 // stopped: nothing accepted is lost, and a message is delivered twice at
 // most if the process dies between a server's 250 and the state update
 // (at-least-once, as every MTA).
