@@ -366,3 +366,34 @@ func TestClientLateCancel(t *testing.T) {
 		return
 	}
 }
+
+// One command holds at most 16*MaxLine bytes in memory, however many
+// literals it is cut into; the session answers BAD and goes on.
+func TestServerCommandCap(t *testing.T) {
+	addr, _, _ := startServer(t, nil)
+	s := dialRaw(t, addr)
+	s.send("a1 LOGIN bob hunter2\r\na2 SELECT INBOX\r\n")
+	s.until("a2")
+	lit := strings.Repeat("k", maxNonSync)
+	var cmd strings.Builder
+	cmd.WriteString("a3 SEARCH")
+	for i := 0; i < 16*MaxLine/maxNonSync+2; i++ {
+		cmd.WriteString(" SUBJECT {4096+}\r\n" + lit)
+	}
+	cmd.WriteString("\r\n")
+	wrote := make(chan error, 1)
+	go func() { // the server answers before it has read it all
+		_, err := s.conn.Write([]byte(cmd.String()))
+		wrote <- err
+	}()
+	if got := s.until("a3"); !strings.HasPrefix(got, "a3 BAD") || !strings.Contains(got, "in all") {
+		t.Errorf("oversized SEARCH: %q, want BAD", got)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatal(err)
+	}
+	s.send("a4 NOOP\r\n")
+	if got := s.until("a4"); !strings.HasPrefix(got, "a4 OK") {
+		t.Errorf("after the oversized command: %q", got)
+	}
+}

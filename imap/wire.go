@@ -83,7 +83,7 @@ func (r *reader) readByte() (byte, error) {
 		return 0, syntaxErr("line too long")
 	}
 	if r.maxTotal > 0 && r.held >= r.maxTotal {
-		return 0, syntaxErr("response too long")
+		return 0, syntaxErr("over %d bytes in all", r.maxTotal)
 	}
 	c, err := r.br.ReadByte()
 	if err != nil {
@@ -299,8 +299,17 @@ func (r *reader) literalBytes() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n > r.maxLit || (r.maxTotal > 0 && n > r.maxTotal-r.held) {
+	if n > r.maxLit {
 		return nil, ErrLiteralTooBig
+	}
+	if r.maxTotal > 0 && n > r.maxTotal-r.held {
+		// Within maxLit, so the data is coming: pass it by, to stay in
+		// step with the peer, and fail the line.
+		if _, err := io.CopyN(io.Discard, r.br, n); err != nil {
+			return nil, unexpected(err)
+		}
+		r.line = 0
+		return nil, syntaxErr("over %d bytes in all", r.maxTotal)
 	}
 	var buf bytes.Buffer
 	buf.Grow(int(min(n, literalChunk)))
