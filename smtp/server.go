@@ -815,17 +815,28 @@ func (s *session) received(env *Envelope) string {
 			proto += "A"
 		}
 	}
-	ip := ""
+	// Built by appending: it is written once for every message accepted.
+	b := make([]byte, 0, 256)
+	b = append(b, "Received: from "...)
+	b = append(b, s.helo...)
+	b = append(b, " (["...)
 	if ta, ok := s.raw.RemoteAddr().(*net.TCPAddr); ok {
-		ip = ta.IP.String()
+		b = ta.AddrPort().Addr().Unmap().AppendTo(b)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s with %s id %s", s.helo, ip, s.srv.domain(), proto, env.ID)
+	b = append(b, "])\r\n\tby "...)
+	b = append(b, s.srv.domain()...)
+	b = append(b, " with "...)
+	b = append(b, proto...)
+	b = append(b, " id "...)
+	b = append(b, env.ID...)
 	if len(env.To) == 1 {
-		fmt.Fprintf(&b, "\r\n\tfor %s", env.To[0].Bracketed())
+		b = append(b, "\r\n\tfor "...)
+		b = append(b, env.To[0].Bracketed()...)
 	}
-	fmt.Fprintf(&b, ";\r\n\t%s\r\n", s.srv.now().Format("Mon, 02 Jan 2006 15:04:05 -0700"))
-	return b.String()
+	b = append(b, ";\r\n\t"...)
+	b = s.srv.now().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 -0700")
+	b = append(b, "\r\n"...)
+	return string(b)
 }
 
 func (s *session) startTLS(c command) {
@@ -989,8 +1000,18 @@ func (d *dataReader) Read(p []byte) (int, error) {
 }
 
 // next reads one line into pending.
+//
+// RFC 5321's DATA timeout (§4.5.3.2.5) bounds the time between two
+// receives from the client, not between two lines. So the deadline moves
+// only when the line reader has nothing buffered and must go to the
+// socket: the lines that one receive brought cost no clock reads. (A line
+// that the buffer holds only in part is completed by a receive under the
+// deadline set just before the previous receive, within microseconds of
+// it.)
 func (d *dataReader) next() {
-	d.s.readDeadline(d.timeout)
+	if d.s.lr.Buffered() == 0 {
+		d.s.readDeadline(d.timeout)
+	}
 	line, err := d.s.lr.ReadRawLine()
 	if err != nil {
 		if errors.Is(err, sockets.ErrLineTooLong) {
