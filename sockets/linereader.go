@@ -7,6 +7,10 @@ import (
 	"io"
 )
 
+// readSize is how much a LineReader asks of the underlying reader at a
+// time, and all it buffers besides the line being assembled.
+const readSize = 4 << 10
+
 // ErrLineTooLong is matched (with errors.Is) by the error a LineReader
 // returns for a line longer than its limit.
 var ErrLineTooLong = errors.New("sockets: line too long")
@@ -54,11 +58,9 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 	if max < 2 {
 		max = 2
 	}
-	size := 4096
-	if max < size {
-		size = max
-	}
-	return &LineReader{r: r, max: max, buf: make([]byte, size)}
+	// The buffer does not shrink with the limit: a server reading
+	// 1000-byte lines still takes what a client sent in one read.
+	return &LineReader{r: r, max: max, buf: make([]byte, readSize)}
 }
 
 // Max returns the reader's line limit.

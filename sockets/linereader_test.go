@@ -94,7 +94,7 @@ func TestLineReaderBoundedMemory(t *testing.T) {
 	if _, err := lr.ReadLine(); !errors.Is(err, ErrLineTooLong) {
 		t.Fatalf("first line: err = %v, want ErrLineTooLong", err)
 	}
-	if cap(lr.buf)+cap(lr.lbuf) > 2*max+4096 {
+	if cap(lr.buf)+cap(lr.lbuf) > 2*max+readSize {
 		t.Errorf("reader holds %d bytes of buffer for a %d-byte limit", cap(lr.buf)+cap(lr.lbuf), max)
 	}
 	line, err := lr.ReadLine()
