@@ -451,7 +451,11 @@ func (s *session) readDeadline(d time.Duration) {
 }
 
 func (s *session) reply(code int, enhanced, format string, args ...any) {
-	r := Reply{Code: code, Text: []string{fmt.Sprintf(format, args...)}}
+	text := format // most replies are fixed text: no formatting to do
+	if len(args) > 0 {
+		text = fmt.Sprintf(format, args...)
+	}
+	r := Reply{Code: code, Text: []string{text}}
 	if s.esmtp || code >= 400 {
 		r.Enhanced = enhanced
 	}
