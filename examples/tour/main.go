@@ -5,6 +5,7 @@
 //	go run ./examples/tour               # every chapter
 //	go run ./examples/tour -list         # the chapters' names
 //	go run ./examples/tour -chapter dns  # one chapter
+//	go run ./examples/tour -keep         # keep the files each chapter wrote
 //
 // Everything it needs is embedded: servers listen on 127.0.0.1 with ports
 // the system picks, and files go to temporary directories removed at the
@@ -35,14 +36,23 @@ type chapter struct {
 func main() {
 	list := flag.Bool("list", false, "print the chapters' names and exit")
 	only := flag.String("chapter", "", "run only the chapter with this `name`")
+	keep := flag.Bool("keep", false, "keep each chapter's directory (Maildirs, zone files, the P2P plot) instead of removing it")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	os.Exit(run(ctx, os.Stdout, *list, *only))
+	os.Exit(run(ctx, os.Stdout, options{list: *list, only: *only, keep: *keep}))
 }
 
-func run(ctx context.Context, w io.Writer, list bool, only string) int {
+// options are the command line's choices.
+type options struct {
+	list bool   // print the chapters and stop
+	only string // run only this chapter
+	keep bool   // keep the chapters' directories
+}
+
+func run(ctx context.Context, w io.Writer, opt options) int {
+	list, only := opt.list, opt.only
 	all := chapters()
 	if list {
 		for _, c := range all {
@@ -65,7 +75,7 @@ func run(ctx context.Context, w io.Writer, list bool, only string) int {
 	var results []string
 	for _, c := range selected {
 		fmt.Fprintf(w, "\n== %s ==\n\n", c.title)
-		result, err := runChapter(ctx, w, c)
+		result, err := runChapter(ctx, w, c, opt.keep)
 		if err != nil {
 			failed++
 			result = "FAILED: " + err.Error()
@@ -82,12 +92,16 @@ func run(ctx context.Context, w io.Writer, list bool, only string) int {
 }
 
 // runChapter gives a chapter its own temporary directory and a time limit.
-func runChapter(ctx context.Context, w io.Writer, c chapter) (string, error) {
+func runChapter(ctx context.Context, w io.Writer, c chapter, keep bool) (string, error) {
 	dir, err := os.MkdirTemp("", "appnet-tour-"+c.name+"-")
 	if err != nil {
 		return "", err
 	}
-	defer os.RemoveAll(dir)
+	if keep {
+		defer fmt.Fprintf(w, "(files kept in %s)\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	// A chapter's servers and clients print from their own goroutines.

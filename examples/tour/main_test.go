@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +17,7 @@ func TestTour(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			var out bytes.Buffer
-			if code := run(ctx, &out, false, c.name); code != 0 {
+			if code := run(ctx, &out, options{only: c.name}); code != 0 {
 				t.Fatalf("chapter %s exited %d:\n%s", c.name, code, out.String())
 			}
 			if !strings.Contains(out.String(), "== Summary ==") {
@@ -27,7 +29,7 @@ func TestTour(t *testing.T) {
 
 func TestTourList(t *testing.T) {
 	var out bytes.Buffer
-	if code := run(context.Background(), &out, true, ""); code != 0 {
+	if code := run(context.Background(), &out, options{list: true}); code != 0 {
 		t.Fatalf("-list exited %d", code)
 	}
 	for _, c := range chapters() {
@@ -39,7 +41,33 @@ func TestTourList(t *testing.T) {
 
 func TestTourUnknownChapter(t *testing.T) {
 	var out bytes.Buffer
-	if code := run(context.Background(), &out, false, "no-such-chapter"); code == 0 {
+	if code := run(context.Background(), &out, options{only: "no-such-chapter"}); code == 0 {
 		t.Error("an unknown chapter exited 0")
+	}
+}
+
+// With -keep the chapter's directory outlives the run and its path is
+// printed; without it the directory is gone.
+func TestTourKeep(t *testing.T) {
+	for _, keep := range []bool{true, false} {
+		var out bytes.Buffer
+		if code := run(context.Background(), &out, options{only: "p2p", keep: keep}); code != 0 {
+			t.Fatalf("keep=%v: exited %d:\n%s", keep, code, out.String())
+		}
+		i := strings.Index(out.String(), "plot ")
+		if i < 0 {
+			t.Fatalf("keep=%v: no plot path in:\n%s", keep, out.String())
+		}
+		svg := strings.Fields(out.String()[i+len("plot "):])[0]
+		_, err := os.Stat(svg)
+		if keep && err != nil {
+			t.Errorf("keep=true: %s is gone: %v", svg, err)
+		}
+		if !keep && err == nil {
+			t.Errorf("keep=false: %s is still there", svg)
+		}
+		if keep {
+			os.RemoveAll(filepath.Dir(svg))
+		}
 	}
 }
