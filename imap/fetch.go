@@ -362,7 +362,7 @@ func (f *fetchMsg) sectionBytes(sec Section, binary bool) ([]byte, error) {
 	if err := f.parse(); err != nil {
 		return nil, err
 	}
-	p := lookupPart(f.part, sec.Path)
+	p := f.part.Lookup(sec.Path...)
 	if p == nil {
 		return nil, nil
 	}
@@ -392,37 +392,6 @@ func (f *fetchMsg) sectionBytes(sec Section, binary bool) ([]byte, error) {
 		return p.BodyBytes(f.raw), nil
 	}
 	return filterHeader(p.HeaderBytes(f.raw), sec.Fields, sec.Spec == "HEADER.FIELDS.NOT"), nil
-}
-
-// lookupPart follows a section path (RFC 3501 §6.4.5) the way Dovecot
-// does: a multipart's parts are numbered from 1; a message that is not a
-// multipart has its body as part 1; the parts of a message/rfc822 part are
-// those of the message it encloses; any other part is its own part 1,
-// except the whole message's body, which has no part 1.1. (smtp/message's
-// Part.Lookup differs from Dovecot in the last case and for a whole
-// message of type message/rfc822.)
-func lookupPart(root *message.Part, path []int) *message.Part {
-	p := root
-	for i, n := range path {
-		if n < 1 {
-			return nil
-		}
-		if i > 0 && p.Message != nil {
-			p = p.Message // the parts of a message/rfc822 part are its message's
-		}
-		switch {
-		case p.IsMultipart() && len(p.Parts) > 0:
-			if n > len(p.Parts) {
-				return nil
-			}
-			p = p.Parts[n-1]
-		case n != 1:
-			return nil
-		case p == root && i > 0:
-			return nil
-		}
-	}
-	return p
 }
 
 // filterHeader keeps (or, with not, drops) the fields named in names from a

@@ -1,8 +1,6 @@
 package imap
 
 import (
-	"maps"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -15,9 +13,9 @@ import (
 // with types, sizes and line counts).
 
 // AppendEnvelope appends the ENVELOPE of a message with header h.
-// Strings are given as they stand in the header (RFC 2047 encoded words
-// are not decoded; the client does that), display names excepted: the
-// message package hands them over decoded, so they are encoded again.
+// Strings are given as they stand in the header, display names included
+// (Address.RawName): RFC 2047 encoded words are not decoded; the client
+// does that.
 func AppendEnvelope(b []byte, h *message.Header) []byte {
 	b = append(b, '(')
 	b = appendNString(b, h.Get("Date"))
@@ -65,8 +63,7 @@ func appendAddressList(b []byte, v string) []byte {
 			continue // an empty group
 		}
 		b = append(b, '(')
-		name := rawName(v, a.Name)
-		b = appendNString(b, name)
+		b = appendNString(b, a.RawName)
 		b = append(b, " NIL "...)
 		b = appendNString(b, a.Local)
 		b = append(b, ' ')
@@ -77,29 +74,6 @@ func appendAddressList(b []byte, v string) []byte {
 		b = append(b, "(NIL NIL NIL NIL)"...)
 	}
 	return append(b, ')')
-}
-
-// rawName finds the display name as written in the field v, given the
-// decoded name: ENVELOPE carries names undecoded. smtp/message decodes
-// RFC 2047 words in names, so runs of encoded words in the raw field are
-// decoded in turn until one gives the name back.
-func rawName(v, name string) string {
-	if name == "" || !strings.Contains(v, "=?") {
-		return name
-	}
-	fields := strings.Fields(v)
-	for i := range fields {
-		if !strings.Contains(fields[i], "=?") {
-			continue
-		}
-		for j := i + 1; j <= len(fields) && j <= i+40; j++ {
-			run := strings.Trim(strings.Join(fields[i:j], " "), `"<,;`)
-			if d, err := message.DecodeWords(run); err == nil && d == name {
-				return run
-			}
-		}
-	}
-	return message.EncodeWord(name)
 }
 
 // AppendBodyStructure appends the BODYSTRUCTURE of part p (extended is
@@ -115,37 +89,26 @@ func appendStructure(b []byte, p *message.Part, ext bool, depth int) []byte {
 			b = appendStructure(b, c, ext, depth+1)
 		}
 		b = append(b, ' ')
-		_, wsub := asWritten(p.Header.Get("Content-Type"), p.Type, p.Subtype)
-		b = appendString(b, wsub)
+		b = appendString(b, p.RawSubtype)
 		if ext {
 			b = append(b, ' ')
-			b = appendParams(b, p.Params, p.Header.Get("Content-Type"))
+			b = appendParams(b, p.ParamList, false)
 			b = appendExtension(b, p)
 		}
 		return append(b, ')')
 	}
-	typ, sub := p.Type, p.Subtype
+	typ, wtyp, wsub := p.Type, p.RawType, p.RawSubtype
 	if typ == "multipart" {
 		// A multipart without parts is described as a leaf.
-		typ, sub = "text", "plain"
+		typ, wtyp, wsub = "text", "text", "plain"
 	}
-	ctype := p.Header.Get("Content-Type")
-	wtyp, wsub := asWritten(ctype, typ, sub)
 	b = appendString(b, wtyp)
 	b = append(b, ' ')
 	b = appendString(b, wsub)
 	b = append(b, ' ')
-	params := p.Params
-	if typ == "text" && params["charset"] == "" {
-		// A text part without a charset is US-ASCII (RFC 2045 §5.2);
-		// Dovecot says so explicitly, and so do we.
-		params = maps.Clone(params)
-		if params == nil {
-			params = map[string]string{}
-		}
-		params["charset"] = "us-ascii"
-	}
-	b = appendParams(b, params, ctype)
+	// A text part without a charset is US-ASCII (RFC 2045 §5.2); Dovecot
+	// says so explicitly, and so do we.
+	b = appendParams(b, p.ParamList, typ == "text")
 	b = append(b, ' ')
 	b = appendNString(b, p.ID)
 	b = append(b, ' ')
@@ -187,7 +150,7 @@ func appendExtension(b []byte, p *message.Part) []byte {
 		b = append(b, '(')
 		b = appendString(b, p.Disposition)
 		b = append(b, ' ')
-		b = appendParams(b, p.DispositionParams, p.Header.Get("Content-Disposition"))
+		b = appendParams(b, p.DispositionParamList, false)
 		b = append(b, ')')
 	}
 	b = append(b, ' ')
@@ -210,80 +173,34 @@ func appendExtension(b []byte, p *message.Part) []byte {
 	return appendNString(b, p.Location)
 }
 
-// appendParams appends a parameter list in the order and the case the
-// parameters have in raw, the header field they came from, or NIL.
-//
-// smtp/message hands parameters over as a map with lowercased names and
-// RFC 2231 values decoded; IMAP servers (Dovecot among them) report them
-// as written. So the order and the names' case are recovered from where
-// each name first appears in the field, and an RFC 2231 parameter
-// ("name*=UTF-8”...") is reported with its raw name and value. Names not
-// found (such as a charset added by default) go last, in name order.
-func appendParams(b []byte, params map[string]string, raw string) []byte {
-	if len(params) == 0 {
+// appendParams appends a parameter list as written, in order (RFC 3501
+// §7.4.2: "body parameter parenthesized list"), or NIL; with
+// defaultCharset, a charset us-ascii goes last if no charset is written.
+func appendParams(b []byte, params []message.Param, defaultCharset bool) []byte {
+	charset := false
+	for _, p := range params {
+		if strings.EqualFold(p.Name, "charset") {
+			charset = true
+		}
+	}
+	addCharset := defaultCharset && !charset
+	if len(params) == 0 && !addCharset {
 		return append(b, "NIL"...)
 	}
-	type param struct {
-		pos       int
-		name, val string
-	}
-	lower := strings.ToLower(raw)
-	find := func(k string) param {
-		for from := 0; from < len(lower); {
-			i := strings.Index(lower[from:], k)
-			if i < 0 {
-				break
-			}
-			i += from
-			end := i + len(k)
-			before := i == 0 || lower[i-1] == ';' || lower[i-1] == ' ' || lower[i-1] == '\t' || lower[i-1] == '\n'
-			if before && end < len(lower) && (lower[end] == '=' || lower[end] == ' ') {
-				return param{i, raw[i:end], params[k]}
-			}
-			if before && end+1 < len(lower) && lower[end] == '*' && lower[end+1] == '=' {
-				v := raw[end+2:]
-				if j := strings.IndexByte(v, ';'); j >= 0 {
-					v = v[:j]
-				}
-				return param{i, raw[i : end+1], strings.TrimSpace(v)}
-			}
-			from = i + 1
-		}
-		return param{len(lower) + 1, k, params[k]}
-	}
-	list := make([]param, 0, len(params))
-	for k := range params {
-		list = append(list, find(k))
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if list[i].pos != list[j].pos {
-			return list[i].pos < list[j].pos
-		}
-		return list[i].name < list[j].name
-	})
 	b = append(b, '(')
-	for i, p := range list {
+	for i, p := range params {
 		if i > 0 {
 			b = append(b, ' ')
 		}
-		b = appendString(b, p.name)
+		b = appendString(b, p.Name)
 		b = append(b, ' ')
-		b = appendString(b, p.val)
+		b = appendString(b, p.Value)
+	}
+	if addCharset {
+		if len(params) > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, `"charset" "us-ascii"`...)
 	}
 	return append(b, ')')
-}
-
-// asWritten returns the media type and subtype as the Content-Type field
-// raw writes them (IMAP reports them so), if they match typ and sub.
-func asWritten(raw, typ, sub string) (string, string) {
-	v := raw
-	if i := strings.IndexByte(v, ';'); i >= 0 {
-		v = v[:i]
-	}
-	t, st, ok := strings.Cut(strings.TrimSpace(v), "/")
-	t, st = strings.TrimSpace(t), strings.TrimSpace(st)
-	if ok && strings.EqualFold(t, typ) && strings.EqualFold(st, sub) {
-		return t, st
-	}
-	return typ, sub
 }

@@ -13,11 +13,16 @@ import (
 // "group") the mailbox was listed in. An empty group such as
 // "undisclosed-recipients:;" is one Address with only Group set. IMAP's
 // ENVELOPE needs exactly this to write group start and end markers.
+//
+// RawName is the display name as written, before RFC 2047 decoding: its
+// words joined by single spaces, quoted strings unquoted, encoded words
+// left as they are. ENVELOPE carries names so; the client decodes them.
 type Address struct {
-	Name   string
-	Local  string
-	Domain string
-	Group  string
+	Name    string
+	RawName string
+	Local   string
+	Domain  string
+	Group   string
 }
 
 // Addr returns the addr-spec "local@domain", quoting the local part if
@@ -341,6 +346,18 @@ func phraseText(ws []word) string {
 	return b.String()
 }
 
+// phraseRaw joins a phrase's words with single spaces, decoding nothing.
+func phraseRaw(ws []word) string {
+	var b strings.Builder
+	for i, w := range ws {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(w.text)
+	}
+	return b.String()
+}
+
 // addressOrGroup parses a mailbox or a group.
 func (p *addrParser) addressOrGroup() ([]Address, error) {
 	start := p.i
@@ -416,6 +433,7 @@ func (p *addrParser) mailbox() (Address, error) {
 			return Address{}, err
 		}
 		a.Name = phraseText(ws)
+		a.RawName = phraseRaw(ws)
 		return a, nil
 	}
 	p.i = start

@@ -19,8 +19,34 @@ const maxParams = 64
 // (name*=utf-8”caf%C3%A9) decoded into UTF-8; RFC 2047 encoded words in
 // quoted values, as some mailers write them, are decoded too.
 func ParseMediaType(v string) (mediatype string, params map[string]string, err error) {
+	mediatype, params, _, err = parseMediaType(v)
+	return strings.ToLower(mediatype), params, err
+}
+
+// A Param is one parameter of a Content-Type or Content-Disposition field
+// as written: the name in its own case, the value without its quotes and
+// backslashes but otherwise untouched. An RFC 2231 parameter keeps its
+// star and its encoding ("filename*", "UTF-8”r%C3%A9sum%C3%A9.pdf"), and
+// each piece of a continuation is a Param of its own ("title*0", "title*1").
+// IMAP's BODYSTRUCTURE reports parameters this way, in order.
+type Param struct {
+	Name, Value string
+}
+
+// ParseParams parses a Content-Type or Content-Disposition value like
+// ParseMediaType but gives the type and the parameters as written, in
+// order: nothing lowercased, nothing decoded. On a syntax error it returns
+// what it read before it.
+func ParseParams(v string) (mediatype string, params []Param, err error) {
+	mediatype, _, params, err = parseMediaType(v)
+	return mediatype, params, err
+}
+
+// parseMediaType does the work of both: the type as written, the decoded
+// parameters and the raw ones.
+func parseMediaType(v string) (mediatype string, params map[string]string, list []Param, err error) {
 	if len(v) > maxAddressInput {
-		return "", nil, fmt.Errorf("message: media type too long")
+		return "", nil, nil, fmt.Errorf("message: media type too long")
 	}
 	p := addrParser{s: v}
 	p.skipCFWS()
@@ -28,9 +54,9 @@ func ParseMediaType(v string) (mediatype string, params map[string]string, err e
 	for !p.eof() && isToken(p.peek()) || (!p.eof() && p.peek() == '/') {
 		p.i++
 	}
-	mediatype = strings.ToLower(strings.TrimSpace(p.s[start:p.i]))
+	mediatype = strings.TrimSpace(p.s[start:p.i])
 	if mediatype == "" {
-		return "", nil, fmt.Errorf("message: media type %q: no type", v)
+		return "", nil, nil, fmt.Errorf("message: media type %q: no type", v)
 	}
 	params = make(map[string]string)
 	type piece struct {
@@ -42,13 +68,13 @@ func ParseMediaType(v string) (mediatype string, params map[string]string, err e
 	for count := 0; ; count++ {
 		p.skipCFWS()
 		if p.err != nil {
-			return mediatype, params, p.err
+			return mediatype, params, list, p.err
 		}
 		if p.eof() {
 			break
 		}
 		if p.peek() != ';' {
-			return mediatype, params, fmt.Errorf("message: media type %q: expected ';'", v)
+			return mediatype, params, list, fmt.Errorf("message: media type %q: expected ';'", v)
 		}
 		p.i++
 		p.skipCFWS()
@@ -56,16 +82,17 @@ func ParseMediaType(v string) (mediatype string, params map[string]string, err e
 			break // a trailing ';'
 		}
 		if count >= maxParams {
-			return mediatype, params, fmt.Errorf("message: media type: more than %d parameters", maxParams)
+			return mediatype, params, list, fmt.Errorf("message: media type: more than %d parameters", maxParams)
 		}
 		start := p.i
 		for !p.eof() && isToken(p.peek()) {
 			p.i++
 		}
-		name := strings.ToLower(p.s[start:p.i])
+		rawName := p.s[start:p.i]
+		name := strings.ToLower(rawName)
 		p.skipCFWS()
 		if name == "" || p.eof() || p.peek() != '=' {
-			return mediatype, params, fmt.Errorf("message: media type %q: bad parameter", v)
+			return mediatype, params, list, fmt.Errorf("message: media type %q: bad parameter", v)
 		}
 		p.i++
 		p.skipCFWS()
@@ -74,7 +101,7 @@ func ParseMediaType(v string) (mediatype string, params map[string]string, err e
 		if !p.eof() && p.peek() == '"' {
 			q, err := p.quoted()
 			if err != nil {
-				return mediatype, params, err
+				return mediatype, params, list, err
 			}
 			val, quoted = q, true
 		} else {
@@ -84,6 +111,7 @@ func ParseMediaType(v string) (mediatype string, params map[string]string, err e
 			}
 			val = p.s[start:p.i]
 		}
+		list = append(list, Param{rawName, val})
 		// RFC 2231: name*, name*N, name*N*.
 		base, ext := name, false
 		if strings.HasSuffix(base, "*") {
@@ -131,7 +159,7 @@ func ParseMediaType(v string) (mediatype string, params map[string]string, err e
 		}
 		params[name] = b.String()
 	}
-	return mediatype, params, nil
+	return mediatype, params, list, nil
 }
 
 // decode2231 decodes an RFC 2231 extended value; withCharset says whether

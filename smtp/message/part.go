@@ -24,6 +24,14 @@ type Part struct {
 	Type, Subtype string
 	Params        map[string]string
 
+	// RawType and RawSubtype are the type and subtype as the Content-Type
+	// field writes them ("Text", "PLAIN"), or the defaults above, and
+	// ParamList its parameters as written, in order, RFC 2231 encoding
+	// and all (see Param), without the default charset. IMAP's
+	// BODYSTRUCTURE reports them so.
+	RawType, RawSubtype string
+	ParamList           []Param
+
 	Encoding    string // Content-Transfer-Encoding, lowercased; "7bit" if absent
 	ID          string // Content-ID, as written (with its angle brackets)
 	Description string // Content-Description, RFC 2047 decoded
@@ -33,8 +41,11 @@ type Part struct {
 	// "attachment", "" if absent) and DispositionParams its parameters.
 	Disposition       string
 	DispositionParams map[string]string
-	Language          []string // Content-Language tags
-	Location          string   // Content-Location
+	// DispositionParamList holds Content-Disposition's parameters as
+	// written, in order, like ParamList.
+	DispositionParamList []Param
+	Language             []string // Content-Language tags
+	Location             string   // Content-Location
 
 	// HeaderOffset and HeaderSize locate the header in the raw message,
 	// including the blank line that ends it (if there is one).
@@ -62,35 +73,40 @@ func (p *Part) MediaType() string { return p.Type + "/" + p.Subtype }
 // IsMultipart reports whether the part is a multipart with parts.
 func (p *Part) IsMultipart() bool { return p.Type == "multipart" }
 
-// Child returns the n-th (1-based) subpart in IMAP's numbering (RFC 3501
-// §6.4.5 / RFC 9051 §6.4.5): a multipart's n-th part; for a
-// message/rfc822 part, the n-th part of the enclosed message (its body
-// itself if it is not a multipart, for n = 1); for any other part, the
-// part itself for n = 1. It returns nil if there is no such part.
-func (p *Part) Child(n int) *Part {
-	if n < 1 {
-		return nil
-	}
-	switch {
-	case p.Message != nil:
-		return p.Message.Child(n)
-	case p.IsMultipart():
-		if n <= len(p.Parts) {
-			return p.Parts[n-1]
-		}
-		return nil
-	case n == 1:
-		return p
-	}
-	return nil
-}
-
-// Lookup follows a section path such as 1.2 (given as 1, 2) from the root
-// with Child. An empty path is the root itself.
+// Lookup finds the part a section path names, such as 1.2 (given as 1,
+// 2), following IMAP's part numbering (RFC 3501 §6.4.5, RFC 9051
+// §6.4.5), the way Dovecot reads it. It returns nil if there is no such
+// part.
+//
+//   - The empty path is the whole message (the root).
+//   - A multipart's parts are numbered from 1.
+//   - A part that is not a multipart has one part, number 1: itself. So
+//     BODY[1] of a message that is not multipart is its body, and so is
+//     BODY[1] of a whole message of type message/rfc822 (the enclosed
+//     message, header and all).
+//   - Past the first number, the parts of a message/rfc822 part are those
+//     of the message it encloses: 2.1 is the first part of the message in
+//     part 2, or its body if that message is not a multipart.
+//   - The body of a whole message that is not a multipart has no parts
+//     beneath it: 1.1 there names nothing.
 func (p *Part) Lookup(path ...int) *Part {
 	cur := p
-	for _, n := range path {
-		if cur = cur.Child(n); cur == nil {
+	for i, n := range path {
+		if n < 1 {
+			return nil
+		}
+		if i > 0 && cur.Message != nil {
+			cur = cur.Message
+		}
+		switch {
+		case cur.IsMultipart() && len(cur.Parts) > 0:
+			if n > len(cur.Parts) {
+				return nil
+			}
+			cur = cur.Parts[n-1]
+		case n != 1:
+			return nil
+		case cur == p && i > 0:
 			return nil
 		}
 	}
@@ -513,10 +529,12 @@ func (s *scanner) describe(p *Part, digest bool) {
 		p.Type, p.Subtype = "message", "rfc822"
 	}
 	p.Params = map[string]string{}
+	p.RawType, p.RawSubtype = p.Type, p.Subtype
 	if v := p.Header.Get("Content-Type"); v != "" {
-		if mt, params, err := ParseMediaType(v); err == nil || mt != "" {
+		if mt, params, list, err := parseMediaType(v); err == nil || mt != "" {
 			if t, st, ok := strings.Cut(mt, "/"); ok && t != "" && st != "" {
-				p.Type, p.Subtype, p.Params = t, st, params
+				p.RawType, p.RawSubtype, p.ParamList = t, st, list
+				p.Type, p.Subtype, p.Params = strings.ToLower(t), strings.ToLower(st), params
 			}
 		}
 	}
@@ -532,8 +550,8 @@ func (s *scanner) describe(p *Part, digest bool) {
 	p.MD5 = strings.TrimSpace(p.Header.Get("Content-MD5"))
 	p.Location = strings.Join(strings.Fields(p.Header.Get("Content-Location")), "")
 	if v := p.Header.Get("Content-Disposition"); v != "" {
-		if d, params, _ := ParseMediaType(v); d != "" {
-			p.Disposition, p.DispositionParams = d, params
+		if d, params, list, _ := parseMediaType(v); d != "" {
+			p.Disposition, p.DispositionParams, p.DispositionParamList = strings.ToLower(d), params, list
 		}
 	}
 	if v := p.Header.Get("Content-Language"); v != "" {
