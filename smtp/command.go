@@ -44,17 +44,18 @@ func parsePathArg(arg, prefix string, utf8 bool) (Path, map[string]string, error
 		}
 		inner = inner[k+1:]
 	}
-	fields := strings.Fields(params)
-	if len(fields) > 16 {
-		return Path{}, nil, fmt.Errorf("smtp: syntax: too many parameters")
-	}
-	m := make(map[string]string, len(fields))
-	for _, f := range fields {
-		k, v, _ := strings.Cut(f, "=")
-		if k == "" {
-			return Path{}, nil, fmt.Errorf("smtp: syntax: bad parameter %q", f)
+	// Most commands have no parameters: they get a nil map, which reads
+	// as an empty one and costs no allocation.
+	var m map[string]string
+	if params != "" {
+		fields := strings.Fields(params)
+		if len(fields) > 16 {
+			return Path{}, nil, fmt.Errorf("smtp: syntax: too many parameters")
 		}
-		m[strings.ToUpper(k)] = v
+		m = make(map[string]string, len(fields))
+		if err := parseParams(m, fields); err != nil {
+			return Path{}, nil, err
+		}
 	}
 	// MAIL FROM:<…> SMTPUTF8 allows a UTF-8 path in the same command.
 	_, smtputf8 := m["SMTPUTF8"]
@@ -92,4 +93,17 @@ func closingBracket(s string) int {
 		}
 	}
 	return -1
+}
+
+// parseParams puts ESMTP parameters ("SIZE=100", "SMTPUTF8") into m, keys
+// uppercased.
+func parseParams(m map[string]string, fields []string) error {
+	for _, f := range fields {
+		k, v, _ := strings.Cut(f, "=")
+		if k == "" {
+			return fmt.Errorf("smtp: syntax: bad parameter %q", f)
+		}
+		m[strings.ToUpper(k)] = v
+	}
+	return nil
 }

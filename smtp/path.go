@@ -126,7 +126,9 @@ func validDomain(d string) bool {
 		}
 		return true
 	}
-	for _, label := range strings.Split(d, ".") {
+	for rest := d; ; {
+		label, more, found := strings.Cut(rest, ".")
+		rest = more
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
 			return false
 		}
@@ -136,6 +138,8 @@ func validDomain(d string) bool {
 				return false
 			}
 		}
+		if !found {
+			return true
+		}
 	}
-	return true
 }

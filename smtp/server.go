@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -391,6 +392,11 @@ type session struct {
 	env      *Envelope
 	errors   int
 	chunks   *chunkState // a BDAT transfer in progress
+
+	// For DATA, reused by every message of the session.
+	dr   dataReader
+	msg  messageReader
+	head []byte // the Received: field
 }
 
 // maxLine is the line reader's limit: longer data lines are refused, and
@@ -462,9 +468,11 @@ func (s *session) reply(code int, enhanced, format string, args ...any) {
 	s.writeReply(&r)
 }
 
+// writeReply formats r straight into the writer's free space (it grows
+// into a fresh slice only for a reply longer than that), so a reply costs
+// no allocation.
 func (s *session) writeReply(r *Reply) {
-	var buf [512]byte
-	s.w.Write(r.appendTo(buf[:0]))
+	s.w.Write(r.appendTo(s.w.AvailableBuffer()))
 }
 
 // flush sends the buffered replies when the client has nothing more
@@ -714,7 +722,11 @@ func (s *session) mail(c command) {
 func (s *session) newID() string {
 	var r [4]byte
 	rand.Read(r[:])
-	return strconv.FormatInt(s.srv.now().Unix(), 36) + strconv.FormatInt(s.srv.seq.Add(1), 36) + hex.EncodeToString(r[:])
+	var b [48]byte
+	id := strconv.AppendInt(b[:0], s.srv.now().Unix(), 36)
+	id = strconv.AppendInt(id, s.srv.seq.Add(1), 36)
+	id = hex.AppendEncode(id, r[:])
+	return string(id)
 }
 
 func (s *session) rcpt(c command) {
@@ -782,8 +794,13 @@ func (s *session) data(c command) {
 		return
 	}
 	env := s.env
-	dr := &dataReader{s: s, max: s.srv.maxSize(), timeout: s.srv.dataTimeout()}
-	msg := &messageReader{head: s.received(env), data: dr}
+	// The readers live in the session, reused by every message: Deliver
+	// is done with them when it returns.
+	dr := &s.dr
+	*dr = dataReader{s: s, max: s.srv.maxSize(), timeout: s.srv.dataTimeout()}
+	s.head = s.received(s.head[:0], env)
+	msg := &s.msg
+	*msg = messageReader{head: s.head, data: dr}
 	err := s.srv.backend().Deliver(s.ctx, env, msg)
 	if derr := dr.drain(); derr != nil {
 		// The connection failed mid-DATA: nothing was accepted.
@@ -806,9 +823,9 @@ func (s *session) data(c command) {
 	}
 }
 
-// received builds the trace field RFC 5321 §4.4 asks every server to
-// prepend.
-func (s *session) received(env *Envelope) string {
+// received appends to b the trace field RFC 5321 §4.4 asks every server
+// to prepend.
+func (s *session) received(b []byte, env *Envelope) []byte {
 	proto := "SMTP"
 	if s.esmtp {
 		proto = "ESMTP"
@@ -820,7 +837,6 @@ func (s *session) received(env *Envelope) string {
 		}
 	}
 	// Built by appending: it is written once for every message accepted.
-	b := make([]byte, 0, 256)
 	b = append(b, "Received: from "...)
 	b = append(b, s.helo...)
 	b = append(b, " (["...)
@@ -835,12 +851,14 @@ func (s *session) received(env *Envelope) string {
 	b = append(b, env.ID...)
 	if len(env.To) == 1 {
 		b = append(b, "\r\n\tfor "...)
-		b = append(b, env.To[0].Bracketed()...)
+		b = append(b, '<')
+		b = append(b, env.To[0].String()...)
+		b = append(b, '>')
 	}
 	b = append(b, ";\r\n\t"...)
 	b = s.srv.now().AppendFormat(b, "Mon, 02 Jan 2006 15:04:05 -0700")
 	b = append(b, "\r\n"...)
-	return string(b)
+	return b
 }
 
 func (s *session) startTLS(c command) {
@@ -1071,19 +1089,14 @@ func (d *dataReader) drain() error {
 }
 
 func bytesHasBareCR(b []byte) bool {
-	for _, c := range b {
-		if c == '\r' {
-			return true
-		}
-	}
-	return false
+	return bytes.IndexByte(b, '\r') >= 0
 }
 
 // messageReader is the Received: field followed by the message. Unlike
 // io.MultiReader it has no WriteTo, which would allocate a 32 KiB buffer
 // per message in io.Copy.
 type messageReader struct {
-	head string
+	head []byte
 	data *dataReader
 }
 
@@ -1157,7 +1170,7 @@ func (s *session) bdat(c command) {
 		cs := &chunkState{pw: pw, done: make(chan error, 1)}
 		env := s.env
 		backend := s.srv.backend()
-		head := s.received(env)
+		head := string(s.received(nil, env))
 		go func() {
 			err := backend.Deliver(s.ctx, env, io.MultiReader(strings.NewReader(head), pr))
 			pr.CloseWithError(errors.New("smtp: backend stopped reading"))
