@@ -372,10 +372,11 @@ func (srv *Server) Close() error {
 // A session is one client connection.
 type session struct {
 	srv     *Server
-	raw     net.Conn  // the TCP connection, for deadlines and closing
-	tlsConn *tls.Conn // after STARTTLS
-	conn    net.Conn  // what is read and written: raw, TLS, traced
-	lr      *sockets.LineReader
+	raw     net.Conn            // the TCP connection, for deadlines and closing
+	tlsConn *tls.Conn           // after STARTTLS
+	conn    net.Conn            // what is read and written: raw, TLS, traced
+	br      *bufio.Reader       // what the client sent, read readSize at a time
+	lr      *sockets.LineReader // lines from br
 	w       *bufio.Writer
 	state   state
 	ctx     context.Context // cancelled by Close and when the session ends
@@ -403,16 +404,28 @@ type session struct {
 // command lines are held to MaxCommandLine after reading.
 const maxLine = 64 << 10
 
+// readSize is how much a session asks of the connection at a time: a
+// whole 5 KiB message, as smtp-source sends it in one write after the
+// 354, comes in with one read (the line reader alone reads 4 KiB).
+const readSize = 16 << 10
+
 func (s *session) setConn(c net.Conn) {
 	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
 	if s.lr == nil {
-		s.lr = sockets.NewLineReader(s.conn, maxLine)
+		s.br = bufio.NewReaderSize(s.conn, readSize)
+		s.lr = sockets.NewLineReader(s.br, maxLine)
 		s.w = bufio.NewWriterSize(s.conn, 4096)
 	} else {
-		s.lr.Reset(s.conn)
+		s.br.Reset(s.conn)
+		s.lr.Reset(s.br)
 		s.w.Reset(s.conn)
 	}
 }
+
+// buffered is how many bytes the client sent that the session has read
+// from the connection and not yet used: 0 means the next read waits for
+// the client.
+func (s *session) buffered() int { return s.lr.Buffered() + s.br.Buffered() }
 
 // wakeIfIdle interrupts a session waiting for a command, so it can say 421.
 func (s *session) wakeIfIdle() {
@@ -478,7 +491,7 @@ func (s *session) writeReply(r *Reply) {
 // flush sends the buffered replies when the client has nothing more
 // pipelined, so a pipelined group gets its replies in one segment.
 func (s *session) flush(force bool) error {
-	if !force && s.lr.Buffered() > 0 {
+	if !force && s.buffered() > 0 {
 		return nil
 	}
 	return s.w.Flush()
@@ -1031,7 +1044,7 @@ func (d *dataReader) Read(p []byte) (int, error) {
 // deadline set just before the previous receive, within microseconds of
 // it.)
 func (d *dataReader) next() {
-	if d.s.lr.Buffered() == 0 {
+	if d.s.buffered() == 0 {
 		d.s.readDeadline(d.timeout)
 	}
 	line, err := d.s.lr.ReadRawLine()
