@@ -37,6 +37,9 @@ func FuzzParse(f *testing.F) {
 			if p.Lines > p.BodySize || p.Lines != int64(bytes.Count(p.BodyBytes(raw), []byte("\n"))) {
 				t.Fatalf("lines %d for body %q", p.Lines, p.BodyBytes(raw))
 			}
+			if strings.ToLower(p.RawType) != p.Type || strings.ToLower(p.RawSubtype) != p.Subtype {
+				t.Fatalf("raw type %q/%q, type %q/%q", p.RawType, p.RawSubtype, p.Type, p.Subtype)
+			}
 			var prev int64
 			for _, c := range p.Parts {
 				if c.HeaderOffset < prev || c.HeaderOffset < p.BodyOffset || c.BodyOffset+c.BodySize > p.BodyOffset+p.BodySize {
@@ -45,6 +48,14 @@ func FuzzParse(f *testing.F) {
 				prev = c.BodyOffset + c.BodySize
 			}
 		})
+		if root.Lookup() != root || root.Lookup(0) != nil {
+			t.Fatal("Lookup of the empty path or of part 0")
+		}
+		for i, c := range root.Parts {
+			if root.Lookup(i+1) != c {
+				t.Fatalf("Lookup(%d) is not part %d", i+1, i+1)
+			}
+		}
 		small, err := (&Parser{MaxHeaderBytes: 64}).Parse(bytes.NewReader(raw))
 		if err != nil || small.BodyOffset != root.BodyOffset && !small.HeaderTruncated {
 			t.Fatalf("bounded parse differs: %+v %v", small, err)
@@ -137,6 +148,37 @@ func FuzzParseDate(f *testing.F) {
 		_, boff := back.Zone()
 		if !back.Equal(d) || off != boff {
 			t.Fatalf("ParseDate(%q) = %v, written %q, read back %v", s, d, out, back)
+		}
+	})
+}
+
+// FuzzParseMediaType checks that the raw and the decoded views of a
+// Content-Type agree: same type, and every plain parameter written is in
+// the map under its lowercased name.
+func FuzzParseMediaType(f *testing.F) {
+	for _, s := range []string{
+		"text/plain; charset=us-ascii", `Multipart/Mixed; Boundary="a b"`,
+		"attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf",
+		"application/x; name*0*=utf-8''a%20; name*1=b", `a/b; x="=?utf-8?q?caf=C3=A9?="; (c) y=1`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		mt, params, err := ParseMediaType(s)
+		raw, list, rerr := ParseParams(s)
+		if strings.ToLower(raw) != mt || (err == nil) != (rerr == nil) {
+			t.Fatalf("%q: %q %v, raw %q %v", s, mt, err, raw, rerr)
+		}
+		if err != nil {
+			return
+		}
+		for _, p := range list {
+			if strings.Contains(p.Name, "*") {
+				continue
+			}
+			if _, ok := params[strings.ToLower(p.Name)]; !ok {
+				t.Fatalf("%q: %q written, not in %q", s, p.Name, params)
+			}
 		}
 	})
 }

@@ -285,3 +285,91 @@ func squash(vs []string) []string {
 	}
 	return out
 }
+
+// TestAsWritten checks the raw forms IMAP's BODYSTRUCTURE reports: type,
+// subtype and parameters as the fields write them, in order, undecoded.
+func TestAsWritten(t *testing.T) {
+	raw := "Content-Type: Application/PDF; Name=\"r\\\"e.pdf\"; x-mac-type=\"=?utf-8?q?caf=C3=A9?=\";\r\n" +
+		" title*0*=UTF-8''cr%C3%AApe%20; title*1*=suzette\r\n" +
+		"Content-Disposition: ATTACHMENT; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf; Size=42\r\n\r\nbody"
+	p, err := Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Type != "application" || p.Subtype != "pdf" || p.RawType != "Application" || p.RawSubtype != "PDF" {
+		t.Errorf("type %q/%q, raw %q/%q", p.Type, p.Subtype, p.RawType, p.RawSubtype)
+	}
+	want := []Param{{"Name", `r"e.pdf`}, {"x-mac-type", "=?utf-8?q?caf=C3=A9?="},
+		{"title*0*", "UTF-8''cr%C3%AApe%20"}, {"title*1*", "suzette"}}
+	if diff := cmp.Diff(want, p.ParamList); diff != "" {
+		t.Errorf("ParamList (-want +got):\n%s", diff)
+	}
+	// The map keeps its decoded, lowercased view.
+	if p.Params["name"] != `r"e.pdf` || p.Params["x-mac-type"] != "café" || p.Params["title"] != "crêpe suzette" {
+		t.Errorf("Params %q", p.Params)
+	}
+	if diff := cmp.Diff([]Param{{"filename*", "UTF-8''r%C3%A9sum%C3%A9.pdf"}, {"Size", "42"}}, p.DispositionParamList); diff != "" {
+		t.Errorf("DispositionParamList (-want +got):\n%s", diff)
+	}
+	if p.Disposition != "attachment" || p.DispositionParams["filename"] != "résumé.pdf" {
+		t.Errorf("disposition %q %q", p.Disposition, p.DispositionParams)
+	}
+
+	// Without a Content-Type the defaults are the raw forms too, and the
+	// default charset is in Params only.
+	p, _ = Parse([]byte("Subject: x\r\n\r\nbody"))
+	if p.RawType != "text" || p.RawSubtype != "plain" || len(p.ParamList) != 0 || p.Params["charset"] != "us-ascii" {
+		t.Errorf("defaults: %q/%q %q %q", p.RawType, p.RawSubtype, p.ParamList, p.Params)
+	}
+	mt, list, err := ParseParams("Text/Plain; Format=Flowed; charset=\"UTF-8\"")
+	if err != nil || mt != "Text/Plain" || !cmp.Equal(list, []Param{{"Format", "Flowed"}, {"charset", "UTF-8"}}) {
+		t.Errorf("ParseParams = %q %q %v", mt, list, err)
+	}
+}
+
+// TestLookupIMAPNumbering checks Lookup against RFC 3501 §6.4.5's
+// numbering, including the two cases where it is easy to go wrong.
+func TestLookupIMAPNumbering(t *testing.T) {
+	parse := func(s string) *Part {
+		p, err := Parse([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	single := parse("Subject: one part\n\nhello\n")
+	if single.Lookup() != single || single.Lookup(1) != single {
+		t.Error("a single-part message is its own part 1")
+	}
+	if single.Lookup(1, 1) != nil || single.Lookup(2) != nil || single.Lookup(0) != nil {
+		t.Error("a single-part message has no part 1.1, 2 or 0")
+	}
+
+	wrapped := parse("Content-Type: message/rfc822\n\nSubject: inner\n\nhello\n")
+	if got := wrapped.Lookup(1); got != wrapped || string(got.BodyBytes([]byte("Content-Type: message/rfc822\n\nSubject: inner\n\nhello\n"))) != "Subject: inner\n\nhello\n" {
+		t.Error("BODY[1] of a message/rfc822 message is the enclosed message, header and all")
+	}
+	if wrapped.Lookup(1, 1) != wrapped.Message {
+		t.Error("1.1 of a message/rfc822 message is the enclosed message's body")
+	}
+
+	root := parse(nested)
+	inner := root.Lookup(3).Message
+	for _, tc := range []struct {
+		path []int
+		want *Part
+	}{
+		{[]int{1}, root.Parts[0]},
+		{[]int{1, 2}, root.Parts[0].Parts[1]},
+		{[]int{1, 3}, nil},
+		{[]int{2, 1}, root.Parts[1]}, // a leaf is its own part 1
+		{[]int{2, 2}, nil},
+		{[]int{3, 1}, inner},
+		{[]int{3, 2}, nil},
+		{[]int{4}, nil},
+	} {
+		if got := root.Lookup(tc.path...); got != tc.want {
+			t.Errorf("Lookup(%v) = %p, want %p", tc.path, got, tc.want)
+		}
+	}
+}
