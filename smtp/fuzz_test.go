@@ -35,6 +35,9 @@ func FuzzParseCommand(f *testing.F) {
 			if len(p.Local) > MaxLocalPart || len(p.Domain) > MaxDomain || len(params) > 16 {
 				t.Fatalf("limits not enforced: %+v", p)
 			}
+			if got := string(p.appendTo([]byte("x"))); got != "x"+p.String() {
+				t.Fatalf("appendTo wrote %q, String %q", got, p.String())
+			}
 			if p.IsNull() || p.Domain == "" {
 				continue
 			}

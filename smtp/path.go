@@ -39,6 +39,17 @@ func (p Path) String() string {
 	return message.Address{Local: p.Local, Domain: p.Domain}.Addr()
 }
 
+// appendTo appends what String returns to b, without an allocation for
+// the usual local@domain with a dot-atom local part.
+func (p Path) appendTo(b []byte) []byte {
+	if p.Domain == "" || !message.IsDotAtom(p.Local) {
+		return append(b, p.String()...)
+	}
+	b = append(b, p.Local...)
+	b = append(b, '@')
+	return append(b, p.Domain...)
+}
+
 // Bracketed returns the path as a command writes it: "<bob@hamburger.edu>".
 func (p Path) Bracketed() string { return "<" + p.String() + ">" }
 

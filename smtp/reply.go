@@ -62,32 +62,43 @@ func (r *Reply) appendTo(b []byte) []byte {
 		n = 1
 	}
 	for i := 0; i < n; i++ {
-		b = strconv.AppendInt(b, int64(r.Code), 10)
-		if i < n-1 {
-			b = append(b, '-')
-		} else {
-			b = append(b, ' ')
-		}
-		if r.Enhanced != "" {
-			b = append(b, r.Enhanced...)
-			b = append(b, ' ')
-		}
+		var text string
 		if i < len(r.Text) {
-			// A CR or LF in the text (a Backend's message) would end
-			// the line early and forge another reply.
-			for _, c := range []byte(r.Text[i]) {
-				if c == '\r' || c == '\n' {
-					c = ' '
-				}
-				b = append(b, c)
-			}
+			text = r.Text[i]
 		}
-		if b[len(b)-1] == ' ' {
-			b = b[:len(b)-1]
-		}
-		b = append(b, '\r', '\n')
+		b = appendReplyLine(b, r.Code, i < n-1, r.Enhanced, text)
 	}
 	return b
+}
+
+// appendReplyLine writes one line of a reply: "250-text\r\n" if more
+// lines follow, else "250 text\r\n", with the enhanced code, if any,
+// before the text. The text is a string or, for a reply put together
+// without allocating, bytes.
+func appendReplyLine[T string | []byte](b []byte, code int, more bool, enhanced string, text T) []byte {
+	b = strconv.AppendInt(b, int64(code), 10)
+	if more {
+		b = append(b, '-')
+	} else {
+		b = append(b, ' ')
+	}
+	if enhanced != "" {
+		b = append(b, enhanced...)
+		b = append(b, ' ')
+	}
+	// A CR or LF in the text (a Backend's message) would end the line
+	// early and forge another reply.
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c == '\r' || c == '\n' {
+			c = ' '
+		}
+		b = append(b, c)
+	}
+	if b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return append(b, '\r', '\n')
 }
 
 // newReply builds a one-line reply.

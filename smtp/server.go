@@ -398,6 +398,8 @@ type session struct {
 	dr   dataReader
 	msg  messageReader
 	head []byte // the Received: field
+
+	scratch []byte // for replyPath
 }
 
 // maxLine is the line reader's limit: longer data lines are refused, and
@@ -474,11 +476,25 @@ func (s *session) reply(code int, enhanced, format string, args ...any) {
 	if len(args) > 0 {
 		text = fmt.Sprintf(format, args...)
 	}
-	r := Reply{Code: code, Text: []string{text}}
-	if s.esmtp || code >= 400 {
-		r.Enhanced = enhanced
-	}
+	r := Reply{Code: code, Enhanced: s.enhanced(code, enhanced), Text: []string{text}}
 	s.writeReply(&r)
+}
+
+// enhanced returns the enhanced status code a reply carries: RFC 2034
+// codes are for clients that said EHLO, and errors always get theirs.
+func (s *session) enhanced(code int, enhanced string) string {
+	if s.esmtp || code >= 400 {
+		return enhanced
+	}
+	return ""
+}
+
+// replyPath answers MAIL or RCPT with the path and text ("250 2.1.0
+// alice@crepes.fr... Sender ok"), put together in a buffer of the session
+// rather than by fmt: it is sent twice for every message.
+func (s *session) replyPath(code int, enhanced string, p Path, text string) {
+	s.scratch = append(p.appendTo(s.scratch[:0]), text...)
+	s.w.Write(appendReplyLine(s.w.AvailableBuffer(), code, false, s.enhanced(code, enhanced), s.scratch))
 }
 
 // writeReply formats r straight into the writer's free space (it grows
@@ -729,7 +745,7 @@ func (s *session) mail(c command) {
 	env.ID = s.newID()
 	s.env = env
 	s.state = stateMail
-	s.reply(250, "2.1.0", "%s... Sender ok", from)
+	s.replyPath(250, "2.1.0", from, "... Sender ok")
 }
 
 func (s *session) newID() string {
@@ -773,7 +789,7 @@ func (s *session) rcpt(c command) {
 	}
 	s.env.To = append(s.env.To, to)
 	s.state = stateRcpt
-	s.reply(250, "2.1.5", "%s ... Recipient ok", to)
+	s.replyPath(250, "2.1.5", to, " ... Recipient ok")
 }
 
 // replyErr answers with err's own Reply if it is one.
@@ -865,7 +881,7 @@ func (s *session) received(b []byte, env *Envelope) []byte {
 	if len(env.To) == 1 {
 		b = append(b, "\r\n\tfor "...)
 		b = append(b, '<')
-		b = append(b, env.To[0].String()...)
+		b = env.To[0].appendTo(b)
 		b = append(b, '>')
 	}
 	b = append(b, ";\r\n\t"...)
