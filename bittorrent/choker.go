@@ -174,12 +174,19 @@ func (c Choker) Snubbed(p PeerStats, now time.Time) bool {
 // seeding selects upload rate (or the seed rounds) instead of download
 // rate. rng draws the optimistic peer.
 func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now time.Time, rng *rand.Rand) Decision {
+	return c.AppendDecide(nil, state, peers, seeding, now, rng)
+}
+
+// AppendDecide is Decide writing its Choices at the end of dst, so that a
+// caller deciding often (a simulated swarm of a thousand peers) can reuse
+// one slice: Decision.Choices is the part appended.
+func (c Choker) AppendDecide(dst []Choice, state ChokerState, peers []PeerStats, seeding bool, now time.Time, rng *rand.Rand) Decision {
 	round := state.NextRound.IsZero() || !now.Before(state.NextRound)
 	index := func(id string) int {
 		return slices.IndexFunc(peers, func(p PeerStats) bool { return p.ID == id })
 	}
-	var reasonBuf [64]ChokeReason
-	var orderBuf [64]int
+	var reasonBuf [128]ChokeReason
+	var orderBuf [128]int
 	reasons := reasonBuf[:0]
 	if len(peers) > len(reasonBuf) {
 		reasons = make([]ChokeReason, 0, len(peers))
@@ -231,7 +238,7 @@ func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now t
 			c.seedRound(state, peers, order, reasons, now, rng)
 			// The seed rounds have no separate optimistic slot.
 			optimistic, optimisticAt = "", time.Time{}
-			return c.finish(state, peers, reasons, optimistic, optimisticAt, now, true)
+			return c.finish(dst, state, peers, reasons, optimistic, optimisticAt, now, true)
 		}
 		for i := range reasons {
 			if reasons[i].Unchoke() {
@@ -294,7 +301,7 @@ func (c Choker) Decide(state ChokerState, peers []PeerStats, seeding bool, now t
 			reasons[i] = UnchokeOptimistic
 		}
 	}
-	return c.finish(state, peers, reasons, optimistic, optimisticAt, now, round)
+	return c.finish(dst, state, peers, reasons, optimistic, optimisticAt, now, round)
 }
 
 // shuffleTie puts the peers of order (sorted by rate) whose rate equals
@@ -397,7 +404,7 @@ func (c Choker) seedRound(state ChokerState, peers []PeerStats, order []int, rea
 	}
 }
 
-func (c Choker) finish(state ChokerState, peers []PeerStats, reasons []ChokeReason, optimistic string, optimisticAt time.Time, now time.Time, round bool) Decision {
+func (c Choker) finish(dst []Choice, state ChokerState, peers []PeerStats, reasons []ChokeReason, optimistic string, optimisticAt time.Time, now time.Time, round bool) Decision {
 	d := Decision{Round: round, Optimistic: optimistic}
 	next := ChokerState{
 		Round:        state.Round,
@@ -412,7 +419,12 @@ func (c Choker) finish(state ChokerState, peers []PeerStats, reasons []ChokeReas
 		next.Round++
 		next.NextRound = now.Add(c.rechoke())
 	}
-	d.Choices = make([]Choice, len(peers))
+	start := len(dst)
+	if cap(dst) < start+len(peers) {
+		dst = append(make([]Choice, 0, start+len(peers)), dst...)
+	}
+	dst = dst[:start+len(peers)]
+	d.Choices = dst[start:]
 	unchoked := 0
 	for _, r := range reasons {
 		if r.Unchoke() {

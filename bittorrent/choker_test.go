@@ -418,3 +418,29 @@ func TestChokerAllocs(t *testing.T) {
 		t.Errorf("%v allocations per decision, want at most 2", allocs)
 	}
 }
+
+// AppendDecide into a slice that is big enough allocates only the next
+// state's Unchoked, and gives the same decision as Decide.
+func TestChokerAppendDecide(t *testing.T) {
+	var peers []PeerStats
+	for i := range 40 {
+		peers = append(peers, old(fmt.Sprintf("p%d", i), i%3 != 0, float64(i%5), 0))
+	}
+	c := ChokerSlides()
+	d := c.Decide(ChokerState{}, peers, false, t0, rand.New(rand.NewPCG(1, 1)))
+	buf := make([]Choice, 0, len(peers))
+	a := c.AppendDecide(buf, ChokerState{}, peers, false, t0, rand.New(rand.NewPCG(1, 1)))
+	if diff := cmp.Diff(d, a); diff != "" {
+		t.Errorf("AppendDecide differs from Decide (-want +got):\n%s", diff)
+	}
+	if &a.Choices[0] != &buf[:1][0] {
+		t.Error("AppendDecide did not write into dst")
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	allocs := testing.AllocsPerRun(100, func() {
+		c.AppendDecide(buf[:0], d.State, peers, false, t0.Add(time.Second), rng)
+	})
+	if allocs > 1 {
+		t.Errorf("%v allocations per decision into a reused slice, want at most 1", allocs)
+	}
+}

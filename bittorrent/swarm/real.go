@@ -127,11 +127,12 @@ func bitfield(buf *[]byte, p Pieces, n int) bittorrent.Bitfield {
 // realChoker adapts bittorrent.Choker, a pure policy, keeping its state
 // from one decision to the next.
 type realChoker struct {
-	c     bittorrent.Choker
-	state bittorrent.ChokerState
-	rng   *rand.Rand
-	stats []bittorrent.PeerStats
-	out   []Choice
+	c       bittorrent.Choker
+	state   bittorrent.ChokerState
+	rng     *rand.Rand
+	stats   []bittorrent.PeerStats
+	choices []bittorrent.Choice // reused by every decision
+	out     []Choice
 }
 
 func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []Choice {
@@ -143,8 +144,8 @@ func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []
 			Connected: n.Connected, LastBlock: n.LastPiece, LastUnchoked: n.LastUnchoked,
 		})
 	}
-	d := rc.c.Decide(rc.state, rc.stats, seeding, now, rc.rng)
-	rc.state = d.State
+	d := rc.c.AppendDecide(rc.choices[:0], rc.state, rc.stats, seeding, now, rc.rng)
+	rc.state, rc.choices = d.State, d.Choices
 	out := grow(rc.out, len(ns))
 	rc.out = out
 	for i, c := range d.Choices {

@@ -67,6 +67,12 @@ type link struct {
 	missing    int  // pieces from has and to lacks
 	connected  float64
 
+	// from.have, to.have and to.avail, copied here (the slices never
+	// move) so that the fan-out of a piece to every neighbour reads the
+	// link alone and not each neighbour's node as well.
+	fromHave, toHave Pieces
+	toAvail          []int
+
 	// The flow: one piece moving at a rate that changes with sharing.
 	active bool
 	piece  int
@@ -93,14 +99,15 @@ type link struct {
 	closed             bool
 }
 
-// An event is something scheduled in virtual time.
+// An event is something scheduled in virtual time. The queue holds events
+// by value, so that scheduling one allocates nothing.
 type event struct {
 	t       float64
 	seq     uint64
-	kind    eventKind
 	node    *node
-	piece   int
 	version uint64
+	piece   int32
+	kind    eventKind
 }
 
 type eventKind uint8
@@ -115,7 +122,7 @@ const (
 
 // A queue is the events to come, a binary min-heap by time (then by
 // order of scheduling, so that the run is deterministic).
-type queue []*event
+type queue []event
 
 func (q queue) Len() int { return len(q) }
 
@@ -126,7 +133,7 @@ func (q queue) less(i, j int) bool {
 	return q[i].seq < q[j].seq
 }
 
-func (q *queue) push(e *event) {
+func (q *queue) push(e event) {
 	*q = append(*q, e)
 	h := *q
 	for i := len(h) - 1; i > 0; {
@@ -139,12 +146,12 @@ func (q *queue) push(e *event) {
 	}
 }
 
-func (q *queue) pop() *event {
+func (q *queue) pop() event {
 	h := *q
 	e := h[0]
 	last := len(h) - 1
 	h[0] = h[last]
-	h[last] = nil
+	h[last] = event{}
 	h = h[:last]
 	for i := 0; ; {
 		small := i
@@ -210,7 +217,7 @@ func (s *sim) pieceSize(p int) float64 {
 	return s.pieceLen
 }
 
-func (s *sim) at(t float64, e *event) {
+func (s *sim) at(t float64, e event) {
 	e.t = t
 	s.seq++
 	e.seq = s.seq
@@ -277,9 +284,9 @@ func Run(cfg Config) (*Result, error) {
 			t += s.rng.ExpFloat64() * cfg.Churn.Interarrival.Seconds()
 		}
 		s.pending++
-		s.at(t, &event{kind: arrive, node: n})
+		s.at(t, event{kind: arrive, node: n})
 	}
-	s.at(0, &event{kind: sample})
+	s.at(0, event{kind: sample})
 
 	limit := cfg.Limit.Seconds()
 	for s.q.Len() > 0 {
@@ -348,11 +355,11 @@ func (s *sim) policies(n *node) error {
 	return nil
 }
 
-func (s *sim) handle(e *event) {
+func (s *sim) handle(e event) {
 	switch e.kind {
 	case pieceDone:
-		if n := e.node; n.present && n.pver[e.piece] == e.version {
-			s.done(n, e.piece)
+		if n, p := e.node, int(e.piece); n.present && n.pver[p] == e.version {
+			s.done(n, p)
 		}
 	case rechokeRound:
 		n := e.node
@@ -361,7 +368,7 @@ func (s *sim) handle(e *event) {
 		}
 		s.round(n)
 		next := s.dur(n.arrived) + time.Duration(n.roundNo)*s.cfg.Round
-		s.at(next.Seconds(), &event{kind: rechokeRound, node: n})
+		s.at(next.Seconds(), event{kind: rechokeRound, node: n})
 	case arrive:
 		s.pending--
 		s.join(e.node)
@@ -371,7 +378,7 @@ func (s *sim) handle(e *event) {
 		}
 	case sample:
 		s.sample()
-		s.at(s.now+s.cfg.Sample.Seconds(), &event{kind: sample})
+		s.at(s.now+s.cfg.Sample.Seconds(), event{kind: sample})
 	}
 }
 
@@ -398,9 +405,9 @@ func (s *sim) join(n *node) {
 		s.neighbours(n)
 	}
 	if n.id != 0 && s.cfg.Churn.Abort > 0 {
-		s.at(s.now+s.rng.ExpFloat64()*s.cfg.Churn.Abort.Seconds(), &event{kind: abort, node: n})
+		s.at(s.now+s.rng.ExpFloat64()*s.cfg.Churn.Abort.Seconds(), event{kind: abort, node: n})
 	}
-	s.at(s.now, &event{kind: rechokeRound, node: n})
+	s.at(s.now, event{kind: rechokeRound, node: n})
 }
 
 // neighbours tops up n's peer set with random peers from the tracker: to
@@ -446,6 +453,8 @@ func (s *sim) connect(a, b *node) {
 	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
 	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
 	ab.rev, ba.rev = ba, ab
+	ab.fromHave, ab.toHave, ab.toAvail = a.have, b.have, b.avail
+	ba.fromHave, ba.toHave, ba.toAvail = b.have, a.have, a.avail
 	for _, l := range []*link{ab, ba} {
 		l.upSince = [2]float64{s.now, s.now}
 		l.downSince = l.upSince
@@ -616,7 +625,7 @@ func (s *sim) schedule(n *node, p int) {
 	n.pver[p]++
 	if n.prate[p] > 0 {
 		left := max(s.pieceSize(p)-n.recv[p], 0)
-		s.at(s.now+left/n.prate[p], &event{kind: pieceDone, node: n, piece: p, version: n.pver[p]})
+		s.at(s.now+left/n.prate[p], event{kind: pieceDone, node: n, piece: int32(p), version: n.pver[p]})
 	}
 }
 
@@ -780,8 +789,8 @@ func (s *sim) got(n *node, p int) {
 	n.nHave++
 	s.copies[p]++
 	for _, l := range n.out { // n offers p to its neighbours
-		l.to.avail[p]++
-		if !l.to.have.Has(p) {
+		l.toAvail[p]++
+		if !l.toHave.Has(p) {
 			l.missing++
 			if l.missing == 1 {
 				s.setInterest(l, true)
@@ -790,7 +799,7 @@ func (s *sim) got(n *node, p int) {
 		}
 	}
 	for _, l := range n.in { // n no longer needs p from anyone
-		if l.from.have.Has(p) {
+		if l.fromHave.Has(p) {
 			l.missing--
 			if l.missing == 0 {
 				s.setInterest(l, false)
