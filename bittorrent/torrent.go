@@ -281,6 +281,7 @@ func Open(ctx context.Context, mi *metainfo.MetaInfo, cfg Config) (*Torrent, err
 	}
 	t.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	t.ours.InfoHash = t.infoHash
+	t.ours.Reserved[peer.ExtensionByte] |= peer.ExtensionBit // for reqq; see addPeer
 	t.ours.PeerID = cfg.PeerID
 	if t.ours.PeerID == ([20]byte{}) {
 		copy(t.ours.PeerID[:], "-AN0001-")
@@ -555,6 +556,14 @@ func (t *Torrent) addPeer(c *peer.Conn, addr string, theirs peer.Handshake, outg
 	if t.have.Count() > 0 {
 		c.Send(peer.Message{Type: peer.Bitfield, Payload: slices.Clone(t.have.Bytes())})
 	}
+	if theirs.SupportsExtensions() {
+		// BEP 10's handshake, for its reqq alone: without it libtorrent
+		// keeps at most 500 requests queued with us, too few to keep a
+		// fast link busy. We offer no extension messages.
+		if m, err := peer.ExtensionHandshakeMessage(peer.ExtensionHandshake{V: "appnet", Reqq: maxQueuedRequests}); err == nil {
+			c.Send(m)
+		}
+	}
 	t.event(Event{Kind: EventConnected, Peer: addr})
 	t.wg.Add(1)
 	t.mu.Unlock()
@@ -627,7 +636,8 @@ func (t *Torrent) keep(outgoing bool, theirs [20]byte) bool {
 // MaxRequestLength is the largest block a peer may request from us.
 const MaxRequestLength = 128 << 10
 
-// maxQueuedRequests bounds the requests a peer may have queued with us.
+// maxQueuedRequests bounds the requests a peer may have queued with us;
+// the extension handshake tells peers so (BEP 10's reqq).
 const maxQueuedRequests = 2048
 
 // handle runs in p's read loop for every message p sends.
@@ -679,7 +689,7 @@ func (t *Torrent) handle(p *peerConn, m peer.Message) error {
 		if p.amChoking {
 			return nil // a request that crossed our choke
 		}
-		if p.conn.Queued() >= maxQueuedRequests {
+		if p.conn.QueuedPieces() >= maxQueuedRequests {
 			return nil // too many queued: drop it, as choked requests are
 		}
 		p.conn.Send(peer.Message{Type: peer.Piece, Index: m.Index, Begin: m.Begin, Length: m.Length})

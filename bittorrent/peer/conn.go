@@ -57,9 +57,10 @@ type Conn struct {
 	br  *bufio.Reader
 	cfg Config
 
-	mu    sync.Mutex
-	queue []Message
-	wake  chan struct{}
+	mu     sync.Mutex
+	queue  []Message
+	pieces int // piece messages in queue
+	wake   chan struct{}
 
 	done     chan struct{}
 	stopOnce sync.Once
@@ -228,6 +229,12 @@ func (c *Conn) readLoop(handler func(Message) error) {
 	}
 }
 
+// writeBatch is about how many bytes the write loop takes from the queue
+// for one write: a few blocks, so that each system call carries many
+// messages, while a cancel or a choke can still take back the piece
+// messages queued behind them.
+const writeBatch = 256 << 10
+
 func (c *Conn) writeLoop() {
 	defer c.wg.Done()
 	ka := c.cfg.KeepAlive
@@ -238,90 +245,103 @@ func (c *Conn) writeLoop() {
 	if wt <= 0 {
 		wt = time.Minute
 	}
-	bw := bufio.NewWriterSize(c.nc, 64<<10)
 	timer := time.NewTimer(ka)
 	defer timer.Stop()
-	var hdr, block []byte
+	var batch []Message
+	var out []byte
 	for {
-		// One message at a time, so that a cancel or a choke can still
-		// take back a piece message that is queued but not yet written.
+		// Take what is queued, up to writeBatch bytes (at least one
+		// message), and write it all with one call.
 		c.mu.Lock()
-		var m Message
-		ok := len(c.queue) > 0
-		if ok {
-			m = c.queue[0]
+		batch = batch[:0]
+		size := 0
+		for len(c.queue) > 0 && (len(batch) == 0 || size < writeBatch) {
+			m := c.queue[0]
+			if isPieceMsg(m) {
+				c.pieces--
+			}
 			c.queue[0] = Message{}
 			c.queue = c.queue[1:]
-			if len(c.queue) == 0 {
-				c.queue = c.queue[:0:0]
-			}
+			batch = append(batch, m)
+			size += wireSize(m)
+		}
+		if len(c.queue) == 0 {
+			c.queue = c.queue[:0:0]
 		}
 		c.mu.Unlock()
-		if !ok {
-			if bw.Buffered() > 0 {
-				c.nc.SetWriteDeadline(time.Now().Add(wt))
-				if err := bw.Flush(); err != nil {
-					c.stop(err)
-					return
-				}
-				if !timer.Stop() {
-					select {
-					case <-timer.C:
-					default:
-					}
-				}
-				timer.Reset(ka)
-				continue // more may have come while flushing
-			}
+		if len(batch) == 0 {
 			select {
 			case <-c.wake:
 				continue
 			case <-timer.C:
-				m = Message{KeepAlive: true}
-				timer.Reset(ka)
+				batch = append(batch, Message{KeepAlive: true})
+				size = 4
 			case <-c.done:
 				return
 			}
 		}
-		payload := m.Payload
-		isPiece := m.Type == Piece && !m.KeepAlive
-		if isPiece && payload == nil && c.cfg.Blocks != nil {
-			if cap(block) < int(m.Length) {
-				block = make([]byte, m.Length)
+		if cap(out) < size {
+			out = make([]byte, 0, size)
+		}
+		out = out[:0]
+		var blocks int64
+		for i, m := range batch {
+			if isPieceMsg(m) && m.Payload == nil && c.cfg.Blocks != nil {
+				// The header, then the block read from storage straight
+				// into the output buffer behind it.
+				out = AppendMessage(out, m)
+				putLength(out[len(out)-13:], 9+int(m.Length))
+				n := len(out)
+				out = out[:n+int(m.Length)]
+				if err := c.cfg.Blocks.ReadBlock(m.Index, m.Begin, out[n:]); err != nil {
+					c.stop(fmt.Errorf("peer: reading %v: %w", m, err))
+					return
+				}
+				batch[i].Payload = out[n:] // for the trace
+				blocks += int64(m.Length)
+				continue
 			}
-			payload = block[:m.Length]
-			if err := c.cfg.Blocks.ReadBlock(m.Index, m.Begin, payload); err != nil {
-				c.stop(fmt.Errorf("peer: reading %v: %w", m, err))
-				return
+			out = AppendMessage(out, m)
+			if isPieceMsg(m) {
+				blocks += int64(len(m.Payload))
 			}
-			m.Payload = payload
+		}
+		if c.cfg.Trace != nil {
+			// Before the write, so that the peer's answer comes after.
+			for _, m := range batch {
+				c.trace(c.cfg.Self, m.String())
+			}
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(wt))
-		var err error
-		if isPiece {
-			// Header and block separately, so the block is not copied twice.
-			m.Payload = nil
-			hdr = AppendMessage(hdr[:0], m)
-			m.Payload = payload
-			putLength(hdr, 9+len(payload))
-			bw.Write(hdr)
-			_, err = bw.Write(payload)
-			c.written.Add(int64(len(hdr) + len(payload)))
-			c.blocksSent.Add(int64(len(payload)))
-		} else {
-			hdr = AppendMessage(hdr[:0], m)
-			_, err = bw.Write(hdr)
-			c.written.Add(int64(len(hdr)))
-		}
+		n, err := c.nc.Write(out)
+		c.written.Add(int64(n))
 		if err != nil {
 			c.stop(err)
 			return
 		}
-		c.msgsWritten.Add(1)
-		if c.cfg.Trace != nil {
-			c.trace(c.cfg.Self, m.String())
+		c.blocksSent.Add(blocks)
+		c.msgsWritten.Add(int64(len(batch)))
+		clear(batch) // drop references to payloads
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
 		}
+		timer.Reset(ka)
 	}
+}
+
+// wireSize is the length of m on the wire, a piece message to be filled
+// from a BlockSource included.
+func wireSize(m Message) int {
+	switch {
+	case m.KeepAlive:
+		return 4
+	case isPieceMsg(m) && m.Payload == nil:
+		return 13 + int(m.Length)
+	}
+	return 17 + len(m.Payload) // at most: a request has 12 bytes of fields
 }
 
 func putLength(b []byte, n int) {
@@ -339,6 +359,9 @@ func (c *Conn) Send(m Message) {
 	}
 	c.mu.Lock()
 	c.queue = append(c.queue, m)
+	if isPieceMsg(m) {
+		c.pieces++
+	}
 	c.mu.Unlock()
 	select {
 	case c.wake <- struct{}{}:
@@ -352,8 +375,9 @@ func (c *Conn) CancelPiece(index, begin, length uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, m := range c.queue {
-		if m.Type == Piece && !m.KeepAlive && m.Index == index && m.Begin == begin && m.Length == length {
+		if isPieceMsg(m) && m.Index == index && m.Begin == begin && m.Length == length {
 			c.queue = append(c.queue[:i], c.queue[i+1:]...)
+			c.pieces--
 			return true
 		}
 	}
@@ -367,13 +391,15 @@ func (c *Conn) DropPieces() int {
 	n := 0
 	q := c.queue[:0]
 	for _, m := range c.queue {
-		if m.Type == Piece && !m.KeepAlive {
+		if isPieceMsg(m) {
 			n++
 			continue
 		}
 		q = append(q, m)
 	}
+	clear(c.queue[len(q):])
 	c.queue = q
+	c.pieces = 0
 	return n
 }
 
@@ -397,6 +423,16 @@ func (c *Conn) Queued() int {
 	defer c.mu.Unlock()
 	return len(c.queue)
 }
+
+// QueuedPieces is the number of piece messages waiting to be written: the
+// peer's requests we have yet to answer.
+func (c *Conn) QueuedPieces() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pieces
+}
+
+func isPieceMsg(m Message) bool { return m.Type == Piece && !m.KeepAlive }
 
 // Done is closed when the connection has ended, by Close or by an error.
 func (c *Conn) Done() <-chan struct{} { return c.done }

@@ -47,6 +47,8 @@ func (t Type) String() string {
 		return "cancel"
 	case Port:
 		return "port"
+	case Extended:
+		return "extended"
 	}
 	return fmt.Sprintf("message %d", uint8(t))
 }

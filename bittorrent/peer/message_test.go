@@ -117,3 +117,18 @@ func TestHandshake(t *testing.T) {
 		}
 	}
 }
+
+func TestExtensionHandshakeMessage(t *testing.T) {
+	m, err := ExtensionHandshakeMessage(ExtensionHandshake{V: "appnet", Reqq: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(AppendMessage(nil, m))
+	want := "\x00\x00\x00\x20\x14\x00d1:mde4:reqqi2048e1:v6:appnete"
+	if got != want {
+		t.Errorf("extension handshake on the wire = %q, want %q", got, want)
+	}
+	if !(Handshake{Reserved: [8]byte{5: 0x10}}).SupportsExtensions() || (Handshake{Reserved: [8]byte{7: 0x05}}).SupportsExtensions() {
+		t.Error("SupportsExtensions does not read reserved byte 5's 0x10 bit")
+	}
+}
