@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 
@@ -54,7 +55,7 @@ func appendAddressList(b []byte, v string) []byte {
 			}
 			if a.Group != "" {
 				b = append(b, "(NIL NIL "...)
-				b = appendString(b, a.Group)
+				b = appendString(b, a.RawGroup)
 				b = append(b, " NIL)"...)
 			}
 			group = a.Group
@@ -148,7 +149,7 @@ func appendExtension(b []byte, p *message.Part) []byte {
 		b = append(b, "NIL"...)
 	} else {
 		b = append(b, '(')
-		b = appendString(b, p.Disposition)
+		b = appendString(b, p.RawDisposition)
 		b = append(b, ' ')
 		b = appendParams(b, p.DispositionParamList, false)
 		b = append(b, ')')
@@ -173,10 +174,12 @@ func appendExtension(b []byte, p *message.Part) []byte {
 	return appendNString(b, p.Location)
 }
 
-// appendParams appends a parameter list as written, in order (RFC 3501
-// §7.4.2: "body parameter parenthesized list"), or NIL; with
-// defaultCharset, a charset us-ascii goes last if no charset is written.
+// appendParams appends a parameter list as written (RFC 3501 §7.4.2:
+// "body parameter parenthesized list"), or NIL; with defaultCharset, a
+// charset us-ascii goes last if no charset is written. RFC 2231
+// parameters are arranged by joinContinuations.
 func appendParams(b []byte, params []message.Param, defaultCharset bool) []byte {
+	params = joinContinuations(params)
 	charset := false
 	for _, p := range params {
 		if strings.EqualFold(p.Name, "charset") {
@@ -203,4 +206,85 @@ func appendParams(b []byte, params []message.Param, defaultCharset bool) []byte 
 		b = append(b, `"charset" "us-ascii"`...)
 	}
 	return append(b, ')')
+}
+
+// joinContinuations arranges parameters the way Dovecot reports them:
+// the plain ones first, in order; then the RFC 2231 ones (with a star in
+// the name) sorted by name, the pieces of a continuation (title*0,
+// title*1*, …) joined in index order into one parameter, still encoded.
+// The joined name has a star if its first piece is extended ("name*",
+// "UTF-8”cr%C3%AApe%20suzette.txt"); then plain pieces after it are
+// %-escaped so the value stays one extended value (RFC 2231 §4.1).
+func joinContinuations(params []message.Param) []message.Param {
+	type piece struct {
+		base string
+		n    int
+		ext  bool
+		val  string
+	}
+	var out []message.Param
+	var pieces []piece
+	for _, p := range params {
+		base, rest, star := strings.Cut(p.Name, "*")
+		if !star {
+			out = append(out, p)
+			continue
+		}
+		ext := rest == "" || strings.HasSuffix(rest, "*")
+		n := 0
+		if idx := strings.TrimSuffix(rest, "*"); idx != "" {
+			var err error
+			if n, err = strconv.Atoi(idx); err != nil || n < 0 || strings.Contains(idx, "*") {
+				out = append(out, p) // not RFC 2231 after all
+				continue
+			}
+		}
+		pieces = append(pieces, piece{base, n, ext, p.Value})
+	}
+	if len(pieces) == 0 {
+		return params
+	}
+	sort.SliceStable(pieces, func(i, j int) bool {
+		bi, bj := strings.ToLower(pieces[i].base), strings.ToLower(pieces[j].base)
+		if bi != bj {
+			return bi < bj
+		}
+		return pieces[i].n < pieces[j].n
+	})
+	for i := 0; i < len(pieces); {
+		first := pieces[i]
+		var v strings.Builder
+		j := i
+		for ; j < len(pieces) && strings.EqualFold(pieces[j].base, first.base); j++ {
+			if first.ext && !pieces[j].ext {
+				v.WriteString(percentEscape(pieces[j].val))
+			} else {
+				v.WriteString(pieces[j].val)
+			}
+		}
+		name := first.base
+		if first.ext {
+			name += "*"
+		}
+		out = append(out, message.Param{Name: name, Value: v.String()})
+		i = j
+	}
+	return out
+}
+
+// percentEscape writes s as RFC 2231 attribute-chars and %XX escapes.
+func percentEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > ' ' && c < 0x7f && !strings.ContainsRune(`*'%()<>@,;:\"/[]?=`, rune(c)) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
 }

@@ -14,15 +14,17 @@ import (
 // "undisclosed-recipients:;" is one Address with only Group set. IMAP's
 // ENVELOPE needs exactly this to write group start and end markers.
 //
-// RawName is the display name as written, before RFC 2047 decoding: its
-// words joined by single spaces, quoted strings unquoted, encoded words
-// left as they are. ENVELOPE carries names so; the client decodes them.
+// RawName and RawGroup are the display name and the group's name as
+// written, before RFC 2047 decoding: their words joined by single spaces,
+// quoted strings unquoted, encoded words left as they are. ENVELOPE
+// carries names so; the client decodes them.
 type Address struct {
-	Name    string
-	RawName string
-	Local   string
-	Domain  string
-	Group   string
+	Name     string
+	RawName  string
+	Local    string
+	Domain   string
+	Group    string
+	RawGroup string
 }
 
 // Addr returns the addr-spec "local@domain", quoting the local part if
@@ -374,7 +376,7 @@ func (p *addrParser) addressOrGroup() ([]Address, error) {
 		if len(ws) == 0 {
 			return nil, p.errorf("group without a name")
 		}
-		name := phraseText(ws)
+		name, raw := phraseText(ws), phraseRaw(ws)
 		if name == "" {
 			return nil, p.errorf("group without a name")
 		}
@@ -392,7 +394,7 @@ func (p *addrParser) addressOrGroup() ([]Address, error) {
 			case ';':
 				p.i++
 				if len(members) == 0 {
-					members = append(members, Address{Group: name})
+					members = append(members, Address{Group: name, RawGroup: raw})
 				}
 				return members, nil
 			case ',':
@@ -403,11 +405,11 @@ func (p *addrParser) addressOrGroup() ([]Address, error) {
 			if err != nil {
 				return nil, err
 			}
-			m.Group = name
+			m.Group, m.RawGroup = name, raw
 			members = append(members, m)
 		}
 		if len(members) == 0 {
-			members = append(members, Address{Group: name})
+			members = append(members, Address{Group: name, RawGroup: raw})
 		}
 		return members, nil
 	}

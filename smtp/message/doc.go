@@ -55,6 +55,9 @@
 //   - Type, Subtype and Params (Content-Type), Encoding
 //     (Content-Transfer-Encoding), ID, Description, MD5, Disposition and
 //     DispositionParams, Language, Location;
+//   - the same as written, for BODYSTRUCTURE, which reports them so:
+//     RawType, RawSubtype, ParamList, RawDisposition and
+//     DispositionParamList (Param values in order, RFC 2231 undecoded);
 //   - HeaderOffset/HeaderSize and BodyOffset/BodySize, the byte ranges of
 //     its header (with the blank line) and body in the raw message, so
 //     BODY[1.2.MIME] is raw[HeaderOffset:HeaderOffset+HeaderSize] of part
@@ -64,7 +67,9 @@
 //   - Parts for a multipart, Message for message/rfc822.
 //
 // Part.Lookup follows IMAP section numbers (1.2.3) through multiparts and
-// enclosed messages. The parser is liberal, as RFC 2046 asks: line
+// enclosed messages with RFC 3501 §6.4.5's rules (a part that is not a
+// multipart is its own part 1). Address.RawName and RawGroup keep the
+// names ENVELOPE carries still RFC 2047 encoded. The parser is liberal, as RFC 2046 asks: line
 // endings may be CRLF or LF, missing boundaries end at the end of input,
 // a line that is not a field ends the header, and bounds (Parser) cap
 // header size, part count and depth; it never fails on content, only when

@@ -41,8 +41,10 @@ type Part struct {
 	// "attachment", "" if absent) and DispositionParams its parameters.
 	Disposition       string
 	DispositionParams map[string]string
-	// DispositionParamList holds Content-Disposition's parameters as
-	// written, in order, like ParamList.
+	// RawDisposition and DispositionParamList are the disposition
+	// ("Attachment") and its parameters as written, in order, like
+	// RawType and ParamList.
+	RawDisposition       string
 	DispositionParamList []Param
 	Language             []string // Content-Language tags
 	Location             string   // Content-Location
@@ -551,7 +553,8 @@ func (s *scanner) describe(p *Part, digest bool) {
 	p.Location = strings.Join(strings.Fields(p.Header.Get("Content-Location")), "")
 	if v := p.Header.Get("Content-Disposition"); v != "" {
 		if d, params, list, _ := parseMediaType(v); d != "" {
-			p.Disposition, p.DispositionParams, p.DispositionParamList = strings.ToLower(d), params, list
+			p.Disposition, p.DispositionParams = strings.ToLower(d), params
+			p.RawDisposition, p.DispositionParamList = d, list
 		}
 	}
 	if v := p.Header.Get("Content-Language"); v != "" {
