@@ -39,6 +39,12 @@
 // the state it was made from. Bandwidth is measured per chunk and smoothed
 // by an [Estimator] ([EWMA] with two half-lives, [HarmonicMean]).
 //
+// The three decisions are made in one place, the chunk loop of client.go:
+// one step per chunk (build the State, choose the rate, pick the server,
+// download, measure, log, wait while the buffer is full). The [Player] runs
+// it over HTTP with a [Clock], the [Simulator] over a bandwidth [Trace] in
+// virtual time, so what a simulation shows is what the player does.
+//
 // On loopback the network is as fast as memory; [LimitedClient] throttles
 // the player's connections in process to a rate or a [Trace], and a
 // [SkipClock] skips the waits with a full buffer so a demo runs quickly.
@@ -55,7 +61,7 @@
 // # Simulation
 //
 // [Simulator] streams a [Video] over a bandwidth [Trace] in virtual time
-// with the same rules and buffer, and [Simulator.Optimum] computes the best
+// with the same chunk loop, rules and buffer, and [Simulator.Optimum] computes the best
 // any rule could have done, knowing the trace in advance. Traces load from
 // Mahimahi and "cooked" files, or come from [GenerateTrace].
 package dash

@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -423,7 +424,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 	if bufCap <= 0 {
 		bufCap = 30 * time.Second
 	}
-	began := clock.Now()
+	n := &playerNet{p: p, clock: clock, began: clock.Now(), cmds: cmds, inits: map[int][]byte{}}
 	tracks, err := p.Tracks(ctx, mpdURL)
 	if err != nil {
 		return nil, err
@@ -431,6 +432,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 	if len(tracks) == 0 || len(tracks[0].Segments) == 0 {
 		return nil, errors.New("dash: the MPD has no segments to play")
 	}
+	n.tracks = tracks
 	rep := &Report{}
 	for _, t := range tracks {
 		rep.Bitrates = append(rep.Bitrates, float64(t.Bandwidth))
@@ -440,207 +442,171 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 	for _, t := range tracks {
 		count = min(count, len(t.Segments))
 	}
+	l := newChunkLoop(n, rule, est, bufCap)
+	n.loop = l
+	l.bitrates, l.count, l.abandon, l.trace = rep.Bitrates, count, p.Abandon, p.Trace
+	l.segDur = tracks[0].Segments[0].Duration
+	l.sizes = segmentSizes(tracks, count)
+	l.play = Playout{StartAfter: p.StartAfter} // the MPD's fetch counts as start-up delay
 	// Where: either the given servers or the MPD's BaseURL alternatives.
-	var locate func(server int, t *mpd.Track, s *mpd.Segment) (string, error)
 	if len(p.Servers) > 0 {
 		for _, s := range p.Servers {
-			rep.Servers = append(rep.Servers, ServerStat{URL: s})
+			l.servers = append(l.servers, ServerStat{URL: s})
 		}
-		locate = func(i int, _ *mpd.Track, s *mpd.Segment) (string, error) { return withHost(s.URL, p.Servers[i]) }
 	} else {
 		for _, b := range tracks[0].BaseURLs {
-			rep.Servers = append(rep.Servers, ServerStat{URL: b})
-		}
-		locate = func(i int, t *mpd.Track, s *mpd.Segment) (string, error) {
-			return mpd.Resolve(t.BaseURLs[min(i, len(t.BaseURLs)-1)], s.Ref)
+			l.servers = append(l.servers, ServerStat{URL: b})
 		}
 	}
-	segDur := tracks[0].Segments[0].Duration
-	play := Playout{StartAfter: p.StartAfter}
-	lastTick := clock.Now()
-	play.Advance(lastTick.Sub(began)) // the MPD's fetch is start-up delay too
-	tick := func() time.Duration {
-		now := clock.Now()
-		w := play.Advance(now.Sub(lastTick))
-		lastTick = now
-		return w
+	l.where = p.Where
+	if l.where == nil {
+		l.where = ChooseServer
 	}
-	paused, jumped := false, false
-	apply := func(c command, next *int) {
-		tick()
-		switch {
-		case c.pause:
-			play.Pause()
-			paused = true
-		case c.resume:
-			play.Resume()
-			paused = false
-		case c.isSeek:
-			i := sort.Search(count, func(i int) bool {
-				s := tracks[0].Segments[i]
-				return s.Start+s.Duration > c.seek
-			})
-			if i < count {
-				*next = i
-				jumped = true
-				play.Seek(tracks[0].Segments[i].Start)
-			}
-		}
-		if p.Trace != nil {
-			fmt.Fprintf(p.Trace, "viewer: %s (%s)\n", describe(c), play.State())
-		}
-	}
-	where := p.Where
-	if where == nil {
-		where = ChooseServer
-	}
-	inits := map[int][]byte{}
-	var hist, errs []float64
-	last, prevRule := -1, ""
-	for next := 0; next < count; {
+	defer func() {
+		rep.Chunks, rep.Servers, rep.Frames = l.chunks, l.servers, n.frames
+	}()
+	for n.next = 0; n.next < count; {
 		// Apply the viewer's commands that came in.
 	drain:
 		for {
 			select {
 			case c := <-cmds:
-				apply(c, &next)
+				n.apply(c)
 			default:
 				break drain
 			}
 		}
-		jumped = false
-		tick()
-		st := State{
-			Index: next, Count: count, Bitrates: rep.Bitrates, SegmentDuration: segDur,
-			Buffer: play.Buffer(), BufferCap: bufCap, Last: last,
-			Throughputs: hist[:len(hist):len(hist)], Estimate: est.Estimate(),
-			PrevRule: prevRule, PredictionErrors: errs,
+		n.jumped = false
+		if _, err := l.step(ctx, n.next); err != nil {
+			return rep, err
 		}
-		d := rule.Choose(st)
-		t := &tracks[d.Quality]
-		seg := t.Segments[next]
-		start := lastTick
-		var body []byte
-		var server int
-		var size, wasted int64
-		var why string
-		// The watcher for abandonment: chunk sizes at the other qualities
-		// are guessed from their bandwidth.
-		var watch func(received, total int64) bool
-		abandonTo := -1
-		if p.Abandon && d.Quality > 0 {
-			bufAtStart := play.Buffer()
-			sizes := make([]int64, len(rep.Bitrates))
-			for i, b := range rep.Bitrates {
-				sizes[i] = int64(b / 8 * seg.Duration.Seconds())
-			}
-			watch = func(received, total int64) bool {
-				if total > 0 {
-					sizes[d.Quality] = total
-				}
-				to, ok := Abandon(d.Quality, sizes, received, clock.Now().Sub(start), bufAtStart)
-				if ok {
-					abandonTo = to
-				}
-				return ok
-			}
-		}
-		for attempt := 0; ; attempt++ {
-			server, why = where(rep.Servers)
-			if attempt > len(rep.Servers)+1 {
-				return rep, fmt.Errorf("dash: chunk %d: every server failed", next)
-			}
-			var err error
-			body, size, err = p.download(ctx, locate, server, t, &seg, inits, d.Quality, watch)
-			if err == nil {
-				break
-			}
-			if ctx.Err() != nil {
-				return rep, ctx.Err()
-			}
-			var ab abandonedError
-			if errors.As(err, &ab) {
-				wasted += size + ab.received
-				d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s", clock.Now().Sub(start).Seconds(), Mbps(rep.Bitrates[abandonTo]))
-				d.Quality, d.Bitrate = abandonTo, rep.Bitrates[abandonTo]
-				t = &tracks[d.Quality]
-				seg = t.Segments[next]
-				watch = nil
-				continue
-			}
-			rep.Servers[server].Failures++
-			rep.Servers[server].Down = true
-			if all := allDown(rep.Servers); all {
-				for i := range rep.Servers {
-					rep.Servers[i].Down = false
-				}
-			}
-			if p.Trace != nil {
-				fmt.Fprintf(p.Trace, "chunk %2d: %v: trying another server\n", next, err)
-			}
-		}
-		waited := tick()
-		download := lastTick.Sub(start)
-		if p.Decode && t.MimeType == ToyMIME {
-			// A real player decodes beside its downloads; the time the
-			// decoder takes here is not counted against the buffer.
-			began := clock.Now()
-			n, err := decodeToy(inits[d.Quality], body)
-			if err != nil {
-				return rep, fmt.Errorf("dash: chunk %d of %s: %w", next, t.Representation.ID, err)
-			}
-			rep.Frames += n
-			lastTick = lastTick.Add(clock.Now().Sub(began))
-		}
-		play.Push(seg.Duration)
-		tput := float64(size+wasted) * 8 / math.Max(download.Seconds(), 1e-6)
-		est.Add(tput, download)
-		srv := &rep.Servers[server]
-		if srv.Estimate == 0 {
-			srv.Estimate = tput
-		} else {
-			srv.Estimate = 0.7*srv.Estimate + 0.3*tput
-		}
-		if d.Prediction > 0 {
-			errs = append(errs, math.Abs(d.Prediction-tput)/tput)
-		}
-		hist = append(hist, tput)
-		c := ChunkLog{
-			Index: next, Quality: d.Quality, Bitrate: rep.Bitrates[d.Quality], Size: size,
-			Start: start.Sub(began), Download: download, Throughput: tput, Rebuffer: waited,
-			Buffer: play.Buffer(), Server: srv.URL, ServerReason: why, Decision: d, State: st,
-		}
-		// When to request the next chunk: not while the buffer is full.
-		for over := play.Buffer() - bufCap; over > 0 || (paused && play.Buffer() >= bufCap); over = play.Buffer() - bufCap {
-			if paused {
-				select {
-				case cmd := <-cmds:
-					apply(cmd, &next)
-					continue
-				case <-ctx.Done():
-					return rep, ctx.Err()
-				}
-			}
-			if err := clock.Sleep(ctx, over); err != nil {
-				return rep, err
-			}
-			tick()
-			c.Sleep += over
-		}
-		if p.Trace != nil {
-			fmt.Fprintf(p.Trace, "%s\n", c)
-		}
-		rep.Chunks = append(rep.Chunks, c)
-		last, prevRule = d.Quality, d.Rule
-		if !jumped {
-			next++
+		if !n.jumped {
+			n.next++
 		}
 	}
-	startup := play.StartupDelay()
-	play.Finish()
-	n, _ := play.Stalls()
-	rep.Summary = Summarize(rep.Chunks, startup, n)
+	rep.Summary = l.finish()
 	return rep, nil
+}
+
+// segmentSizes returns each chunk's size at each quality for the Rule to
+// look ahead with: the byte range's length when the MPD gives one, else the
+// Representation's bandwidth times the segment's duration.
+func segmentSizes(tracks []mpd.Track, count int) [][]int64 {
+	sizes := make([][]int64, count)
+	for i := range sizes {
+		sizes[i] = make([]int64, len(tracks))
+		for q, t := range tracks {
+			s := t.Segments[i]
+			if n, ok := rangeLength(s.Range); ok {
+				sizes[i][q] = n
+			} else {
+				sizes[i][q] = int64(float64(t.Bandwidth) / 8 * s.Duration.Seconds())
+			}
+		}
+	}
+	return sizes
+}
+
+// rangeLength is the length of a byte range "first-last".
+func rangeLength(r string) (int64, bool) {
+	a, b, ok := strings.Cut(r, "-")
+	if !ok {
+		return 0, false
+	}
+	first, err1 := strconv.ParseInt(a, 10, 64)
+	last, err2 := strconv.ParseInt(b, 10, 64)
+	if err1 != nil || err2 != nil || first < 0 || last < first {
+		return 0, false
+	}
+	return last - first + 1, true
+}
+
+// playerNet is the Player's network: HTTP downloads timed by a Clock, and
+// the viewer's commands.
+type playerNet struct {
+	p        *Player
+	clock    Clock
+	began    time.Time
+	excluded time.Duration // spent decoding: not session time
+	tracks   []mpd.Track
+	inits    map[int][]byte
+	frames   int
+	loop     *chunkLoop
+	cmds     <-chan command
+	next     int  // the chunk to fetch next
+	jumped   bool // a seek set next
+}
+
+func (n *playerNet) now() time.Duration { return n.clock.Now().Sub(n.began) - n.excluded }
+
+func (n *playerNet) sleep(ctx context.Context, d time.Duration) error { return n.clock.Sleep(ctx, d) }
+
+func (n *playerNet) paused(ctx context.Context) error {
+	select {
+	case c := <-n.cmds:
+		n.apply(c)
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// apply carries out one of the viewer's commands.
+func (n *playerNet) apply(c command) {
+	l := n.loop
+	l.tick()
+	switch {
+	case c.pause:
+		l.play.Pause()
+	case c.resume:
+		l.play.Resume()
+	case c.isSeek:
+		segs := n.tracks[0].Segments
+		i := sort.Search(l.count, func(i int) bool { return segs[i].Start+segs[i].Duration > c.seek })
+		if i < l.count {
+			n.next, n.jumped = i, true
+			l.play.Seek(segs[i].Start)
+		}
+	}
+	if n.p.Trace != nil {
+		fmt.Fprintf(n.p.Trace, "viewer: %s (%s)\n", describe(c), l.play.State())
+	}
+}
+
+// locate returns the URL of a segment of t at server.
+func (n *playerNet) locate(server int, t *mpd.Track, s *mpd.Segment) (string, error) {
+	if len(n.p.Servers) > 0 {
+		return withHost(s.URL, n.p.Servers[server])
+	}
+	if len(t.BaseURLs) == 0 {
+		return s.URL, nil
+	}
+	return mpd.Resolve(t.BaseURLs[min(max(server, 0), len(t.BaseURLs)-1)], s.Ref)
+}
+
+func (n *playerNet) get(ctx context.Context, server, i, q int, watch func(received, total int64, elapsed time.Duration) bool) (int64, float64, error) {
+	t := &n.tracks[q]
+	var w func(received, total int64) bool
+	if watch != nil {
+		start := n.now()
+		w = func(received, total int64) bool { return watch(received, total, n.now()-start) }
+	}
+	body, size, err := n.p.download(ctx, n, server, t, &t.Segments[i], n.inits, q, w)
+	if err != nil {
+		return size, 0, err
+	}
+	if n.p.Decode && t.MimeType == ToyMIME {
+		// A real player decodes beside its downloads; the time the
+		// decoder takes here is not counted against the buffer.
+		began := n.clock.Now()
+		f, err := decodeToy(n.inits[q], body)
+		if err != nil {
+			return size, 0, fatalError{fmt.Errorf("dash: chunk %d of %s: %w", i, t.Representation.ID, err)}
+		}
+		n.frames += f
+		n.excluded += n.clock.Now().Sub(began)
+	}
+	return size, 0, nil
 }
 
 func describe(c command) string {
@@ -664,10 +630,10 @@ func allDown(s []ServerStat) bool {
 
 // download fetches a chunk from one server, with its Representation's
 // initialization segment the first time.
-func (p *Player) download(ctx context.Context, locate func(int, *mpd.Track, *mpd.Segment) (string, error), server int, t *mpd.Track, seg *mpd.Segment, inits map[int][]byte, q int, watch func(received, total int64) bool) ([]byte, int64, error) {
+func (p *Player) download(ctx context.Context, n *playerNet, server int, t *mpd.Track, seg *mpd.Segment, inits map[int][]byte, q int, watch func(received, total int64) bool) ([]byte, int64, error) {
 	var size int64
 	if _, ok := inits[q]; !ok && t.Init != nil {
-		u, err := locate(server, t, t.Init)
+		u, err := n.locate(server, t, t.Init)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -678,7 +644,7 @@ func (p *Player) download(ctx context.Context, locate func(int, *mpd.Track, *mpd
 		inits[q] = b
 		size += int64(len(b))
 	}
-	u, err := locate(server, t, seg)
+	u, err := n.locate(server, t, seg)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -8,6 +8,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"appnet.dev/dash/mpd"
+	"github.com/google/go-cmp/cmp"
 )
 
 // stepClient throttles the n-th request to rates[n] bits per second (the
@@ -67,6 +70,30 @@ func TestPlayerPlaysAndDecodes(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "chunk  3: ") || !strings.Contains(log.String(), "throughput: estimate") {
 		t.Errorf("trace:\n%s", log.String())
+	}
+	// The rule saw every chunk's size at every rate, as in the simulator.
+	sizes := rep.Chunks[0].State.Sizes
+	if len(sizes) != 4 || len(sizes[3]) != len(rep.Bitrates) {
+		t.Fatalf("State.Sizes is %d×%d, want 4×%d", len(sizes), len(sizes[0]), len(rep.Bitrates))
+	}
+	for q, b := range rep.Bitrates {
+		if want := int64(b / 8); sizes[1][q] != want {
+			t.Errorf("size of chunk 1 at %s: %d bytes, want %d (bandwidth × 1 s)", Mbps(b), sizes[1][q], want)
+		}
+	}
+}
+
+// TestSegmentSizes: a byte range gives a chunk's exact size; without one,
+// the size is the declared bandwidth times the duration.
+func TestSegmentSizes(t *testing.T) {
+	tracks := []mpd.Track{
+		{Bandwidth: 800_000, Segments: []mpd.Segment{{Range: "0-99", Duration: 2 * time.Second}, {Range: "100-1099", Duration: 2 * time.Second}, {Duration: time.Second}}},
+		{Bandwidth: 1_600_000, Segments: []mpd.Segment{{Duration: 2 * time.Second}, {Range: "5-4", Duration: 2 * time.Second}, {Range: "x-9", Duration: time.Second}}},
+	}
+	got := segmentSizes(tracks, 3)
+	want := [][]int64{{100, 400_000}, {1000, 400_000}, {100_000, 200_000}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("segmentSizes (-want +got):\n%s", diff)
 	}
 }
 

@@ -1,6 +1,8 @@
 package dash
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -110,71 +112,74 @@ func (s Simulator) Run(tr *Trace, rule Rule) Result {
 	if s.NewEstimator != nil {
 		est = s.NewEstimator()
 	}
-	var p Playout
-	chunks := make([]ChunkLog, 0, v.Count)
-	hist := make([]float64, 0, v.Count)
-	var errs []float64
-	last, prevRule := -1, ""
-	clock := 0.0 // seconds
+	n := &simNet{tr: tr, v: &v, rtt: rtt.Seconds()}
+	l := newChunkLoop(n, rule, est, bufCap)
+	l.bitrates, l.segDur, l.count, l.sizes = v.Bitrates, v.SegmentDuration, v.Count, v.Sizes
+	l.abandon = s.Abandon
+	l.chunks = make([]ChunkLog, 0, v.Count)
+	l.hist = make([]float64, 0, v.Count)
 	for i := 0; i < v.Count; i++ {
-		st := State{
-			Index: i, Count: v.Count, Bitrates: v.Bitrates, SegmentDuration: v.SegmentDuration,
-			Buffer: p.Buffer(), BufferCap: bufCap, Last: last,
-			Throughputs: hist[:len(hist):len(hist)], Estimate: est.Estimate(),
-			Sizes: v.Sizes, PrevRule: prevRule, PredictionErrors: errs,
-		}
-		d := rule.Choose(st)
-		size := v.size(i, d.Quality)
-		dt := rtt.Seconds() + tr.TransferSeconds(clock+rtt.Seconds(), float64(size))
-		var wasted int64
-		if s.Abandon {
-			sizes := make([]int64, len(v.Bitrates))
-			for q := range sizes {
-				sizes[q] = v.size(i, q)
-			}
-			// Check every half second whether to give up.
-			for t := 0.5; t < dt; t += 0.5 {
-				got := int64((tr.capacity(clock+t) - tr.capacity(clock+rtt.Seconds())) / 8)
-				to, ok := Abandon(d.Quality, sizes, max(got, 0), time.Duration(t*1e9), p.Buffer())
-				if !ok {
-					continue
-				}
-				wasted += max(got, 0)
-				d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s", t, Mbps(v.Bitrates[to]))
-				d.Quality = to
-				size = sizes[to]
-				dt = t + rtt.Seconds() + tr.TransferSeconds(clock+t+rtt.Seconds(), float64(size))
-				break
-			}
-		}
-		download := time.Duration(dt * 1e9)
-		start := p.Clock()
-		waited := p.Advance(download)
-		p.Push(v.SegmentDuration)
-		tput := float64(size+wasted) * 8 / dt
-		est.Add(tput, download)
-		if d.Prediction > 0 {
-			errs = append(errs, math.Abs(d.Prediction-tput)/tput)
-		}
-		hist = append(hist, tput)
-		c := ChunkLog{
-			Index: i, Quality: d.Quality, Bitrate: v.Bitrates[d.Quality], Size: size,
-			Start: start, Download: download, Throughput: tput, Rebuffer: waited,
-			Buffer: p.Buffer(), Decision: d, State: st,
-		}
-		clock += dt
-		if over := p.Buffer() - bufCap; over > 0 {
-			p.Advance(over)
-			c.Sleep = over
-			clock += over.Seconds()
-		}
-		chunks = append(chunks, c)
-		last, prevRule = d.Quality, d.Rule
+		l.step(context.Background(), i) // a simNet never fails
 	}
-	startup := p.StartupDelay()
-	p.Finish()
-	n, _ := p.Stalls()
-	return Result{Trace: tr.Name, Rule: rule.Name(), Chunks: chunks, Summary: Summarize(chunks, startup, n)}
+	return Result{Trace: tr.Name, Rule: rule.Name(), Chunks: l.chunks, Summary: l.finish()}
+}
+
+// simNet is the Simulator's network: downloads over a bandwidth trace in
+// virtual time, one round trip before each.
+type simNet struct {
+	tr      *Trace
+	v       *Video
+	rtt     float64       // seconds
+	clock   float64       // seconds, where the trace is read
+	elapsed time.Duration // the same clock, as the session sees it
+	// After an abandoned download: when it began (session clock) and how
+	// long it ran, so the chunk's whole download time is rounded once.
+	began   time.Duration
+	clock0  float64
+	partial float64
+}
+
+func (n *simNet) now() time.Duration { return n.elapsed }
+
+func (n *simNet) advance(dt float64) {
+	n.clock += dt
+	n.elapsed += time.Duration(dt * 1e9)
+}
+
+func (n *simNet) get(_ context.Context, _, i, q int, watch func(received, total int64, elapsed time.Duration) bool) (int64, float64, error) {
+	size := n.v.size(i, q)
+	transfer := n.tr.TransferSeconds(n.clock+n.rtt, float64(size))
+	dt := n.rtt + transfer
+	if watch != nil {
+		// Look every half second whether to give up.
+		for t := 0.5; t < dt; t += 0.5 {
+			got := int64((n.tr.capacity(n.clock+t) - n.tr.capacity(n.clock+n.rtt)) / 8)
+			if watch(got, size, time.Duration(t*1e9)) {
+				n.began, n.clock0, n.partial = n.elapsed, n.clock, t
+				n.advance(t)
+				return 0, 0, abandonedError{received: max(got, 0)}
+			}
+		}
+	}
+	if n.partial > 0 {
+		total := n.partial + n.rtt + transfer
+		n.clock = n.clock0 + total
+		n.elapsed = n.began + time.Duration(total*1e9)
+		n.partial = 0
+		return size, total, nil
+	}
+	n.advance(dt)
+	return size, dt, nil
+}
+
+func (n *simNet) sleep(_ context.Context, d time.Duration) error {
+	n.clock += d.Seconds()
+	n.elapsed += d
+	return nil
+}
+
+func (n *simNet) paused(context.Context) error {
+	return errors.New("dash: the simulator has no viewer to pause")
 }
 
 // Optimum returns the best QoE per chunk any rule could reach on this
