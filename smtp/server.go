@@ -1054,9 +1054,10 @@ func (d *dataReader) Read(p []byte) (int, error) {
 //
 // RFC 5321's DATA timeout (§4.5.3.2.5) bounds the time between two
 // receives from the client, not between two lines. So the deadline moves
-// only when the line reader has nothing buffered and must go to the
-// socket: the lines that one receive brought cost no clock reads. (A line
-// that the buffer holds only in part is completed by a receive under the
+// only when the session has nothing buffered (in the line reader or the
+// reader under it) and must go to the socket: the lines that one receive
+// brought cost no clock reads. (A line that the buffers hold only in part
+// is completed by a receive under the
 // deadline set just before the previous receive, within microseconds of
 // it.)
 func (d *dataReader) next() {
