@@ -39,8 +39,8 @@ func newChoker(name string, rng *rand.Rand) (Choker, error) {
 // chooses is the one fetched.
 type realPicker struct {
 	p        bittorrent.Picker
-	have     []byte // scratch bitfields
-	remote   []byte
+	have     bittorrent.Bitfield // scratch bitfields, refilled at each pick
+	remote   bittorrent.Bitfield
 	partials []bittorrent.Partial
 	done     []bool
 	pending  []int
@@ -108,20 +108,18 @@ func (rp *realPicker) partial(i int, r *PickRequest) {
 	}
 }
 
-// bitfield converts a set of pieces to the wire's bitfield (piece 0 is the
-// high bit of the first byte).
-func bitfield(buf *[]byte, p Pieces, n int) bittorrent.Bitfield {
-	b := grow(*buf, (n+7)/8)
-	*buf = b
+// bitfield converts a set of n pieces to the wire's bitfield (piece 0 is
+// the high bit of the first byte), written over *f.
+func bitfield(f *bittorrent.Bitfield, p Pieces, n int) bittorrent.Bitfield {
+	if f.Len() != n {
+		*f = bittorrent.NewBitfield(n)
+	}
+	b := f.Bytes() // shared with *f
 	for i := range b {
 		w := p[i/8] >> (8 * (i % 8))
 		b[i] = bits.Reverse8(uint8(w))
 	}
-	f, err := bittorrent.ParseBitfield(b, n)
-	if err != nil {
-		panic("swarm: " + err.Error())
-	}
-	return f
+	return *f
 }
 
 // realChoker adapts bittorrent.Choker, a pure policy, keeping its state

@@ -59,27 +59,36 @@ func (n *node) complete(pieces int) bool { return n.nHave == pieces }
 // A link carries data one way between two neighbours, from → to. Each
 // connection is a pair of links, each the other's rev.
 type link struct {
+	// The fields that choking rounds and the fan-out of each piece read
+	// come first, together: a thousand peers' links do not fit in the
+	// processor's cache, and each line fetched costs.
 	from, to   *node
-	key        string // to.name, for from's choker (Neighbour.Key)
 	rev        *link
-	unchoked   bool // from uploads to to
-	interested bool // to wants something from has
-	missing    int  // pieces from has and to lacks
-	connected  float64
+	key        string // to.name, for from's choker (Neighbour.Key)
+	unchoked   bool   // from uploads to to
+	interested bool   // to wants something from has
+	active     bool   // a flow is on (below)
+	closed     bool
+	missing    int     // pieces from has and to lacks
+	upRate     float64 // rates measured at from's rounds (upMark)
+	downRate   float64 // and at to's rounds (downMark)
+	rate       float64 // the flow's rate: raw, scaled down if the downloader is saturated
+	lastPiece  float64 // when a piece last arrived on it, -1 if never
+	// lastUnchoked is when from last unchoked to, -1 if never.
+	lastUnchoked float64
+	connected    float64
 
 	// from.have, to.have and to.avail, copied here (the slices never
 	// move) so that the fan-out of a piece to every neighbour reads the
 	// link alone and not each neighbour's node as well.
-	fromHave, toHave Pieces
+	toHave, fromHave Pieces
 	toAvail          []int
 
-	// The flow: one piece moving at a rate that changes with sharing.
-	active bool
+	// The flow: one piece moving at rate.
 	piece  int
 	flowAt int     // index in from.flows
 	inAt   int     // index in to.inflows
 	raw    float64 // the uploader's equal share
-	rate   float64 // raw, scaled down if the downloader is saturated
 	last   float64 // when bytes was last brought up to date
 
 	bytes float64 // delivered in total
@@ -91,12 +100,8 @@ type link struct {
 	// measured over 20 s, as most clients do.
 	upMark, downMark   [2]float64
 	upSince, downSince [2]float64 // when those marks were taken
-	upRate, downRate   float64    // rates measured at those rounds
-	lastPiece          float64    // when a piece last arrived on it, -1 if never
-	lastUnchoked       float64    // -1 if never
 	unchokedAt         float64
 	unchokedTime       float64 // total time unchoked with to interested
-	closed             bool
 }
 
 // An event is something scheduled in virtual time. The queue holds events
