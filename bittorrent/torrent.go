@@ -418,6 +418,9 @@ func (t *Torrent) maxPeers() int {
 func (t *Torrent) connConfig(addr string) peer.Config {
 	c := t.cfg.Conn
 	c.Blocks = t.store
+	// libtorrent tries MSE first; answering it (in plaintext) saves the
+	// second or so it waits before trying again without.
+	c.Encrypted = [][20]byte{t.infoHash}
 	if t.cfg.Trace != nil {
 		c.Trace = t.trace
 		c.Self = "us"

@@ -27,6 +27,10 @@ type Config struct {
 	WriteTimeout time.Duration // fail a write stuck this long; 0 means 1 minute
 	KeepAlive    time.Duration // send a keep-alive after writing nothing this long; 0 means 2 minutes
 	Blocks       BlockSource   // fills piece messages queued with a nil payload
+	// Encrypted lists the info hashes for which AcceptHandshake answers
+	// an incoming MSE (message stream encryption) handshake, selecting
+	// plaintext for the rest of the connection; empty: only plain ones.
+	Encrypted [][20]byte
 	// Trace, if not nil, receives one line per message, "Self: message"
 	// for those written and "Peer: message" for those read. Connections
 	// that share a Trace writer each write whole lines with one Write
@@ -106,6 +110,17 @@ func (c countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 // NetConn returns the underlying connection.
 func (c *Conn) NetConn() net.Conn { return c.nc }
 
@@ -147,6 +162,21 @@ func (c *Conn) AcceptHandshake(ctx context.Context, accept func(theirs Handshake
 	defer c.nc.SetDeadline(time.Time{})
 	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop() // before the deadline is cleared
+	if len(c.cfg.Encrypted) > 0 {
+		b, err := c.br.Peek(1)
+		if err != nil {
+			return Handshake{}, err
+		}
+		if b[0] != byte(len(Protocol)) {
+			first, _ := c.br.ReadByte()
+			rd, err := acceptMSE(first, c.br, countingWriter{c.nc, &c.written}, c.cfg.Encrypted)
+			if err != nil {
+				return Handshake{}, err
+			}
+			c.br = bufio.NewReaderSize(rd, 64<<10)
+			c.trace(c.cfg.Peer, "encrypted handshake, plaintext selected")
+		}
+	}
 	theirs, err := c.readHandshake()
 	if err != nil {
 		return theirs, err

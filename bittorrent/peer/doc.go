@@ -27,4 +27,13 @@
 // bounds the length prefix before it allocates. [Conn] runs a connection:
 // a read loop that hands messages to a handler, and a write loop with a
 // queue, deadlines and keep-alives.
+//
+// Two extensions matter to real clients. BEP 10's extension handshake
+// ([ExtensionHandshake], message type [Extended]) carries reqq, how many
+// requests a peer may keep queued with us: libtorrent assumes 500 without
+// it, too few to keep a fast link busy. And libtorrent first connects with
+// message stream encryption (MSE), a Diffie-Hellman handshake with RC4;
+// with [Config.Encrypted] set, AcceptHandshake answers it and selects
+// plaintext for the rest, instead of making the peer wait a second and
+// try again in the clear.
 package peer
