@@ -1,0 +1,17 @@
+// Package sockettest is the test companion of package sockets: the
+// plumbing every interop test of appnet shares when it runs a real peer
+// (Postfix, NSD, nginx, aria2, the slides' own Python programs) beside
+// our code on the loopback interface.
+//
+// A test finds its peer with [Need] (or [Python] and [PythonModule] for
+// the Python programs), which skips the test, naming the Debian package
+// to install, when the program is missing. It picks a port with
+// [FreePort], starts the peer with [StartProcess] (which stops it by
+// PID when the test ends and shows its output if the test failed),
+// waits for it with [WaitDial], and talks TLS to it with the certificate
+// of [TestCert]. [SyncBuffer] collects a Trace that several goroutines
+// write at once.
+//
+// Nothing here keeps state between tests; every helper takes the test
+// it works for.
+package sockettest
