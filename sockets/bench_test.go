@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 // bulkChunk is the write size of the bulk benchmarks: iperf3's default
@@ -51,10 +53,7 @@ func BenchmarkTCPBulk(b *testing.B) {
 	})
 	b.Run("berkeley", benchBerkeleyBulk)
 	b.Run("iperf3", func(b *testing.B) {
-		bin, err := exec.LookPath("iperf3")
-		if err != nil {
-			b.Skip("iperf3 not installed (Debian package iperf3)")
-		}
+		bin := sockettest.Need(b, "iperf3", "iperf3")
 		b.SetBytes(bulkChunk)
 		bps := runIperf3(b, bin, int64(b.N)*bulkChunk)
 		b.ReportMetric(bps/8/1e6, "iperf3-MB/s")
@@ -67,22 +66,11 @@ func runIperf3(b *testing.B, bin string, n int64) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// A free port: iperf3 has no "pick one" mode.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := strconv.Itoa(sockettest.FreePort(b))
 
 	server := exec.CommandContext(ctx, bin, "-s", "-1", "--forceflush", "-B", "127.0.0.1", "-p", port)
 	out, _ := server.StdoutPipe()
-	if err := server.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer func() {
-		server.Process.Kill()
-		server.Wait()
-	}()
+	sockettest.StartProcess(b, ctx, server)
 	// Wait for "Server listening on PORT" before starting the client.
 	sc := bufio.NewScanner(out)
 	for sc.Scan() && !strings.Contains(sc.Text(), "listening") {

@@ -7,33 +7,13 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 // The real peers of this chapter: the slides' own Python programs (in
 // testdata, ported to Python 3), socat and netcat. Each test skips only
 // when its program is not installed.
-
-// python is Debian's interpreter; the tests need nothing beyond its
-// standard library, but a python3 on PATH may be some other build.
-func python(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/python3", "python3"} {
-		if path, err := exec.LookPath(p); err == nil {
-			return path
-		}
-	}
-	t.Skip("python3 not installed (Debian package python3)")
-	return ""
-}
-
-func need(t *testing.T, bin, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s)", bin, pkg)
-	}
-	return path
-}
 
 // run runs a command with stdin and returns its output.
 func run(t *testing.T, ctx context.Context, stdin string, name string, args ...string) string {
@@ -57,7 +37,7 @@ func hostPort(t *testing.T, addr string) (string, string) {
 }
 
 func TestInteropSlidesUDPClient(t *testing.T) {
-	py := python(t)
+	py := sockettest.Python(t)
 	ctx := testContext(t)
 	host, port := hostPort(t, startUDP(t, &UDPServer{}).String())
 	out := run(t, ctx, "hello from python\n", py, "testdata/UDPClient.py", host, port)
@@ -67,7 +47,7 @@ func TestInteropSlidesUDPClient(t *testing.T) {
 }
 
 func TestInteropSlidesTCPClient(t *testing.T) {
-	py := python(t)
+	py := sockettest.Python(t)
 	ctx := testContext(t)
 	host, port := hostPort(t, startTCP(t, &TCPServer{}).String())
 	// The slide's client sends the sentence without a newline and reads
@@ -82,18 +62,12 @@ func TestInteropSlidesTCPClient(t *testing.T) {
 // it announces on its first line.
 func startPython(t *testing.T, ctx context.Context, script string, count int) string {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, python(t), script, fmt.Sprint(count))
+	cmd := exec.CommandContext(ctx, sockettest.Python(t), script, fmt.Sprint(count))
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+	sockettest.StartProcess(t, ctx, cmd)
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.Fatalf("%s: %v", script, err)
@@ -136,7 +110,7 @@ func TestInteropSlidesTCPServer(t *testing.T) {
 }
 
 func TestInteropSocat(t *testing.T) {
-	socat := need(t, "socat", "socat")
+	socat := sockettest.Need(t, "socat", "socat")
 	ctx := testContext(t)
 	t.Run("tcp", func(t *testing.T) {
 		addr := startTCP(t, &TCPServer{})
@@ -152,13 +126,7 @@ func TestInteropSocat(t *testing.T) {
 		cmd := exec.CommandContext(ctx, socat, "-", "UDP:"+addr.String())
 		stdin, _ := cmd.StdinPipe()
 		stdout, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			cmd.Process.Kill()
-			cmd.Wait()
-		}()
+		sockettest.StartProcess(t, ctx, cmd)
 		out := bufio.NewReader(stdout)
 		for _, line := range []string{"datagram one", "datagram two"} {
 			fmt.Fprintln(stdin, line)
@@ -173,7 +141,7 @@ func TestInteropSocat(t *testing.T) {
 // netcat, the "try it with telnet" client: a raw TCP connection carrying
 // whatever is typed.
 func TestInteropNetcat(t *testing.T) {
-	nc := need(t, "nc", "netcat-openbsd")
+	nc := sockettest.Need(t, "nc", "netcat-openbsd")
 	ctx := testContext(t)
 	host, port := hostPort(t, startTCP(t, &TCPServer{}).String())
 	out := run(t, ctx, "typed by hand\n", nc, "-N", "-w", "5", host, port)
