@@ -136,15 +136,26 @@ type realChoker struct {
 func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []Choice {
 	rc.stats = rc.stats[:0]
 	for _, n := range ns {
-		rc.stats = append(rc.stats, bittorrent.PeerStats{
-			ID: n.Key, Interested: n.Interested,
-			DownloadRate: n.DownloadRate, UploadRate: n.UploadRate,
-			Connected: n.Connected, LastBlock: n.LastPiece, LastUnchoked: n.LastUnchoked,
-		})
+		rc.stats = append(rc.stats, n.peerStats())
 	}
+	return rc.decide(now, seeding)
+}
+
+// peerStats is n as the bittorrent package's choker sees it.
+func (n Neighbour) peerStats() bittorrent.PeerStats {
+	return bittorrent.PeerStats{
+		ID: n.Key, Interested: n.Interested,
+		DownloadRate: n.DownloadRate, UploadRate: n.UploadRate,
+		Connected: n.Connected, LastBlock: n.LastPiece, LastUnchoked: n.LastUnchoked,
+	}
+}
+
+// decide runs the choker on rc.stats, filled by the caller (Rechoke, or
+// the simulator straight from its links).
+func (rc *realChoker) decide(now time.Time, seeding bool) []Choice {
 	d := rc.c.AppendDecide(rc.choices[:0], rc.state, rc.stats, seeding, now, rc.rng)
 	rc.state, rc.choices = d.State, d.Choices
-	out := grow(rc.out, len(ns))
+	out := grow(rc.out, len(d.Choices))
 	rc.out = out
 	for i, c := range d.Choices {
 		out[i] = Choice{c.Unchoke(), c.Reason.String()}

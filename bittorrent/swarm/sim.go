@@ -955,37 +955,40 @@ func (s *sim) rechoke(n *node, round bool) {
 	if !round && !waiting(n) {
 		return // no slot to fill: between rounds nobody is choked
 	}
-	ns, ls := s.scratch.ns[:0], s.scratch.nsLinks[:0]
+	ls := s.scratch.nsLinks[:0]
 	for _, l := range n.out {
-		in := l.rev
-		if !l.interested && !l.unchoked && (!round || (in.downRate == 0 && l.upRate == 0)) {
+		if !l.interested && !l.unchoked && (!round || (l.rev.downRate == 0 && l.upRate == 0)) {
 			continue // nobody to decide about
 		}
-		nb := Neighbour{
-			ID: l.to.id, Key: l.key, Interested: l.interested, Unchoked: l.unchoked,
-			DownloadRate: in.downRate, UploadRate: l.upRate,
-			Connected: s.clock(l.connected),
-		}
-		if in.active && in.rate > 0 {
-			nb.LastPiece = s.clock(s.now)
-		} else if in.lastPiece >= 0 {
-			nb.LastPiece = s.clock(in.lastPiece)
-		}
-		if l.lastUnchoked >= 0 {
-			nb.LastUnchoked = s.clock(l.lastUnchoked)
-		}
-		ns, ls = append(ns, nb), append(ls, l)
+		ls = append(ls, l)
 	}
-	s.scratch.ns, s.scratch.nsLinks = ns, ls
-	if len(ns) == 0 {
+	s.scratch.nsLinks = ls
+	if len(ls) == 0 {
 		return
 	}
-	choices := n.choker.Rechoke(s.clock(s.now), n.complete(s.pieces), round, ns)
+	now, seeding := s.clock(s.now), n.complete(s.pieces)
+	var choices []Choice
+	if rc, ok := n.choker.(*realChoker); ok {
+		// The bittorrent package's choker: its input is built straight
+		// from the links, without the Neighbour in between.
+		rc.stats = rc.stats[:0]
+		for _, l := range ls {
+			rc.stats = append(rc.stats, s.neighbour(l).peerStats())
+		}
+		choices = rc.decide(now, seeding)
+	} else {
+		ns := s.scratch.ns[:0]
+		for _, l := range ls {
+			ns = append(ns, s.neighbour(l))
+		}
+		s.scratch.ns = ns
+		choices = n.choker.Rechoke(now, seeding, round, ns)
+	}
 	if round && s.cfg.RecordRounds {
-		r := Round{Time: s.dur(s.now), Peer: n.id, Seeding: n.complete(s.pieces)}
+		r := Round{Time: s.dur(s.now), Peer: n.id, Seeding: seeding}
 		for i, c := range choices {
 			if c.Unchoke {
-				r.Unchoked = append(r.Unchoked, ns[i].ID)
+				r.Unchoked = append(r.Unchoked, ls[i].to.id)
 				r.Reasons = append(r.Reasons, c.Reason)
 			}
 		}
@@ -1003,6 +1006,25 @@ func (s *sim) rechoke(n *node, round bool) {
 			s.stop(l)
 		}
 	}
+}
+
+// neighbour is what l.from's choker sees of l.to.
+func (s *sim) neighbour(l *link) Neighbour {
+	in := l.rev
+	nb := Neighbour{
+		ID: l.to.id, Key: l.key, Interested: l.interested, Unchoked: l.unchoked,
+		DownloadRate: in.downRate, UploadRate: l.upRate,
+		Connected: s.clock(l.connected),
+	}
+	if in.active && in.rate > 0 {
+		nb.LastPiece = s.clock(s.now)
+	} else if in.lastPiece >= 0 {
+		nb.LastPiece = s.clock(in.lastPiece)
+	}
+	if l.lastUnchoked >= 0 {
+		nb.LastUnchoked = s.clock(l.lastUnchoked)
+	}
+	return nb
 }
 
 // waiting reports whether an interested neighbour of n is choked.
