@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"appnet.dev/sockets/sockettest"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -146,7 +147,7 @@ func BenchmarkServeDatagram(b *testing.B) {
 //
 //	go test ./dns -run XXX -bench DNSPerfVersusNSD -benchtime 1x
 func BenchmarkDNSPerfVersusNSD(b *testing.B) {
-	dnsperf := need(b, "dnsperf", "dnsperf")
+	dnsperf := sockettest.Need(b, "dnsperf", "dnsperf")
 	nsd := startNSD(b)
 	_, ours := startServer(b, nil)
 	queries := filepath.Join(b.TempDir(), "queries.txt")

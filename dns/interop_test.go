@@ -13,17 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-)
 
-// need returns the path of a real peer's program, or skips the test.
-func need(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s)", name, pkg)
-	}
-	return p
-}
+	"appnet.dev/sockets/sockettest"
+)
 
 // An interopCase is one question and the records of the zone that answer
 // it, in presentation form.
@@ -184,7 +176,7 @@ func hostPort(t testing.TB, addr string) (string, string) {
 func eq(a, b []string) bool { return slices.Equal(a, b) }
 
 func TestInteropDig(t *testing.T) {
-	dig := need(t, "dig", "bind9-dnsutils")
+	dig := sockettest.Need(t, "dig", "bind9-dnsutils")
 	_, addr := startServer(t, nil)
 	host, port := hostPort(t, addr)
 	for _, tcp := range []string{"+notcp", "+tcp"} {
@@ -218,7 +210,7 @@ func TestInteropDig(t *testing.T) {
 }
 
 func TestInteropKdig(t *testing.T) {
-	kdig := need(t, "kdig", "knot-dnsutils")
+	kdig := sockettest.Need(t, "kdig", "knot-dnsutils")
 	_, addr := startServer(t, nil)
 	host, port := hostPort(t, addr)
 	for _, tcp := range []string{"+notcp", "+tcp"} {
@@ -239,7 +231,7 @@ func TestInteropKdig(t *testing.T) {
 }
 
 func TestInteropDrill(t *testing.T) {
-	drill := need(t, "drill", "ldnsutils")
+	drill := sockettest.Need(t, "drill", "ldnsutils")
 	_, addr := startServer(t, nil)
 	host, port := hostPort(t, addr)
 	for _, c := range interopCases {
@@ -311,13 +303,7 @@ print(json.dumps(out))
 `
 
 func TestInteropDNSPython(t *testing.T) {
-	py := "/usr/bin/python3"
-	if _, err := os.Stat(py); err != nil {
-		t.Skip("/usr/bin/python3 not installed (Debian package python3-dnspython)")
-	}
-	if exec.Command(py, "-c", "import dns.message").Run() != nil {
-		t.Skip("dnspython not installed (Debian package python3-dnspython)")
-	}
+	py := sockettest.PythonModule(t, "dns.message", "python3-dnspython")
 	_, addr := startServer(t, func(s *Server) { s.Workers = 1 })
 	_, port := hostPort(t, addr)
 	var cases [][2]string
@@ -370,16 +356,6 @@ func TestInteropDNSPython(t *testing.T) {
 // startNSD runs NSD on a free loopback port with the test zones and stops
 // it by PID when the test ends.
 func startNSD(t testing.TB) string {
-	nsd := need(t, "nsd", "nsd")
-	dir := t.TempDir()
-	pc, ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	pc.Close()
-	ln.Close()
-	_, port := hostPort(t, addr)
 	var zones strings.Builder
 	for _, z := range []string{"networkutopia.com", "212.212.212.in-addr.arpa", "w.test"} {
 		src, err := filepath.Abs("testdata/" + z + ".zone")
@@ -388,38 +364,8 @@ func startNSD(t testing.TB) string {
 		}
 		fmt.Fprintf(&zones, "zone:\n  name: %s\n  zonefile: %s\n", z, src)
 	}
-	conf := fmt.Sprintf(`server:
-  ip-address: 127.0.0.1@%[1]s
-  port: %[1]s
-  username: ""
-  chroot: ""
-  zonesdir: "%[2]s"
-  database: ""
-  zonelistfile: "%[2]s/zone.list"
-  xfrdfile: "%[2]s/xfrd.state"
-  xfrdir: "%[2]s"
-  pidfile: "%[2]s/nsd.pid"
-  logfile: "%[2]s/nsd.log"
-  server-count: 1
-  rrl-ratelimit: 0
-  round-robin: no
-remote-control:
-  control-enable: no
-%[3]s`, port, dir, zones.String())
-	cf := filepath.Join(dir, "nsd.conf")
-	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(nsd, "-d", "-c", cf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
+	nsd := runNSD(t, t.TempDir(), zones.String())
+	addr := nsd.addr
 	// Wait until it answers: bounded in attempts and time.
 	c := Client{Timeout: 200 * time.Millisecond, Attempts: 1}
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -432,8 +378,8 @@ remote-control:
 			return addr
 		}
 		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(dir, "nsd.log"))
+		case <-nsd.Exited():
+			log, _ := os.ReadFile(filepath.Join(nsd.dir, "nsd.log"))
 			t.Fatalf("nsd exited: %s", log)
 		case <-tick.C: // NSD is still loading its zones: poll again
 		}
@@ -522,7 +468,7 @@ func TestInteropNSD(t *testing.T) {
 // TestInteropNamedCompilezone reads the test zones with BIND's
 // named-compilezone and with ZoneFile.Parse: the records must be the same.
 func TestInteropNamedCompilezone(t *testing.T) {
-	nc := need(t, "named-compilezone", "bind9-utils")
+	nc := sockettest.Need(t, "named-compilezone", "bind9-utils")
 	for _, tc := range []struct{ origin, file string }{
 		{"networkutopia.com", "testdata/networkutopia.com.zone"},
 		{"212.212.212.in-addr.arpa", "testdata/212.212.212.in-addr.arpa.zone"},

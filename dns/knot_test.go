@@ -6,14 +6,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 // runKnot starts knotd with the configuration's remote, acl and zone
 // sections, on a free port.
 func runKnot(t testing.TB, dir, port, sections string) string {
-	bin := need(t, "knotd", "knot")
+	bin := sockettest.Need(t, "knotd", "knot")
 	conf := fmt.Sprintf(`server:
     listen: 127.0.0.1@%[1]s
     rundir: "%[2]s"
@@ -27,30 +30,12 @@ log:
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-c", cf)
-	out, err := os.Create(filepath.Join(dir, "knot.out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-c", cf))
 	return "127.0.0.1:" + port
 }
 
 func freeDNSPort(t testing.TB) string {
-	pc, ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port := hostPort(t, ln.Addr().String())
-	pc.Close()
-	ln.Close()
-	return port
+	return strconv.Itoa(sockettest.FreePort(t))
 }
 
 // TestInteropKnotSecondary: Knot transfers networkutopia.com from our

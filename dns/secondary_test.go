@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 const utopiaZone = `$TTL 3600
@@ -90,19 +92,20 @@ func TestSecondaryFollowsPrimary(t *testing.T) {
 	}
 }
 
-// runNSD starts NSD with the zone stanzas given, on a free port.
-func runNSD(t testing.TB, dir, zones string) string {
-	bin := need(t, "nsd", "nsd")
-	pc, ln, err := Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, port := hostPort(t, ln.Addr().String())
-	pc.Close()
-	ln.Close()
+// An nsd is NSD running with its files in dir, answering on addr.
+type nsd struct {
+	*sockettest.Process
+	dir, addr string
+}
+
+// runNSD starts NSD with the zone stanzas given, on a free port, and
+// stops it by PID when the test ends.
+func runNSD(t testing.TB, dir, zones string) nsd {
+	bin := sockettest.Need(t, "nsd", "nsd")
+	port := sockettest.FreePort(t)
 	conf := fmt.Sprintf(`server:
-  ip-address: 127.0.0.1@%[1]s
-  port: %[1]s
+  ip-address: 127.0.0.1@%[1]d
+  port: %[1]d
   username: ""
   chroot: ""
   zonesdir: "%[2]s"
@@ -114,6 +117,7 @@ func runNSD(t testing.TB, dir, zones string) string {
   logfile: "%[2]s/nsd.log"
   server-count: 1
   rrl-ratelimit: 0
+  round-robin: no
 remote-control:
   control-enable: no
 %[3]s`, port, dir, zones)
@@ -121,14 +125,8 @@ remote-control:
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "-d", "-c", cf)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
-	return "127.0.0.1:" + port
+	p := sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-d", "-c", cf))
+	return nsd{p, dir, fmt.Sprintf("127.0.0.1:%d", port)}
 }
 
 // pollSerial asks addr for the zone's SOA until its serial is want,
@@ -160,7 +158,7 @@ func TestInteropNSDSecondary(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, port := hostPort(t, pc.LocalAddr().String())
-	nsd := runNSD(t, dir, fmt.Sprintf("zone:\n  name: networkutopia.com\n  request-xfr: %s@%s NOKEY\n  allow-notify: 127.0.0.1 NOKEY\n", host, port))
+	nsd := runNSD(t, dir, fmt.Sprintf("zone:\n  name: networkutopia.com\n  request-xfr: %s@%s NOKEY\n  allow-notify: 127.0.0.1 NOKEY\n", host, port)).addr
 	_, primAddr, _ := startPrimaryOn(t, pc, ln, "networkutopia.com", utopiaZone, func(p *Primary) { p.Notify = []string{nsd} })
 	origin := MustParseName("networkutopia.com")
 	pollSerial(t, nsd, origin, 7)
@@ -185,7 +183,7 @@ func TestInteropSecondaryOfNSD(t *testing.T) {
 	if err := os.WriteFile(file, []byte("$ORIGIN networkutopia.com.\n"+utopiaZone), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	nsd := runNSD(t, dir, fmt.Sprintf("zone:\n  name: networkutopia.com\n  zonefile: %s\n  provide-xfr: 127.0.0.1 NOKEY\n", file))
+	nsd := runNSD(t, dir, fmt.Sprintf("zone:\n  name: networkutopia.com\n  zonefile: %s\n  provide-xfr: 127.0.0.1 NOKEY\n", file)).addr
 	origin := MustParseName("networkutopia.com")
 	pollSerial(t, nsd, origin, 7)
 	sec := &Secondary{Origin: origin, Primary: nsd}

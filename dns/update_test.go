@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 // comTLD is the .com zone before Network Utopia registers.
@@ -226,7 +228,7 @@ func TestAXFR(t *testing.T) {
 func TestInteropNsupdate(t *testing.T) {
 	for _, tool := range []struct{ bin, pkg string }{{"nsupdate", "bind9-dnsutils"}, {"knsupdate", "knot-dnsutils"}} {
 		t.Run(tool.bin, func(t *testing.T) {
-			bin := need(t, tool.bin, tool.pkg)
+			bin := sockettest.Need(t, tool.bin, tool.pkg)
 			p, addr, file := startPrimary(t, "com", comTLD, nil)
 			host, port, _ := net.SplitHostPort(addr)
 			script := "server " + host + " " + port + "\nzone com.\n" +
@@ -273,7 +275,7 @@ func TestAXFRSeveralMessages(t *testing.T) {
 	if want := 3 + 2*3000; len(rrs) != want {
 		t.Fatalf("%d records, want %d", len(rrs), want)
 	}
-	dig := need(t, "dig", "bind9-dnsutils")
+	dig := sockettest.Need(t, "dig", "bind9-dnsutils")
 	host, port, _ := net.SplitHostPort(addr)
 	out, err := exec.Command(dig, "@"+host, "-p", port, "+tries=1", "com", "AXFR").CombinedOutput()
 	if err != nil {
