@@ -13,6 +13,7 @@ import (
 
 	"appnet.dev/dns"
 	"appnet.dev/dns/resolver"
+	"appnet.dev/sockets/sockettest"
 )
 
 // warmNames are the questions both resolvers answer from cache.
@@ -51,7 +52,7 @@ func dnsperf(b *testing.B, bin, data, addr string) float64 {
 //
 //	go test -run XXX -bench WarmCacheVsUnbound -benchtime 1x ./dns/resolver
 func BenchmarkWarmCacheVsUnbound(b *testing.B) {
-	perf := need(b, "dnsperf", "dnsperf")
+	perf := sockettest.Need(b, "dnsperf", "dnsperf")
 	dir := b.TempDir()
 	in := startLoopbackInternet(b, dir)
 	ub := startUnbound(b, in, dir)

@@ -16,29 +16,8 @@ import (
 	"appnet.dev/dns"
 	"appnet.dev/dns/hierarchy"
 	"appnet.dev/dns/resolver"
+	"appnet.dev/sockets/sockettest"
 )
-
-// need returns the path of a real peer's program, or skips the test.
-func need(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s)", name, pkg)
-	}
-	return p
-}
-
-// freePort returns a port free on 127.0.0.1 for UDP and TCP.
-func freePort(t testing.TB) int {
-	pc, ln, err := dns.Listen("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	pc.Close()
-	ln.Close()
-	return port
-}
 
 // startLoopbackInternet starts the hierarchy on 127.0.0.x: on port 53 when
 // the system allows it (so referrals work as on the Internet), else on a
@@ -55,28 +34,8 @@ func startLoopbackInternet(t testing.TB, dir string) *hierarchy.Internet {
 	return in
 }
 
-// startProcess runs a peer until the test ends, then kills it by PID.
-func startProcess(t testing.TB, logFile string, bin string, args ...string) <-chan struct{} {
-	cmd := exec.Command(bin, args...)
-	out, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); out.Close(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-	})
-	return exited
-}
-
 // waitAnswer asks addr the question until it answers, bounded in attempts.
-func waitAnswer(t testing.TB, exited <-chan struct{}, logFile, addr string, name dns.Name, typ dns.Type) {
+func waitAnswer(t testing.TB, peer *sockettest.Process, addr string, name dns.Name, typ dns.Type) {
 	c := dns.Client{Timeout: 300 * time.Millisecond, Attempts: 1}
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -90,14 +49,12 @@ func waitAnswer(t testing.TB, exited <-chan struct{}, logFile, addr string, name
 			return
 		}
 		select {
-		case <-exited:
-			log, _ := os.ReadFile(logFile)
-			t.Fatalf("peer exited: %s", log)
+		case <-peer.Exited():
+			t.Fatalf("peer exited: %v\n%s", peer.Err(), peer.Output())
 		case <-tick.C: // still starting: poll again
 		}
 		if i == 100 {
-			log, _ := os.ReadFile(logFile)
-			t.Fatalf("peer does not answer: %v\n%s", err, log)
+			t.Fatalf("peer does not answer: %v\n%s", err, peer.Output())
 		}
 	}
 }
@@ -106,8 +63,8 @@ func waitAnswer(t testing.TB, exited <-chan struct{}, logFile, addr string, name
 // root hints pointing at our root when the hierarchy is on port 53, else
 // a stub zone per zone (Unbound can only ask other ports that way).
 func startUnbound(t testing.TB, in *hierarchy.Internet, dir string) string {
-	bin := need(t, "unbound", "unbound")
-	port := freePort(t)
+	bin := sockettest.Need(t, "unbound", "unbound")
+	port := sockettest.FreePort(t)
 	var b strings.Builder
 	fmt.Fprintf(&b, `server:
   interface: 127.0.0.1
@@ -145,10 +102,9 @@ func startUnbound(t testing.TB, in *hierarchy.Internet, dir string) string {
 	if err := os.WriteFile(conf, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := filepath.Join(dir, "unbound.log")
-	exited := startProcess(t, log, bin, "-d", "-c", conf)
+	unbound := sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-d", "-c", conf))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitAnswer(t, exited, log, addr, dns.MustParseName("a.root-servers.net"), dns.TypeA)
+	waitAnswer(t, unbound, addr, dns.MustParseName("a.root-servers.net"), dns.TypeA)
 	return addr
 }
 
@@ -253,7 +209,7 @@ func TestInteropStubs(t *testing.T) {
 		t.Errorf("net.Resolver: nosuch.nyu.edu: %v", err)
 	}
 
-	dig := need(t, "dig", "bind9-dnsutils")
+	dig := sockettest.Need(t, "dig", "bind9-dnsutils")
 	host, port, _ := net.SplitHostPort(addr)
 	out, err := exec.Command(dig, "@"+host, "-p", port, "+tries=1", "+time=5", "www.amazon.com", "A").CombinedOutput()
 	if err != nil {
@@ -269,8 +225,8 @@ func TestInteropStubs(t *testing.T) {
 // startNSD serves the zone files in dir (origin -> file) with NSD on a
 // free port of 127.0.0.1.
 func startNSD(t testing.TB, dir string, zones map[string]string) string {
-	bin := need(t, "nsd", "nsd")
-	port := freePort(t)
+	bin := sockettest.Need(t, "nsd", "nsd")
+	port := sockettest.FreePort(t)
 	var zs strings.Builder
 	for origin, file := range zones {
 		fmt.Fprintf(&zs, "zone:\n  name: %s\n  zonefile: %s\n", origin, file)
@@ -296,11 +252,10 @@ remote-control:
 	if err := os.WriteFile(cf, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	log := filepath.Join(dir, "nsd.out")
-	exited := startProcess(t, log, bin, "-d", "-c", cf)
+	nsd := sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-d", "-c", cf))
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	for origin := range zones {
-		waitAnswer(t, exited, log, addr, dns.MustParseName(origin), dns.TypeSOA)
+		waitAnswer(t, nsd, addr, dns.MustParseName(origin), dns.TypeSOA)
 	}
 	return addr
 }
