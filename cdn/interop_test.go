@@ -20,29 +20,9 @@ import (
 	"time"
 
 	"appnet.dev/dns"
+	"appnet.dev/sockets/sockettest"
 	"github.com/google/go-cmp/cmp"
 )
-
-// need returns the path of a real peer's binary or skips the test.
-func need(t testing.TB, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skipf("%s not installed (Debian package %s)", name, pkg)
-	}
-	return p
-}
-
-// freePort finds a TCP port on 127.0.0.1 nobody listens on now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // run runs a command with a time limit and returns its output.
 func run(t testing.TB, name string, args ...string) string {
@@ -64,7 +44,7 @@ type nginxSite struct {
 
 func startNginx(t testing.TB, files map[string]string) nginxSite {
 	t.Helper()
-	bin := need(t, "nginx", "nginx")
+	bin := sockettest.Need(t, "nginx", "nginx")
 	dir := t.TempDir()
 	os.Chmod(dir, 0o755)
 	www := filepath.Join(dir, "www")
@@ -72,7 +52,7 @@ func startNginx(t testing.TB, files map[string]string) nginxSite {
 	for name, body := range files {
 		os.WriteFile(filepath.Join(www, name), []byte(body), 0o644)
 	}
-	op, cp := freePort(t), freePort(t)
+	op, cp := sockettest.FreePort(t), sockettest.FreePort(t)
 	conf := fmt.Sprintf(`
 daemon off;
 master_process on;
@@ -117,42 +97,24 @@ http {
 		// Workers run as nobody: let them into the cache directories.
 		os.WriteFile(confPath, []byte("user root;\n"+conf), 0o644)
 	}
-	cmd := exec.Command(bin, "-p", dir, "-c", confPath)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	nginx := sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-p", dir, "-c", confPath))
 	t.Cleanup(func() {
-		// SIGTERM: the master stops its workers and waits for them (a
-		// killed master would leave them running).
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() {
-			cmd.Wait()
-			close(done)
-		}()
+		// SIGTERM first: the master stops its workers and waits for them
+		// (a killed master would leave them running); StartProcess kills
+		// it by PID if it has not gone in ten seconds.
+		nginx.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-nginx.Exited():
 		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
 		}
 	})
 	site := nginxSite{origin: fmt.Sprintf("http://127.0.0.1:%d", op), cache: fmt.Sprintf("http://127.0.0.1:%d", cp)}
-	// Wait until both servers accept connections (bounded).
-	deadline := time.Now().Add(10 * time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	for _, base := range []string{site.origin, site.cache} {
-		for {
-			c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
-			if err == nil {
-				c.Close()
-				break
-			}
-			if time.Now().After(deadline) {
-				b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-				t.Fatalf("nginx did not start: %v\n%s", err, b)
-			}
-			time.Sleep(20 * time.Millisecond)
+		if err := sockettest.WaitDial(ctx, "tcp", strings.TrimPrefix(base, "http://")); err != nil {
+			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
+			t.Fatalf("nginx did not start: %v\n%s", err, b)
 		}
 	}
 	return site
@@ -227,7 +189,7 @@ func TestInteropCacheStatusAgainstNginx(t *testing.T) {
 // TestInteropNginxOriginAndCurl puts our edge in front of nginx and talks
 // to it with curl: validators from nginx, ranges from the cache.
 func TestInteropNginxOriginAndCurl(t *testing.T) {
-	curl := need(t, "curl", "curl")
+	curl := sockettest.Need(t, "curl", "curl")
 	body := strings.Repeat("0123456789", 100)
 	site := startNginx(t, map[string]string{"small": body})
 	e, edge := startEdge(t, site.origin)
@@ -274,7 +236,7 @@ func TestInteropNginxOriginAndCurl(t *testing.T) {
 // TestInteropDigClientSubnet asks KingCDN's DNS router with dig: the
 // answer depends on the client subnet dig sends.
 func TestInteropDigClientSubnet(t *testing.T) {
-	dig := need(t, "dig", "bind9-dnsutils")
+	dig := sockettest.Need(t, "dig", "bind9-dnsutils")
 	m := readTestMap(t)
 	pc, ln, err := dns.Listen("127.0.0.1:0")
 	if err != nil {
@@ -343,7 +305,7 @@ func wrkRate(b *testing.B, wrk, u string) float64 {
 // edge and nginx's proxy_cache, both in front of one nginx origin, in the
 // same run, alternating, three rounds each; the metrics are the medians.
 func BenchmarkWrkEdgeVsNginx(b *testing.B) {
-	wrk := need(b, "wrk", "wrk")
+	wrk := sockettest.Need(b, "wrk", "wrk")
 	site := startNginx(b, map[string]string{"small": strings.Repeat("x", 1024)})
 	_, edge := startEdge(b, site.origin)
 	for _, u := range []string{edge + "/small", site.cache + "/small"} {
