@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"appnet.dev/imap/maildir"
+	"appnet.dev/sockets/sockettest"
 )
 
 // The benchmarks run our server and Dovecot side by side in one run, on
@@ -29,9 +30,7 @@ import (
 // (password hunter2) and returns its address.
 func startDovecotDaemon(tb testing.TB, dir string) string {
 	tb.Helper()
-	if _, err := exec.LookPath("dovecot"); err != nil {
-		tb.Skip("dovecot not installed (Debian package dovecot-imapd)")
-	}
+	bin := sockettest.Need(tb, "dovecot", "dovecot-imapd")
 	if os.Getuid() != 0 {
 		tb.Skip("the Dovecot daemon needs root to start (it drops privileges itself)")
 	}
@@ -80,32 +79,22 @@ userdb {
 }
 `, run, dir, port)
 	os.WriteFile(conf, []byte(cfg), 0o644)
-	cmd := exec.Command("dovecot", "-F", "-c", conf)
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
+	dovecot := sockettest.StartProcess(tb, context.Background(), exec.Command(bin, "-F", "-c", conf))
 	tb.Cleanup(func() {
-		syscall.Kill(cmd.Process.Pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
+		// SIGTERM first, so the master stops its children; StartProcess
+		// kills it by PID if it has not gone in ten seconds.
+		dovecot.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-dovecot.Exited():
 		case <-time.After(10 * time.Second):
-			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-done
 		}
 	})
-	// Wait until it answers (bounded).
-	for i := 0; i < 200; i++ {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		time.Sleep(25 * time.Millisecond) // the daemon is starting up
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sockettest.WaitDial(ctx, "tcp", addr); err != nil {
+		tb.Fatalf("dovecot did not start: %v; log:\n%s", err, readFile(filepath.Join(run, "log")))
 	}
-	tb.Fatalf("dovecot did not start; log:\n%s", readFile(filepath.Join(run, "log")))
-	return ""
+	return addr
 }
 
 func readFile(p string) string {

@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"appnet.dev/imap/maildir"
+	"appnet.dev/sockets/sockettest"
 )
 
 // pipeConn is a net.Conn over a child's stdin and stdout, so that our
@@ -55,9 +55,7 @@ type dovecot struct {
 
 func newDovecot(t testing.TB, dir string) *dovecot {
 	t.Helper()
-	if _, err := exec.LookPath("doveadm"); err != nil {
-		t.Skip("doveadm not installed (Debian package dovecot-imapd)")
-	}
+	sockettest.Need(t, "doveadm", "dovecot-imapd")
 	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
 		t.Skip("dovecot imap not installed (Debian package dovecot-imapd)")
 	}
@@ -116,24 +114,18 @@ func (d *dovecot) client(t testing.TB) *Client {
 	inR, inW, _ := os.Pipe()
 	outR, outW, _ := os.Pipe()
 	cmd.Stdin, cmd.Stdout = inR, outW
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
-	}
+	imap := sockettest.StartProcess(t, context.Background(), cmd)
 	inR.Close()
 	outW.Close()
 	t.Cleanup(func() {
+		// End of input ends the session; StartProcess kills it by PID if
+		// it has not gone in five seconds.
 		inW.Close()
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
 		select {
-		case <-done:
+		case <-imap.Exited():
 		case <-time.After(5 * time.Second):
-			syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-			<-done
 		}
-		if s := stderr.String(); strings.Contains(s, "Error") || strings.Contains(s, "Panic") || strings.Contains(s, "Fatal") {
+		if s := imap.Output(); strings.Contains(s, "Error") || strings.Contains(s, "Panic") || strings.Contains(s, "Fatal") {
 			t.Logf("dovecot stderr:\n%s", s)
 		}
 	})

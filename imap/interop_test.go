@@ -11,13 +11,11 @@ import (
 	"time"
 
 	"appnet.dev/imap/maildir"
+	"appnet.dev/sockets/sockettest"
 )
 
 func TestCurl(t *testing.T) {
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl not installed (Debian package curl)")
-	}
+	curl := sockettest.Need(t, "curl", "curl")
 	addr, store, _ := startServer(t, nil)
 	inbox, _ := store.Mailbox("INBOX")
 	inbox.Deliver(strings.NewReader(aliceMsg))
@@ -91,11 +89,8 @@ func (x *tmux) keys(keys ...string) {
 }
 
 func TestMutt(t *testing.T) {
-	for _, bin := range []string{"mutt", "tmux"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s not installed (Debian package %s)", bin, bin)
-		}
-	}
+	sockettest.Need(t, "mutt", "mutt")
+	sockettest.Need(t, "tmux", "tmux")
 	addr, store, _ := startServer(t, nil)
 	inbox, _ := store.Mailbox("INBOX")
 	inbox.Deliver(strings.NewReader(aliceMsg))

@@ -4,33 +4,14 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"appnet.dev/imap/maildir"
+	"appnet.dev/sockets/sockettest"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startServer runs a server for bob (password "hunter2") over a fresh
 // Maildir and returns its address and bob's store.
@@ -62,13 +43,9 @@ func startServer(t testing.TB, configure func(*Server)) (string, *maildir.Store,
 	return l.Addr().String(), store, srv
 }
 
-const python = "/usr/bin/python3"
-
 func TestPythonImaplib(t *testing.T) {
-	if _, err := os.Stat(python); err != nil {
-		t.Skip("python3 not installed (Debian package python3)")
-	}
-	var trace syncBuffer
+	python := sockettest.Python(t)
+	var trace sockettest.SyncBuffer
 	addr, _, _ := startServer(t, func(s *Server) { s.Trace = &trace })
 	_, port, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

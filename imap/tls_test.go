@@ -2,52 +2,18 @@ package imap
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
-	"net"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
-// testCert returns a self-signed certificate for hamburger.edu and a pool
-// that trusts it.
-func testCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "hamburger.edu"},
-		DNSNames:     []string{"hamburger.edu"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
 func TestStartTLSBeforeLogin(t *testing.T) {
-	cert, pool := testCert(t)
+	serverTLS, clientTLS := sockettest.TestCert(t, "hamburger.edu", "127.0.0.1")
 	addr, _, _ := startServer(t, func(s *Server) {
 		s.AllowInsecureAuth = false
-		s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
+		s.TLSConfig = serverTLS
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -67,7 +33,7 @@ func TestStartTLSBeforeLogin(t *testing.T) {
 	if !errors.As(err, &st) || st.Code != "PRIVACYREQUIRED" {
 		t.Fatalf("LOGIN in the clear: %v, want NO [PRIVACYREQUIRED]", err)
 	}
-	if err := c.StartTLS(ctx, &tls.Config{RootCAs: pool, ServerName: "hamburger.edu"}); err != nil {
+	if err := c.StartTLS(ctx, clientTLS); err != nil {
 		t.Fatal(err)
 	}
 	if c.Has("STARTTLS") || !c.Has("AUTH=PLAIN") {
