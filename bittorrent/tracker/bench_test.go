@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets/sockettest"
 )
 
 // benchTracker is a tracker under benchmark: its UDP and HTTP announce URLs.
@@ -44,29 +45,13 @@ func benchTrackers(b *testing.B) []benchTracker {
 	dir := b.TempDir()
 	os.WriteFile(filepath.Join(dir, "whitelist"), []byte(h.String()+"\n"), 0o644)
 	os.Chmod(dir, 0o755)
-	l2, pc2, err := ListenBoth("127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := l2.Addr().(*net.TCPAddr).Port
-	l2.Close()
-	pc2.Close()
-	cmd := exec.Command("opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist")
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	port := sockettest.FreePort(b)
+	sockettest.StartProcess(b, context.Background(), exec.Command("opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist"))
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	for i := 0; ; i++ {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-			break
-		}
-		if i == 500 {
-			b.Fatal("opentracker did not start")
-		}
-		time.Sleep(10 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sockettest.WaitDial(ctx, "tcp", addr); err != nil {
+		b.Fatalf("opentracker did not start: %v", err)
 	}
 	req := &AnnounceRequest{InfoHash: h, PeerID: pid("ready"), Port: 1, Left: 1, Event: Stopped}
 	if _, err := announceWhenListed(context.Background(), &Client{}, "http://"+addr+"/announce", req); err != nil {

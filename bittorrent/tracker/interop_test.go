@@ -13,26 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets/sockettest"
 )
-
-// freePort returns a port free for both TCP and UDP on 127.0.0.1 a moment
-// ago, for a real peer that must be told its port on the command line.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, pc, err := ListenBoth("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	pc.Close()
-	return port
-}
 
 // startPeer runs a real program and stops it by its PID when the test
 // ends.
@@ -40,29 +26,11 @@ func startPeer(t *testing.T, stdout *syncBuffer, name string, args ...string) *e
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, stdout.String())
-		}
-	})
-	return cmd
+	return sockettest.StartProcess(t, context.Background(), cmd).Cmd
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// A syncBuffer collects a peer's output or a Trace.
+type syncBuffer struct{ sockettest.SyncBuffer }
 
 // waitLine waits up to 30 s for a line that starts like want (its first
 // word), or an error line, and returns it.
@@ -82,32 +50,20 @@ func (s *syncBuffer) waitLine(t *testing.T, want string) string {
 	return ""
 }
 
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // waitListening dials addr until something accepts, for at most 10 s: a
 // real peer gives no other sign that it is ready.
 func waitListening(t *testing.T, addr string) {
 	t.Helper()
-	for range 500 {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sockettest.WaitDial(ctx, "tcp", addr); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("nothing listening on %s", addr)
 }
 
 // Our client announces to opentracker over HTTP and UDP, and scrapes it.
 func TestInteropOpentracker(t *testing.T) {
-	if _, err := exec.LookPath("opentracker"); err != nil {
-		t.Skip("opentracker not installed (Debian package opentracker)")
-	}
+	sockettest.Need(t, "opentracker", "opentracker")
 	listed, _ := metainfo.ParseHash("c12fe1c06bba254a9dc9f519b335aa7c1367a88a")
 	dir := t.TempDir()
 	// Debian's opentracker chroots into -d when it can (as root) and
@@ -116,7 +72,7 @@ func TestInteropOpentracker(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	port := freePort(t)
+	port := sockettest.FreePort(t)
 	var out syncBuffer
 	startPeer(t, &out, "opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -336,9 +292,7 @@ func readFull(c net.Conn, b []byte) (int, error) {
 // aria2 announces to our tracker, over HTTP and over UDP (which aria2
 // uses only while its DHT is on), and connects to the peer we list.
 func TestInteropAria2Announces(t *testing.T) {
-	if _, err := exec.LookPath("aria2c"); err != nil {
-		t.Skip("aria2c not installed (Debian package aria2)")
-	}
+	sockettest.Need(t, "aria2c", "aria2")
 	for _, transport := range []string{"http", "udp"} {
 		t.Run(transport, func(t *testing.T) {
 			s := newRealClientSetup(t)
@@ -347,13 +301,13 @@ func TestInteropAria2Announces(t *testing.T) {
 				url = s.udpURL
 			}
 			path, m := s.torrent(t, url)
-			port := freePort(t)
+			port := sockettest.FreePort(t)
 			args := []string{"--no-conf", "--enable-dht=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
 				"--seed-ratio=0.0", "--listen-port=" + strconv.Itoa(port), "--summary-interval=0",
 				"--dir=" + filepath.Join(s.dir, "out"), "--bt-stop-timeout=60", path}
 			if transport == "udp" {
 				args[1] = "--enable-dht=true"
-				args = append(args, "--dht-listen-port="+strconv.Itoa(freePort(t)), "--dht-file-path="+filepath.Join(s.dir, "dht.dat"))
+				args = append(args, "--dht-listen-port="+strconv.Itoa(sockettest.FreePort(t)), "--dht-file-path="+filepath.Join(s.dir, "dht.dat"))
 			}
 			var out syncBuffer
 			startPeer(t, &out, "aria2c", args...)
@@ -402,12 +356,7 @@ while time.time() < deadline:
 // python3-libtorrent announces to our tracker over HTTP and UDP, reads
 // our reply and connects to the peer we list.
 func TestInteropLibtorrentAnnounces(t *testing.T) {
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("/usr/bin/python3 not installed (Debian package python3-libtorrent)")
-	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import libtorrent").Run(); err != nil {
-		t.Skip("python3 libtorrent module not installed (Debian package python3-libtorrent)")
-	}
+	py := sockettest.PythonModule(t, "libtorrent", "python3-libtorrent")
 	for _, transport := range []string{"http", "udp"} {
 		t.Run(transport, func(t *testing.T) {
 			s := newRealClientSetup(t)
@@ -416,9 +365,9 @@ func TestInteropLibtorrentAnnounces(t *testing.T) {
 				url = s.udpURL
 			}
 			path, m := s.torrent(t, url)
-			port := freePort(t)
+			port := sockettest.FreePort(t)
 			var out syncBuffer
-			startPeer(t, &out, "/usr/bin/python3", "-c", libtorrentAnnounce, path, filepath.Join(s.dir, "out"), strconv.Itoa(port))
+			startPeer(t, &out, py, "-c", libtorrentAnnounce, path, filepath.Join(s.dir, "out"), strconv.Itoa(port))
 			req := s.waitAnnounce(t, &out)
 			if req.InfoHash != m.InfoHash() || req.Event != Started || int(req.Port) != port || req.Left != m.Info.TotalLength() {
 				t.Errorf("libtorrent's announce: %+v", req)
