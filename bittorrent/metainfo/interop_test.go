@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"appnet.dev/sockets/sockettest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -33,19 +34,17 @@ print(json.dumps({"hash": str(ti.info_hash()), "name": ti.name(), "pieces": ti.n
   "files": [[fs.file_path(i), fs.file_size(i)] for i in range(fs.num_files())]}))
 `
 
-func needLibtorrent(t *testing.T) {
+// needLibtorrent returns a Python that has Debian's libtorrent module,
+// or skips the test.
+func needLibtorrent(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		t.Skip("/usr/bin/python3 not installed (Debian package python3-libtorrent)")
-	}
-	if err := exec.Command("/usr/bin/python3", "-c", "import libtorrent").Run(); err != nil {
-		t.Skip("python3 libtorrent module not installed (Debian package python3-libtorrent)")
-	}
+	return sockettest.PythonModule(t, "libtorrent", "python3-libtorrent")
 }
 
-func libtorrentInfo(t *testing.T, path string) libtorrentView {
+// libtorrentInfo runs libtorrentScript with py on the torrent at path.
+func libtorrentInfo(t *testing.T, py, path string) libtorrentView {
 	t.Helper()
-	out, err := exec.Command("/usr/bin/python3", "-c", libtorrentScript, path).Output()
+	out, err := exec.Command(py, "-c", libtorrentScript, path).Output()
 	if err != nil {
 		t.Fatalf("libtorrent on %s: %v", path, err)
 	}
@@ -70,13 +69,6 @@ func ourView(m *MetaInfo) libtorrentView {
 		v.Files = append(v.Files, []interface{}{strings.Join(f.Path, "/"), float64(f.Length)})
 	}
 	return v
-}
-
-func needMktorrent(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("mktorrent"); err != nil {
-		t.Skip("mktorrent not installed (Debian package mktorrent)")
-	}
 }
 
 func mktorrent(t *testing.T, args ...string) string {
@@ -106,8 +98,8 @@ func writeTree(t *testing.T, files map[string]string) string {
 // A private torrent made by mktorrent: our info hash (from the file's own
 // info bytes) is libtorrent's, and so is everything else we read.
 func TestInteropMktorrentLibtorrent(t *testing.T) {
-	needMktorrent(t)
-	needLibtorrent(t)
+	sockettest.Need(t, "mktorrent", "mktorrent")
+	py := needLibtorrent(t)
 	dir := writeTree(t, map[string]string{
 		"hamburger/menu.txt":         strings.Repeat("cheeseburger\n", 30000),
 		"hamburger/kitchen/fries.md": strings.Repeat("salt ", 12345),
@@ -129,7 +121,7 @@ func TestInteropMktorrentLibtorrent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := libtorrentInfo(t, path)
+			want := libtorrentInfo(t, py, path)
 			if diff := cmp.Diff(want, ourView(m)); diff != "" {
 				t.Errorf("libtorrent's view (-) vs ours (+):\n%s", diff)
 			}
@@ -140,7 +132,7 @@ func TestInteropMktorrentLibtorrent(t *testing.T) {
 // Create gives the same info dictionary, byte for byte, as mktorrent for
 // the same content and options, and libtorrent reads what we write.
 func TestInteropCreateMatchesMktorrent(t *testing.T) {
-	needMktorrent(t)
+	sockettest.Need(t, "mktorrent", "mktorrent")
 	dir := writeTree(t, map[string]string{
 		"kingcdn/index.html":     strings.Repeat("<p>KingCDN</p>\n", 9000),
 		"kingcdn/video/seg1.m4s": strings.Repeat("\x00\x01frame", 40000),
@@ -161,22 +153,19 @@ func TestInteropCreateMatchesMktorrent(t *testing.T) {
 		t.Errorf("info hash %v, mktorrent %v\nours   %q\ntheirs %q", ours.InfoHash(), theirs.InfoHash(), ours.InfoBytes[:200], theirs.InfoBytes[:200])
 	}
 
-	if _, err := os.Stat("/usr/bin/python3"); err != nil {
-		return
-	}
-	if exec.Command("/usr/bin/python3", "-c", "import libtorrent").Run() != nil {
-		return
-	}
-	out := filepath.Join(t.TempDir(), "ours.torrent")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ours.Write(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if diff := cmp.Diff(libtorrentInfo(t, out), ourView(ours)); diff != "" {
-		t.Errorf("libtorrent's view of our torrent (-) vs ours (+):\n%s", diff)
-	}
+	t.Run("libtorrent reads it", func(t *testing.T) {
+		py := needLibtorrent(t)
+		out := filepath.Join(t.TempDir(), "ours.torrent")
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ours.Write(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if diff := cmp.Diff(libtorrentInfo(t, py, out), ourView(ours)); diff != "" {
+			t.Errorf("libtorrent's view of our torrent (-) vs ours (+):\n%s", diff)
+		}
+	})
 }
