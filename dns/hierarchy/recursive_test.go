@@ -1,33 +1,15 @@
 package hierarchy_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"appnet.dev/dns"
 	"appnet.dev/dns/hierarchy"
+	"appnet.dev/sockets/sockettest"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // forwarded returns each server's count of queries sent on its callers'
 // behalf, by name, leaving out the servers that sent none.
@@ -85,7 +67,7 @@ func TestRecursiveQueryTravelsTheChain(t *testing.T) {
 // and the answer coming back up, in that order; a server whose referral
 // lacks glue (amazon.com's, under .net) finds its address recursively too.
 func TestRecursiveQueryTrace(t *testing.T) {
-	var trace lockedBuffer
+	var trace sockettest.SyncBuffer
 	in, err := hierarchy.Start(hierarchy.Config{Recursive: true, Trace: &trace})
 	if err != nil {
 		t.Fatal(err)
