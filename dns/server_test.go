@@ -1,7 +1,6 @@
 package dns
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"appnet.dev/sockets/sockettest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -662,29 +661,10 @@ func TestOversizedUDPQuery(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer the server's goroutines and the test
-// share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestHandlerPanicLogged: the panic a query caused reaches ErrorLog with
 // the query and the stack of the handler that panicked.
 func TestHandlerPanicLogged(t *testing.T) {
-	var logged lockedBuffer
+	var logged sockettest.SyncBuffer
 	_, addr := startServer(t, func(s *Server) {
 		s.Handler = HandlerFunc(func(ctx context.Context, reply *Message, req *Request) {
 			panic("handler bug at " + req.Questions[0].Name.String())
