@@ -93,7 +93,7 @@ func TestStartProcessKillsAtCleanup(t *testing.T) {
 	sh := sockettest.Need(t, "sh", "dash")
 	var p *sockettest.Process
 	t.Run("peer", func(t *testing.T) {
-		p = sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "echo ready; exec sleep 600"))
+		p = sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "exec sleep 600"))
 		select {
 		case <-p.Exited():
 			t.Fatal("exited early")
@@ -108,8 +108,18 @@ func TestStartProcessKillsAtCleanup(t *testing.T) {
 	if p.Err() == nil {
 		t.Error("killed process: Wait = nil")
 	}
-	if p.Output() != "ready\n" {
-		t.Errorf("output %q", p.Output())
+}
+
+// What a process prints is kept: all of it once it has exited.
+func TestStartProcessOutput(t *testing.T) {
+	sh := sockettest.Need(t, "sh", "dash")
+	p := sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "echo ready; echo oops >&2"))
+	<-p.Exited()
+	if err := p.Err(); err != nil {
+		t.Fatalf("Wait = %v", err)
+	}
+	if got := p.Output(); got != "ready\noops\n" && got != "oops\nready\n" {
+		t.Errorf("output %q", got)
 	}
 }
 
