@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"appnet.dev/sockets"
 )
 
 // A Request is a query as the server received it. It and the Message in it
@@ -376,6 +378,7 @@ func (s *Server) Serve(l net.Listener) error {
 		delete(s.lns, l)
 		s.mu.Unlock()
 	}()
+	var wait time.Duration
 	for {
 		c, err := l.Accept()
 		if err != nil {
@@ -385,12 +388,22 @@ func (s *Server) Serve(l net.Listener) error {
 			if closed {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			// Out of descriptors for a moment: wait and accept again,
+			// unless the server closes meanwhile.
+			var retry bool
+			if wait, retry = sockets.AcceptRetry(err, wait); !retry {
+				return err
 			}
-			return err
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return ErrServerClosed
+			}
+			continue
 		}
+		wait = 0
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
