@@ -60,14 +60,9 @@ var sentences = []struct{ in, want string }{
 	{"", ""},
 }
 
-func TestUDPUppercase(t *testing.T) {
-	ctx := testContext(t)
-	addr := startUDP(t, &UDPServer{})
-	c, err := DialUDP(ctx, addr.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+// checkSentences sends every sentence through c and checks the replies.
+func checkSentences(t *testing.T, ctx context.Context, c uppercaser) {
+	t.Helper()
 	for _, s := range sentences {
 		got, err := c.Uppercase(ctx, s.in)
 		if err != nil {
@@ -77,6 +72,17 @@ func TestUDPUppercase(t *testing.T) {
 			t.Errorf("Uppercase(%q) = %q, want %q", s.in, got, s.want)
 		}
 	}
+}
+
+func TestUDPUppercase(t *testing.T) {
+	ctx := testContext(t)
+	addr := startUDP(t, &UDPServer{})
+	c, err := DialUDP(ctx, addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	checkSentences(t, ctx, c)
 }
 
 // UDP gives no delivery guarantee: with no server, the client's wait ends
@@ -147,15 +153,7 @@ func TestTCPUppercase(t *testing.T) {
 	}
 	defer c.Close()
 	// One connection carries every sentence: TCP is a persistent pipe.
-	for _, s := range sentences {
-		got, err := c.Uppercase(ctx, s.in)
-		if err != nil {
-			t.Fatalf("Uppercase(%q): %v", s.in, err)
-		}
-		if got != s.want {
-			t.Errorf("Uppercase(%q) = %q, want %q", s.in, got, s.want)
-		}
-	}
+	checkSentences(t, ctx, c)
 	if _, err := c.Uppercase(ctx, "two\nlines"); err == nil {
 		t.Error("a sentence with a newline was sent")
 	}
