@@ -6,9 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -102,7 +106,9 @@ http {
 
 // BenchmarkServerVsNginx serves the same chunk directory with our Server
 // and with nginx, and loads each with wrk in turn (alternating rounds),
-// fetching one mid-rate chunk: requests per second for both and the ratio.
+// fetching one mid-rate chunk: requests per second for both and the ratio,
+// beside the floor that net/http itself sets (a bare handler writing the
+// chunk from memory).
 func BenchmarkServerVsNginx(b *testing.B) {
 	needTool(b, "wrk", "wrk")
 	nginx := needTool(b, "nginx", "nginx")
@@ -122,21 +128,32 @@ func BenchmarkServerVsNginx(b *testing.B) {
 	nginxAddr := startNginx(b, nginx, dir, filepath.Join(dir, "www"))
 	ours := serve(b, &Server{FS: Dir(filepath.Join(dir, "www"))})
 	mem := serve(b, &Server{FS: e.Files})
+	// The floor: a bare net/http handler writing the same bytes from
+	// memory, to show how much of the time is net/http's own.
+	body := e.Files[strings.TrimPrefix(chunk, "/")]
+	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body)
+	}))
+	defer bare.Close()
 	// The machine is shared: alternate short runs and keep each one's
 	// median, so that a burst of load elsewhere does not decide.
 	const rounds = 5
-	var oursRates, memRates, nginxRates []float64
+	var oursRates, memRates, nginxRates, bareRates []float64
 	for b.Loop() {
 		for round := 0; round < rounds; round++ {
 			oursRates = append(oursRates, wrk(b, ours+chunk, 2*time.Second))
 			nginxRates = append(nginxRates, wrk(b, "http://"+nginxAddr+chunk, 2*time.Second))
 			memRates = append(memRates, wrk(b, mem+chunk, 2*time.Second))
+			bareRates = append(bareRates, wrk(b, bare.URL+chunk, 2*time.Second))
 		}
 	}
-	o, m, n := Median(oursRates), Median(memRates), Median(nginxRates)
+	o, m, n, f := Median(oursRates), Median(memRates), Median(nginxRates), Median(bareRates)
 	b.ReportMetric(o, "dir-req/s")
 	b.ReportMetric(m, "mem-req/s")
 	b.ReportMetric(n, "nginx-req/s")
 	b.ReportMetric(o/n, "dir/nginx")
 	b.ReportMetric(m/n, "mem/nginx")
+	b.ReportMetric(f, "bare-nethttp-req/s")
+	b.ReportMetric(f/n, "bare/nginx")
 }

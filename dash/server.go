@@ -17,6 +17,9 @@ import (
 	"time"
 )
 
+// connKey is the request context key for the request's connection.
+type connKey struct{}
+
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = http.ErrServerClosed
 
@@ -84,6 +87,9 @@ type statusWriter struct {
 	n      int64
 }
 
+// Unwrap lets http.ResponseController reach net/http's writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
@@ -96,6 +102,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	n, err := w.ResponseWriter.Write(b)
 	w.n += int64(n)
 	return n, err
+}
+
+// conditional reports whether a request asks for part of a file or
+// depends on a validator: Range, If-Range and the four If-… conditions
+// of RFC 9110 §13. net/http has put the keys in canonical form.
+func conditional(h http.Header) bool {
+	for _, k := range [...]string{"Range", "If-Range", "If-Modified-Since", "If-None-Match", "If-Match", "If-Unmodified-Since"} {
+		if len(h[k]) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeHTTP serves one file of FS.
@@ -143,31 +161,40 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r) // no directory listings
 		return
 	}
+	// Header keys are written in canonical form straight into the map:
+	// h.Set would canonicalize each one again on every request.
 	h := w.Header()
-	h.Set("Content-Type", MIMEType(name))
-	h.Set("Access-Control-Allow-Origin", "*") // browsers' dash.js fetches cross-origin
+	h["Content-Type"] = []string{MIMEType(name)}
+	h["Access-Control-Allow-Origin"] = []string{"*"} // browsers' dash.js fetches cross-origin
 	if path.Ext(name) == ".mpd" {
-		h.Set("Cache-Control", "max-age=60")
+		h["Cache-Control"] = []string{"max-age=60"}
 	} else {
-		h.Set("Cache-Control", "max-age=86400") // chunks never change
+		h["Cache-Control"] = []string{"max-age=86400"} // chunks never change
 	}
 	// The common case, a plain GET of a whole file, goes straight out
 	// (with sendfile for files on disk); ranges and conditional requests
 	// go through http.ServeContent.
-	if r.Method == http.MethodGet && r.Header.Get("Range") == "" && r.Header.Get("If-Modified-Since") == "" &&
-		r.Header.Get("If-None-Match") == "" && r.Header.Get("If-Range") == "" && r.Header.Get("If-Match") == "" &&
-		r.Header.Get("If-Unmodified-Since") == "" {
-		h.Set("Content-Length", strconv.FormatInt(st.Size(), 10))
+	if r.Method == http.MethodGet && !conditional(r.Header) {
+		h["Content-Length"] = []string{strconv.FormatInt(st.Size(), 10)}
 		if mt := st.ModTime(); !mt.IsZero() {
-			h.Set("Last-Modified", mt.UTC().Format(http.TimeFormat))
+			h["Last-Modified"] = []string{mt.UTC().Format(http.TimeFormat)}
 		}
-		h.Set("Accept-Ranges", "bytes")
+		h["Accept-Ranges"] = []string{"bytes"}
+		// Header and body leave together: corked while they are written,
+		// uncorked once the last byte is in the socket.
+		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+			cork(c, true)
+			defer cork(c, false)
+		}
 		w.WriteHeader(http.StatusOK)
 		if b, ok := f.(*memFile); ok {
 			w.Write(b.data)
-			return
+		} else {
+			io.CopyN(w, f, st.Size())
 		}
-		io.CopyN(w, f, st.Size())
+		// Push what net/http still buffers into the socket before the
+		// deferred uncork sends it.
+		http.NewResponseController(w).Flush()
 		return
 	}
 	rs, ok := f.(io.ReadSeeker)
@@ -209,6 +236,9 @@ func (s *Server) server() (*http.Server, error) {
 			IdleTimeout:       idle,
 			MaxHeaderBytes:    16 << 10,
 			ErrorLog:          s.ErrorLog,
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				return context.WithValue(ctx, connKey{}, c)
+			},
 		}
 	}
 	return s.srv, nil
