@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -96,6 +97,12 @@ func FreePort(t testing.TB) int {
 // started. For "udp" a dial always succeeds, so WaitDial only waits for
 // stream networks.
 func WaitDial(ctx context.Context, network, addr string) error {
+	return waitDial(ctx, network, addr, nil)
+}
+
+// waitDial is WaitDial that also gives up when exited is closed (a nil
+// channel never is).
+func waitDial(ctx context.Context, network, addr string, exited <-chan struct{}) error {
 	var d net.Dialer
 	wait := 5 * time.Millisecond
 	var err error
@@ -111,6 +118,9 @@ func WaitDial(ctx context.Context, network, addr string) error {
 		case <-ctx.Done():
 			timer.Stop()
 			return fmt.Errorf("sockettest: waiting for %s %s: %w (last: %v)", network, addr, ctx.Err(), err)
+		case <-exited:
+			timer.Stop()
+			return fmt.Errorf("sockettest: waiting for %s %s: %w (last: %v)", network, addr, errExited, err)
 		case <-timer.C:
 		}
 		wait = min(2*wait, 100*time.Millisecond)
@@ -133,6 +143,34 @@ func (p *Process) Exited() <-chan struct{} { return p.exited }
 func (p *Process) Err() error {
 	<-p.exited
 	return p.err
+}
+
+// Wait waits for the process to exit and returns the error of its Wait,
+// or ctx's error if ctx is done first; the process then keeps running
+// until the test ends (or the context given to [StartProcess] is done).
+func (p *Process) Wait(ctx context.Context) error {
+	select {
+	case <-p.exited:
+		return p.err
+	case <-ctx.Done():
+		return fmt.Errorf("sockettest: waiting for %s to exit: %w", p.Cmd.Path, ctx.Err())
+	}
+}
+
+// errExited says that a process ended while a test waited for it to
+// listen.
+var errExited = errors.New("the process exited")
+
+// WaitDial is [WaitDial] for the peer this process runs: it waits until
+// something accepts on addr, but gives up as soon as the process exits
+// (a peer that fails at start), with the process's error, instead of
+// waiting until ctx is done.
+func (p *Process) WaitDial(ctx context.Context, network, addr string) error {
+	err := waitDial(ctx, network, addr, p.exited)
+	if errors.Is(err, errExited) {
+		return fmt.Errorf("%w: %s: %v", err, strings.Join(p.Cmd.Args, " "), p.err)
+	}
+	return err
 }
 
 // Output is what the process has written so far on stdout and stderr
@@ -251,14 +289,19 @@ func TestCert(t testing.TB, hosts ...string) (server, client *tls.Config) {
 // read at once: the Trace of a server and its client, or a peer's output.
 // The zero value is an empty buffer ready to use.
 type SyncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed at the next Write; nil until WaitFor needs it
 }
 
 // Write appends p to the buffer.
 func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+		b.written = nil
+	}
 	return b.buf.Write(p)
 }
 
@@ -274,4 +317,28 @@ func (b *SyncBuffer) Reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf.Reset()
+}
+
+// WaitFor waits until match is true of what has been written so far,
+// asking it again after each Write, and returns that text; or ctx's
+// error if ctx is done first. It is how a test waits for the line a
+// peer prints when it is ready, without polling.
+func (b *SyncBuffer) WaitFor(ctx context.Context, match func(text string) bool) (string, error) {
+	for {
+		b.mu.Lock()
+		text := b.buf.String()
+		if b.written == nil {
+			b.written = make(chan struct{})
+		}
+		written := b.written // closed by any Write after text
+		b.mu.Unlock()
+		if match(text) {
+			return text, nil
+		}
+		select {
+		case <-written:
+		case <-ctx.Done():
+			return text, fmt.Errorf("sockettest: waiting for output: %w", ctx.Err())
+		}
+	}
 }

@@ -3,6 +3,7 @@ package sockettest_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -224,4 +225,78 @@ func runTB(fn func(*fakeTB), msg *string) (ran bool) {
 	}()
 	fn(f)
 	return true
+}
+
+func TestProcessWait(t *testing.T) {
+	sh := sockettest.Need(t, "sh", "dash")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "exit 3"))
+	var exit *exec.ExitError
+	if err := p.Wait(ctx); !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Errorf("Wait = %v, want exit status 3", err)
+	}
+
+	long := sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "exec sleep 600"))
+	short, cancel2 := context.WithCancel(ctx)
+	cancel2()
+	if err := long.Wait(short); !errors.Is(err, context.Canceled) {
+		t.Errorf("Wait with a cancelled context = %v", err)
+	}
+	select {
+	case <-long.Exited():
+		t.Error("Wait's context ended the process")
+	default:
+	}
+}
+
+func TestProcessWaitDial(t *testing.T) {
+	sh := sockettest.Need(t, "sh", "dash")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	running := sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "exec sleep 600"))
+	if err := running.WaitDial(ctx, "tcp", ln.Addr().String()); err != nil {
+		t.Errorf("something listens: %v", err)
+	}
+
+	// A peer that fails at start: WaitDial says so, long before ctx ends.
+	failed := sockettest.StartProcess(t, context.Background(), exec.Command(sh, "-c", "echo no config >&2; exit 2"))
+	addr := fmt.Sprintf("127.0.0.1:%d", sockettest.FreePort(t))
+	err = failed.WaitDial(ctx, "tcp", addr)
+	if err == nil || !strings.Contains(err.Error(), "exited") || !strings.Contains(err.Error(), "exit status 2") {
+		t.Errorf("peer that exited: %v", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("WaitDial waited until its context ended")
+	}
+}
+
+func TestSyncBufferWaitFor(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var b sockettest.SyncBuffer
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		for i := range 100 {
+			fmt.Fprintf(&b, "starting %d\n", i)
+		}
+		b.Write([]byte("ready on port 6881\n"))
+	})
+	ready := func(s string) bool { return strings.Contains(s, "ready on port") }
+	text, err := b.WaitFor(ctx, ready)
+	if err != nil || !strings.HasSuffix(text, "ready on port 6881\n") {
+		t.Errorf("WaitFor = %q, %v", text, err)
+	}
+
+	done, cancel2 := context.WithCancel(ctx)
+	cancel2()
+	if _, err := b.WaitFor(done, func(s string) bool { return strings.Contains(s, "never") }); !errors.Is(err, context.Canceled) {
+		t.Errorf("WaitFor with a cancelled context = %v", err)
+	}
 }
