@@ -41,6 +41,23 @@
 // examples/sockets wrap them; the slides' own Python programs
 // (testdata/*.py, ported to Python 3) talk to them in the tests.
 //
+// # A server's lifecycle
+//
+// Every server in appnet lives through the same three phases, kept by a
+// Lifecycle. Serving: it accepts clients on its welcoming sockets (or
+// reads datagrams on its UDP sockets) and serves each connection in its
+// own goroutine. Shutting down (Shutdown): it closes the welcoming sockets
+// so that no new client gets in, tells the connections waiting idle for
+// their next request to end, lets those in the middle of a request finish
+// it, and waits for them all, up to the deadline of Shutdown's context.
+// Closed (Close, or that deadline passed): every socket and connection is
+// closed at once, and the server waits only for its goroutines to notice.
+// From then on Serve returns ErrServerClosed. Each server shapes the
+// phases the way net/http's Server does: exported configuration in a
+// Server struct whose zero value works, an Addr for ListenAndServe,
+// Serve(net.Listener) or ServePacket(net.PacketConn), Shutdown(ctx),
+// Close(), and an ErrorLog where a nil *log.Logger means log.Default().
+//
 // # Plumbing for the protocols that follow
 //
 // SMTP, IMAP and the other text protocols are lines of ASCII commands and

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"sync"
 	"time"
@@ -21,10 +22,6 @@ import (
 //  3. the server sends the modified data back to the client;
 //  4. the client receives it and displays the line on its screen.
 
-// ErrServerClosed is returned by the servers' Serve methods after Shutdown
-// or Close.
-var ErrServerClosed = errors.New("sockets: server closed")
-
 // MaxDatagram is the largest datagram the UDP uppercase server and client
 // handle. The slides' programs use a 2048-byte buffer; a UDP datagram can
 // carry up to 65,507 bytes of data over IPv4.
@@ -35,20 +32,24 @@ const MaxDatagram = 65507
 // is no connection and no per-client state: each datagram stands alone.
 // The zero value is ready to use.
 type UDPServer struct {
+	// Addr is the UDP address ListenAndServe listens on; default ":12000",
+	// the slides' serverPort.
+	Addr string
 	// Trace, if set, receives one line per datagram: who sent what, and
 	// the reply.
 	Trace io.Writer
 
-	mu     sync.Mutex
-	pcs    map[net.PacketConn]bool
-	closed bool
-	trace  io.Writer // Trace, made safe for all sockets at once
-	wg     sync.WaitGroup
+	life      Lifecycle
+	traceOnce sync.Once
+	trace     io.Writer // Trace, made safe for all sockets at once
 }
 
-// ListenAndServe listens on the UDP address addr ("127.0.0.1:12000") and
-// serves it.
-func (s *UDPServer) ListenAndServe(addr string) error {
+// ListenAndServe listens on Addr and serves it.
+func (s *UDPServer) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":12000"
+	}
 	pc, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return err
@@ -59,31 +60,28 @@ func (s *UDPServer) ListenAndServe(addr string) error {
 // ServePacket answers datagrams on pc until Close or Shutdown, then returns
 // ErrServerClosed. It closes pc.
 func (s *UDPServer) ServePacket(pc net.PacketConn) error {
-	if !s.track(pc) {
-		pc.Close()
-		return ErrServerClosed
-	}
-	defer s.wg.Done()
-	defer pc.Close()
-	s.mu.Lock()
-	trace := s.trace
-	s.mu.Unlock()
+	s.traceOnce.Do(func() {
+		if s.Trace != nil {
+			s.trace = NewSyncWriter(s.Trace)
+		}
+	})
+	return s.life.ServePacket(pc, s.serveDatagrams)
+}
 
+// serveDatagrams is the server's loop: one datagram in, one out.
+func (s *UDPServer) serveDatagrams(pc net.PacketConn) error {
 	buf := make([]byte, MaxDatagram)
 	for {
 		n, client, err := pc.ReadFrom(buf)
 		if err != nil {
-			if s.isClosed() {
-				return ErrServerClosed
-			}
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
 				continue
 			}
 			return fmt.Errorf("sockets: udp server: %w", err)
 		}
 		reply := bytes.ToUpper(buf[:n])
-		if trace != nil {
-			fmt.Fprintf(trace, "server: from %v %q, reply %q\n", client, buf[:n], reply)
+		if s.trace != nil {
+			fmt.Fprintf(s.trace, "server: from %v %q, reply %q\n", client, buf[:n], reply)
 		}
 		// A reply that cannot be sent is lost, as UDP loses datagrams:
 		// the client decides whether to ask again.
@@ -91,57 +89,13 @@ func (s *UDPServer) ServePacket(pc net.PacketConn) error {
 	}
 }
 
-func (s *UDPServer) track(pc net.PacketConn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	if s.pcs == nil {
-		s.pcs = make(map[net.PacketConn]bool)
-	}
-	if s.Trace != nil && s.trace == nil {
-		s.trace = NewSyncWriter(s.Trace)
-	}
-	s.pcs[pc] = true
-	s.wg.Add(1)
-	return true
-}
-
-func (s *UDPServer) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
 // Close stops the server: it closes its sockets and waits for ServePacket
 // to return.
-func (s *UDPServer) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	for pc := range s.pcs {
-		pc.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
-	return nil
-}
+func (s *UDPServer) Close() error { return s.life.Close() }
 
 // Shutdown is Close: a UDP server holds no conversations to let finish.
 // It returns ctx's error if ServePacket has not returned by then.
-func (s *UDPServer) Shutdown(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		s.Close()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *UDPServer) Shutdown(ctx context.Context) error { return s.life.Shutdown(ctx) }
 
 // UDPClient is the slides' UDPClient: it attaches the server's address to
 // every datagram it sends, and takes the reply that comes back from that
@@ -228,23 +182,29 @@ func (c *UDPClient) Close() error { return c.pc.Close() }
 // once. It uppercases whatever a client sends, as it arrives, until the
 // client closes its side. The zero value is ready to use.
 type TCPServer struct {
+	// Addr is the TCP address ListenAndServe listens on; default
+	// ":12000", the slides' serverPort.
+	Addr string
 	// IdleTimeout closes a connection that sends nothing for this long.
 	// Zero means two minutes.
 	IdleTimeout time.Duration
 	// Trace, if set, receives the dialogue of every connection.
 	Trace io.Writer
+	// ErrorLog receives the accept errors the server waits out; nil
+	// means log.Default().
+	ErrorLog *log.Logger
 
-	mu        sync.Mutex
-	listeners map[net.Listener]bool
-	conns     map[net.Conn]bool
-	closed    bool
-	done      chan struct{} // closed by Close and Shutdown
-	trace     io.Writer     // Trace, made safe for all connections at once
-	wg        sync.WaitGroup
+	life      Lifecycle
+	traceOnce sync.Once
+	trace     io.Writer // Trace, made safe for all connections at once
 }
 
-// ListenAndServe listens on the TCP address addr and serves it.
-func (s *TCPServer) ListenAndServe(addr string) error {
+// ListenAndServe listens on Addr and serves it.
+func (s *TCPServer) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":12000"
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -255,48 +215,19 @@ func (s *TCPServer) ListenAndServe(addr string) error {
 // Serve accepts connections on ln and serves each in a new goroutine,
 // until Shutdown or Close; then it returns ErrServerClosed. It closes ln.
 func (s *TCPServer) Serve(ln net.Listener) error {
-	if !s.trackListener(ln) {
-		ln.Close()
-		return ErrServerClosed
-	}
-	defer s.wg.Done()
-	defer ln.Close()
-	var wait time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if s.isClosed() {
-				return ErrServerClosed
-			}
-			var retry bool
-			if wait, retry = AcceptRetry(err, wait); !retry {
-				return fmt.Errorf("sockets: tcp server: %w", err)
-			}
-			if !s.pause(wait) {
-				return ErrServerClosed
-			}
-			continue
+	s.traceOnce.Do(func() {
+		if s.Trace != nil {
+			s.trace = NewSyncWriter(s.Trace)
 		}
-		wait = 0
-		if !s.trackConn(conn) {
-			conn.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer s.wg.Done()
-			defer s.untrackConn(conn)
-			s.serveConn(conn)
-		}()
-	}
+	})
+	return s.life.Serve(ln, s.serveConn, s.ErrorLog)
 }
 
 // serveConn is one client's conversation on its own connection socket.
+// The connection is never idle in the Lifecycle's sense: the server
+// answers bytes as they come, so Shutdown waits for the client to close.
 func (s *TCPServer) serveConn(conn net.Conn) {
-	defer conn.Close()
-	s.mu.Lock()
-	trace := s.trace
-	s.mu.Unlock()
-	conn = Trace(conn, trace, "S", "C")
+	conn = Trace(conn, s.trace, "S", "C")
 	idle := s.IdleTimeout
 	if idle <= 0 {
 		idle = 2 * time.Minute
@@ -342,118 +273,15 @@ func completeRunes(p []byte) int {
 	return len(p)
 }
 
-func (s *TCPServer) trackListener(ln net.Listener) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	if s.listeners == nil {
-		s.listeners = make(map[net.Listener]bool)
-	}
-	if s.Trace != nil && s.trace == nil {
-		s.trace = NewSyncWriter(s.Trace)
-	}
-	if s.done == nil {
-		s.done = make(chan struct{})
-	}
-	s.listeners[ln] = true
-	s.wg.Add(1)
-	return true
-}
-
-// pause waits d before the next Accept, and reports false if the server
-// closes meanwhile.
-func (s *TCPServer) pause(d time.Duration) bool {
-	s.mu.Lock()
-	done := s.done
-	s.mu.Unlock()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-done:
-		return false
-	}
-}
-
-func (s *TCPServer) trackConn(c net.Conn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	if s.conns == nil {
-		s.conns = make(map[net.Conn]bool)
-	}
-	s.conns[c] = true
-	s.wg.Add(1)
-	return true
-}
-
-func (s *TCPServer) untrackConn(c net.Conn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.conns, c)
-}
-
-func (s *TCPServer) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-// closeListeners marks the server closed and stops accepting.
-func (s *TCPServer) closeListeners() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed && s.done != nil {
-		close(s.done)
-	}
-	s.closed = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-}
-
-func (s *TCPServer) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.Close()
-	}
-}
-
 // Close closes the welcoming sockets and every client connection, and
 // waits for their goroutines to end.
-func (s *TCPServer) Close() error {
-	s.closeListeners()
-	s.closeConns()
-	s.wg.Wait()
-	return nil
-}
+func (s *TCPServer) Close() error { return s.life.Close() }
 
 // Shutdown closes the welcoming sockets, then waits for the clients to
 // finish and close their connections. If ctx ends first, it closes the
 // remaining connections, waits for their goroutines and returns ctx's
 // error.
-func (s *TCPServer) Shutdown(ctx context.Context) error {
-	s.closeListeners()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.closeConns()
-		<-done
-		return ctx.Err()
-	}
-}
+func (s *TCPServer) Shutdown(ctx context.Context) error { return s.life.Shutdown(ctx) }
 
 // MaxLine is the longest line, in bytes, the TCP uppercase client accepts
 // back from the server.
