@@ -12,6 +12,7 @@ import (
 
 	"appnet.dev/smtp/message"
 	"appnet.dev/sockets"
+	"appnet.dev/sockets/sockettest"
 )
 
 func dialClient(t testing.TB, addr string, link sockets.Link) *Client {
@@ -201,7 +202,7 @@ func TestHELOFallback(t *testing.T) {
 
 // TestClientTLSAuth: STARTTLS, then AUTH, then a relayed message.
 func TestClientTLSAuth(t *testing.T) {
-	scfg, ccfg := testCert(t)
+	scfg, ccfg := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	mb := &MemoryBackend{}
 	addr := startServer(t, &Server{Domain: "crepes.fr", Backend: mb, TLSConfig: scfg,
 		Authenticate: func(ctx context.Context, u, p string) error {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 // TestMain runs the test binary as a crash-test child process when
@@ -66,21 +68,34 @@ func crashQueue(dir string) *Queue {
 		Resolver: &StaticResolver{Hosts: map[string][]netip.Addr{"hamburger.edu": {netip.MustParseAddr("127.0.0.1")}}}}
 }
 
-// helper starts this test binary as a crash-test child.
-func helper(t *testing.T, role, dir string, env ...string) (*exec.Cmd, *bufio.Reader) {
+// helper starts this test binary as a crash-test child, which
+// sockettest stops by its PID when the test ends, and returns a reader of
+// what the child prints on its standard output.
+func helper(t *testing.T, role, dir string, env ...string) (*sockettest.Process, *bufio.Reader) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), append(env, "APPNET_SMTP_CRASH="+role, "APPNET_SMTP_DIR="+dir)...)
-	out, err := cmd.StdoutPipe()
+	// A pipe of our own: the child writes to it directly, and it stays
+	// readable after the child has exited (cmd.StdoutPipe's would be
+	// closed by the Wait that StartProcess runs at once).
+	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
+	t.Cleanup(func() { r.Close() })
+	cmd.Stdout = w
+	p := sockettest.StartProcess(t, context.Background(), cmd)
+	w.Close() // the child has its copy
+	return p, bufio.NewReader(r)
+}
+
+// kill ends a crash-test child with SIGKILL and waits for it.
+func kill(t *testing.T, p *sockettest.Process) {
+	t.Helper()
+	if err := p.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, bufio.NewReader(out)
+	<-p.Exited()
 }
 
 // TestCrashDuringData kills the server (SIGKILL) in the middle of a
@@ -96,7 +111,7 @@ func TestCrashDuringData(t *testing.T) {
 		}
 		return strings.TrimSpace(addr)
 	}
-	cmd, out := helper(t, "server", dir)
+	server, out := helper(t, "server", dir)
 	addr, err := out.ReadString('\n')
 	if err != nil {
 		t.Fatal(err)
@@ -108,8 +123,7 @@ func TestCrashDuringData(t *testing.T) {
 	rc.cmd("RCPT TO:<bob@hamburger.edu>", 250)
 	rc.cmd("DATA", 354)
 	rc.send("Subject: second\r\n\r\n" + strings.Repeat("half a message\r\n", 500))
-	cmd.Process.Kill()
-	cmd.Wait()
+	kill(t, server)
 	rc.closed()
 
 	newFiles := func() []string {
@@ -175,20 +189,21 @@ func TestCrashDuringQueueDelivery(t *testing.T) {
 	env := "APPNET_SMTP_PORT=" + port
 
 	sub, _ := helper(t, "submit", dir, env)
-	if err := sub.Wait(); err != nil {
+	if err := sub.Wait(testCtx(t)); err != nil {
 		t.Fatalf("submit: %v", err)
 	}
 	run1, _ := helper(t, "run", dir, env)
 	<-inFlight
-	run1.Process.Kill()
-	run1.Wait()
+	kill(t, run1)
 	close(release)
 
 	run2, out := helper(t, "run", dir, env)
 	if line, err := out.ReadString('\n'); err != nil || line != "done\n" {
 		t.Fatalf("second run: %q %v", line, err)
 	}
-	run2.Wait()
+	if err := run2.Wait(testCtx(t)); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	total := 0

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 // hostile starts a hamburger.edu server with a memory backend.
@@ -272,7 +274,7 @@ func TestLongDataLine(t *testing.T) {
 // TestSTARTTLSInjection: commands pipelined after STARTTLS in the clear
 // are discarded, not run inside the TLS session (CVE-2011-0411).
 func TestSTARTTLSInjection(t *testing.T) {
-	scfg, ccfg := testCert(t)
+	scfg, ccfg := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	rc, _, _ := hostile(t, func(s *Server) { s.TLSConfig = scfg })
 	rc.cmd("EHLO crepes.fr", 250)
 	rc.send("STARTTLS\r\nMAIL FROM:<mallory@crepes.fr>\r\n")
@@ -294,7 +296,7 @@ func TestSTARTTLSInjection(t *testing.T) {
 // TestAuthAfterTLS: AUTH is offered only under TLS, and PLAIN and LOGIN
 // both work there; a relay is allowed only after it.
 func TestAuthAfterTLS(t *testing.T) {
-	scfg, ccfg := testCert(t)
+	scfg, ccfg := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	rc, mb, _ := hostile(t, func(s *Server) {
 		s.TLSConfig = scfg
 		s.Authenticate = func(ctx context.Context, u, p string) error {

@@ -17,31 +17,8 @@ import (
 	"time"
 
 	"appnet.dev/sockets"
+	"appnet.dev/sockets/sockettest"
 )
-
-// need skips the test when a real peer's binary is missing.
-func need(t testing.TB, bin, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(bin)
-	if err != nil {
-		if _, serr := os.Stat(bin); serr == nil {
-			return bin
-		}
-		t.Skipf("%s not installed (Debian package %s)", bin, pkg)
-	}
-	return path
-}
-
-// freePort finds a port nothing listens on, for peers that need a number.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func splitAddr(t testing.TB, addr string) (string, string) {
 	host, port, err := net.SplitHostPort(addr)
@@ -69,8 +46,8 @@ func testCtx(t testing.TB) context.Context {
 
 // TestSwaks: swaks, the Swiss army knife for SMTP, against our server.
 func TestSwaks(t *testing.T) {
-	swaks := need(t, "swaks", "swaks")
-	scfg, _ := testCert(t)
+	swaks := sockettest.Need(t, "swaks", "swaks")
+	scfg, _ := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	mb := &MemoryBackend{}
 	srv := &Server{Domain: "hamburger.edu", Backend: mb, TLSConfig: scfg,
 		Authenticate: func(ctx context.Context, u, p string) error {
@@ -150,8 +127,8 @@ s.quit()
 
 // TestPythonSmtplib: Python's smtplib (Debian's /usr/bin/python3).
 func TestPythonSmtplib(t *testing.T) {
-	py := need(t, "/usr/bin/python3", "python3")
-	scfg, _ := testCert(t)
+	py := sockettest.Python(t)
+	scfg, _ := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	mb := &MemoryBackend{}
 	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: mb, TLSConfig: scfg,
 		Authenticate: func(ctx context.Context, u, p string) error { return nil }})
@@ -181,7 +158,7 @@ func TestPythonSmtplib(t *testing.T) {
 
 // TestNetSMTP: Go's net/smtp as an independent client.
 func TestNetSMTP(t *testing.T) {
-	scfg, ccfg := testCert(t)
+	scfg, ccfg := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	mb := &MemoryBackend{}
 	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: mb, TLSConfig: scfg,
 		Authenticate: func(ctx context.Context, u, p string) error {
@@ -241,7 +218,7 @@ type postfix struct {
 
 func startPostfix(t testing.TB, mainCF string) *postfix {
 	t.Helper()
-	bin := need(t, "/usr/sbin/postfix", "postfix")
+	bin := sockettest.Need(t, "/usr/sbin/postfix", "postfix")
 	if os.Geteuid() != 0 {
 		t.Skip("a private Postfix instance needs root here")
 	}
@@ -251,7 +228,7 @@ func startPostfix(t testing.TB, mainCF string) *postfix {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755) // Postfix's daemons run as the postfix user
-	p := &postfix{dir: dir, port: freePort(t)}
+	p := &postfix{dir: dir, port: sockettest.FreePort(t)}
 	for _, d := range []string{"conf", "queue", "data"} {
 		os.MkdirAll(filepath.Join(dir, d), 0o755)
 	}
@@ -286,41 +263,31 @@ biff = no
 smtp_dns_support_level = disabled
 `, dir) + mainCF
 	os.WriteFile(filepath.Join(dir, "conf", "main.cf"), []byte(cf), 0o644)
-	log := &bytes.Buffer{}
-	cmd := exec.Command(bin, "-c", filepath.Join(dir, "conf"), "start-fg")
-	cmd.Stdout, cmd.Stderr = log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	pf := sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-c", filepath.Join(dir, "conf"), "start-fg"))
+	// Cleanups run last first: this one, before StartProcess's kill, asks
+	// the master to stop its daemons (smtpd, qmgr, cleanup...) too.
 	t.Cleanup(func() {
 		if b, err := os.ReadFile(filepath.Join(dir, "queue", "pid", "master.pid")); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
 				syscall.Kill(pid, syscall.SIGTERM)
 			}
 		}
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("postfix log:\n%s", log)
-		}
 	})
 	// Wait for its smtpd: a connection that gets a 220 greeting.
 	ctx := testCtx(t)
-	for {
-		c, err := Dial(ctx, fmt.Sprintf("127.0.0.1:%d", p.port))
-		if err == nil {
-			_, err = c.Greeting(ctx)
-			c.Close()
-			if err == nil {
-				return p
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("postfix did not start: %v\n%s", err, log)
-		case <-time.After(50 * time.Millisecond):
-		}
+	addr := fmt.Sprintf("127.0.0.1:%d", p.port)
+	if err := pf.WaitDial(ctx, "tcp", addr); err != nil {
+		t.Fatalf("postfix did not start: %v", err)
 	}
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Greeting(ctx); err != nil {
+		t.Fatalf("postfix's greeting: %v", err)
+	}
+	return p
 }
 
 func postfixUID(t testing.TB) int {
@@ -370,27 +337,16 @@ func TestPostfixRelay(t *testing.T) {
 // TestClientToSmtpSink: our client against Postfix's smtp-sink, three
 // messages on one pipelined connection.
 func TestClientToSmtpSink(t *testing.T) {
-	sink := need(t, "/usr/sbin/smtp-sink", "postfix")
-	port := freePort(t)
-	cmd := exec.Command(sink, "-u", "nobody", "-c", fmt.Sprintf("127.0.0.1:%d", port), "10")
-	var log bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sink := sockettest.Need(t, "/usr/sbin/smtp-sink", "postfix")
+	addr := fmt.Sprintf("127.0.0.1:%d", sockettest.FreePort(t))
+	p := sockettest.StartProcess(t, context.Background(), exec.Command(sink, "-u", "nobody", "-c", addr, "10"))
 	ctx := testCtx(t)
-	var c *Client
-	for {
-		var err error
-		if c, err = Dial(ctx, fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("smtp-sink did not start: %v\n%s", err, log.String())
-		case <-time.After(20 * time.Millisecond):
-		}
+	if err := p.WaitDial(ctx, "tcp", addr); err != nil {
+		t.Fatalf("smtp-sink did not start: %v", err)
+	}
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
 	}
 	defer c.Close()
 	c.LocalName = "crepes.fr"
@@ -419,8 +375,8 @@ func TestClientToSmtpSink(t *testing.T) {
 // TestMuttReadsMaildir: mutt opens the Maildir our server wrote and pipes
 // the message out, unchanged.
 func TestMuttReadsMaildir(t *testing.T) {
-	mutt := need(t, "mutt", "mutt")
-	script := need(t, "script", "bsdutils")
+	mutt := sockettest.Need(t, "mutt", "mutt")
+	script := sockettest.Need(t, "script", "bsdutils")
 	dir := t.TempDir()
 	addr := startServer(t, &Server{Domain: "hamburger.edu", Backend: &Maildir{Root: dir}})
 	c := dialClient(t, addr, sockets.Link{})

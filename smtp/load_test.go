@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
 var loadMessages = flag.Int("smtp.messages", 20000, "messages per smtp-source run in BenchmarkSmtpSource")
@@ -18,13 +21,7 @@ var loadMessages = flag.Int("smtp.messages", 20000, "messages per smtp-source ru
 // messages. It returns messages per second.
 func smtpSource(b *testing.B, addr string, n int) float64 {
 	b.Helper()
-	src, err := exec.LookPath("smtp-source")
-	if err != nil {
-		if _, serr := os.Stat("/usr/sbin/smtp-source"); serr != nil {
-			b.Skip("smtp-source not installed (Debian package postfix)")
-		}
-		src = "/usr/sbin/smtp-source"
-	}
+	src := sockettest.Need(b, "/usr/sbin/smtp-source", "postfix")
 	start := time.Now()
 	out, err := exec.Command(src, "-d", "-s", "20", "-m", strconv.Itoa(n), "-l", "5120",
 		"-f", "alice@crepes.fr", "-t", "bob@hamburger.edu", addr).CombinedOutput()
@@ -44,24 +41,16 @@ func BenchmarkSmtpSource(b *testing.B) {
 	n := *loadMessages
 	const rounds = 3
 	b.Run("discard", func(b *testing.B) {
-		sink, err := exec.LookPath("smtp-sink")
-		if err != nil {
-			sink = "/usr/sbin/smtp-sink"
+		sink := sockettest.Need(b, "/usr/sbin/smtp-sink", "postfix")
+		addr := fmt.Sprintf("127.0.0.1:%d", sockettest.FreePort(b))
+		p := sockettest.StartProcess(b, context.Background(), exec.Command(sink, "-u", "nobody", addr, "1000"))
+		if err := p.WaitDial(testCtx(b), "tcp", addr); err != nil {
+			b.Fatalf("smtp-sink did not start: %v", err)
 		}
-		if _, err := os.Stat(sink); err != nil {
-			b.Skip("smtp-sink not installed (Debian package postfix)")
-		}
-		port := freePort(b)
-		cmd := exec.Command(sink, "-u", "nobody", fmt.Sprintf("127.0.0.1:%d", port), "1000")
-		if err := cmd.Start(); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { cmd.Process.Kill(); cmd.Wait() }()
-		waitListening(b, port)
 		ours := startServer(b, &Server{Domain: "hamburger.edu", Greeting: "ESMTP", Backend: Discard{}})
 		var sinkRate, ourRate float64
 		for i := 0; i < b.N*rounds; i++ {
-			sinkRate += smtpSource(b, fmt.Sprintf("127.0.0.1:%d", port), n)
+			sinkRate += smtpSource(b, addr, n)
 			ourRate += smtpSource(b, ours, n)
 		}
 		k := float64(b.N * rounds)
@@ -104,22 +93,6 @@ func BenchmarkSmtpSource(b *testing.B) {
 		b.ReportMetric(ourRate/k, "appnet-msg/s")
 		b.ReportMetric(ourRate/pfRate, "ratio")
 	})
-}
-
-func waitListening(b *testing.B, port int) {
-	ctx := testCtx(b)
-	for {
-		c, err := Dial(ctx, fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-ctx.Done():
-			b.Fatalf("nothing listens on %d", port)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
 }
 
 // startPostfixMaildir runs Postfix as hamburger.edu's full mail server:

@@ -14,6 +14,7 @@ import (
 
 	"appnet.dev/smtp/message"
 	"appnet.dev/sockets"
+	"appnet.dev/sockets/sockettest"
 )
 
 func TestRetrySchedule(t *testing.T) {
@@ -369,7 +370,7 @@ func TestQueueRun(t *testing.T) {
 // TestQueueStartTLS: the queue upgrades to TLS when the receiving server
 // offers STARTTLS and the queue has a TLS configuration.
 func TestQueueStartTLS(t *testing.T) {
-	scfg, ccfg := testCert(t)
+	scfg, ccfg := sockettest.TestCert(t, "hamburger.edu", "localhost", "127.0.0.1")
 	w := newWorld(t, nil, func(s *Server) { s.TLSConfig = scfg })
 	w.queue.TLSConfig = ccfg
 	w.submit(t, "bob@hamburger.edu")

@@ -8,10 +8,10 @@
 // to install, when the program is missing. It picks a port with
 // [FreePort], starts the peer with [StartProcess] (which stops it by
 // PID when the test ends and shows its output if the test failed),
-// waits for it with [Process.WaitDial] (or [WaitDial]), and talks TLS to it with the
-// certificate of [TestCert]. [SyncBuffer] collects a Trace or a peer's
-// output that several goroutines write at once, and waits for a line in
-// it with [SyncBuffer.WaitFor].
+// waits for it with [Process.WaitDial] (or [WaitDial]), and talks TLS to
+// it with the certificate of [TestCert]. [SyncBuffer] collects a Trace or
+// a peer's output that several goroutines write at once, and waits for a
+// line in it with [SyncBuffer.WaitFor].
 //
 // Every goroutine has an owner that stops it: [VerifyNoLeaks], as a
 // package's TestMain, checks after the tests that none of appnet's is
