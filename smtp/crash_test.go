@@ -19,7 +19,8 @@ import (
 )
 
 // TestMain runs the test binary as a crash-test child process when
-// APPNET_SMTP_CRASH names a role.
+// APPNET_SMTP_CRASH names a role. Otherwise it runs the tests and checks
+// that they leave no goroutine behind (see leak_test.go).
 func TestMain(m *testing.M) {
 	if role := os.Getenv("APPNET_SMTP_CRASH"); role != "" {
 		if err := crashChild(role, os.Getenv("APPNET_SMTP_DIR")); err != nil {
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(sockettest.VerifyNoLeaks(m))
 }
 
 func crashChild(role, dir string) error {

@@ -17,14 +17,14 @@ const module = "appnet.dev/"
 // on a channel, a lock, a timer or the network. That is what a leak looks
 // like: a server goroutine that Close did not stop, a reader whose
 // connection nobody closed. Left out are goroutines that are running or
-// runnable (one that has just signalled a WaitGroup still has to return)
-// and the goroutines of tests, the caller's among them.
+// runnable (one that has just signalled a WaitGroup still has to return),
+// the caller, and the goroutines of tests.
 func BlockedGoroutines() []string {
 	return goroutines(false)
 }
 
 // goroutines returns the stacks of appnet's goroutines other than the
-// tests', the running and runnable ones too if all is set.
+// caller and the tests, the running and runnable ones too if all is set.
 func goroutines(all bool) []string {
 	buf := make([]byte, 1<<16)
 	for {
@@ -35,8 +35,10 @@ func goroutines(all bool) []string {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+	// The first stack is the caller's own.
+	_, others, _ := strings.Cut(string(buf), "\n\n")
 	var found []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
+	for _, g := range strings.Split(others, "\n\n") {
 		header, _, _ := strings.Cut(g, "\n")
 		if !all && (strings.Contains(header, "[running]") || strings.Contains(header, "[runnable]")) {
 			continue

@@ -70,6 +70,17 @@ func TestVerifyNoLeaks(t *testing.T) {
 	}
 }
 
+// TestVerifyNoLeaksFromMain: TestMain calls VerifyNoLeaks outside any
+// test, on the main goroutine; that goroutine is not a leak.
+func TestVerifyNoLeaksFromMain(t *testing.T) {
+	var out strings.Builder
+	code := make(chan int)
+	go func() { code <- verifyNoLeaks(runner(func() int { return 0 }), time.Second, &out) }()
+	if c := <-code; c != 0 || out.Len() != 0 {
+		t.Errorf("code %d, printed %q", c, out.String())
+	}
+}
+
 func TestVerifyNoLeaksWaitsForGoroutinesOnTheirWayOut(t *testing.T) {
 	var out strings.Builder
 	release, done := make(chan struct{}), make(chan struct{})
