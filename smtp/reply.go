@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"appnet.dev/sockets"
 )
 
 // A Reply is an SMTP server's answer (RFC 5321 §4.2): a three-digit code,
@@ -116,8 +118,9 @@ func (e *ProtocolError) Error() string { return "smtp: protocol error: " + e.Wha
 
 // Sentinels.
 var (
-	// ErrServerClosed is returned by Serve after Shutdown or Close.
-	ErrServerClosed = errors.New("smtp: server closed")
+	// ErrServerClosed is returned by Serve after Shutdown or Close. It is
+	// sockets.ErrServerClosed, the one value every appnet server returns.
+	ErrServerClosed = sockets.ErrServerClosed
 	// ErrMessageTooLarge is returned while reading a message beyond the
 	// SIZE limit.
 	ErrMessageTooLarge = errors.New("smtp: message too large")

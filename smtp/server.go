@@ -15,7 +15,6 @@ import (
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,24 +71,17 @@ type Server struct {
 	// "C: HELO …").
 	Trace io.Writer
 	// ErrorLog receives errors from accepting and delivering; nil means
-	// they are dropped.
+	// log.Default().
 	ErrorLog *log.Logger
 	// Now is the clock for Received: dates; nil means time.Now.
 	Now func() time.Time
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	closing   atomic.Bool
-	wg        sync.WaitGroup // Serve loops and sessions, Close waits for it
-	seq       atomic.Int64
-	// ctx is the parent of every session's context; Close cancels it, so
-	// a Backend in the middle of a delivery is told to stop.
-	ctx    context.Context
-	cancel context.CancelFunc
-	// stop is closed when Shutdown or Close begins: it ends an accept
-	// loop waiting to retry.
-	stop chan struct{}
+	// life tracks listeners and sessions through serving, shutting down
+	// and closed. Its Context is the parent of every session's context:
+	// Close cancels it, so a Backend in the middle of a delivery is told
+	// to stop.
+	life sockets.Lifecycle
+	seq  atomic.Int64
 }
 
 // state is where a session is in the dialogue of the slides:
@@ -189,6 +181,8 @@ func (srv *Server) maxSize() int64 {
 func (srv *Server) logf(format string, args ...any) {
 	if srv.ErrorLog != nil {
 		srv.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
 	}
 }
 
@@ -209,7 +203,7 @@ func (srv *Server) isLocal(domain string) bool {
 	return false
 }
 
-// ListenAndServe listens on Addr and serves.
+// ListenAndServe listens on Addr (default ":25") and serves.
 func (srv *Server) ListenAndServe() error {
 	addr := srv.Addr
 	if addr == "" {
@@ -224,106 +218,26 @@ func (srv *Server) ListenAndServe() error {
 
 // Serve accepts connections on l and serves each in its own goroutine
 // until Shutdown or Close, when it returns ErrServerClosed. It closes l.
+// Accept errors that pass (out of file descriptors for a moment, a
+// client that gave up before it was accepted) are logged and waited out,
+// as sockets.AcceptRetry says, rather than stop the serving.
 func (srv *Server) Serve(l net.Listener) error {
-	srv.mu.Lock()
-	if srv.closing.Load() {
-		srv.mu.Unlock()
-		l.Close()
-		return ErrServerClosed
-	}
-	srv.initLocked()
-	srv.listeners[l] = struct{}{}
-	srv.wg.Add(1)
-	stop := srv.stop
-	srv.mu.Unlock()
-	defer srv.wg.Done()
-	defer func() {
-		srv.mu.Lock()
-		delete(srv.listeners, l)
-		srv.mu.Unlock()
-		l.Close()
-	}()
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if srv.closing.Load() {
-				return ErrServerClosed
-			}
-			// Out of file descriptors for a moment (EMFILE), a client
-			// that gave up before we accepted it: wait and go on, as
-			// the shared policy says, rather than stop serving.
-			wait, retry := sockets.AcceptRetry(err, delay)
-			if !retry {
-				return err
-			}
-			delay = wait
-			srv.logf("smtp: accept: %v; retrying in %v", err, delay)
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-stop:
-				t.Stop()
-				return ErrServerClosed
-			}
-			continue
-		}
-		delay = 0
-		s := srv.track(c)
-		if s == nil {
-			return ErrServerClosed
-		}
-		go s.serve()
-	}
-}
-
-// initLocked makes the server's maps and its context; srv.mu is held.
-func (srv *Server) initLocked() {
-	if srv.listeners == nil {
-		srv.listeners = map[net.Listener]struct{}{}
-		srv.sessions = map[*session]struct{}{}
-		srv.ctx, srv.cancel = context.WithCancel(context.Background())
-		srv.stop = make(chan struct{})
-	}
-}
-
-// stopAccepting marks the server closing, closes its listeners and ends
-// the accept loops' waits; srv.mu is held.
-func (srv *Server) stopAccepting() {
-	if !srv.closing.Swap(true) && srv.stop != nil {
-		close(srv.stop)
-	}
-	for l := range srv.listeners {
-		l.Close()
-	}
-}
-
-// track registers a session for c, so Shutdown and Close can reach it
-// and wait for it, or closes c and returns nil if the server is closing.
-// The session's serve unregisters it.
-func (srv *Server) track(c net.Conn) *session {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.closing.Load() {
-		c.Close()
-		return nil
-	}
-	srv.initLocked()
-	ctx, cancel := context.WithCancel(srv.ctx)
-	s := &session{srv: srv, raw: c, ctx: ctx, cancel: cancel}
-	s.setConn(c)
-	srv.sessions[s] = struct{}{}
-	srv.wg.Add(1)
-	return s
+	return srv.life.Serve(l, srv.serveConn, srv.ErrorLog)
 }
 
 // ServeConn serves one connection in the calling goroutine, as for a
 // connection from net.Pipe. Shutdown and Close end it as they end the
 // sessions Serve started.
 func (srv *Server) ServeConn(c net.Conn) {
-	if s := srv.track(c); s != nil {
-		s.serve()
-	}
+	srv.life.ServeConn(c, srv.serveConn)
+}
+
+// serveConn runs one session on c, which the server's Lifecycle tracks.
+func (srv *Server) serveConn(c net.Conn) {
+	ctx, cancel := context.WithCancel(srv.life.Context())
+	s := &session{srv: srv, raw: c, ctx: ctx, cancel: cancel}
+	s.setConn(c)
+	s.serve()
 }
 
 // Shutdown stops accepting, lets sessions finish the transaction they are
@@ -331,42 +245,14 @@ func (srv *Server) ServeConn(c net.Conn) {
 // until ctx is done: then it does what Close does, cancelling the
 // deliveries still running, and waits for them.
 func (srv *Server) Shutdown(ctx context.Context) error {
-	srv.mu.Lock()
-	srv.stopAccepting()
-	for s := range srv.sessions {
-		s.wakeIfIdle()
-	}
-	srv.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		srv.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		srv.Close()
-		<-done
-		return ctx.Err()
-	}
+	return srv.life.Shutdown(ctx)
 }
 
 // Close closes the listeners and every connection at once, cancels the
 // context of every session (so a Backend in the middle of Deliver is told
 // to give up), and waits for every session to end.
 func (srv *Server) Close() error {
-	srv.mu.Lock()
-	srv.stopAccepting()
-	if srv.cancel != nil {
-		srv.cancel()
-	}
-	for s := range srv.sessions {
-		s.raw.Close()
-	}
-	srv.mu.Unlock()
-	srv.wg.Wait()
-	return nil
+	return srv.life.Close()
 }
 
 // A session is one client connection.
@@ -382,9 +268,8 @@ type session struct {
 	ctx     context.Context // cancelled by Close and when the session ends
 	cancel  context.CancelFunc
 
-	idle atomic.Bool
-	rdl  time.Time // the read deadline last set
-	wdl  time.Time // the write deadline last set
+	rdl time.Time // the read deadline last set
+	wdl time.Time // the write deadline last set
 
 	helo     string
 	esmtp    bool
@@ -429,20 +314,12 @@ func (s *session) setConn(c net.Conn) {
 // the client.
 func (s *session) buffered() int { return s.lr.Buffered() + s.br.Buffered() }
 
-// wakeIfIdle interrupts a session waiting for a command, so it can say 421.
-func (s *session) wakeIfIdle() {
-	if s.idle.Load() {
-		s.raw.SetReadDeadline(time.Now())
-	}
-}
-
-// setIdle marks the session as waiting for a command (or not); it reports
-// false if the server is shutting down. Shutdown sets closing before it
-// looks at idle, and a session sets idle before it looks at closing, so
-// one of the two always sees the other.
-func (s *session) setIdle(idle bool) bool {
-	s.idle.Store(idle)
-	return !(idle && s.srv.closing.Load())
+// setIdle marks the session as waiting for a command (true) or working on
+// one (false), and reports whether the server is shutting down. Shutdown
+// wakes a session waiting for a command, so it can say 421 (see
+// sockets.Lifecycle.SetIdle).
+func (s *session) setIdle(idle bool) (closing bool) {
+	return s.srv.life.SetIdle(s.raw, idle)
 }
 
 // readDeadline moves the read and write deadlines to about now+d before
@@ -522,10 +399,6 @@ func (s *session) serve() {
 			s.tlsConn.Close()
 		}
 		s.raw.Close()
-		s.srv.mu.Lock()
-		delete(s.srv.sessions, s)
-		s.srv.mu.Unlock()
-		s.srv.wg.Done()
 	}()
 	srv := s.srv
 	if srv.Greeting != "" {
@@ -545,12 +418,12 @@ func (s *session) serve() {
 		// The deadline first: once the session is idle, Shutdown may
 		// move it to now to wake the read, and must not be undone.
 		s.readDeadline(srv.commandTimeout())
-		if !s.setIdle(true) {
+		if s.setIdle(true) {
 			s.closeWith(421, "4.3.2", "service shutting down")
 			return
 		}
 		line, err := s.lr.ReadRawLine()
-		if !s.setIdle(false) && err != nil {
+		if s.setIdle(false) && err != nil {
 			s.closeWith(421, "4.3.2", "service shutting down")
 			return
 		}
