@@ -1358,9 +1358,7 @@ func (s *session) cmdIdle(tag string) error {
 					s.bad(tag, "%s", se.What)
 					return nil
 				}
-				s.mu.Lock()
-				closing := s.closing
-				s.mu.Unlock()
+				closing := s.srv.life.Closing()
 				var ne net.Error
 				switch {
 				case closing:

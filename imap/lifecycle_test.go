@@ -237,7 +237,7 @@ func TestServeCloseDuringAcceptPause(t *testing.T) {
 }
 
 // An error Accept cannot recover from ends Serve, which closes its
-// listener and forgets it.
+// listener (the Lifecycle forgets it: see sockets).
 func TestServeFatalAcceptError(t *testing.T) {
 	bad := errors.New("listener broken")
 	l := newFlaky(t, 1, bad)
@@ -248,12 +248,6 @@ func TestServeFatalAcceptError(t *testing.T) {
 	}
 	if !l.isClosed() {
 		t.Error("listener left open")
-	}
-	srv.mu.Lock()
-	n := len(srv.listeners)
-	srv.mu.Unlock()
-	if n != 0 {
-		t.Errorf("%d listeners still tracked", n)
 	}
 	srv.Close()
 }
@@ -276,10 +270,7 @@ func TestCloseWaitsForServeConn(t *testing.T) {
 	srv.Close()
 	// The session forgets itself just before it ends; Close must have
 	// waited for that.
-	srv.mu.Lock()
-	left := len(srv.conns)
-	srv.mu.Unlock()
-	if left != 0 {
+	if left := srv.life.Conns(); left != 0 {
 		t.Error("Close returned before ServeConn's session ended")
 	}
 	<-ended

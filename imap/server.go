@@ -21,8 +21,9 @@ import (
 )
 
 // ErrServerClosed is returned by Serve and ListenAndServe after Shutdown or
-// Close.
-var ErrServerClosed = errors.New("imap: server closed")
+// Close. It is sockets.ErrServerClosed, the one value every appnet server
+// returns.
+var ErrServerClosed = sockets.ErrServerClosed
 
 // ErrAuthFailed is what a Backend returns for a wrong name or password.
 var ErrAuthFailed = errors.New("imap: authentication failed")
@@ -106,6 +107,8 @@ func ParseUsers(r io.Reader) (map[string]string, error) {
 // A Server is an IMAP server. Its zero value, with a Backend, is ready to
 // use.
 type Server struct {
+	// Addr is the address ListenAndServe listens on; default ":143".
+	Addr string
 	// Hostname is named in the greeting; default "localhost".
 	Hostname string
 	Backend  Backend
@@ -133,17 +136,12 @@ type Server struct {
 	// Trace, if set, receives every session's dialogue ("S: ...",
 	// "C: ...").
 	Trace io.Writer
-	// ErrorLog receives errors of the store; default: the log package's
-	// standard logger.
+	// ErrorLog receives errors of the store and of accepting; nil means
+	// log.Default().
 	ErrorLog *log.Logger
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*session]struct{}
-	closed    bool
-	done      chan struct{} // closed when closed is set: ends accept pauses
-	wg        sync.WaitGroup
-	meta      metaCache
+	life sockets.Lifecycle // listeners and sessions, from serving to closed
+	meta metaCache
 }
 
 func (srv *Server) hostname() string {
@@ -175,8 +173,9 @@ func (srv *Server) logf(format string, args ...any) {
 	}
 }
 
-// ListenAndServe listens on addr (default ":143") and serves.
-func (srv *Server) ListenAndServe(addr string) error {
+// ListenAndServe listens on Addr (default ":143") and serves.
+func (srv *Server) ListenAndServe() error {
+	addr := srv.Addr
 	if addr == "" {
 		addr = ":143"
 	}
@@ -190,131 +189,22 @@ func (srv *Server) ListenAndServe(addr string) error {
 // Serve accepts connections on l and serves each in its own goroutine
 // until Shutdown or Close; it then returns ErrServerClosed. It closes l
 // when it returns. Passing errors of Accept (out of file descriptors, a
-// client that gave up) are waited out as sockets.AcceptRetry says; any
-// other ends Serve.
+// client that gave up) are logged and waited out as sockets.AcceptRetry
+// says; any other ends Serve.
 func (srv *Server) Serve(l net.Listener) error {
-	if !srv.trackListener(l) {
-		l.Close()
-		return ErrServerClosed
-	}
-	defer srv.wg.Done()
-	defer srv.untrackListener(l)
-	var wait time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if srv.isClosed() {
-				return ErrServerClosed
-			}
-			var retry bool
-			if wait, retry = sockets.AcceptRetry(err, wait); !retry {
-				return fmt.Errorf("imap: accept: %w", err)
-			}
-			if !srv.pause(wait) {
-				return ErrServerClosed
-			}
-			continue
-		}
-		wait = 0
-		s := srv.newSession(c)
-		if !srv.trackSession(s) {
-			c.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer srv.wg.Done()
-			defer srv.untrackSession(s)
-			s.serve()
-		}()
-	}
+	return srv.life.Serve(l, srv.serveConn, srv.ErrorLog)
 }
 
 // ServeConn serves one connection (say one end of net.Pipe) and returns
 // when the session ends. Close and Shutdown wait for it; after them it
 // closes c at once.
 func (srv *Server) ServeConn(c net.Conn) {
-	s := srv.newSession(c)
-	if !srv.trackSession(s) {
-		c.Close()
-		return
-	}
-	defer srv.wg.Done()
-	defer srv.untrackSession(s)
-	s.serve()
+	srv.life.ServeConn(c, srv.serveConn)
 }
 
-// trackListener adds l to the listeners Close closes, unless the server
-// is closed; then Serve counts in wg.
-func (srv *Server) trackListener(l net.Listener) bool {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.closed {
-		return false
-	}
-	if srv.listeners == nil {
-		srv.listeners = make(map[net.Listener]struct{})
-	}
-	srv.listeners[l] = struct{}{}
-	srv.wg.Add(1)
-	return true
-}
-
-func (srv *Server) untrackListener(l net.Listener) {
-	srv.mu.Lock()
-	delete(srv.listeners, l)
-	srv.mu.Unlock()
-	l.Close()
-}
-
-// trackSession adds s to the sessions Close and Shutdown end, unless the
-// server is closed; then its goroutine counts in wg.
-func (srv *Server) trackSession(s *session) bool {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.closed {
-		return false
-	}
-	if srv.conns == nil {
-		srv.conns = make(map[*session]struct{})
-	}
-	srv.conns[s] = struct{}{}
-	srv.wg.Add(1)
-	return true
-}
-
-func (srv *Server) untrackSession(s *session) {
-	srv.mu.Lock()
-	delete(srv.conns, s)
-	srv.mu.Unlock()
-}
-
-func (srv *Server) isClosed() bool {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	return srv.closed
-}
-
-// closing returns a channel closed by Close and Shutdown.
-func (srv *Server) closing() <-chan struct{} {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if srv.done == nil {
-		srv.done = make(chan struct{})
-	}
-	return srv.done
-}
-
-// pause waits d before the next Accept; false means the server closed
-// meanwhile.
-func (srv *Server) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-srv.closing():
-		return false
-	}
+// serveConn runs one session on c, which the server's Lifecycle tracks.
+func (srv *Server) serveConn(c net.Conn) {
+	srv.newSession(c).serve()
 }
 
 // Shutdown stops accepting connections, tells sessions that are waiting
@@ -322,56 +212,13 @@ func (srv *Server) pause(d time.Duration) bool {
 // command, and waits for every session to end or ctx to be done; then it
 // closes what is left, as Close does.
 func (srv *Server) Shutdown(ctx context.Context) error {
-	srv.closeListeners()
-	// No session starts once the server is closed, and a session told to
-	// end stays told: one pass reaches them all.
-	srv.mu.Lock()
-	for s := range srv.conns {
-		s.shutdown()
-	}
-	srv.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		srv.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		srv.Close()
-		<-done
-		return ctx.Err()
-	}
+	return srv.life.Shutdown(ctx)
 }
 
 // Close closes the listeners and every connection at once, and waits for
 // the sessions' goroutines (ServeConn's included) to end.
 func (srv *Server) Close() error {
-	srv.closeListeners()
-	srv.mu.Lock()
-	for s := range srv.conns {
-		s.raw.Close() // raw never changes; conn does at STARTTLS
-	}
-	srv.mu.Unlock()
-	srv.wg.Wait()
-	return nil
-}
-
-func (srv *Server) closeListeners() {
-	srv.mu.Lock()
-	defer srv.mu.Unlock()
-	if !srv.closed {
-		srv.closed = true
-		if srv.done == nil {
-			srv.done = make(chan struct{})
-		}
-		close(srv.done)
-	}
-	for l := range srv.listeners {
-		l.Close()
-	}
-	srv.listeners = nil
+	return srv.life.Close()
 }
 
 // State is where an IMAP session stands (RFC 3501 §3).
@@ -408,10 +255,6 @@ type session struct {
 	state State
 	tls   bool
 
-	mu      sync.Mutex
-	closing bool // Shutdown asked the session to end
-	waiting bool // blocked reading a command or idling
-
 	user     string
 	store    *maildir.Store
 	box      *maildir.Mailbox
@@ -447,21 +290,13 @@ func (s *session) setConn(c net.Conn) {
 	s.w = bufio.NewWriterSize(s.conn, 16<<10)
 }
 
-// shutdown ends the session if it is waiting for a command.
-func (s *session) shutdown() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closing = true
-	if s.waiting {
-		s.conn.SetReadDeadline(time.Now())
-	}
-}
-
-func (s *session) setWaiting(w bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.waiting = w
-	return s.closing
+// setWaiting marks the session as waiting for a command or idling (true)
+// or working on a command (false), and reports whether the server is
+// shutting down. Shutdown wakes a waiting session by moving its read
+// deadline to now, so that it can say BYE (see sockets.Lifecycle.SetIdle):
+// set the read deadline before calling setWaiting(true).
+func (s *session) setWaiting(w bool) (closing bool) {
+	return s.srv.life.SetIdle(s.raw, w)
 }
 
 // errFatal ends the session after a response that cannot be recovered from.
@@ -540,12 +375,14 @@ func (s *session) serve() {
 
 // command reads and runs one command. A non-nil error ends the session.
 func (s *session) command() error {
+	// The deadline first: once the session is waiting, Shutdown may move
+	// it to now to wake the read, and that must not be undone.
+	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
 	if s.setWaiting(true) {
 		fmt.Fprintf(s.w, "* BYE %s shutting down\r\n", s.srv.hostname())
 		s.flush()
 		return errFatal
 	}
-	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
 	s.r.reset()
 	s.litLimit = 0
 	// Wait for the first byte of the command, then stop counting idle time.

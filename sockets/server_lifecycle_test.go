@@ -372,6 +372,12 @@ func TestLifecycleAcceptGivesUp(t *testing.T) {
 		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("listener left open: Accept = %v", err)
 		}
+		lc.mu.Lock()
+		n := len(lc.listeners)
+		lc.mu.Unlock()
+		if n != 0 {
+			t.Errorf("%d listeners still tracked after Serve returned", n)
+		}
 	})
 	t.Run("close during wait", func(t *testing.T) {
 		var lc Lifecycle
