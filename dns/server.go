@@ -41,14 +41,15 @@ type HandlerFunc func(ctx context.Context, reply *Message, req *Request)
 func (f HandlerFunc) ServeDNS(ctx context.Context, reply *Message, req *Request) { f(ctx, reply, req) }
 
 // ErrServerClosed is returned by the Serve methods after Shutdown or Close.
-var ErrServerClosed = errors.New("dns: server closed")
+// It is sockets.ErrServerClosed, the one value every appnet server returns.
+var ErrServerClosed = sockets.ErrServerClosed
 
 // A Server is an authoritative name server on UDP and TCP (RFC 1035 §4.2,
 // RFC 7766). The zero value with a Handler is ready to use. Answering a
 // query allocates nothing; on Linux, UDP datagrams are read and written in
 // batches (recvmmsg and sendmmsg), several queries per system call.
 type Server struct {
-	Addr    string  // for ListenAndServe; "127.0.0.1:5300" say
+	Addr    string  // for ListenAndServe; default ":53" ("127.0.0.1:5300" in a lab)
 	Handler Handler // e.g. a *Zones
 
 	// UDPSize is the largest UDP reply sent to an EDNS client (RFC 6891);
@@ -73,17 +74,13 @@ type Server struct {
 	// prefix (response rate limiting, against amplification).
 	RateLimit *RRL
 	// ErrorLog receives what goes wrong inside the server, such as a
-	// handler's panic with its stack; nil means it is dropped.
+	// handler's panic with its stack, or an accept error it waits out;
+	// nil means log.Default().
 	ErrorLog *log.Logger
 
-	mu      sync.Mutex
-	closed  bool // by Shutdown or Close
-	ctx     context.Context
-	cancel  context.CancelFunc
-	pconns  map[net.PacketConn]struct{}
-	lns     map[net.Listener]struct{}
-	conns   map[net.Conn]struct{}
-	wg      sync.WaitGroup
+	// life tracks sockets and TCP connections from serving to closed;
+	// its Context is the handlers' context, cancelled by Close.
+	life    sockets.Lifecycle
 	traceMu sync.Mutex
 }
 
@@ -101,40 +98,16 @@ func dflt(d, def time.Duration) time.Duration {
 	return def
 }
 
-// start registers pc or l (one of them) with the server, under the lock
-// that Close takes, so that Close always sees it; it reports false if the
-// server is already closed.
-func (s *Server) start(pc net.PacketConn, l net.Listener) (context.Context, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, false
-	}
-	if s.ctx == nil {
-		s.ctx, s.cancel = context.WithCancel(context.Background())
-		s.pconns = make(map[net.PacketConn]struct{})
-		s.lns = make(map[net.Listener]struct{})
-		s.conns = make(map[net.Conn]struct{})
-	}
-	if pc != nil {
-		s.pconns[pc] = struct{}{}
-	}
-	if l != nil {
-		s.lns[l] = struct{}{}
-	}
-	s.wg.Add(1)
-	return s.ctx, true
+// ServePacket answers the queries arriving on pc until Shutdown or Close,
+// then returns ErrServerClosed. It closes pc when it returns.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	return s.life.ServePacket(pc, s.serveUDP)
 }
 
-// ServePacket answers the queries arriving on pc until Shutdown or Close,
-// then returns ErrServerClosed.
-func (s *Server) ServePacket(pc net.PacketConn) error {
-	ctx, ok := s.start(pc, nil)
-	if !ok {
-		pc.Close()
-		return ErrServerClosed
-	}
-	defer s.wg.Done()
+// serveUDP runs Workers loops on pc and returns the first one's error once
+// all have ended (closing pc ends them all).
+func (s *Server) serveUDP(pc net.PacketConn) error {
+	ctx := s.life.Context()
 	n := s.Workers
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
@@ -147,14 +120,8 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	for range n {
 		if err := <-errs; first == nil {
 			first = err
+			pc.Close() // one loop failed: end the others too
 		}
-	}
-	s.mu.Lock()
-	delete(s.pconns, pc)
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
-		return ErrServerClosed
 	}
 	return first
 }
@@ -348,89 +315,60 @@ func (s *Server) serveSafely(ctx context.Context, reply *Message, req *Request) 
 	defer func() {
 		if v := recover(); v != nil {
 			ok = false
-			if s.ErrorLog != nil {
-				buf := make([]byte, 64<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				q := "?"
-				if len(req.Questions) == 1 {
-					q = req.Questions[0].Name.String() + " " + req.Questions[0].Type.String()
-				}
-				s.ErrorLog.Printf("dns: panic serving %s (%s): %v\n%s", req.Remote, q, v, buf)
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			q := "?"
+			if len(req.Questions) == 1 {
+				q = req.Questions[0].Name.String() + " " + req.Questions[0].Type.String()
 			}
+			s.logf("dns: panic serving %s (%s): %v\n%s", req.Remote, q, v, buf)
 		}
 	}()
 	s.Handler.ServeDNS(ctx, reply, req)
 	return true
 }
 
+// logf writes to ErrorLog, or to log.Default() if it is nil.
+func (s *Server) logf(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
 // Serve answers queries on TCP connections accepted from l (RFC 7766:
 // two-octet length before each message, several queries per connection)
-// until Shutdown or Close, then returns ErrServerClosed.
+// until Shutdown or Close, then returns ErrServerClosed. It closes l when
+// it returns.
 func (s *Server) Serve(l net.Listener) error {
-	ctx, ok := s.start(nil, l)
-	if !ok {
-		l.Close()
-		return ErrServerClosed
+	maxConns := s.MaxTCPConns
+	if maxConns <= 0 {
+		maxConns = 1000
 	}
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.lns, l)
-		s.mu.Unlock()
-	}()
-	var wait time.Duration
+	return s.life.Serve(&connLimit{Listener: l, s: s, max: maxConns}, s.serveTCP, s.ErrorLog)
+}
+
+// connLimit closes the connections it accepts while max are open already.
+type connLimit struct {
+	net.Listener
+	s   *Server
+	max int
+}
+
+func (l *connLimit) Accept() (net.Conn, error) {
 	for {
-		c, err := l.Accept()
-		if err != nil {
-			s.mu.Lock()
-			closed := s.closed
-			s.mu.Unlock()
-			if closed {
-				return ErrServerClosed
-			}
-			// Out of descriptors for a moment: wait and accept again,
-			// unless the server closes meanwhile.
-			var retry bool
-			if wait, retry = sockets.AcceptRetry(err, wait); !retry {
-				return err
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return ErrServerClosed
-			}
-			continue
+		c, err := l.Listener.Accept()
+		if err != nil || l.s.life.Conns() < l.max {
+			return c, err
 		}
-		wait = 0
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			c.Close()
-			return ErrServerClosed
-		}
-		maxConns := s.MaxTCPConns
-		if maxConns <= 0 {
-			maxConns = 1000
-		}
-		if len(s.conns) >= maxConns {
-			s.mu.Unlock()
-			c.Close()
-			continue
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			s.serveConn(ctx, c)
-			c.Close()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
+		c.Close()
 	}
+}
+
+// serveTCP serves one TCP connection, in the handlers' context.
+func (s *Server) serveTCP(c net.Conn) {
+	s.serveConn(s.life.Context(), c)
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
@@ -446,18 +384,16 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	for range maxQ {
 		var lb [2]byte
-		// Set the idle deadline under the lock Shutdown takes, so that
-		// its deadline of "now" cannot be overwritten by this one.
-		s.mu.Lock()
-		done := s.closed
-		if !done {
-			c.SetReadDeadline(time.Now().Add(dflt(s.IdleTimeout, 10*time.Second)))
+		// The idle deadline first: while the connection waits for its
+		// next query, Shutdown may move it to now to end the wait, and
+		// that must not be undone.
+		c.SetReadDeadline(time.Now().Add(dflt(s.IdleTimeout, 10*time.Second)))
+		if s.life.SetIdle(c, true) {
+			return // shutting down
 		}
-		s.mu.Unlock()
-		if done {
-			return
-		}
-		if _, err := io.ReadFull(c, lb[:]); err != nil {
+		_, err := io.ReadFull(c, lb[:])
+		s.life.SetIdle(c, false) // a query under way is answered
+		if err != nil {
 			return
 		}
 		n := int(binary.BigEndian.Uint16(lb[:]))
@@ -524,58 +460,17 @@ func (s *Server) ListenAndServe() error {
 	return s.ServeBoth(pc, ln)
 }
 
-// closeAll closes listeners and sockets; with conns, TCP connections too.
-func (s *Server) closeAll(conns bool) {
-	s.mu.Lock()
-	s.closed = true
-	for pc := range s.pconns {
-		pc.Close()
-	}
-	for l := range s.lns {
-		l.Close()
-	}
-	for c := range s.conns {
-		if conns {
-			c.Close()
-		} else {
-			// Wake connections waiting for their next query; one
-			// being answered finishes that answer first.
-			c.SetReadDeadline(time.Now())
-		}
-	}
-	if s.cancel != nil && conns {
-		s.cancel()
-	}
-	s.mu.Unlock()
-}
-
 // Shutdown stops accepting queries, lets the queries being answered finish
-// and waits for every goroutine, or until ctx is done.
+// and waits for every goroutine, or until ctx is done: then it closes the
+// connections left, as Close does.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.closeAll(false)
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.mu.Lock()
-		if s.cancel != nil {
-			s.cancel()
-		}
-		s.mu.Unlock()
-		return nil
-	case <-ctx.Done():
-		s.closeAll(true)
-		<-done
-		return ctx.Err()
-	}
+	return s.life.Shutdown(ctx)
 }
 
 // Close closes every socket and connection at once and waits for the
 // server's goroutines to end.
 func (s *Server) Close() error {
-	s.closeAll(true)
-	s.wg.Wait()
-	return nil
+	return s.life.Close()
 }
 
 func (s *Server) trace(who string, m *Message) {
