@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets/sockettest"
 )
 
 // The interop benchmarks measure the figures against the real
@@ -54,41 +55,33 @@ func newBenchContent(b *testing.B, announce string) benchContent {
 // aria2Seed starts aria2 seeding c and returns its address, once it
 // accepts connections.
 func aria2Seed(b *testing.B, c benchContent, ip string) string {
-	aria2 := needAria2(b)
-	port := freePort(b, ip)
+	aria2 := sockettest.Need(b, "aria2c", "aria2")
+	port := sockettest.FreePort(b)
 	p := run(b, aria2, append(aria2Args(ip, port, c.src), c.tf)...)
 	addr := net.JoinHostPort(ip, strconv.Itoa(port))
 	waitListening(b, addr, p)
 	return addr
 }
 
-// waitListening dials addr until it answers: at most 200 tries over 10 s.
-func waitListening(b *testing.B, addr string, p *process) {
-	for range 200 {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-p.done:
-			b.Fatalf("peer exited:\n%s", p.out)
-		case <-time.After(50 * time.Millisecond):
-		}
+// waitListening waits, at most 10 s, until the peer p accepts on addr.
+func waitListening(b *testing.B, addr string, p *sockettest.Process) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := p.WaitDial(ctx, "tcp", addr); err != nil {
+		b.Fatal(err)
 	}
-	b.Fatalf("%s never listened:\n%s", addr, p.out)
 }
 
 // ltGet runs libtorrent downloading c from addr and returns the time it
 // reports from adding the torrent to seeding.
 func ltGet(b *testing.B, c benchContent, ip, addr string) time.Duration {
-	needLibtorrent(b)
+	py := libtorrent(b)
 	dst := b.TempDir()
-	p := run(b, "/usr/bin/python3", "testdata/ltpeer.py", "get", c.tf, dst, fmt.Sprintf("%s:%d", ip, freePort(b, ip)), "300", addr)
-	if err := p.wait(320 * time.Second); err != nil {
-		b.Fatalf("libtorrent: %v\n%s", err, p.out)
+	p := run(b, py, "testdata/ltpeer.py", "get", c.tf, dst, fmt.Sprintf("%s:%d", ip, sockettest.FreePort(b)), "300", addr)
+	if err := waitExit(p, 320*time.Second); err != nil {
+		b.Fatalf("libtorrent: %v", err)
 	}
-	out := p.out.String()
+	out := p.Output()
 	i := strings.Index(out, "done ")
 	if i < 0 {
 		b.Fatalf("libtorrent said:\n%s", out)
@@ -166,11 +159,10 @@ func BenchmarkInteropLibtorrentFromUs(b *testing.B) {
 }
 
 func BenchmarkInteropLibtorrentFromLibtorrent(b *testing.B) {
-	needLibtorrent(b)
+	py := libtorrent(b)
 	c := newBenchContent(b, "http://127.0.0.1:1/announce")
-	port := freePort(b, "127.0.0.5")
-	addr := fmt.Sprintf("127.0.0.5:%d", port)
-	p := run(b, "/usr/bin/python3", "testdata/ltpeer.py", "seed", c.tf, c.src, addr, "600")
+	addr := fmt.Sprintf("127.0.0.5:%d", sockettest.FreePort(b))
+	p := run(b, py, "testdata/ltpeer.py", "seed", c.tf, c.src, addr, "600")
 	waitListening(b, addr, p)
 	var total time.Duration
 	for b.Loop() {

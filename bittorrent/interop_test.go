@@ -3,19 +3,17 @@ package bittorrent
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
 	"appnet.dev/bittorrent/tracker"
+	"appnet.dev/sockets/sockettest"
 )
 
 // The interop tests swap files with the real clients people run: aria2
@@ -23,29 +21,11 @@ import (
 // has its own 127.0.0.x address, as many clients allow one connection per
 // IP.
 
-func needAria2(t testing.TB) string {
-	p, err := exec.LookPath("aria2c")
-	if err != nil {
-		t.Skip("aria2c not installed (Debian package aria2)")
-	}
-	return p
-}
-
-func needLibtorrent(t testing.TB) {
-	if err := exec.Command("/usr/bin/python3", "-c", "import libtorrent").Run(); err != nil {
-		t.Skip("python3 libtorrent not installed (Debian package python3-libtorrent)")
-	}
-}
-
-// freePort returns a port free on ip, for a real client's listen option.
-func freePort(t testing.TB, ip string) int {
+// libtorrent returns a Python that has Debian's libtorrent module, or
+// skips the test naming python3-libtorrent.
+func libtorrent(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", ip+":0")
-	if err != nil {
-		t.Skipf("cannot listen on %s: %v", ip, err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return sockettest.PythonModule(t, "libtorrent", "python3-libtorrent")
 }
 
 // startTracker runs our HTTP tracker on 127.0.0.1 and returns its
@@ -95,54 +75,18 @@ func writeTorrent(t testing.TB, mi *metainfo.MetaInfo, path string) {
 	}
 }
 
-// process runs a real peer and stops it by PID at cleanup.
-type process struct {
-	cmd  *exec.Cmd
-	out  *syncBuf
-	done chan error
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func run(t testing.TB, name string, args ...string) *process {
+// run starts a real peer, which sockettest stops by its PID when the test
+// ends (and whose output it shows if the test failed).
+func run(t testing.TB, name string, args ...string) *sockettest.Process {
 	t.Helper()
-	p := &process{cmd: exec.Command(name, args...), out: &syncBuf{}, done: make(chan error, 1)}
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		<-p.done
-	})
-	return p
+	return sockettest.StartProcess(t, context.Background(), exec.Command(name, args...))
 }
 
-// wait waits for the process to exit, for at most d.
-func (p *process) wait(d time.Duration) error {
-	select {
-	case err := <-p.done:
-		p.done <- err
-		return err
-	case <-time.After(d):
-		return errors.New("timed out")
-	}
+// waitExit waits up to d for a peer to finish and returns its exit error.
+func waitExit(p *sockettest.Process, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	return p.Wait(ctx)
 }
 
 func aria2Args(ip string, port int, dir string) []string {
@@ -177,57 +121,55 @@ func leech(t testing.TB, mi *metainfo.MetaInfo, ip, dir string) *Torrent {
 	return tor
 }
 
-func waitFor(t *testing.T, tor *Torrent, d time.Duration, what string, logs ...fmt.Stringer) {
+// waitFor waits up to d for tor to complete. (A real peer's output is
+// shown by sockettest when the test fails.)
+func waitFor(t *testing.T, tor *Torrent, d time.Duration, what string) {
 	t.Helper()
 	select {
 	case <-tor.Complete():
 	case <-time.After(d):
-		var s []string
-		for _, l := range logs {
-			s = append(s, l.String())
-		}
-		t.Fatalf("%s: not complete after %v: %+v\n%s", what, d, tor.Stats(), strings.Join(s, "\n"))
+		t.Fatalf("%s: not complete after %v: %+v", what, d, tor.Stats())
 	}
 }
 
 func TestInteropLeechFromAria2(t *testing.T) {
-	aria2 := needAria2(t)
+	aria2 := sockettest.Need(t, "aria2c", "aria2")
 	announce := startTracker(t)
 	src, dst := t.TempDir(), t.TempDir()
 	mi := makeContent(t, src, "netcinema.mp4", 6<<20+777, 256<<10, announce)
 	tf := filepath.Join(t.TempDir(), "t.torrent")
 	writeTorrent(t, mi, tf)
-	seed := run(t, aria2, append(aria2Args("127.0.0.3", freePort(t, "127.0.0.3"), src), tf)...)
+	run(t, aria2, append(aria2Args("127.0.0.3", sockettest.FreePort(t), src), tf)...)
 	tor := leech(t, mi, "127.0.0.2", dst)
-	waitFor(t, tor, 60*time.Second, "our leecher from aria2", seed.out)
+	waitFor(t, tor, 60*time.Second, "our leecher from aria2")
 	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(dst, "netcinema.mp4"))
 }
 
 func TestInteropAria2FromOurSeed(t *testing.T) {
-	aria2 := needAria2(t)
+	aria2 := sockettest.Need(t, "aria2c", "aria2")
 	announce := startTracker(t)
 	src, dst := t.TempDir(), t.TempDir()
 	mi := makeContent(t, src, "netcinema.mp4", 6<<20+777, 256<<10, announce)
 	tf := filepath.Join(t.TempDir(), "t.torrent")
 	writeTorrent(t, mi, tf)
 	leech(t, mi, "127.0.0.2", src) // complete: it seeds
-	get := run(t, aria2, append(aria2Args("127.0.0.4", freePort(t, "127.0.0.4"), dst), "--seed-time=0", tf)...)
-	if err := get.wait(60 * time.Second); err != nil {
-		t.Fatalf("aria2c: %v\n%s", err, get.out)
+	get := run(t, aria2, append(aria2Args("127.0.0.4", sockettest.FreePort(t), dst), "--seed-time=0", tf)...)
+	if err := waitExit(get, 60*time.Second); err != nil {
+		t.Fatalf("aria2c: %v", err)
 	}
 	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(dst, "netcinema.mp4"))
 }
 
 func TestInteropLibtorrentFromOurSeed(t *testing.T) {
-	needLibtorrent(t)
+	py := libtorrent(t)
 	src, dst := t.TempDir(), t.TempDir()
 	mi := makeContent(t, src, "netcinema.mp4", 6<<20+777, 256<<10, "http://127.0.0.1:1/announce")
 	tf := filepath.Join(t.TempDir(), "t.torrent")
 	writeTorrent(t, mi, tf)
 	seed := leech(t, mi, "127.0.0.2", src)
-	lt := run(t, "/usr/bin/python3", "testdata/ltpeer.py", "get", tf, dst, fmt.Sprintf("127.0.0.5:%d", freePort(t, "127.0.0.5")), "60", seed.Addr().String())
-	if err := lt.wait(90 * time.Second); err != nil {
-		t.Fatalf("libtorrent: %v\n%s", err, lt.out)
+	lt := run(t, py, "testdata/ltpeer.py", "get", tf, dst, fmt.Sprintf("127.0.0.5:%d", sockettest.FreePort(t)), "60", seed.Addr().String())
+	if err := waitExit(lt, 90*time.Second); err != nil {
+		t.Fatalf("libtorrent: %v", err)
 	}
 	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(dst, "netcinema.mp4"))
 }
@@ -235,7 +177,7 @@ func TestInteropLibtorrentFromOurSeed(t *testing.T) {
 // TestInteropMixedSwarm: our seed, two of our leechers and a libtorrent
 // leecher find each other through our tracker and all finish.
 func TestInteropMixedSwarm(t *testing.T) {
-	needLibtorrent(t)
+	py := libtorrent(t)
 	announce := startTracker(t)
 	src := t.TempDir()
 	mi := makeContent(t, src, "netcinema.mp4", 4<<20+1, 128<<10, announce)
@@ -243,7 +185,7 @@ func TestInteropMixedSwarm(t *testing.T) {
 	writeTorrent(t, mi, tf)
 	leech(t, mi, "127.0.0.2", src)
 	ltDir := t.TempDir()
-	lt := run(t, "/usr/bin/python3", "testdata/ltpeer.py", "get", tf, ltDir, fmt.Sprintf("127.0.0.6:%d", freePort(t, "127.0.0.6")), "60")
+	lt := run(t, py, "testdata/ltpeer.py", "get", tf, ltDir, fmt.Sprintf("127.0.0.6:%d", sockettest.FreePort(t)), "60")
 	var ours []*Torrent
 	var dirs []string
 	for _, ip := range []string{"127.0.0.7", "127.0.0.8"} {
@@ -252,24 +194,24 @@ func TestInteropMixedSwarm(t *testing.T) {
 		ours = append(ours, leech(t, mi, ip, d))
 	}
 	for i, tor := range ours {
-		waitFor(t, tor, 60*time.Second, fmt.Sprintf("our leecher %d", i), lt.out)
+		waitFor(t, tor, 60*time.Second, fmt.Sprintf("our leecher %d", i))
 		sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(dirs[i], "netcinema.mp4"))
 	}
-	if err := lt.wait(60 * time.Second); err != nil {
-		t.Fatalf("libtorrent: %v\n%s", err, lt.out)
+	if err := waitExit(lt, 60*time.Second); err != nil {
+		t.Fatalf("libtorrent: %v", err)
 	}
 	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(ltDir, "netcinema.mp4"))
 }
 
 func TestInteropLeechFromLibtorrent(t *testing.T) {
-	needLibtorrent(t)
+	py := libtorrent(t)
 	announce := startTracker(t)
 	src, dst := t.TempDir(), t.TempDir()
 	mi := makeContent(t, src, "netcinema.mp4", 6<<20+777, 256<<10, announce)
 	tf := filepath.Join(t.TempDir(), "t.torrent")
 	writeTorrent(t, mi, tf)
-	lt := run(t, "/usr/bin/python3", "testdata/ltpeer.py", "seed", tf, src, fmt.Sprintf("127.0.0.9:%d", freePort(t, "127.0.0.9")), "120")
+	run(t, py, "testdata/ltpeer.py", "seed", tf, src, fmt.Sprintf("127.0.0.9:%d", sockettest.FreePort(t)), "120")
 	tor := leech(t, mi, "127.0.0.10", dst) // finds libtorrent through the tracker
-	waitFor(t, tor, 60*time.Second, "our leecher from libtorrent", lt.out)
+	waitFor(t, tor, 60*time.Second, "our leecher from libtorrent")
 	sameFile(t, filepath.Join(src, "netcinema.mp4"), filepath.Join(dst, "netcinema.mp4"))
 }

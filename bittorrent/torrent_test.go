@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"appnet.dev/bittorrent/metainfo"
 	"appnet.dev/bittorrent/peer"
 	"appnet.dev/sockets"
+	"appnet.dev/sockets/sockettest"
 )
 
 // memTracker is an in-memory tracker for tests: it remembers every peer
@@ -102,26 +102,6 @@ func waitComplete(t *testing.T, tors ...*Torrent) {
 	}
 }
 
-// blockedGoroutines returns the stacks of goroutines of this module
-// that are blocked (waiting on a channel, a lock, I/O): what a leak looks
-// like. A goroutine that is running or runnable is on its way out (one
-// that signalled a WaitGroup still has to return) and is not counted.
-func blockedGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var out []string
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		header, _, _ := strings.Cut(g, "\n")
-		if strings.Contains(header, "[running]") || strings.Contains(header, "[runnable]") {
-			continue
-		}
-		if strings.Contains(g, "appnet.dev/") && !strings.Contains(g, "testing.tRunner") {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
 func TestSwarm(t *testing.T) {
 	mi, src := newTorrentFile(t, 3<<20+123, 64<<10)
 	tr := &memTracker{}
@@ -163,7 +143,7 @@ func TestSwarm(t *testing.T) {
 	for _, l := range leechers {
 		l.Close()
 	}
-	if leaked := blockedGoroutines(); len(leaked) > 0 {
+	if leaked := sockettest.BlockedGoroutines(); len(leaked) > 0 {
 		t.Errorf("goroutines left blocked after Close:\n%s", strings.Join(leaked, "\n\n"))
 	}
 }
@@ -359,7 +339,7 @@ func TestSimultaneousConnect(t *testing.T) {
 func TestTrace(t *testing.T) {
 	mi, src := newTorrentFile(t, 40<<10, 32<<10)
 	seed := start(t, mi, Config{Dir: src, Seed: 1})
-	var trace syncBuffer
+	var trace sockettest.SyncBuffer
 	leech := start(t, mi, Config{Dir: t.TempDir(), Seed: 2, Trace: &trace})
 	leech.AddPeer(seed.Addr().String())
 	waitComplete(t, leech)
@@ -378,21 +358,4 @@ func TestTrace(t *testing.T) {
 			t.Errorf("trace lacks %q:\n%s", want, got)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

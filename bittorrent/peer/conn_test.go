@@ -1,15 +1,14 @@
 package peer
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"appnet.dev/sockets/sockettest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -42,17 +41,6 @@ func pair(t *testing.T) (net.Conn, net.Conn) {
 	return a, b
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
 type blocks []byte
 
 func (b blocks) ReadBlock(index, begin uint32, p []byte) error {
@@ -62,7 +50,7 @@ func (b blocks) ReadBlock(index, begin uint32, p []byte) error {
 
 func TestConnExchange(t *testing.T) {
 	a, b := pair(t)
-	var trace syncBuffer
+	var trace sockettest.SyncBuffer
 	data := blocks("0123456789abcdef")
 	alice := NewConn(a, Config{Trace: &trace, Self: "alice", Peer: "bob"})
 	bob := NewConn(b, Config{Blocks: data})
@@ -136,7 +124,7 @@ func TestConnExchange(t *testing.T) {
 		"alice: request 1 2 4",
 		"bob: piece 1 2 (4 bytes)",
 	}
-	if diff := cmp.Diff(want, strings.Split(strings.TrimSpace(trace.b.String()), "\n")); diff != "" {
+	if diff := cmp.Diff(want, strings.Split(strings.TrimSpace(trace.String()), "\n")); diff != "" {
 		t.Errorf("trace (-want +got):\n%s", diff)
 	}
 	s := alice.Stats()

@@ -20,34 +20,37 @@ import (
 	"appnet.dev/sockets/sockettest"
 )
 
-// startPeer runs a real program and stops it by its PID when the test
-// ends.
-func startPeer(t *testing.T, stdout *syncBuffer, name string, args ...string) *exec.Cmd {
+// startPeer runs a real program, its output going to stdout too, and
+// stops it by its PID when the test ends.
+func startPeer(t *testing.T, stdout *sockettest.SyncBuffer, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(name, args...)
 	cmd.Stdout, cmd.Stderr = stdout, stdout
 	return sockettest.StartProcess(t, context.Background(), cmd).Cmd
 }
 
-// A syncBuffer collects a peer's output or a Trace.
-type syncBuffer struct{ sockettest.SyncBuffer }
-
-// waitLine waits up to 30 s for a line that starts like want (its first
-// word), or an error line, and returns it.
-func (s *syncBuffer) waitLine(t *testing.T, want string) string {
+// waitLine waits up to 30 s for a line of out that starts like want (its
+// first word), or an error line, and returns it.
+func waitLine(t *testing.T, out *sockettest.SyncBuffer, want string) string {
 	t.Helper()
 	prefix := strings.Fields(want)[0]
-	for range 1500 {
-		sc := bufio.NewScanner(strings.NewReader(s.String()))
+	var found string
+	match := func(text string) bool {
+		sc := bufio.NewScanner(strings.NewReader(text))
 		for sc.Scan() {
 			if line := sc.Text(); strings.HasPrefix(line, prefix) || strings.HasPrefix(line, "error") {
-				return line
+				found = line
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond) // the peer's output has no other signal
+		return false
 	}
-	t.Fatalf("no %q line in 30 s:\n%s", prefix, s.String())
-	return ""
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := out.WaitFor(ctx, match); err != nil {
+		t.Fatalf("no %q line: %v\n%s", prefix, err, out.String())
+	}
+	return found
 }
 
 // waitListening dials addr until something accepts, for at most 10 s: a
@@ -73,12 +76,12 @@ func TestInteropOpentracker(t *testing.T) {
 	}
 	os.Chmod(dir, 0o755)
 	port := sockettest.FreePort(t)
-	var out syncBuffer
+	var out sockettest.SyncBuffer
 	startPeer(t, &out, "opentracker", "-i", "127.0.0.1", "-p", strconv.Itoa(port), "-P", strconv.Itoa(port), "-d", dir, "-w", "whitelist")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	waitListening(t, addr)
 
-	var trace syncBuffer
+	var trace sockettest.SyncBuffer
 	c := &Client{Trace: &trace, UDPTimeout: 200 * time.Millisecond, UDPRetries: 4}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -309,7 +312,7 @@ func TestInteropAria2Announces(t *testing.T) {
 				args[1] = "--enable-dht=true"
 				args = append(args, "--dht-listen-port="+strconv.Itoa(sockettest.FreePort(t)), "--dht-file-path="+filepath.Join(s.dir, "dht.dat"))
 			}
-			var out syncBuffer
+			var out sockettest.SyncBuffer
 			startPeer(t, &out, "aria2c", args...)
 			req := s.waitAnnounce(t, &out)
 			if req.InfoHash != m.InfoHash() || req.Event != Started || int(req.Port) != port || req.Left != m.Info.TotalLength() {
@@ -366,7 +369,7 @@ func TestInteropLibtorrentAnnounces(t *testing.T) {
 			}
 			path, m := s.torrent(t, url)
 			port := sockettest.FreePort(t)
-			var out syncBuffer
+			var out sockettest.SyncBuffer
 			startPeer(t, &out, py, "-c", libtorrentAnnounce, path, filepath.Join(s.dir, "out"), strconv.Itoa(port))
 			req := s.waitAnnounce(t, &out)
 			if req.InfoHash != m.InfoHash() || req.Event != Started || int(req.Port) != port || req.Left != m.Info.TotalLength() {
@@ -376,7 +379,7 @@ func TestInteropLibtorrentAnnounces(t *testing.T) {
 			// libtorrent read our reply (one peer: the fake one), then
 			// scraped us: two leechers, libtorrent and the fake peer.
 			for _, want := range []string{"reply peers=1", "scrape complete=0 incomplete=2"} {
-				if line := out.waitLine(t, want); line != want {
+				if line := waitLine(t, &out, want); line != want {
 					t.Errorf("libtorrent said %q, want %q\n%s", line, want, out.String())
 				}
 			}

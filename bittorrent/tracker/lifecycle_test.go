@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets/sockettest"
 )
 
 // failingListener fails its first fails Accepts with err (all of them if
@@ -73,7 +74,7 @@ func TestServeRidesOutAcceptErrors(t *testing.T) {
 			if err2 != nil {
 				t.Fatal(err2)
 			}
-			var logs syncBuffer
+			var logs sockettest.SyncBuffer
 			srv := &Server{ErrorLog: log.New(&logs, "", 0)}
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(&failingListener{Listener: l, err: err, fails: 3}) }()
@@ -193,7 +194,7 @@ func TestServePacketReadErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var logs syncBuffer
+		var logs sockettest.SyncBuffer
 		srv := &Server{ErrorLog: log.New(&logs, "", 0)}
 		served := make(chan error, 1)
 		go func() { served <- srv.ServePacket(&failingPacketConn{PacketConn: pc, err: readErr, fails: 3}) }()

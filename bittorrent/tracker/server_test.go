@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"appnet.dev/bittorrent/metainfo"
+	"appnet.dev/sockets/sockettest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -517,7 +518,7 @@ func normalise(s string) string {
 
 // The UDP exchange, as both sides print it.
 func TestUDPTranscript(t *testing.T) {
-	var serverTrace, clientTrace syncBuffer
+	var serverTrace, clientTrace sockettest.SyncBuffer
 	srv := &Server{Trace: &serverTrace, Interval: 2 * time.Minute}
 	_, udpURL := startServer(t, srv)
 	c := &Client{Trace: &clientTrace}
