@@ -25,8 +25,9 @@ import (
 )
 
 // ErrServerClosed is returned by the Server's Serve methods after
-// Shutdown or Close.
-var ErrServerClosed = errors.New("tracker: server closed")
+// Shutdown or Close. It is sockets.ErrServerClosed, the one value every
+// appnet server returns.
+var ErrServerClosed = sockets.ErrServerClosed
 
 // Defaults of a Server.
 const (
@@ -44,6 +45,9 @@ const maxQuery = 8 << 10
 // zero value is a working tracker that remembers its swarms in a Registry
 // of its own.
 type Server struct {
+	// Addr is the address ListenAndServe listens on, over TCP (HTTP) and
+	// UDP alike; default ":6969", the port trackers commonly use.
+	Addr string
 	// Backend keeps the swarms; nil means a Registry of the server's own.
 	Backend Backend
 	// Interval is how long peers wait between announces (default
@@ -65,8 +69,7 @@ type Server struct {
 	// Trace, if set, receives every exchange as C:/S: lines.
 	Trace io.Writer
 	// ErrorLog receives errors of the listeners and sockets (with the
-	// wait before trying again); nil means the log package's standard
-	// logger.
+	// wait before trying again); nil means log.Default().
 	ErrorLog *log.Logger
 
 	initOnce sync.Once
@@ -74,13 +77,15 @@ type Server struct {
 	secret   [32]byte // keys the UDP connection IDs
 	traceMu  sync.Mutex
 
-	mu     sync.Mutex
-	closed bool
-	ctx    context.Context // ends at Shutdown or Close: the loops' waits end with it
-	cancel context.CancelFunc
-	https  map[*http.Server]bool
-	pcs    map[net.PacketConn]bool
-	loops  sync.WaitGroup // Serve and ServePacket calls
+	// life takes the server from serving to closed: it tracks the UDP
+	// sockets and ends the waits of the accept and read loops. The HTTP
+	// connections belong to net/http: each Serve runs an http.Server,
+	// kept in https until the tracker stops, and Shutdown and Close pass
+	// the word on to them.
+	life  sockets.Lifecycle
+	mu    sync.Mutex
+	https map[*http.Server]bool
+	loops sync.WaitGroup // Serve calls
 }
 
 func (s *Server) init() {
@@ -90,7 +95,6 @@ func (s *Server) init() {
 			s.backend = &Registry{}
 		}
 		rand.Read(s.secret[:])
-		s.ctx, s.cancel = context.WithCancel(context.Background())
 	})
 }
 
@@ -117,7 +121,7 @@ func (s *Server) pause(d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
-	case <-s.ctx.Done():
+	case <-s.life.Done():
 		return false
 	}
 }
@@ -398,36 +402,19 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 }
 
 // ServePacket answers UDP tracker requests arriving on pc until Shutdown
-// or Close, then returns ErrServerClosed. It does not close pc on other
-// errors.
+// or Close, then returns ErrServerClosed. It closes pc when it returns.
 func (s *Server) ServePacket(pc net.PacketConn) error {
 	s.init()
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	if s.pcs == nil {
-		s.pcs = map[net.PacketConn]bool{}
-	}
-	s.pcs[pc] = true
-	s.loops.Add(1)
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.pcs, pc)
-		s.mu.Unlock()
-		s.loops.Done()
-	}()
+	return s.life.ServePacket(pc, s.servePackets)
+}
 
+// servePackets is the UDP loop: a request in, a reply out.
+func (s *Server) servePackets(pc net.PacketConn) error {
 	buf := make([]byte, maxUDPPacket)
 	var wait time.Duration
 	for {
 		n, addr, err := pc.ReadFrom(buf)
 		if err != nil {
-			if s.isClosed() {
-				return ErrServerClosed
-			}
 			if errors.Is(err, net.ErrClosed) {
 				return fmt.Errorf("tracker: %w", err)
 			}
@@ -447,7 +434,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		}
 		if reply := s.HandlePacket(ua.AddrPort(), buf[:n]); reply != nil {
 			pc.SetWriteDeadline(time.Now().Add(5 * time.Second))
-			if _, err := pc.WriteTo(reply, addr); err != nil && s.isClosed() {
+			if _, err := pc.WriteTo(reply, addr); err != nil && s.life.Closing() {
 				return ErrServerClosed
 			}
 		}
@@ -470,8 +457,10 @@ func (s *Server) Serve(l net.Listener) error {
 		MaxHeaderBytes:    maxQuery * 2,
 		ErrorLog:          s.ErrorLog,
 	}
+	// Under mu, so that Shutdown, which takes mu after the Lifecycle
+	// began closing, either sees hs or makes Serve stop here.
 	s.mu.Lock()
-	if s.closed {
+	if s.life.Closing() {
 		s.mu.Unlock()
 		l.Close()
 		return ErrServerClosed
@@ -487,63 +476,43 @@ func (s *Server) Serve(l net.Listener) error {
 		// Once the server stops, Shutdown and Close still need every
 		// http.Server to end its connections; until then, a Serve that
 		// returned leaves nothing behind.
-		if !s.closed {
+		if !s.life.Closing() {
 			delete(s.https, hs)
 		}
 		s.mu.Unlock()
 		s.loops.Done()
 	}()
-	err := hs.Serve(&retryListener{Listener: l, s: s, closed: make(chan struct{})})
-	if errors.Is(err, http.ErrServerClosed) {
+	err := hs.Serve(&retryListener{Listener: l, s: s})
+	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, ErrServerClosed) {
 		return ErrServerClosed
 	}
 	// The listener failed, but connections it accepted may still be in
 	// use: let their requests finish and close them, so that none outlives
-	// Serve. Shutdown or Close of the server cuts this short.
-	hs.Shutdown(s.ctx)
+	// Serve. Close of the server cuts this short.
+	hs.Shutdown(s.life.Context())
 	return err
 }
 
-// retryListener applies sockets.AcceptRetry to its listener's errors, so
-// the http.Server above it only sees the errors that end its loop. Its
-// waits end when it is closed.
+// retryListener gives the http.Server above it the Lifecycle's Accept,
+// which waits out the errors sockets.AcceptRetry lets pass, so the
+// http.Server only sees the errors that end its loop.
 type retryListener struct {
 	net.Listener
-	s         *Server
-	closeOnce sync.Once
-	closed    chan struct{}
+	s *Server
 }
 
 func (l *retryListener) Accept() (net.Conn, error) {
-	var wait time.Duration
-	for {
-		c, err := l.Listener.Accept()
-		if err == nil {
-			return c, nil
-		}
-		var retry bool
-		if wait, retry = sockets.AcceptRetry(err, wait); !retry {
-			return nil, err
-		}
-		l.s.logf("tracker: accept: %v; retrying in %v", err, wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-l.closed:
-			t.Stop()
-			return nil, &net.OpError{Op: "accept", Net: l.Addr().Network(), Addr: l.Addr(), Err: net.ErrClosed}
-		}
-	}
-}
-
-func (l *retryListener) Close() error {
-	l.closeOnce.Do(func() { close(l.closed) })
-	return l.Listener.Close()
+	return l.s.life.Accept(l.Listener, l.s.ErrorLog)
 }
 
 // ListenAndServe serves the HTTP tracker on TCP and the UDP tracker on
-// UDP, both at addr (host:port; port 0 picks one free for both).
-func (s *Server) ListenAndServe(addr string) error {
+// UDP, both at Addr (host:port, default ":6969"; port 0 picks one free
+// for both).
+func (s *Server) ListenAndServe() error {
+	addr := s.Addr
+	if addr == "" {
+		addr = ":6969"
+	}
 	l, pc, err := ListenBoth(addr)
 	if err != nil {
 		return err
@@ -552,7 +521,6 @@ func (s *Server) ListenAndServe(addr string) error {
 	go func() { errc <- s.ServePacket(pc) }() // stopped by Shutdown/Close, which close pc
 	err = s.Serve(l)
 	s.Close()
-	pc.Close()
 	if perr := <-errc; err == nil || errors.Is(err, ErrServerClosed) {
 		if !errors.Is(perr, ErrServerClosed) {
 			err = perr
@@ -587,19 +555,13 @@ func ListenBoth(addr string) (net.Listener, net.PacketConn, error) {
 	return nil, nil, errors.New("tracker: no port free for both TCP and UDP")
 }
 
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
 // Shutdown stops the server: UDP sockets close at once, HTTP connections
 // finish their requests (as http.Server.Shutdown). It waits for the Serve
 // and ServePacket calls to return. If ctx ends first, Shutdown falls back
 // to Close, waits for it, and returns ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
-	https := s.stop()
-	var err error
+	err := s.life.Shutdown(ctx) // the UDP side: closing begins here
+	https := s.httpServers()
 	for _, hs := range https {
 		if e := hs.Shutdown(ctx); e != nil && err == nil {
 			err = e
@@ -615,6 +577,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// An http.Server gave up waiting for its connections.
 	case <-ctx.Done():
 	}
+	s.life.Close()
 	closeAll(https)
 	<-done
 	return ctx.Err()
@@ -623,7 +586,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // Close stops the server at once, closing every listener, socket and
 // connection, and waits for the Serve and ServePacket calls to return.
 func (s *Server) Close() error {
-	err := closeAll(s.stop())
+	s.life.Close()
+	err := closeAll(s.httpServers())
 	s.loops.Wait()
 	return err
 }
@@ -638,15 +602,11 @@ func closeAll(https []*http.Server) error {
 	return err
 }
 
-func (s *Server) stop() []*http.Server {
-	s.init()
+// httpServers returns the http.Servers of the Serve calls; called once the
+// Lifecycle is closing, when no Serve adds one any more.
+func (s *Server) httpServers() []*http.Server {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.cancel()
-	s.closed = true
-	for pc := range s.pcs {
-		pc.Close()
-	}
 	var out []*http.Server
 	for hs := range s.https {
 		out = append(out, hs)
