@@ -68,7 +68,7 @@ type Server struct {
 	DataTimeout    time.Duration
 
 	// Trace, if set, receives every session's dialogue ("S: 220 …",
-	// "C: HELO …").
+	// "C: HELO …"), with AUTH credentials shown as "<redacted>".
 	Trace io.Writer
 	// ErrorLog receives errors from accepting and delivering; nil means
 	// log.Default().
@@ -297,7 +297,11 @@ const maxLine = 64 << 10
 const readSize = 16 << 10
 
 func (s *session) setConn(c net.Conn) {
-	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
+	s.conn = c
+	if s.srv.Trace != nil {
+		r := new(authRedactor) // credentials never reach the transcript
+		s.conn = sockets.TraceRedacted(c, s.srv.Trace, "S", "C", r.line)
+	}
 	if s.lr == nil {
 		s.br = bufio.NewReaderSize(s.conn, readSize)
 		s.lr = sockets.NewLineReader(s.br, maxLine)

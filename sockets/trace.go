@@ -27,6 +27,17 @@ const maxTraceLine = 1024
 // NewSyncWriter and passes that to Trace for every connection). If w is
 // nil, Trace returns conn itself.
 func Trace(conn net.Conn, w io.Writer, self, peer string) net.Conn {
+	return TraceRedacted(conn, w, self, peer, nil)
+}
+
+// TraceRedacted is Trace with a censor: redact sees every line before it
+// is printed, with fromPeer telling which side sent it, and returns what
+// to print instead (the line itself, usually). A transcript can then show
+// "C: AUTH PLAIN <redacted>" where the client sent its password. Calls to
+// redact are never concurrent, and they come in the order the lines were
+// read or written, so redact may keep state: "the server just asked for a
+// password". A nil redact prints every line as it is.
+func TraceRedacted(conn net.Conn, w io.Writer, self, peer string, redact func(fromPeer bool, line []byte) []byte) net.Conn {
 	if w == nil {
 		return conn
 	}
@@ -34,17 +45,31 @@ func Trace(conn net.Conn, w io.Writer, self, peer string) net.Conn {
 	if !ok {
 		out = NewSyncWriter(w)
 	}
-	return &tracedConn{
+	c := &tracedConn{
 		Conn:  conn,
 		read:  lineTap{out: out, prefix: peer + ": "},
 		wrote: lineTap{out: out, prefix: self + ": "},
 	}
+	if redact != nil {
+		c.read.redact = func(line []byte) []byte {
+			c.redactMu.Lock()
+			defer c.redactMu.Unlock()
+			return redact(true, line)
+		}
+		c.wrote.redact = func(line []byte) []byte {
+			c.redactMu.Lock()
+			defer c.redactMu.Unlock()
+			return redact(false, line)
+		}
+	}
+	return c
 }
 
 type tracedConn struct {
 	net.Conn
 	rmu, wmu    sync.Mutex
 	read, wrote lineTap
+	redactMu    sync.Mutex // one call of the redact function at a time
 }
 
 func (c *tracedConn) Read(p []byte) (int, error) {
@@ -83,6 +108,7 @@ type lineTap struct {
 	out    *SyncWriter
 	prefix string
 	line   []byte
+	redact func(line []byte) []byte // nil: print lines as they are
 }
 
 func (t *lineTap) add(p []byte) {
@@ -116,6 +142,9 @@ func (t *lineTap) flush() {
 // a message's header and body belongs in the transcript.
 func (t *lineTap) emit() {
 	line := bytes.TrimSuffix(t.line, []byte("\r"))
+	if t.redact != nil {
+		line = t.redact(line)
+	}
 	msg := make([]byte, 0, len(t.prefix)+len(line)+1)
 	msg = append(msg, t.prefix...)
 	msg = append(msg, line...)
