@@ -385,6 +385,14 @@ func (s *scanner) finish(p *Part, end hit, found bool, startLines int64) {
 		}
 	}
 	if stop < p.BodyOffset {
+		// The body is empty. If the blank line that ended the header was
+		// the line break before the boundary, that break belongs to the
+		// boundary (RFC 2046 §5.1.1), not to this part: the header ends
+		// where it begins.
+		if stop >= p.HeaderOffset && stop < p.HeaderOffset+p.HeaderSize {
+			p.HeaderSize = stop - p.HeaderOffset
+			p.BodyOffset = stop
+		}
 		stop, lines = p.BodyOffset, startLines
 	}
 	p.BodySize = stop - p.BodyOffset

@@ -373,3 +373,28 @@ func TestLookupIMAPNumbering(t *testing.T) {
 		}
 	}
 }
+
+// TestBlankLineBeforeOuterBoundary: a part whose only line is blank, just
+// before an outer boundary, has an empty header and body; the line break
+// belongs to the boundary, so the part stays inside its parent.
+func TestBlankLineBeforeOuterBoundary(t *testing.T) {
+	raw := []byte("Content-Type: multipart/mixed; boundary=\"outer\"\n--outer\n" +
+		"Content-Type: multipart/mixed; boundary=inner\n--inner\n\n--outer")
+	root, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The second outer part is the empty one the last "--outer" opens.
+	if len(root.Parts) != 2 || len(root.Parts[0].Parts) != 1 {
+		t.Fatalf("structure: %d parts", len(root.Parts))
+	}
+	inner, child := root.Parts[0], root.Parts[0].Parts[0]
+	end := inner.BodyOffset + inner.BodySize
+	if got := string(inner.BodyBytes(raw)); got != "--inner\n" {
+		t.Errorf("inner body %q, want %q", got, "--inner\n")
+	}
+	if child.HeaderOffset != end || child.HeaderSize != 0 || child.BodyOffset != end || child.BodySize != 0 {
+		t.Errorf("child header %d+%d body %d+%d, want all at %d and empty",
+			child.HeaderOffset, child.HeaderSize, child.BodyOffset, child.BodySize, end)
+	}
+}
