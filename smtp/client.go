@@ -36,7 +36,10 @@ type Client struct {
 	// as RFC 5321 §4.5.3.2 suggests.
 	CommandTimeout time.Duration
 	DataTimeout    time.Duration
-	// Trace, if set, prints the dialogue: "C: MAIL FROM:<…>", "S: 250 …".
+	// Trace, if set, prints the dialogue: "C: MAIL FROM:<…>", "S: 250 …",
+	// with AUTH credentials shown as "<redacted>" ("C: AUTH PLAIN
+	// <redacted>"). Clients running at the same time that share a Trace
+	// need one safe for concurrent use (os.Stdout, a sockets.SyncWriter).
 	Trace io.Writer
 
 	raw      net.Conn
@@ -51,6 +54,10 @@ type Client struct {
 	// RoundTrips counts the times the client waited for the server after
 	// sending: what pipelining saves.
 	RoundTrips int
+
+	// redact keeps credentials out of the transcript; one for the whole
+	// dialogue, before and after STARTTLS.
+	redact authRedactor
 }
 
 // NewClient returns a client on conn. It does no I/O: the server's
@@ -75,7 +82,7 @@ func (c *Client) start(ctx context.Context) error {
 		return nil
 	}
 	c.started = true
-	c.conn = sockets.Trace(c.raw, c.Trace, "C", "S")
+	c.conn = c.traced(c.raw)
 	c.lr = sockets.NewLineReader(c.conn, 2048)
 	c.w = bufio.NewWriterSize(c.conn, 4096)
 	r, err := c.reply(ctx)
@@ -87,6 +94,17 @@ func (c *Client) start(ctx context.Context) error {
 		return r
 	}
 	return nil
+}
+
+// traced returns conn printing the dialogue on Trace, credentials
+// redacted, or conn itself if Trace is nil.
+func (c *Client) traced(conn net.Conn) net.Conn {
+	if c.Trace == nil {
+		return conn
+	}
+	return sockets.TraceRedacted(conn, c.Trace, "C", "S", func(fromServer bool, line []byte) []byte {
+		return c.redact.line(!fromServer, line)
+	})
 }
 
 // Greeting returns the server's 220 greeting, reading it if needed.
@@ -269,7 +287,7 @@ func (c *Client) upgrade(ctx context.Context, config *tls.Config) error {
 	if err := tc.HandshakeContext(ctx); err != nil {
 		return fmt.Errorf("smtp: TLS handshake: %w", err)
 	}
-	c.conn = sockets.Trace(tc, c.Trace, "C", "S")
+	c.conn = c.traced(tc)
 	c.lr.Reset(c.conn)
 	c.w.Reset(c.conn)
 	c.raw = tc

@@ -15,6 +15,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,7 +69,10 @@ type Server struct {
 	DataTimeout    time.Duration
 
 	// Trace, if set, receives every session's dialogue ("S: 220 …",
-	// "C: HELO …"), with AUTH credentials shown as "<redacted>".
+	// "C: HELO …"), with AUTH credentials shown as "<redacted>". The
+	// server wraps it once in a sockets.SyncWriter, so sessions running
+	// at the same time print whole lines in turn: Trace itself need not
+	// be safe for concurrent use.
 	Trace io.Writer
 	// ErrorLog receives errors from accepting and delivering; nil means
 	// log.Default().
@@ -82,6 +86,9 @@ type Server struct {
 	// to stop.
 	life sockets.Lifecycle
 	seq  atomic.Int64
+
+	traceOnce sync.Once
+	trace     *sockets.SyncWriter // Trace, shared by every session (traceWriter)
 }
 
 // state is where a session is in the dialogue of the slides:
@@ -298,9 +305,9 @@ const readSize = 16 << 10
 
 func (s *session) setConn(c net.Conn) {
 	s.conn = c
-	if s.srv.Trace != nil {
+	if w := s.srv.traceWriter(); w != nil {
 		r := new(authRedactor) // credentials never reach the transcript
-		s.conn = sockets.TraceRedacted(c, s.srv.Trace, "S", "C", r.line)
+		s.conn = sockets.TraceRedacted(c, w, "S", "C", r.line)
 	}
 	if s.lr == nil {
 		s.br = bufio.NewReaderSize(s.conn, readSize)

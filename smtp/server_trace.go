@@ -2,16 +2,33 @@ package smtp
 
 import (
 	"bytes"
+
+	"appnet.dev/sockets"
 )
 
-// redacted is what a session's transcript shows in place of credentials.
-var redacted = []byte("<redacted>")
+// redacted is what a transcript shows in place of credentials.
+const redacted = "<redacted>"
 
-// authRedactor hides the secrets of AUTH (RFC 4954) from a session's
-// transcript. The client's credentials travel as base64, which anyone
-// reading the trace could decode: in the AUTH command itself (the
-// initial response, "AUTH PLAIN AGFsaWNlAHNlY3JldA==") and in the lines
-// answering the server's 334 challenges. The transcript shows instead
+// traceWriter returns the writer every session's transcript goes to:
+// Trace, wrapped once for the whole server in a sockets.SyncWriter, so
+// that sessions running side by side print whole lines in turn even when
+// Trace itself (a bytes.Buffer, say) is not safe for concurrent use. It
+// returns nil if Trace is nil.
+func (srv *Server) traceWriter() *sockets.SyncWriter {
+	srv.traceOnce.Do(func() {
+		if srv.Trace != nil {
+			srv.trace = sockets.NewSyncWriter(srv.Trace)
+		}
+	})
+	return srv.trace
+}
+
+// authRedactor hides the secrets of AUTH (RFC 4954) from a transcript,
+// the server's (Server.Trace) and the client's (Client.Trace) alike. The
+// client's credentials travel as base64, which anyone reading the trace
+// could decode: in the AUTH command itself (the initial response, "AUTH
+// PLAIN AGFsaWNlAHNlY3JldA==") and in the lines answering the server's
+// 334 challenges. The transcript shows instead
 //
 //	C: AUTH PLAIN <redacted>
 //	S: 235 2.7.0 authentication successful
@@ -47,7 +64,7 @@ func (r *authRedactor) line(fromClient bool, line []byte) []byte {
 	}
 	switch {
 	case r.auth:
-		return redacted
+		return []byte(redacted)
 	case r.data:
 		return line
 	case hasPrefixFold(line, "BDAT "):
