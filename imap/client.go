@@ -30,8 +30,10 @@ type Update struct {
 // that bounds it.
 type Client struct {
 	// Trace, if set before the first call, receives the dialogue
-	// ("C: a1 LOGIN bob ...", "S: a1 OK ..."). Passwords are printed too:
-	// it is for the slides and for debugging.
+	// ("C: a1 LOGIN bob <redacted>", "S: a1 OK ..."): the password is
+	// never printed, whether it goes as an atom, a quoted string or a
+	// literal. Clients running at the same time that share a Trace need
+	// one safe for concurrent use (os.Stdout, a sockets.SyncWriter).
 	Trace io.Writer
 	// Updates, if set, receives the unsolicited updates of every command.
 	Updates func(Update)
@@ -51,6 +53,7 @@ type Client struct {
 	greet   *StatusResponse
 	broken  error // set when the dialogue is out of step: every call fails
 	mu      sync.Mutex
+	redact  authRedactor // keeps the password out of Trace, before and after STARTTLS
 }
 
 // NewClient returns a client on an established connection; the greeting is
@@ -103,7 +106,10 @@ const (
 
 func (c *Client) setConn(raw net.Conn) {
 	c.raw = raw
-	c.conn = sockets.Trace(raw, c.Trace, "C", "S")
+	c.conn = raw
+	if c.Trace != nil {
+		c.conn = sockets.TraceRedacted(raw, c.Trace, "C", "S", c.redactLine)
+	}
 	c.r = newReader(bufio.NewReaderSize(c.conn, 32<<10))
 	c.r.maxLit = clientMaxLiteral
 	c.r.maxTotal = clientMaxResponse

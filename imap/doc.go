@@ -35,6 +35,14 @@
 //	S: * BYE hamburger.edu logging out
 //	S: a5 OK LOGOUT completed
 //
+// Setting Trace on a [Server] or a [Client] prints such a dialogue, with
+// one difference: a transcript never shows a password. LOGIN's password,
+// whether an atom, a quoted string or a literal, and everything the
+// client sends for AUTHENTICATE (the initial response, the answers to
+// the server's "+" challenges) print as "<redacted>" ("C: a1 LOGIN bob
+// <redacted>"), so a transcript can be shared. The sessions of one server
+// share its Trace and print whole lines in turn.
+//
 // Messages have two numbers: a sequence number (1..n, the session's own
 // view, which shifts when messages are expunged) and a UID (fixed for the
 // life of the mailbox). Each session keeps its own view: a message

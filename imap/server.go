@@ -134,7 +134,12 @@ type Server struct {
 	PollInterval time.Duration
 
 	// Trace, if set, receives every session's dialogue ("S: ...",
-	// "C: ...").
+	// "C: ..."), with passwords shown as "<redacted>": LOGIN's password
+	// (atom, quoted string or literal) and what the client sends for
+	// AUTHENTICATE ("C: a1 LOGIN bob <redacted>"). The server wraps it
+	// once in a sockets.SyncWriter, so sessions running at the same time
+	// print whole lines in turn: Trace itself need not be safe for
+	// concurrent use.
 	Trace io.Writer
 	// ErrorLog receives errors of the store and of accepting; nil means
 	// log.Default().
@@ -142,6 +147,9 @@ type Server struct {
 
 	life sockets.Lifecycle // listeners and sessions, from serving to closed
 	meta metaCache
+
+	traceOnce sync.Once
+	trace     *sockets.SyncWriter // Trace, shared by every session (traceWriter)
 }
 
 func (srv *Server) hostname() string {
@@ -283,7 +291,11 @@ func (srv *Server) newSession(c net.Conn) *session {
 }
 
 func (s *session) setConn(c net.Conn) {
-	s.conn = sockets.Trace(c, s.srv.Trace, "S", "C")
+	s.conn = c
+	if w := s.srv.traceWriter(); w != nil {
+		r := new(authRedactor) // passwords never reach the transcript
+		s.conn = sockets.TraceRedacted(c, w, "S", "C", r.line)
+	}
 	s.r = newReader(bufio.NewReaderSize(s.conn, 16<<10))
 	s.r.literal = s.checkLiteral
 	s.r.maxTotal = 16 * MaxLine // what one command may hold in memory, messages streamed by APPEND aside
