@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"appnet.dev/sockets"
 	"bytes"
 	"container/heap"
 	"context"
@@ -94,9 +95,14 @@ type Queue struct {
 	Now func() time.Time
 
 	// Trace prints every delivery's dialogue; ErrorLog receives delivery
-	// errors. Both may be nil.
+	// errors. Both may be nil. Deliveries run at once, so their lines
+	// are written under one lock (Trace need not be safe for concurrent
+	// use), and AUTH credentials show as <redacted>.
 	Trace    io.Writer
 	ErrorLog *log.Logger
+
+	traceOnce sync.Once
+	trace     *sockets.SyncWriter // Trace, shared by every delivery (traceWriter)
 
 	mu       sync.Mutex              // guards the fields below and the state files
 	opened   bool                    // open has run
@@ -218,6 +224,13 @@ func (q *Queue) logf(format string, args ...any) {
 // (message files without a state file were never acknowledged), and
 // builds the index from the state files, the only time it reads them.
 // q.mu is held.
+// traceWriter is Trace wrapped once, so that concurrent deliveries take
+// turns line by line instead of each holding a lock of its own.
+func (q *Queue) traceWriter() *sockets.SyncWriter {
+	q.traceOnce.Do(func() { q.trace = sockets.NewSyncWriter(q.Trace) })
+	return q.trace
+}
+
 func (q *Queue) open() error {
 	if q.opened {
 		return nil
@@ -822,7 +835,9 @@ func (q *Queue) sendTo(ctx context.Context, host string, from Path, to []Path, f
 	}
 	c := NewClient(conn)
 	c.LocalName = q.Hostname
-	c.Trace = q.Trace
+	if q.Trace != nil {
+		c.Trace = q.traceWriter()
+	}
 	c.UseHELO = q.UseHELO
 	defer c.Close()
 	if err := c.Hello(ctx); err != nil {
