@@ -3,6 +3,8 @@ package dash
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -350,7 +352,7 @@ func (r Dynamic) Choose(s State) Decision {
 }
 
 // RuleByName returns the rule a command-line flag names: throughput, bba,
-// bola, mpc, robustmpc or dynamic.
+// bola, mpc, robustmpc, smpc or dynamic.
 func RuleByName(name string) (Rule, error) {
 	switch name {
 	case "throughput", "rate":
@@ -363,15 +365,17 @@ func RuleByName(name string) (Rule, error) {
 		return MPC{}, nil
 	case "robustmpc":
 		return MPC{Robust: true}, nil
+	case "smpc", "stochasticmpc":
+		return StochasticMPC{}, nil
 	case "dynamic":
 		return Dynamic{}, nil
 	}
-	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, dynamic)", name)
+	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, dynamic)", name)
 }
 
 // Rules returns one of each rule, baselines first.
 func Rules() []Rule {
-	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}}
+	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}}
 }
 
 // Abandon is the policy for giving up on a chunk that is downloading too
@@ -403,4 +407,251 @@ func Abandon(q int, sizes []int64, received int64, elapsed, buffer time.Duration
 		return q, false
 	}
 	return to, true
+}
+
+// StochasticMPC is model predictive control that plans for several
+// possible futures instead of one guess (stochastic MPC, as Puffer's Fugu
+// does: Yan et al., NSDI 2020). Each of the next Horizon chunks is taken to
+// download at the throughput of one of the last Samples chunks, or at
+// RobustMPC's cautious prediction, each as likely as the others and
+// whatever the chunks before it did. Dynamic programming over the buffer
+// level finds the rate whose expected QoE is highest, knowing that the
+// player chooses again after every chunk: the plan may go down after a slow
+// chunk and up after a fast one.
+//
+// Beyond the horizon it counts the rest of the video too: the remaining
+// chunks at the one steady rate that the buffer left over and the
+// throughput allow without stalling, less the switch to that rate. MPC
+// plans as if the video ended with its horizon: it spends the buffer by the
+// horizon's end, then has to switch down again (on a steady link it swings
+// between two rates), and it keeps nothing for a slow spell after the
+// horizon. Counting the rest, the rule neither hoards buffer it could not
+// spend before the video ends nor spends buffer the rest of the video needs.
+//
+// The zero value looks 5 chunks ahead, takes the last 5 throughputs (MPC's
+// window) as the possibilities and scores with QoELin.
+type StochasticMPC struct {
+	Horizon int
+	Samples int
+	QoE     *QoE // nil: QoELin
+}
+
+// Name implements Rule.
+func (StochasticMPC) Name() string { return "smpc" }
+
+// gridStep is the spacing of the buffer levels StochasticMPC plans over;
+// the value of a buffer between two levels is interpolated.
+const gridStep = 1.0 // seconds
+
+// Choose implements Rule.
+func (r StochasticMPC) Choose(s State) Decision {
+	h := r.Horizon
+	if h <= 0 {
+		h = 5
+	}
+	if s.Count > 0 {
+		h = min(h, s.Count-s.Index)
+	}
+	h = max(h, 1)
+	k := r.Samples
+	if k <= 0 {
+		k = 5
+	}
+	// The possible futures: the throughputs of the last k chunks, and
+	// RobustMPC's cautious prediction (their harmonic mean divided by 1 +
+	// the largest error of the last five predictions) as one more.
+	var futures []float64
+	for _, x := range s.Throughputs[max(len(s.Throughputs)-k, 0):] {
+		if x > 0 {
+			futures = append(futures, x)
+		}
+	}
+	if len(futures) == 0 {
+		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
+	}
+	pred := harmonicMean(futures, len(futures))
+	maxErr := 0.0
+	for _, e := range s.PredictionErrors[max(len(s.PredictionErrors)-5, 0):] {
+		maxErr = max(maxErr, e)
+	}
+	futures = append(futures, pred/(1+maxErr))
+	qoe := r.QoE
+	if qoe == nil {
+		lin := QoELin()
+		qoe = &lin
+	}
+	p := newStochasticPlan(&s, qoe, h, futures)
+	values := p.solve(s.Buffer.Seconds(), s.Last)
+	best := 0
+	for q, v := range values {
+		if v > values[best] {
+			best = q
+		}
+	}
+	var vs strings.Builder
+	for q, v := range values {
+		if q > 0 {
+			vs.WriteString(", ")
+		}
+		fmt.Fprintf(&vs, "%.0fk %.1f", s.Bitrates[q]/1e3, v)
+	}
+	d := decide(s, best, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
+		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, vs.String(), Mbps(s.Bitrates[best]))
+	d.Prediction = pred
+	return d
+}
+
+// stochasticPlan is one StochasticMPC decision's dynamic programme.
+type stochasticPlan struct {
+	qoe      *QoE
+	n, h     int       // qualities, chunks in the horizon
+	util     []float64 // per quality
+	futures  []float64 // throughputs, bits per second, each equally likely
+	dl       []float64 // download seconds per (depth, quality, future)
+	L, cap   float64   // chunk duration and buffer cap, seconds
+	lo, hi   float64   // lowest and highest bitrate
+	after    int       // chunks after the horizon
+	nb       int       // buffer levels on the grid
+	now, nxt []float64 // value per (buffer level, previous quality)
+}
+
+func newStochasticPlan(s *State, qoe *QoE, h int, futures []float64) *stochasticPlan {
+	n, nf := len(s.Bitrates), len(futures)
+	p := &stochasticPlan{
+		qoe: qoe, n: n, h: h, futures: futures, util: make([]float64, n),
+		dl: make([]float64, h*n*nf), L: s.SegmentDuration.Seconds(), cap: s.BufferCap.Seconds(),
+		lo: s.Bitrates[0], hi: s.Bitrates[n-1],
+	}
+	if p.cap <= 0 { // no cap: the highest level the horizon can reach
+		p.cap = s.Buffer.Seconds() + float64(h)*p.L
+	}
+	if s.Count > 0 {
+		p.after = s.Count - s.Index - h
+	}
+	for q, b := range s.Bitrates {
+		p.util[q] = qoe.Utility(b)
+	}
+	for d := 0; d < h; d++ {
+		for q := 0; q < n; q++ {
+			bits := s.size(s.Index+d, q) * 8
+			for f, c := range futures {
+				p.dl[(d*n+q)*nf+f] = bits / c
+			}
+		}
+	}
+	p.nb = int(math.Ceil(p.cap/gridStep)) + 1
+	p.now = make([]float64, p.nb*n)
+	p.nxt = make([]float64, p.nb*n)
+	return p
+}
+
+// level returns the buffer at grid level i, in seconds.
+func (p *stochasticPlan) level(i int) float64 {
+	if x := float64(i) * gridStep; x < p.cap {
+		return x
+	}
+	return p.cap
+}
+
+// value interpolates the value table v at buffer x after quality q.
+func (p *stochasticPlan) value(v []float64, x float64, q int) float64 {
+	f := x / gridStep
+	i := int(f)
+	if i >= p.nb-1 {
+		return v[(p.nb-1)*p.n+q]
+	}
+	w := f - float64(i)
+	return v[i*p.n+q]*(1-w) + v[(i+1)*p.n+q]*w
+}
+
+// rest is what the chunks after the horizon are worth from buffer x if
+// they download at throughput c: the one steady rate at which they all
+// arrive in the time they have (the buffer plus the playout of all but the
+// last, so the last arrives as the buffer runs out), within the ladder's
+// range, less any stall that even the lowest rate cannot avoid. It returns
+// that value and the rate's utility (the switch to it is the caller's).
+func (p *stochasticPlan) rest(x, c float64) (value, util float64) {
+	n := float64(p.after)
+	have := x + (n-1)*p.L
+	rate := c * have / (n * p.L)
+	stall := 0.0
+	if rate < p.lo {
+		rate = p.lo
+		stall = n*p.lo*p.L/c - have
+	}
+	if rate > p.hi {
+		rate = p.hi
+	}
+	util = p.qoe.Utility(rate)
+	return n*util - p.qoe.Rebuffer*stall, util
+}
+
+// expect returns the expected QoE of fetching chunk d (of the horizon) at
+// quality q with buffer x: its utility, less the expected stall, plus the
+// expected value v of the buffer it leaves.
+func (p *stochasticPlan) expect(v []float64, d, q int, x float64) float64 {
+	nf := len(p.futures)
+	dl := p.dl[(d*p.n+q)*nf : (d*p.n+q+1)*nf]
+	sum := 0.0
+	for _, t := range dl {
+		b, stall := x-t, 0.0
+		if b < 0 {
+			b, stall = 0, -b
+		}
+		if b += p.L; b > p.cap {
+			b = p.cap
+		}
+		sum += p.value(v, b, q) - p.qoe.Rebuffer*stall
+	}
+	return p.util[q] + sum/float64(nf)
+}
+
+// solve returns, for each quality of the next chunk, the expected QoE of
+// the best policy that starts with it, from buffer x after quality last
+// (-1 for none).
+func (p *stochasticPlan) solve(x float64, last int) []float64 {
+	n, nf := p.n, len(p.futures)
+	smooth := p.qoe.Smooth
+	// After the horizon: the rest of the video at a steady rate, less the
+	// switch to it from the horizon's last quality, averaged over the
+	// futures.
+	clear(p.now)
+	for i := 0; p.after > 0 && i < p.nb; i++ {
+		for _, c := range p.futures {
+			v, u := p.rest(p.level(i), c)
+			for q := 0; q < n; q++ {
+				p.now[i*n+q] += (v - smooth*math.Abs(u-p.util[q])) / float64(nf)
+			}
+		}
+	}
+	// Chunks h-1 … 1 of the horizon, backwards: the value of each buffer
+	// level after each quality is that of the best next choice.
+	w := make([]float64, n)
+	for d := p.h - 1; d >= 1; d-- {
+		for i := 0; i < p.nb; i++ {
+			b := p.level(i)
+			for q := range w {
+				w[q] = p.expect(p.now, d, q, b)
+			}
+			for prev := 0; prev < n; prev++ {
+				best := math.Inf(-1)
+				for q, v := range w {
+					if v -= smooth * math.Abs(p.util[q]-p.util[prev]); v > best {
+						best = v
+					}
+				}
+				p.nxt[i*n+prev] = best
+			}
+		}
+		p.now, p.nxt = p.nxt, p.now
+	}
+	// The next chunk, from the buffer as it is.
+	values := make([]float64, n)
+	for q := range values {
+		values[q] = p.expect(p.now, 0, q, x)
+		if last >= 0 {
+			values[q] -= p.qoe.Smooth * math.Abs(p.util[q]-p.util[last])
+		}
+	}
+	return values
 }

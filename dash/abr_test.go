@@ -47,6 +47,15 @@ func TestRules(t *testing.T) {
 		{"mpc steady 3M full buffer", MPC{}, pensieve(20*time.Second, 4, 3e6, 3e6, 3e6, 3e6, 3e6, 3e6), 5, ""},
 		// 5/(4·1/4e6 + 1/0.5e6) = 1.67 Mbps: 1.85 Mbps chunks drain 0.44 s each.
 		{"mpc harmonic", MPC{}, pensieve(8*time.Second, 2, 0, 4e6, 4e6, 4e6, 4e6, 0.5e6), 3, "predicted 1.67 Mbps"},
+		{"smpc start", StochasticMPC{}, pensieve(0, -1, 0), 0, "no measurement"},
+		// At 10 Mbps every rate downloads in under a second.
+		{"smpc fast link", StochasticMPC{}, pensieve(20*time.Second, 5, 0, 10e6, 10e6, 10e6, 10e6, 10e6), 5, "best 4.30 Mbps"},
+		// At 0.4 Mbps even 750 kbps chunks take 7.5 s: from a 4 s buffer
+		// only the lowest rate (3 s a chunk) does not stall.
+		{"smpc slow link", StochasticMPC{}, pensieve(4*time.Second, 0, 0, 0.4e6, 0.4e6, 0.4e6, 0.4e6, 0.4e6), 0, "futures 0.40 Mbps–0.40 Mbps"},
+		// At 3 Mbps 2.85 Mbps chunks take 3.8 s, sustainable; 4.3 Mbps ones
+		// take 5.7 s and would empty a 6 s buffer by the fourth chunk.
+		{"smpc steady 3M", StochasticMPC{}, pensieve(6*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 3e6), 4, "best 2.85 Mbps"},
 		{"dynamic low buffer", Dynamic{}, pensieve(3*time.Second, 1, 1.5e6), 2, "[throughput]"},
 		{"dynamic high buffer", Dynamic{}, pensieve(30*time.Second, 5, 9e6), 5, "[bola]"},
 	}
@@ -91,6 +100,82 @@ func TestRobustMPC(t *testing.T) {
 	}
 }
 
+func TestStochasticMPC(t *testing.T) {
+	rule := StochasticMPC{}
+	at2M := func(index int) State {
+		s := pensieve(30*time.Second, 3, 0, 2e6, 2e6, 2e6, 2e6, 2e6)
+		s.Index = index
+		return s
+	}
+	// Two chunks before the end, a 30 s buffer pays for two 4.3 Mbps chunks
+	// (8.6 s each at 2 Mbps); with 35 chunks to go the same buffer is worth
+	// more spread over the rest of the video than spent now.
+	if d := rule.Choose(at2M(46)); d.Quality != 5 || !strings.Contains(d.Reason, "2 chunks ahead and 0 after") {
+		t.Errorf("near the end: %d (%s), want 5: spend the buffer", d.Quality, d.Reason)
+	}
+	if d := rule.Choose(at2M(10)); d.Quality == 5 {
+		t.Errorf("in the middle: %d (%s), want below 4.3 Mbps on a 2 Mbps link", d.Quality, d.Reason)
+	}
+
+	// One slow chunk among five makes a stall possible: it chooses lower.
+	fast := rule.Choose(pensieve(6*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 3e6))
+	slow := rule.Choose(pensieve(6*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 0.5e6))
+	if slow.Quality >= fast.Quality {
+		t.Errorf("with a slow chunk %d, without %d", slow.Quality, fast.Quality)
+	}
+	if fast.Prediction != 3e6 {
+		t.Errorf("Prediction = %g, want the harmonic mean 3e6", fast.Prediction)
+	}
+	for _, rate := range []string{"300k", "4300k"} {
+		if !strings.Contains(fast.Reason, rate) {
+			t.Errorf("reason %q does not give the expected QoE of %s", fast.Reason, rate)
+		}
+	}
+
+	// A past prediction 200% off adds RobustMPC's cautious future: 3/(1+2).
+	s := pensieve(6*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 3e6)
+	s.PredictionErrors = []float64{0.1, 2, 0.1}
+	careful := rule.Choose(s)
+	if careful.Quality >= fast.Quality || !strings.Contains(careful.Reason, "futures 1.00 Mbps–3.00 Mbps") {
+		t.Errorf("after a 200%% error: %d (%s), without %d", careful.Quality, careful.Reason, fast.Quality)
+	}
+
+	// With no buffer cap and no known length it still plans its horizon.
+	s = pensieve(6*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 3e6)
+	s.BufferCap, s.Count = 0, 0
+	if d := rule.Choose(s); d.Quality != 4 || !strings.Contains(d.Reason, "5 chunks ahead and 0 after") {
+		t.Errorf("no cap, no length: %d (%s), want 4", d.Quality, d.Reason)
+	}
+}
+
+// TestStochasticMPCRest checks the value of the rest of the video by hand:
+// 10 chunks of 4 s after the horizon have the buffer plus 9 × 4 s.
+func TestStochasticMPCRest(t *testing.T) {
+	qoe := QoELin()
+	p := stochasticPlan{qoe: &qoe, L: 4, lo: 300e3, hi: 4300e3, after: 10}
+	tests := []struct {
+		name            string
+		buffer, c       float64
+		value, rateUtil float64
+	}{
+		// 40 s for 10 chunks at 2 Mbps: 2 Mbps each.
+		{"steady", 4, 2e6, 20, 2},
+		// 50 s: 2.5 Mbps each; the extra buffer is worth 10 × 0.5.
+		{"more buffer", 14, 2e6, 25, 2.5},
+		// At 10 Mbps they are at the top rate whatever the buffer.
+		{"above the ladder", 4, 10e6, 43, 4.3},
+		// At 0.2 Mbps even 300 kbps chunks take 6 s: 60 s for 36 s, a 24 s
+		// stall: 10 × 0.3 − 4.3 × 24.
+		{"below the ladder", 0, 0.2e6, 3 - 4.3*24, 0.3},
+	}
+	for _, tt := range tests {
+		v, u := p.rest(tt.buffer, tt.c)
+		if math.Abs(v-tt.value) > 1e-9 || math.Abs(u-tt.rateUtil) > 1e-9 {
+			t.Errorf("%s: rest = %g at utility %g, want %g at %g", tt.name, v, u, tt.value, tt.rateUtil)
+		}
+	}
+}
+
 func TestEstimators(t *testing.T) {
 	var e EWMA
 	if e.Estimate() != 0 {
@@ -121,7 +206,7 @@ func TestEstimators(t *testing.T) {
 }
 
 func TestRuleByName(t *testing.T) {
-	for _, name := range []string{"throughput", "bba", "bola", "mpc", "robustmpc", "dynamic"} {
+	for _, name := range []string{"throughput", "bba", "bola", "mpc", "robustmpc", "smpc", "dynamic"} {
 		r, err := RuleByName(name)
 		if err != nil || r.Name() != name {
 			t.Errorf("RuleByName(%q) = %v, %v", name, r, err)

@@ -3,6 +3,8 @@ package dash
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -54,6 +56,38 @@ func (c *Comparison) Fraction(rule int) float64 {
 	return mean(c.QoE[rule]) / mean(c.Optimum)
 }
 
+// Families returns the trace families in the order they first appear: a
+// trace's family is its name up to the last '-' ("3g" for "3g-2").
+func (c *Comparison) Families() []string {
+	var out []string
+	for _, t := range c.Traces {
+		if f := family(t); !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func family(trace string) string {
+	if i := strings.LastIndexByte(trace, '-'); i > 0 {
+		return trace[:i]
+	}
+	return trace
+}
+
+// FamilyFraction returns a rule's mean QoE_lin over one family's traces as
+// a fraction of the optimum's mean over them.
+func (c *Comparison) FamilyFraction(rule int, fam string) float64 {
+	var q, opt []float64
+	for j, t := range c.Traces {
+		if family(t) == fam {
+			q = append(q, c.QoE[rule][j])
+			opt = append(opt, c.Optimum[j])
+		}
+	}
+	return mean(q) / mean(opt)
+}
+
 // Best returns the index of the rule with the highest mean QoE_lin.
 func (c *Comparison) Best() int {
 	best := 0
@@ -84,6 +118,23 @@ func WriteComparison(w io.Writer, c *Comparison, perTrace bool) {
 	}
 	fmt.Fprintf(tw, "optimum\t%.3f\t1.000\t\t\t\t\t\t\n", mean(c.Optimum))
 	tw.Flush()
+	if fams := c.Families(); len(fams) > 1 && len(fams) < len(c.Traces) {
+		fmt.Fprintln(w)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "of optimum")
+		for _, f := range fams {
+			fmt.Fprintf(tw, "\t%s", f)
+		}
+		fmt.Fprintf(tw, "\tall\t\n")
+		for i, r := range c.Rules {
+			fmt.Fprintf(tw, "%s", r)
+			for _, f := range fams {
+				fmt.Fprintf(tw, "\t%.3f", c.FamilyFraction(i, f))
+			}
+			fmt.Fprintf(tw, "\t%.3f\t\n", c.Fraction(i))
+		}
+		tw.Flush()
+	}
 	if !perTrace {
 		return
 	}

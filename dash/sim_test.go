@@ -101,3 +101,44 @@ func (replay) Name() string { return "replay" }
 func (r replay) Choose(s State) Decision {
 	return decide(s, r[s.Index], "replay", "quality %d, given", r[s.Index])
 }
+
+// TestStochasticMPCConstantLink: on a link of constant rate, stochastic
+// MPC comes within 2% of the offline optimum with a few switches up, where
+// RobustMPC, planning as if the video ended with its horizon, swings
+// between the two rates around the link's again and again.
+func TestStochasticMPCConstantLink(t *testing.T) {
+	for _, bps := range []float64{1e6, 2.3e6, 3.5e6} {
+		tr := ConstantTrace(bps)
+		opt, _ := Simulator{}.Optimum(tr, QoELin())
+		s := Simulator{}.Run(tr, StochasticMPC{}).Summary
+		if s.QoELin < 0.98*opt || s.Switches > 3 {
+			t.Errorf("%s: QoE_lin %.3f with %d switches, optimum %.3f", tr.Name, s.QoELin, s.Switches, opt)
+		}
+		if r := (Simulator{}).Run(tr, MPC{Robust: true}).Summary; r.Switches <= s.Switches {
+			t.Errorf("%s: RobustMPC switches %d times, stochastic MPC %d", tr.Name, r.Switches, s.Switches)
+		}
+	}
+}
+
+// TestStochasticMPCBeatsBaselines: over the shipped synthetic set, with and
+// without abandonment, stochastic MPC has a higher mean QoE_lin than
+// RobustMPC and the two baselines (throughput and BBA).
+func TestStochasticMPCBeatsBaselines(t *testing.T) {
+	traces := SyntheticTraces()
+	for _, abandon := range []bool{false, true} {
+		sim := Simulator{Abandon: abandon}
+		meanQoE := func(r Rule) float64 {
+			var q []float64
+			for _, tr := range traces {
+				q = append(q, sim.Run(tr, r).Summary.QoELin)
+			}
+			return mean(q)
+		}
+		best := meanQoE(StochasticMPC{})
+		for _, r := range []Rule{MPC{Robust: true}, BBA{}, Throughput{}} {
+			if q := meanQoE(r); q >= best {
+				t.Errorf("abandon %v: %s %.3f, smpc %.3f", abandon, r.Name(), q, best)
+			}
+		}
+	}
+}

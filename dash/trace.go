@@ -389,10 +389,15 @@ func GenerateTrace(kind TraceKind, seed uint64, length time.Duration) *Trace {
 
 // SyntheticTraces is the trace set shipped in testdata/traces: five seeds
 // of each kind, 320 s each.
-func SyntheticTraces() []*Trace {
+func SyntheticTraces() []*Trace { return SyntheticTraceSet(1, 5) }
+
+// SyntheticTraceSet generates n traces of each kind, 320 s each, with the
+// seeds first, first+1, …: SyntheticTraceSet(1, 5) is the shipped set, and
+// a set with other seeds is one that no rule was tuned on (a held-out set).
+func SyntheticTraceSet(first uint64, n int) []*Trace {
 	var out []*Trace
 	for _, k := range []TraceKind{Steady, Steps, ThreeG, LTE} {
-		for seed := uint64(1); seed <= 5; seed++ {
+		for seed := first; seed < first+uint64(n); seed++ {
 			out = append(out, GenerateTrace(k, seed, 320*time.Second))
 		}
 	}

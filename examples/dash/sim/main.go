@@ -1,9 +1,11 @@
 // Command sim runs every ABR rule on every bandwidth trace in the
 // simulator (Pensieve's set-up: 48 chunks of 4 s at six rates, a 60 s
 // buffer, 80 ms round trips) and prints each rule's mean QoE as a fraction
-// of the offline optimum, the best any rule could do knowing the future.
+// of the offline optimum, the best any rule could do knowing the future,
+// overall and by trace family.
 //
 //	go run ./examples/dash/sim                       # the synthetic trace set
+//	go run ./examples/dash/sim -seed 101 -n 10       # a held-out set: 10 other seeds per kind
 //	go run ./examples/dash/sim -traces DIR           # *.cooked and *.mahimahi files
 //	go run ./examples/dash/sim -v                    # one line per trace too
 //	go run ./examples/dash/sim -abandon              # with dash.js-style abandonment
@@ -24,8 +26,14 @@ func main() {
 	dir := flag.String("traces", "", "directory of *.cooked and *.mahimahi traces (default: the synthetic set)")
 	verbose := flag.Bool("v", false, "print every trace's row")
 	abandon := flag.Bool("abandon", false, "let the player abandon chunks that arrive too slowly")
+	seed := flag.Uint64("seed", 1, "first `seed` of the synthetic set (1: the set shipped in dash/testdata/traces)")
+	n := flag.Int("n", 5, "synthetic traces of each kind")
 	flag.Parse()
-	traces := dash.SyntheticTraces()
+	if *n < 1 || *n > 1000 {
+		fmt.Fprintln(os.Stderr, "sim: -n must be between 1 and 1000")
+		os.Exit(2)
+	}
+	traces := dash.SyntheticTraceSet(*seed, *n)
 	if *dir != "" {
 		var err error
 		if traces, err = load(*dir); err != nil {
