@@ -158,7 +158,7 @@ func (b *body) sendContinue() {
 	if b.resp.headerSent {
 		return
 	}
-	b.c.srv.tracef("S: HTTP/1.1 100 Continue")
+	b.c.srv.traceStatus(http.StatusContinue)
 	b.c.out.buf = append(b.c.out.buf, "HTTP/1.1 100 Continue\r\n\r\n"...)
 	b.c.out.flush()
 }

@@ -190,7 +190,7 @@ func parseRequest(head string, e *exchange) error {
 		return refusal(http.StatusRequestHeaderFieldsTooLarge, fmt.Sprintf("more than %d header fields", MaxHeaderFields))
 	}
 	h := make(http.Header, n)
-	values := make([]string, n)
+	var values []string // every field's first value, made when needed
 	var (
 		hosts, host   = 0, ""
 		contentLength = int64(-1)
@@ -224,14 +224,14 @@ func parseRequest(head string, e *exchange) error {
 		}
 		key := http.CanonicalHeaderKey(name)
 		switch key {
+		// The fields that are about the message, not its content, are
+		// taken out (as net/http does): Host goes to Request.Host,
+		// Transfer-Encoding to Request.TransferEncoding, and Expect is
+		// the server's to answer.
 		case "Host":
 			hosts++
 			host = value
-		case "Content-Length":
-			var err *requestError
-			if contentLength, err = parseContentLength(value, contentLength); err != nil {
-				return err
-			}
+			continue
 		case "Transfer-Encoding":
 			for coding := range strings.SplitSeq(value, ",") {
 				coding = strings.Trim(coding, " \t")
@@ -245,22 +245,32 @@ func parseRequest(head string, e *exchange) error {
 					return refusal(http.StatusNotImplemented, fmt.Sprintf("unknown transfer coding %.40q", coding))
 				}
 			}
+			continue
+		case "Expect":
+			expect = value
+			continue
+		case "Content-Length":
+			var err *requestError
+			if contentLength, err = parseContentLength(value, contentLength); err != nil {
+				return err
+			}
 		case "Connection":
 			for opt := range strings.SplitSeq(value, ",") {
 				opt = strings.Trim(opt, " \t")
 				connClose = connClose || strings.EqualFold(opt, "close")
 				keepAlive = keepAlive || strings.EqualFold(opt, "keep-alive")
 			}
-		case "Expect":
-			expect = value
 		}
-		if vv := h[key]; vv != nil || len(values) == 0 {
+		if vv := h[key]; vv != nil {
 			h[key] = append(vv, value)
-		} else {
-			values[0] = value
-			h[key] = values[:1:1]
-			values = values[1:]
+			continue
 		}
+		if len(values) == 0 {
+			values = make([]string, strings.Count(rest, "\n")+1)
+		}
+		values[0] = value
+		h[key] = values[:1:1]
+		values = values[1:]
 	}
 
 	// Host: every HTTP/1.1 request names it exactly once (RFC 9112 §3.2).
@@ -273,7 +283,6 @@ func parseRequest(head string, e *exchange) error {
 	if !validHost(host) {
 		return refusal(http.StatusBadRequest, fmt.Sprintf("malformed Host %.40q", host))
 	}
-	delete(h, "Host")
 	r.Host = host
 	if absolute {
 		r.Host = e.url.Host // the target's authority wins (RFC 9112 §3.2.2)
@@ -293,7 +302,6 @@ func parseRequest(head string, e *exchange) error {
 	case codings > 0:
 		r.ContentLength = -1
 		r.TransferEncoding = []string{"chunked"}
-		delete(h, "Transfer-Encoding")
 	case contentLength >= 0:
 		r.ContentLength = contentLength
 	}
@@ -304,7 +312,6 @@ func parseRequest(head string, e *exchange) error {
 	r.Close = connClose || (minor == 0 && !keepAlive)
 
 	if expect != "" {
-		delete(h, "Expect")
 		switch {
 		case minor == 0:
 			// RFC 9110 §10.1.1: ignored in HTTP/1.0.

@@ -104,7 +104,7 @@ func (w *response) WriteHeader(code int) {
 // (103 Early Hints carries Link fields, say), and flushes it.
 func (w *response) sendInformational(code int) {
 	c := w.c
-	c.srv.tracef("S: HTTP/1.1 %d %s", code, http.StatusText(code))
+	c.srv.traceStatus(code)
 	if code == http.StatusContinue {
 		w.body.sentContinue = true
 	}
@@ -391,7 +391,7 @@ func (w *response) sendHeader(done bool) {
 	}
 	slices.Sort(c.keys)
 
-	c.srv.tracef("S: HTTP/1.1 %d %s", w.status, http.StatusText(w.status))
+	c.srv.traceStatus(w.status)
 	b := appendStatusLine(c.out.buf, w.status)
 	for _, k := range c.keys {
 		switch {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -155,20 +156,30 @@ func (s *Server) logf(format string, args ...any) {
 	}
 }
 
-func (s *Server) tracef(format string, args ...any) {
-	if s.Trace == nil {
-		return
+// traceRequest, traceRefusal and traceStatus write the Trace lines; they
+// take no ...any, so that they cost nothing when Trace is nil.
+func (s *Server) traceRequest(r *http.Request) {
+	if s.Trace != nil {
+		s.tracef("C: %s %s %s", r.Method, r.RequestURI, r.Proto)
 	}
+}
+
+func (s *Server) traceRefusal(re *requestError) {
+	if s.Trace != nil {
+		s.tracef("C: (refused: %d %s)", re.code, re.reason)
+	}
+}
+
+func (s *Server) traceStatus(code int) {
+	if s.Trace != nil {
+		s.tracef("S: HTTP/1.1 %d %s", code, http.StatusText(code))
+	}
+}
+
+func (s *Server) tracef(format string, args ...any) {
 	s.traceMu.Lock()
 	defer s.traceMu.Unlock()
 	fmt.Fprintf(s.Trace, format+"\n", args...)
-}
-
-func (s *Server) clock() time.Time {
-	if s.now != nil {
-		return s.now()
-	}
-	return time.Now()
 }
 
 func (s *Server) readHeaderTimeout() time.Duration {
@@ -217,8 +228,30 @@ type conn struct {
 	pending []byte           // response body held back until its length is known
 	dateSec int64            // the second date was formatted for
 	date    []byte           // "Mon, 02 Jan 2006 15:04:05 GMT"
+	now     time.Time        // when the request being served began
 	copyBuf []byte           // for io.Copy into a response; made when first needed
-	lr      io.LimitedReader // the file sendFile sends
+	lr      io.LimitedReader // the file copyFile sends
+	sf      sendfileCall
+}
+
+// copyFile sends limit bytes of r (all that is left if limit < 0) with
+// the net package's TCPConn.ReadFrom, which uses sendfile(2) or splice(2)
+// when it can, after what the write buffer holds.
+func (c *conn) copyFile(r io.Reader, limit int64) (int64, error) {
+	if err := c.out.flush(); err != nil {
+		return 0, err
+	}
+	src := r
+	if limit >= 0 {
+		c.lr = io.LimitedReader{R: r, N: limit}
+		src = &c.lr
+	}
+	n, err := c.tcp.ReadFrom(src)
+	c.lr.R = nil
+	if err != nil {
+		c.out.err = err
+	}
+	return n, err
 }
 
 // serveConn is the persistent-connection loop: wait for a request, read
@@ -228,6 +261,7 @@ type conn struct {
 func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc, remoteAddr: nc.RemoteAddr().String()}
 	c.tcp, _ = nc.(*net.TCPConn)
+	c.initSendfile()
 	c.out = outBuffer{nc: nc, buf: make([]byte, 0, writeBufferSize)}
 	c.pending = make([]byte, 0, writeBufferSize)
 	c.br = bufio.NewReaderSize(flushingReader{c}, readBufferSize)
@@ -248,7 +282,13 @@ func (s *Server) serveConn(nc net.Conn) {
 		if !c.waitForRequest() {
 			return
 		}
-		nc.SetReadDeadline(time.Now().Add(s.readHeaderTimeout()))
+		// The request has begun: its head must come within
+		// ReadHeaderTimeout, unless it is all here already (the usual
+		// case: then no deadline needs moving).
+		c.now = time.Now()
+		if !headBuffered(c.br) {
+			nc.SetReadDeadline(c.now.Add(s.readHeaderTimeout()))
+		}
 		e, err := c.readRequest()
 		if err != nil {
 			var re *requestError
@@ -261,6 +301,13 @@ func (s *Server) serveConn(nc net.Conn) {
 			return
 		}
 	}
+}
+
+// headBuffered reports whether the read buffer holds a complete request
+// head: its empty line.
+func headBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.Contains(b, []byte("\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
 }
 
 // waitForRequest waits, up to IdleTimeout, for the first byte of the next
@@ -285,9 +332,12 @@ func (c *conn) waitForRequest() bool {
 // reports whether the connection may carry another request.
 func (c *conn) serve(e *exchange) (keepAlive bool) {
 	s := c.srv
-	s.tracef("C: %s %s %s", e.req.Method, e.req.RequestURI, e.req.Proto)
+	s.traceRequest(&e.req)
 	// The handler's body reads and response writes share one deadline.
-	c.nc.SetDeadline(time.Now().Add(s.writeTimeout()))
+	c.nc.SetWriteDeadline(c.now.Add(s.writeTimeout()))
+	if e.req.Body != http.NoBody {
+		c.nc.SetReadDeadline(c.now.Add(s.writeTimeout()))
+	}
 	w := &e.resp
 	if s.closing.Load() {
 		w.closeAfter = true
@@ -339,7 +389,8 @@ func (c *conn) runHandler(e *exchange) (ok bool) {
 // refuse answers a request the server could not accept with its status
 // and reason, and closes the connection.
 func (c *conn) refuse(re *requestError) {
-	c.srv.tracef("C: (refused: %d %s)", re.code, re.reason)
+	c.nc.SetWriteDeadline(c.now.Add(c.srv.writeTimeout()))
+	c.srv.traceRefusal(re)
 	body := fmt.Sprintf("%d %s: %s\n", re.code, http.StatusText(re.code), re.reason)
 	c.writeSimple(re.code, body)
 	c.out.flush()
@@ -349,7 +400,7 @@ func (c *conn) refuse(re *requestError) {
 // writeSimple writes a complete response of the server's own: status,
 // plain-text body, and "Connection: close".
 func (c *conn) writeSimple(code int, body string) {
-	c.srv.tracef("S: HTTP/1.1 %d %s", code, http.StatusText(code))
+	c.srv.traceStatus(code)
 	b := c.out.buf
 	b = appendStatusLine(b, code)
 	b = append(b, "Connection: close\r\nContent-Length: "...)
@@ -376,9 +427,13 @@ func (c *conn) linger() {
 	io.Copy(io.Discard, io.LimitReader(c.nc, maxLinger))
 }
 
-// dateNow returns the Date field's value for now, formatted once a second.
+// dateNow returns the Date field's value for the request being served,
+// formatted once a second.
 func (c *conn) dateNow() []byte {
-	now := c.srv.clock()
+	now := c.now
+	if c.srv.now != nil {
+		now = c.srv.now()
+	}
 	if sec := now.Unix(); sec != c.dateSec || c.date == nil {
 		c.date = now.UTC().AppendFormat(c.date[:0], http.TimeFormat)
 		c.dateSec = sec
