@@ -262,3 +262,32 @@ func TestSimulatorAbandon(t *testing.T) {
 		t.Error("no chunk was abandoned")
 	}
 }
+
+// TestSimulatorAbandonTwice: when the link drops to 0.2 Mbit/s during a
+// 4.3 Mbit/s chunk, the rate seen so far still makes a middle rate look
+// fast enough; once that one crawls too, it is abandoned in turn for the
+// lowest. The chunk's download time counts both tries, so its throughput is
+// no more than the link delivered meanwhile.
+func TestSimulatorAbandonTwice(t *testing.T) {
+	tr, err := NewTrace("drop", []TracePoint{{0, 5e6}, {61 * time.Second, 0.2e6}}, 400*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Simulator{Abandon: true}.Run(tr, Throughput{})
+	twice := false
+	for _, c := range res.Chunks {
+		if strings.Count(c.Decision.Reason, "abandoned after") == 2 {
+			twice = true
+			if c.Quality != 0 {
+				t.Errorf("chunk %d abandoned twice ends at quality %d, want 0", c.Index, c.Quality)
+			}
+		}
+		from, to := c.Start.Seconds(), (c.Start + c.Download).Seconds()
+		if link := (tr.capacity(to) - tr.capacity(from)) / (to - from); c.Throughput > link*(1+1e-9) {
+			t.Errorf("chunk %d measured %s, the link gave %s over its download", c.Index, Mbps(c.Throughput), Mbps(link))
+		}
+	}
+	if !twice {
+		t.Error("no chunk was abandoned twice")
+	}
+}

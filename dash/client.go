@@ -108,11 +108,12 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 	}
 	d := l.rule.Choose(st)
 
-	// ... and, while it arrives, whether to give up for a lower rate.
+	// ... and, while it arrives, whether to give up for a lower rate (and
+	// again, while that one arrives, unless it is the lowest).
 	var watch func(received, total int64, elapsed time.Duration) bool
 	abandonTo := -1
+	bufAtRequest := l.play.Buffer() // when the chunk was last requested
 	if l.abandon && d.Quality > 0 {
-		bufAtStart := l.play.Buffer()
 		sizes := make([]int64, len(l.bitrates))
 		for q := range sizes {
 			sizes[q] = l.size(i, q)
@@ -121,7 +122,7 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 			if total > 0 {
 				sizes[d.Quality] = total
 			}
-			to, ok := Abandon(d.Quality, sizes, max(received, 0), elapsed, bufAtStart)
+			to, ok := Abandon(d.Quality, sizes, max(received, 0), elapsed, bufAtRequest)
 			if ok {
 				abandonTo = to
 			}
@@ -133,9 +134,9 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 	server, why := -1, ""
 	var size, wasted int64
 	var secs float64
-	for attempt := 0; ; attempt++ {
+	for failures := 0; ; {
 		if len(l.servers) > 0 {
-			if attempt > len(l.servers)+1 {
+			if failures > len(l.servers)+1 {
 				return ChunkLog{}, fmt.Errorf("dash: chunk %d: every server failed", i)
 			}
 			server, why = l.where(l.servers)
@@ -155,11 +156,15 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 			wasted += n + ab.received
 			d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s", (l.net.now() - start).Seconds(), Mbps(l.bitrates[abandonTo]))
 			d.Quality, d.Bitrate = abandonTo, l.bitrates[abandonTo]
-			watch = nil
+			if d.Quality == 0 {
+				watch = nil
+			}
+			bufAtRequest = max(l.play.Buffer()-(l.net.now()-start), 0)
 			continue
 		case errors.As(err, &fatal), len(l.servers) == 0:
 			return ChunkLog{}, err
 		}
+		failures++
 		l.servers[server].Failures++
 		l.servers[server].Down = true
 		if allDown(l.servers) {

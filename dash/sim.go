@@ -132,8 +132,9 @@ type simNet struct {
 	rtt     float64       // seconds
 	clock   float64       // seconds, where the trace is read
 	elapsed time.Duration // the same clock, as the session sees it
-	// After an abandoned download: when it began (session clock) and how
-	// long it ran, so the chunk's whole download time is rounded once.
+	// After abandoned downloads: when the chunk was first requested
+	// (session clock) and how long the abandoned tries ran, so the chunk's
+	// whole download time is rounded once.
 	began   time.Duration
 	clock0  float64
 	partial float64
@@ -155,7 +156,10 @@ func (n *simNet) get(_ context.Context, _, i, q int, watch func(received, total 
 		for t := 0.5; t < dt; t += 0.5 {
 			got := int64((n.tr.capacity(n.clock+t) - n.tr.capacity(n.clock+n.rtt)) / 8)
 			if watch(got, size, time.Duration(t*1e9)) {
-				n.began, n.clock0, n.partial = n.elapsed, n.clock, t
+				if n.partial == 0 { // the chunk's first request
+					n.began, n.clock0 = n.elapsed, n.clock
+				}
+				n.partial += t
 				n.advance(t)
 				return 0, 0, abandonedError{received: max(got, 0)}
 			}
