@@ -52,7 +52,14 @@
 // Peers ask the tracker for Config.Neighbours random peers when they
 // arrive and open a few more connections at each round while they leech,
 // up to twice that many; two seeds hang up on each other, as real clients
-// do, which leaves room for leechers.
+// do, which leaves room for leechers. A flash crowd (no
+// Churn.Interarrival) arrives at one instant: every peer is on the
+// tracker's list before the first of them asks for neighbours, so each
+// meets a random sample of the crowd. Handled one after the other instead,
+// the first arrivals would fill their peer sets with the next ones, and the
+// overlay would become a chain ordered by arrival time, six hops deep from
+// the seed at N = 1000; peers that do arrive one by one (Churn) build such
+// a chain.
 //
 // A transfer carries one piece: BitTorrent asks for 16 KiB blocks, but
 // keeps enough of them queued to each peer that a piece flows as one
@@ -88,22 +95,30 @@
 //
 // Client-server distribution meets its bound exactly. A swarm comes close
 // to the P2P bound, but not all the way: at the start only the seed has
-// pieces and a peer can pass a piece on only once it has all of it, so
-// upload capacity idles while the first pieces spread; and at the end the
-// last leechers can use only part of the capacity of the peers around
-// them. The larger the crowd, the longer the start: with 256 pieces on
-// the broadband links of BenchmarkRun (u = 1 Mbit/s, u_s = d = 10u) the
-// efficiency is about 0.96 for N = 10, 0.95 for N = 100 and 0.85 for
+// pieces and a peer can pass a piece on only once it has all of it (a
+// piece takes 8 s through one of four upload slots on a 1 Mbit/s link),
+// so upload capacity idles while the first pieces spread; and at the end
+// the last leechers can use only part of the capacity of the peers around
+// them. The larger the crowd, the longer the start: with 256 pieces on the
+// broadband links of BenchmarkRun (u = 1 Mbit/s, u_s = d = 10u) the
+// efficiency is about 0.97 for N = 10, 0.95 for N = 100 and 0.92 for
 // N = 1000.
 //
-// Where the thousand lose their time: a minute into the flash crowd a
-// third of the upload capacity belongs to peers whose unchoked neighbours
-// have already requested elsewhere every piece these peers hold, and
-// while the seed has not yet pushed out one copy of each piece most
-// pieces are held by few. Letting such neighbours ask for those pieces
-// too (libtorrent's busy blocks, or the blocks of a piece not yet
-// requested from its first sender) only moves the idle capacity to peers
-// whose neighbours already hold every piece they hold: pieces spread
-// faster but alike, and the run is no shorter. Half as much is lost at the
-// end, when the last leechers are limited by their download rate.
+// Where the thousand lose their time, in seconds of the whole swarm's
+// upload capacity (the bound is 531 s): about 40 in the first three
+// minutes, and 5 at the end. It takes 50 s until every peer holds a piece,
+// since a peer with nothing to give is served only by optimistic unchokes
+// once its neighbours trade with each other; then for a while many peers
+// hold only pieces every neighbour already has or has requested from
+// someone else. The overlay matters most: in a chain of peers ordered by
+// arrival (see above) the start takes twice as long, and the efficiency
+// falls to about 0.81. Three changes that sound helpful are not: letting
+// a peer ask a second neighbour for the blocks of a piece already in flight
+// (which real clients' block requests allow) spreads common pieces faster
+// and rare ones slower, and lowers the efficiency; interest only in pieces
+// not yet requested from anyone (as BitTorrent 3.x signals it) moves the
+// idle capacity from unchoked neighbours with nothing to ask to peers that
+// nobody wants; and super-seeding by the initial seed (BEP 16) gains a
+// little at N = 1000 but starves a swarm of ten, whose seed waits to see
+// each piece passed on.
 package swarm

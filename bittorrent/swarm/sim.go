@@ -283,13 +283,15 @@ func Run(cfg Config) (*Result, error) {
 	}
 
 	s.join(s.nodes[0])
-	t := 0.0
-	for _, n := range s.nodes[1:] {
-		if cfg.Churn.Interarrival > 0 {
+	if cfg.Churn.Interarrival == 0 {
+		s.join(s.nodes[1:]...) // a flash crowd
+	} else {
+		t := 0.0
+		for _, n := range s.nodes[1:] {
 			t += s.rng.ExpFloat64() * cfg.Churn.Interarrival.Seconds()
+			s.pending++
+			s.at(t, event{kind: arrive, node: n})
 		}
-		s.pending++
-		s.at(t, event{kind: arrive, node: n})
 	}
 	s.at(0, event{kind: sample})
 
@@ -387,32 +389,39 @@ func (s *sim) handle(e event) {
 	}
 }
 
-// join brings n into the torrent: it asks the tracker for neighbours and
-// connects to them.
-func (s *sim) join(n *node) {
-	n.present = true
-	n.arrived = s.now
-	s.present = append(s.present, n)
-	for p := range s.pieces {
-		if n.have.Has(p) {
-			s.copies[p]++
+// join brings ns into the torrent at once: they announce themselves to
+// the tracker, then each asks it for neighbours and connects to them. Peers
+// arriving together (a flash crowd) are all on the tracker's list when the
+// first of them asks, so that each meets a random sample of the crowd, not
+// only those that happened to be handled before it.
+func (s *sim) join(ns ...*node) {
+	for _, n := range ns {
+		n.present = true
+		n.arrived = s.now
+		s.present = append(s.present, n)
+		for p := range s.pieces {
+			if n.have.Has(p) {
+				s.copies[p]++
+			}
 		}
-	}
-	if !n.complete(s.pieces) {
-		s.leechers++
-	}
-	s.res.Arrivals++
-	if s.cfg.Mode == ClientServer {
-		if n.id != 0 {
-			s.connect(s.nodes[0], n)
+		if !n.complete(s.pieces) {
+			s.leechers++
 		}
-	} else {
-		s.neighbours(n)
+		s.res.Arrivals++
 	}
-	if n.id != 0 && s.cfg.Churn.Abort > 0 {
-		s.at(s.now+s.rng.ExpFloat64()*s.cfg.Churn.Abort.Seconds(), event{kind: abort, node: n})
+	for _, n := range ns {
+		if s.cfg.Mode == ClientServer {
+			if n.id != 0 {
+				s.connect(s.nodes[0], n)
+			}
+		} else {
+			s.neighbours(n)
+		}
+		if n.id != 0 && s.cfg.Churn.Abort > 0 {
+			s.at(s.now+s.rng.ExpFloat64()*s.cfg.Churn.Abort.Seconds(), event{kind: abort, node: n})
+		}
+		s.at(s.now, event{kind: rechokeRound, node: n})
 	}
-	s.at(s.now, event{kind: rechokeRound, node: n})
 }
 
 // neighbours tops up n's peer set with random peers from the tracker: to
