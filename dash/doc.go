@@ -32,8 +32,9 @@
 // manifest, requests one chunk at a time; chooses maximum coding rate
 // sustainable given current bandwidth". It decides when to request (the
 // [Player] waits while its buffer is full), what encoding rate (a [Rule]:
-// [Throughput], [BBA], [BOLA], [MPC], [Dynamic]; and [Abandon] for a chunk
-// that arrives too slowly) and where from (one of several BaseURLs or
+// [Throughput], [BBA], [BOLA], [MPC] and RobustMPC, [StochasticMPC] (the
+// best here: it plans for several possible futures at once), [Dynamic];
+// and [Abandon] for a chunk that arrives too slowly) and where from (one of several BaseURLs or
 // servers: [ChooseServer], [FirstHealthy]). Rules are pure functions of a
 // [State]; every [Decision] carries its reason, and each [ChunkLog] keeps
 // the state it was made from. Bandwidth is measured per chunk and smoothed
