@@ -212,6 +212,9 @@ func parseRequest(head string, e *exchange) error {
 		if !ok {
 			return refusal(http.StatusBadRequest, fmt.Sprintf("field line without a colon: %.40q", line))
 		}
+		if name == "" {
+			return refusal(http.StatusBadRequest, "a field line with no name")
+		}
 		if !isToken(name) {
 			if last := name[len(name)-1]; last == ' ' || last == '\t' {
 				return refusal(http.StatusBadRequest, fmt.Sprintf("whitespace between the field name %.40q and the colon", strings.TrimRight(name, " \t")))
@@ -340,15 +343,17 @@ func parseVersion(s string) (major, minor int, ok bool) {
 	return int(s[5] - '0'), int(s[7] - '0'), true
 }
 
-// parseOriginForm fills u from an origin-form target with nothing to
-// unescape ("/a/b?x=1"), as url.ParseRequestURI would, without the
+// parseOriginForm fills u from an origin-form target whose path needs no
+// escaping ("/a/b?x=1"), as url.ParseRequestURI would, without the
 // allocation. It reports false for targets it leaves to
-// url.ParseRequestURI.
+// url.ParseRequestURI: those with escapes or characters a path escapes.
 func parseOriginForm(target string, u *url.URL) bool {
-	if strings.IndexByte(target, '%') >= 0 {
-		return false
-	}
 	path, query, hasQuery := strings.Cut(target, "?")
+	for i := 0; i < len(path); i++ {
+		if !isPathChar(path[i]) {
+			return false
+		}
+	}
 	u.Path = path
 	if hasQuery {
 		if query == "" {
@@ -357,6 +362,16 @@ func parseOriginForm(target string, u *url.URL) bool {
 		u.RawQuery = query
 	}
 	return true
+}
+
+// isPathChar reports whether b stands for itself in a URL path (RFC 3986
+// section 3.3, as net/url escapes paths).
+func isPathChar(b byte) bool {
+	switch {
+	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', isDigit(b):
+		return true
+	}
+	return strings.IndexByte("-._~$&+,/:;=@", b) >= 0
 }
 
 // parseContentLength parses a Content-Length value: a decimal number, or a
