@@ -60,19 +60,6 @@ func fileHandler(dir string) http.Handler {
 	})
 }
 
-// serveNetHTTP serves h with net/http's server until the benchmark ends.
-func serveNetHTTP(tb testing.TB, h http.Handler) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	done := make(chan struct{})
-	go func() { s.Serve(l); close(done) }()
-	tb.Cleanup(func() { s.Close(); <-done })
-	return l.Addr().String()
-}
-
 var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
 // wrk loads url with wrk -t2 -c32 for d and returns the requests per

@@ -48,6 +48,19 @@ func start(t testing.TB, s *Server) string {
 	return l.Addr().String()
 }
 
+// serveNetHTTP serves h with net/http's server until the benchmark ends.
+func serveNetHTTP(tb testing.TB, h http.Handler) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
+	done := make(chan struct{})
+	go func() { s.Serve(l); close(done) }()
+	tb.Cleanup(func() { s.Close(); <-done })
+	return l.Addr().String()
+}
+
 // testLog is an ErrorLog that writes to the test's log.
 func testLog(t testing.TB) *log.Logger {
 	return log.New(tlogWriter{t}, "", 0)

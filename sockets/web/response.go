@@ -350,11 +350,13 @@ func (w *response) sendHeader(done bool) {
 			w.closeAfter = true
 		}
 	}
+	// Say it both ways: the response is HTTP/1.1, which persists unless
+	// "close" is said, even when the request was HTTP/1.0.
 	var connection string
 	switch {
-	case w.closeAfter && w.req.ProtoAtLeast(1, 1):
+	case w.closeAfter:
 		connection = "close"
-	case !w.closeAfter && !w.req.ProtoAtLeast(1, 1):
+	case !w.req.ProtoAtLeast(1, 1):
 		connection = "keep-alive"
 	}
 	_, handlerDate := h["Date"]
