@@ -155,9 +155,13 @@ func (w *response) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// WriteString is Write for a string, which io.WriteString calls.
+// WriteString is Write for a string, which io.WriteString calls; a short
+// string costs no conversion.
 func (w *response) WriteString(s string) (int, error) {
-	if !w.headerSent && !w.done && w.wroteHeader && bodyAllowedForStatus(w.status) &&
+	if !w.wroteHeader && !w.done {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.headerSent && !w.done && bodyAllowedForStatus(w.status) &&
 		len(w.c.pending)+len(s) <= cap(w.c.pending) &&
 		(w.contentLength < 0 || w.written+int64(len(s)) <= w.contentLength) {
 		w.c.pending = append(w.c.pending, s...)

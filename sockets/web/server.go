@@ -277,6 +277,7 @@ func (s *Server) serveConn(nc net.Conn) {
 	defer stop()
 	defer cancel()
 	c.ctx = ctx
+	defer c.out.flush() // whatever the way out, the answers given so far leave
 
 	for {
 		if !c.waitForRequest() {
@@ -350,10 +351,14 @@ func (c *conn) serve(e *exchange) (keepAlive bool) {
 		return false
 	}
 	w.finish()
-	e.body.finish()
+	if w.closeAfter {
+		e.body.done = true // no need to find the next request
+	} else {
+		e.body.finish()
+	}
 	if w.closeAfter || e.body.closeAfter || c.out.err != nil {
 		c.out.flush()
-		if e.body.unread {
+		if more, _ := e.body.unfinished(); more || e.body.unread {
 			c.linger()
 		}
 		return false

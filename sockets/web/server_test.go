@@ -391,3 +391,42 @@ func TestWriteAfterHandler(t *testing.T) {
 		t.Errorf("second response: %q", body)
 	}
 }
+
+// TestShutdownPipelined: a response already begun when Shutdown comes is
+// finished and sent whole; the request pipelined behind it is not served.
+func TestShutdownPipelined(t *testing.T) {
+	started, release := make(chan struct{}), make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/", testHandler())
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "begun\n")
+		w.(http.Flusher).Flush()
+		close(started)
+		<-release
+		io.WriteString(w, "finished\n")
+	})
+	s := &Server{Handler: mux, ErrorLog: testLog(t)}
+	addr := start(t, s)
+	c := dial(t, addr)
+	io.WriteString(c, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\nGET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+	<-started
+	shut := make(chan error, 1)
+	go func() { shut <- s.Shutdown(context.Background()) }()
+	<-s.life.Done()
+	close(release)
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || string(body) != "begun\nfinished\n" {
+		t.Errorf("the response in progress: %q, %v", body, err)
+	}
+	if rest := waitEOF(t, br); rest != "" {
+		t.Errorf("after it: %q", rest)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
