@@ -119,11 +119,12 @@ func benchTargets(b *testing.B, fill func(inbox *maildir.Mailbox)) map[string]st
 			out[name] = startDovecotDaemon(b, root)
 			continue
 		}
-		srv := &Server{Backend: BackendFunc(func(_ context.Context, user, pass string) (*maildir.Store, error) {
+		bob := Maildir(store)
+		srv := &Server{Backend: BackendFunc(func(_ context.Context, user, pass string) (Mailboxes, error) {
 			if user != "bob" || pass != "hunter2" {
 				return nil, ErrAuthFailed
 			}
-			return store, nil
+			return bob, nil
 		}), AllowInsecureAuth: true}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"appnet.dev/imap/maildir"
 )
 
 // dispatch runs the command name: the one switch of the state machine.
@@ -39,22 +37,20 @@ func (s *session) dispatch(tag, name string) error {
 		return syntaxErr("%s is not allowed in the %s state", name, s.state)
 	}
 	switch name {
-	case "CAPABILITY":
+	case "CAPABILITY", "NOOP", "CHECK", "LOGOUT", "STARTTLS", "NAMESPACE", "IDLE", "CLOSE", "UNSELECT", "EXPUNGE":
+		// No arguments: the line ends after the name.
 		if err := s.r.crlf(); err != nil {
 			return err
 		}
+	}
+	switch name {
+	case "CAPABILITY":
 		s.untagged("CAPABILITY %s", s.capabilities())
 		s.ok(tag, "CAPABILITY completed")
 	case "NOOP", "CHECK":
-		if err := s.r.crlf(); err != nil {
-			return err
-		}
 		s.update(true)
 		s.ok(tag, "%s completed", name)
 	case "LOGOUT":
-		if err := s.r.crlf(); err != nil {
-			return err
-		}
 		s.untagged("BYE %s logging out", s.srv.hostname())
 		s.ok(tag, "LOGOUT completed")
 		s.state = Logout
@@ -77,9 +73,6 @@ func (s *session) dispatch(tag, name string) error {
 	case "LIST", "LSUB":
 		return s.cmdList(tag, name)
 	case "NAMESPACE":
-		if err := s.r.crlf(); err != nil {
-			return err
-		}
 		s.untagged(`NAMESPACE (("" ".")) NIL NIL`)
 		s.ok(tag, "NAMESPACE completed")
 	case "STATUS":
@@ -89,18 +82,12 @@ func (s *session) dispatch(tag, name string) error {
 	case "IDLE":
 		return s.cmdIdle(tag)
 	case "CLOSE", "UNSELECT":
-		if err := s.r.crlf(); err != nil {
-			return err
-		}
 		if name == "CLOSE" && !s.readOnly {
 			s.expunge(nil, false)
 		}
 		s.unselect()
 		s.ok(tag, "%s completed", name)
 	case "EXPUNGE":
-		if err := s.r.crlf(); err != nil {
-			return err
-		}
 		if s.readOnly {
 			s.no(tag, "[READ-ONLY] Mailbox is read-only")
 			return nil
@@ -108,14 +95,12 @@ func (s *session) dispatch(tag, name string) error {
 		s.expunge(nil, true)
 		s.ok(tag, "EXPUNGE completed")
 	case "UID":
-		if err := s.r.sp(); err != nil {
-			return err
+		a := s.args()
+		sub := strings.ToUpper(a.atom(""))
+		if a.err != nil {
+			return a.err
 		}
-		sub, err := s.r.atom("")
-		if err != nil {
-			return err
-		}
-		switch sub = strings.ToUpper(sub); sub {
+		switch sub {
 		case "FETCH":
 			return s.cmdFetch(tag, true)
 		case "STORE":
@@ -141,24 +126,9 @@ func (s *session) dispatch(tag, name string) error {
 }
 
 func (s *session) cmdID(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	if c, _ := s.r.peek(); c == '(' {
-		n := 0
-		if err := s.r.list(func() error {
-			if n++; n > 60 {
-				return syntaxErr("too many ID fields")
-			}
-			_, _, err := s.r.nstring()
-			return err
-		}); err != nil {
-			return err
-		}
-	} else if _, _, err := s.r.nstring(); err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	a.read(s.idParams)
+	if err := a.end(); err != nil {
 		return err
 	}
 	s.untagged(`ID ("name" "appnet" "vendor" "appnet.dev")`)
@@ -166,32 +136,47 @@ func (s *session) cmdID(tag string) error {
 	return nil
 }
 
+// idParams reads the client's ID (a list of fields and values, or NIL)
+// and forgets it.
+func (s *session) idParams() error {
+	if c, _ := s.r.peek(); c != '(' {
+		_, _, err := s.r.nstring()
+		return err
+	}
+	n := 0
+	return s.r.list(func() error {
+		if n++; n > 60 {
+			return syntaxErr("too many ID fields")
+		}
+		_, _, err := s.r.nstring()
+		return err
+	})
+}
+
 // cmdEnable turns on IMAP4rev2 (RFC 9051 §6.3.1), the one extension
 // here that must be enabled, and says so in "* ENABLED"; what it does not
 // know it leaves off without complaint (RFC 5161 §3.1).
 func (s *session) cmdEnable(tag string) error {
 	var enabled []string
+	a := s.args()
 	n := 0
-	for !s.r.atEOL() {
-		if err := s.r.sp(); err != nil {
-			return err
-		}
-		a, err := s.r.atom("")
-		if err != nil {
-			return err
+	for a.more() {
+		capability := a.atom("")
+		if a.err != nil {
+			break
 		}
 		if n++; n > 32 {
 			return syntaxErr("too many capabilities to enable")
 		}
-		if strings.EqualFold(a, "IMAP4rev2") && !s.rev2 {
+		if strings.EqualFold(capability, "IMAP4rev2") && !s.rev2 {
 			s.rev2 = true
 			enabled = append(enabled, "IMAP4rev2")
 		}
 	}
-	if n == 0 {
+	if n == 0 && a.err == nil {
 		return syntaxErr("ENABLE needs a capability")
 	}
-	if err := s.r.crlf(); err != nil {
+	if err := a.end(); err != nil {
 		return err
 	}
 	s.untagged("%s", strings.TrimSpace("ENABLED "+strings.Join(enabled, " ")))
@@ -200,9 +185,6 @@ func (s *session) cmdEnable(tag string) error {
 }
 
 func (s *session) cmdStartTLS(tag string) error {
-	if err := s.r.crlf(); err != nil {
-		return err
-	}
 	if s.srv.TLSConfig == nil || s.tls {
 		s.no(tag, "STARTTLS not available")
 		return nil
@@ -255,21 +237,10 @@ func (s *session) login(tag, user, pass string) {
 }
 
 func (s *session) cmdLogin(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	user, err := s.r.astring()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	pass, err := s.r.astring()
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	user := a.astring()
+	pass := a.astring()
+	if err := a.end(); err != nil {
 		return err
 	}
 	if s.authAllowed(tag) {
@@ -279,25 +250,14 @@ func (s *session) cmdLogin(tag string) error {
 }
 
 func (s *session) cmdAuthenticate(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
+	a := s.args()
+	mech := a.atom("")
+	hasInitial := a.more()
+	initial := ""
+	if hasInitial {
+		initial = a.atom("=") // base64
 	}
-	mech, err := s.r.atom("")
-	if err != nil {
-		return err
-	}
-	var initial string
-	hasInitial := false
-	if !s.r.atEOL() {
-		if err := s.r.sp(); err != nil {
-			return err
-		}
-		if initial, err = s.r.atom("="); err != nil {
-			return err
-		}
-		hasInitial = true
-	}
-	if err := s.r.crlf(); err != nil {
+	if err := a.end(); err != nil {
 		return err
 	}
 	if !strings.EqualFold(mech, "PLAIN") {
@@ -356,7 +316,7 @@ func (s *session) mailboxName() (string, error) {
 		return "", err
 	}
 	name = s.wireToName(name)
-	if maildir.IsInbox(name) {
+	if isInbox(name) {
 		return "INBOX", nil
 	}
 	return name, nil
@@ -397,42 +357,32 @@ func (s *session) appendName(b []byte, name string) []byte {
 }
 
 func (s *session) unselect() {
-	s.box, s.view, s.pending, s.seen, s.readOnly, s.recent = nil, nil, nil, nil, false, nil
+	s.box, s.boxName, s.view, s.pending, s.seen, s.readOnly, s.recent = nil, "", nil, nil, nil, false, nil
 	s.state = Authenticated
 }
 
 func (s *session) cmdSelect(tag string, readOnly bool) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	name, err := s.mailboxName()
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	name := a.mailbox()
+	if err := a.end(); err != nil {
 		return err
 	}
 	if s.state == Selected {
 		s.unselect()
 		s.untagged("OK [CLOSED] Previous mailbox closed")
 	}
-	box, err := s.store.Mailbox(name)
+	box, snap, err := s.open(name)
 	if err != nil {
 		s.storeError(tag, err)
 		return nil
 	}
-	msgs, validity, next, firstUnseen, err := box.Snapshot()
-	if err != nil {
-		s.storeError(tag, err)
-		return nil
-	}
-	s.box, s.readOnly, s.state = box, readOnly, Selected
+	msgs := snap.Messages
+	s.box, s.boxName, s.readOnly, s.state = box, name, readOnly, Selected
 	s.recent = s.recent[:0]
 	s.claimRecent()
 	// The view is built from the snapshot when a command needs it, so that
 	// SELECT of a big mailbox costs no more than its counters.
 	s.view, s.pending, s.seen = nil, msgs, msgs
-	firstUnseen++
 	s.untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
 	s.untagged(`OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)] Flags permitted`)
 	s.untagged("%d EXISTS", len(msgs))
@@ -443,11 +393,11 @@ func (s *session) cmdSelect(tag string, readOnly bool) error {
 	} else {
 		s.untagged("%d RECENT", s.countRecent(msgs))
 	}
-	if firstUnseen > 0 {
-		s.untagged("OK [UNSEEN %d] First unseen", firstUnseen)
+	if snap.FirstUnseen >= 0 {
+		s.untagged("OK [UNSEEN %d] First unseen", snap.FirstUnseen+1)
 	}
-	s.untagged("OK [UIDVALIDITY %d] UIDs valid", validity)
-	s.untagged("OK [UIDNEXT %d] Predicted next UID", next)
+	s.untagged("OK [UIDVALIDITY %d] UIDs valid", snap.UIDValidity)
+	s.untagged("OK [UIDNEXT %d] Predicted next UID", snap.UIDNext)
 	if readOnly {
 		s.ok(tag, "[READ-ONLY] EXAMINE completed")
 	} else {
@@ -456,27 +406,33 @@ func (s *session) cmdSelect(tag string, readOnly bool) error {
 	return nil
 }
 
-func (s *session) cmdMailbox(tag, cmd string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	name, err := s.mailboxName()
+// open returns the mailbox called name and a snapshot of it.
+func (s *session) open(name string) (Mailbox, Snapshot, error) {
+	box, err := s.store.Mailbox(name)
 	if err != nil {
+		return nil, Snapshot{}, err
+	}
+	snap, err := box.Snapshot()
+	return box, snap, err
+}
+
+func (s *session) cmdMailbox(tag, cmd string) error {
+	a := s.args()
+	name := a.mailbox()
+	if err := a.end(); err != nil {
 		return err
 	}
-	if err := s.r.crlf(); err != nil {
-		return err
-	}
+	var err error
 	switch cmd {
 	case "CREATE":
-		name = strings.TrimSuffix(name, string(maildir.Delimiter))
+		name = strings.TrimSuffix(name, delimiter)
 		if !validMUTF7(name) {
 			s.no(tag, "[CANNOT] Mailbox names are modified UTF-7")
 			return nil
 		}
 		err = s.store.Create(name)
 	case "DELETE":
-		if s.box != nil && s.box.Name() == name {
+		if s.box != nil && s.boxName == name {
 			s.unselect()
 		}
 		err = s.store.Delete(name)
@@ -497,21 +453,10 @@ func (s *session) cmdMailbox(tag, cmd string) error {
 }
 
 func (s *session) cmdRename(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	from, err := s.mailboxName()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	to, err := s.mailboxName()
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	from := a.mailbox()
+	to := a.mailbox()
+	if err := a.end(); err != nil {
 		return err
 	}
 	if !validMUTF7(to) {
@@ -527,26 +472,10 @@ func (s *session) cmdRename(tag string) error {
 }
 
 func (s *session) cmdList(tag, cmd string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	ref, err := s.r.astring()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	var pattern string
-	if c, _ := s.r.peek(); c == '"' || c == '{' {
-		pattern, err = s.r.str()
-	} else {
-		pattern, err = s.r.atom("*%]")
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	ref := a.astring()
+	pattern := readArg(a, s.listPattern)
+	if err := a.end(); err != nil {
 		return err
 	}
 	if pattern == "" && cmd == "LIST" {
@@ -593,11 +522,20 @@ func (s *session) cmdList(tag, cmd string) error {
 	return nil
 }
 
+// listPattern reads LIST's mailbox pattern: a string, or an atom that may
+// hold the wildcards "*" and "%".
+func (s *session) listPattern() (string, error) {
+	if c, _ := s.r.peek(); c == '"' || c == '{' {
+		return s.r.str()
+	}
+	return s.r.atom("*%]")
+}
+
 // matchPattern matches a LIST pattern: "*" matches anything, "%" anything
 // but the hierarchy delimiter; INBOX matches without regard to case.
 func matchPattern(pattern, name string) bool {
-	if maildir.IsInbox(name) && len(pattern) == 5 {
-		return maildir.IsInbox(pattern)
+	if isInbox(name) && len(pattern) == 5 {
+		return isInbox(pattern)
 	}
 	return match(pattern, name, 0)
 }
@@ -630,42 +568,23 @@ func match(p, n string, depth int) bool {
 }
 
 func (s *session) cmdStatus(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	name, err := s.mailboxName()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
+	a := s.args()
+	name := a.mailbox()
 	var items []string
-	if err := s.r.list(func() error {
-		a, err := s.r.atom("")
-		items = append(items, strings.ToUpper(a))
+	a.list(func() error {
+		item, err := s.r.atom("")
+		items = append(items, strings.ToUpper(item))
 		return err
-	}); err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	})
+	if err := a.end(); err != nil {
 		return err
 	}
-	box, err := s.store.Mailbox(name)
+	box, snap, err := s.open(name)
 	if err != nil {
 		s.storeError(tag, err)
 		return nil
 	}
-	msgs, err := box.Sync()
-	if err != nil {
-		s.storeError(tag, err)
-		return nil
-	}
-	validity, next, err := box.Status()
-	if err != nil {
-		s.storeError(tag, err)
-		return nil
-	}
+	msgs := snap.Messages
 	b := []byte("* STATUS ")
 	b = s.appendName(b, name)
 	b = append(b, " ("...)
@@ -686,13 +605,12 @@ func (s *session) cmdStatus(tag string) error {
 			}
 			v = int64(len(msgs) - sort.Search(len(msgs), func(i int) bool { return msgs[i].UID >= r }))
 		case "UIDNEXT":
-			v = int64(next)
+			v = int64(snap.UIDNext)
 		case "UIDVALIDITY":
-			v = int64(validity)
+			v = int64(snap.UIDValidity)
 		case "UNSEEN", "DELETED":
-			flag := maildir.Deleted
 			for _, m := range msgs {
-				if it == "UNSEEN" && !m.HasFlag(maildir.Seen) || it == "DELETED" && m.HasFlag(flag) {
+				if it == "UNSEEN" && !m.HasFlag(flagSeen) || it == "DELETED" && m.HasFlag(flagDeleted) {
 					v++
 				}
 			}
@@ -720,21 +638,18 @@ const maxMultiAppend = 1000
 // (MULTIAPPEND, RFC 3502). A client that vanishes half-way, a message too
 // big, or a missing mailbox leaves nothing stored.
 func (s *session) cmdAppend(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	name, err := s.mailboxName()
-	if err != nil {
-		return err
+	a := s.args()
+	name := a.mailbox()
+	if a.err != nil {
+		return a.err
 	}
 	box, boxErr := s.store.Mailbox(name)
-	var staged []*maildir.Staged
-	var total int64 // bytes staged so far: one APPEND stores at most 4 APPENDLIMITs
-	defer func() {
-		if box != nil {
-			box.Discard(staged) // whatever was not committed
-		}
-	}()
+	var app Appender
+	if boxErr == nil {
+		app = box.Append()
+		defer app.Discard() // whatever was not committed
+	}
+	var total int64 // bytes added so far: one APPEND stores at most 4 APPENDLIMITs
 	for i := 0; ; i++ {
 		if i > 0 && s.r.atEOL() {
 			break
@@ -742,44 +657,27 @@ func (s *session) cmdAppend(tag string) error {
 		if i == maxMultiAppend {
 			return syntaxErr("more than %d messages in one APPEND", maxMultiAppend)
 		}
-		if err := s.r.sp(); err != nil {
-			return err
-		}
 		var flags []string
-		if c, _ := s.r.peek(); c == '(' {
-			if flags, err = s.r.flagList(); err != nil {
-				return err
-			}
-			if err := s.r.sp(); err != nil {
-				return err
-			}
-		}
 		var date time.Time
-		if c, _ := s.r.peek(); c == '"' {
-			ds, err := s.r.quoted()
-			if err != nil {
-				return err
-			}
-			if date, err = time.Parse(dateTimeLayout, ds); err != nil {
-				return syntaxErr("bad date-time %q", ds)
-			}
-			if err := s.r.sp(); err != nil {
-				return err
-			}
+		if a.next('(') {
+			flags = a.flagList()
+		}
+		if a.next('"') {
+			date = a.dateTime()
 		}
 		limit := min(s.srv.appendLimit(), 4*s.srv.appendLimit()-total)
 		s.litLimit = limit
 		if boxErr != nil || limit <= 0 {
 			s.litLimit = -1 // refuse the literal: the mailbox is missing, or the batch is too big
 		}
-		n, _, err := s.r.literalHeader()
-		if err != nil {
+		n := readArg(a, s.r.literalSize)
+		if a.err != nil {
 			var tb *tooBig
-			if boxErr != nil && errors.As(err, &tb) {
+			if boxErr != nil && errors.As(a.err, &tb) {
 				s.no(tag, "[TRYCREATE] No such mailbox")
 				return nil
 			}
-			return err
+			return a.err
 		}
 		if boxErr != nil || n > limit {
 			io.CopyN(io.Discard, s.r.br, n)
@@ -793,34 +691,48 @@ func (s *session) cmdAppend(tag string) error {
 		}
 		s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.ReadTimeout, 30*time.Minute)))
 		body := &countingReader{r: s.r.br, left: n}
-		st, err := box.Stage(body, flags, date, 0)
-		if err != nil || body.n != n {
-			if body.n != n {
+		err := app.Add(body, flags, date)
+		if body.n < n {
+			// The store stopped reading: pass the rest by, if the client
+			// is still there.
+			if _, cerr := io.CopyN(io.Discard, s.r.br, n-body.n); cerr != nil {
 				return io.ErrUnexpectedEOF // the client vanished: nothing was stored
 			}
-			io.CopyN(io.Discard, s.r.br, n-body.n)
+		}
+		if err != nil {
 			s.r.skipLine()
 			s.storeError(tag, err)
 			return nil
 		}
-		staged = append(staged, st)
 		total += n
 		s.r.line = 0
 	}
-	if err := s.r.crlf(); err != nil {
+	if err := a.end(); err != nil {
 		return err
 	}
-	uids, err := box.Commit(staged)
-	staged = nil
+	uids, err := app.Commit()
 	if err != nil {
 		s.storeError(tag, err)
 		return nil
 	}
-	if s.box == box {
+	if s.box != nil && s.boxName == name {
 		s.update(true)
 	}
 	s.ok(tag, "[APPENDUID %d %s] APPEND completed", box.UIDValidity(), SeqSetOf(uids...))
 	return nil
+}
+
+// dateTime reads APPEND's internal date, a quoted date-time.
+func (s *session) dateTime() (time.Time, error) {
+	ds, err := s.r.quoted()
+	if err != nil {
+		return time.Time{}, err
+	}
+	date, err := time.Parse(dateTimeLayout, ds)
+	if err != nil {
+		return time.Time{}, syntaxErr("bad date-time %q", ds)
+	}
+	return date, nil
 }
 
 // countingReader reads exactly left bytes (a literal), counting them; the
@@ -860,7 +772,7 @@ func (s *session) update(expunges bool) {
 	if s.box == nil {
 		return
 	}
-	msgs, err := s.box.Sync()
+	msgs, err := s.messages()
 	if err != nil {
 		s.srv.logf("imap: %s: %v", s.user, err)
 		return
@@ -918,6 +830,12 @@ func (s *session) update(expunges bool) {
 	}
 }
 
+// messages returns the selected mailbox's messages as they are now.
+func (s *session) messages() ([]Message, error) {
+	snap, err := s.box.Snapshot()
+	return snap.Messages, err
+}
+
 // v returns the session's view, building it from the snapshot SELECT took
 // if no command has needed it yet.
 func (s *session) v() []viewMsg {
@@ -938,7 +856,7 @@ func (s *session) viewLen() int {
 	return len(s.view)
 }
 
-func sameSlice(a, b []maildir.Message) bool {
+func sameSlice(a, b []Message) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
@@ -1017,7 +935,7 @@ func (s *session) claimRecent() {
 
 // countRecent counts the messages of msgs (sorted by UID) that are
 // \Recent in this session.
-func (s *session) countRecent(msgs []maildir.Message) int {
+func (s *session) countRecent(msgs []Message) int {
 	if s.rev2 {
 		return 0
 	}
@@ -1033,7 +951,7 @@ func (s *session) countRecent(msgs []maildir.Message) int {
 // expunge removes the messages marked \Deleted (only those in uids, if
 // given) and reports them if tell is set.
 func (s *session) expunge(uids SeqSet, tell bool) {
-	msgs, err := s.box.Sync()
+	msgs, err := s.messages()
 	if err != nil {
 		s.srv.logf("imap: %s: %v", s.user, err)
 		return
@@ -1041,7 +959,7 @@ func (s *session) expunge(uids SeqSet, tell bool) {
 	var gone []uint32
 	ranges := uids.Ranges(maxUID(msgs))
 	for _, m := range msgs {
-		if m.HasFlag(maildir.Deleted) && (uids == nil || InRanges(ranges, m.UID)) {
+		if m.HasFlag(flagDeleted) && (uids == nil || InRanges(ranges, m.UID)) {
 			gone = append(gone, m.UID)
 		}
 	}
@@ -1055,7 +973,7 @@ func (s *session) expunge(uids SeqSet, tell bool) {
 	}
 }
 
-func maxUID(msgs []maildir.Message) uint32 {
+func maxUID(msgs []Message) uint32 {
 	if len(msgs) == 0 {
 		return 0
 	}
@@ -1063,14 +981,9 @@ func maxUID(msgs []maildir.Message) uint32 {
 }
 
 func (s *session) cmdUIDExpunge(tag string) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	set, err := s.seqSet()
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	set := a.seqSet()
+	if err := a.end(); err != nil {
 		return err
 	}
 	if s.readOnly {
@@ -1145,56 +1058,22 @@ func (s *session) resolve(set SeqSet, uid bool) ([]int, error) {
 }
 
 func (s *session) cmdStore(tag string, uid bool) error {
-	if err := s.r.sp(); err != nil {
+	a := s.args()
+	set := a.seqSet()
+	item := strings.ToUpper(a.atom(""))
+	flags := readArg(a, s.storeFlags)
+	if err := a.end(); err != nil {
 		return err
 	}
-	set, err := s.seqSet()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	item, err := s.r.atom("")
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	var flags []string
-	if c, _ := s.r.peek(); c == '(' {
-		flags, err = s.r.flagList()
-	} else {
-		var f string
-		for err == nil {
-			if f, err = s.r.flag(); err == nil {
-				flags = append(flags, f)
-			}
-			if s.r.atEOL() {
-				break
-			}
-			if err == nil {
-				err = s.r.sp()
-			}
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
-		return err
-	}
-	item = strings.ToUpper(item)
 	silent := strings.HasSuffix(item, ".SILENT")
-	var op maildir.FlagOp
+	var op FlagOp
 	switch strings.TrimSuffix(item, ".SILENT") {
 	case "FLAGS":
-		op = maildir.FlagsReplace
+		op = FlagsReplace
 	case "+FLAGS":
-		op = maildir.FlagsAdd
+		op = FlagsAdd
 	case "-FLAGS":
-		op = maildir.FlagsRemove
+		op = FlagsRemove
 	default:
 		return syntaxErr("unknown STORE item %s", item)
 	}
@@ -1245,30 +1124,46 @@ func (s *session) cmdStore(tag string, uid bool) error {
 	return nil
 }
 
-func isSystemFlag(f string) bool {
-	switch strings.ToLower(f) {
-	case `\seen`, `\answered`, `\flagged`, `\deleted`, `\draft`:
-		return true
+// storeFlags reads the flags of STORE: a list, or flags separated by
+// spaces up to the end of the line.
+func (s *session) storeFlags() ([]string, error) {
+	if c, _ := s.r.peek(); c == '(' {
+		return s.r.flagList()
 	}
-	return false
+	var flags []string
+	for {
+		f, err := s.r.flag()
+		if err != nil {
+			return nil, err
+		}
+		flags = append(flags, f)
+		if s.r.atEOL() {
+			return flags, nil
+		}
+		if err := s.r.sp(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func isSystemFlag(f string) bool { return systemFlag(f) != "" }
+
+// systemFlag returns f spelled as RFC 3501 spells the system flag, or ""
+// if it is none of those a mailbox keeps.
+func systemFlag(f string) string {
+	for _, sf := range []string{flagSeen, flagAnswered, flagFlagged, flagDeleted, flagDraft} {
+		if strings.EqualFold(f, sf) {
+			return sf
+		}
+	}
+	return ""
 }
 
 func (s *session) cmdCopy(tag string, move, uid bool) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	set, err := s.seqSet()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	name, err := s.mailboxName()
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	set := a.seqSet()
+	name := a.mailbox()
+	if err := a.end(); err != nil {
 		return err
 	}
 	pos, err := s.resolve(set, uid)
@@ -1315,9 +1210,6 @@ func (s *session) cmdCopy(tag string, move, uid bool) error {
 // the client sends DONE (RFC 2177). Changes made in this process arrive at
 // once; others are found by polling.
 func (s *session) cmdIdle(tag string) error {
-	if err := s.r.crlf(); err != nil {
-		return err
-	}
 	s.w.WriteString("+ idling\r\n")
 	if err := s.flush(); err != nil {
 		return err

@@ -6,8 +6,14 @@
 // her user agent to her mail server and on to Bob's; it stops at Bob's
 // mailbox. A mail access protocol takes it from there: IMAP keeps the
 // messages on the server and lets the user agent retrieve them, delete
-// them, and file them into folders. Here the mailbox is a Maildir
-// ([appnet.dev/imap/maildir]) that the SMTP server delivers into.
+// them, and file them into folders. The server only speaks the protocol:
+// the mail sits behind small interfaces that this package declares. A
+// [Backend] checks the user's password and hands out the user's
+// [Mailboxes] (INBOX and the folders); a [Mailbox] holds the messages,
+// each with its UID and flags. [Users] serves Maildirs
+// ([appnet.dev/imap/maildir]) that the SMTP server delivers into and
+// Dovecot and mutt read too; [MemoryBackend] keeps everything in memory,
+// and the server's tests run over both.
 //
 // A session moves through four states ([State]): not authenticated after
 // the greeting, authenticated after LOGIN, selected after SELECT opens a
@@ -52,9 +58,9 @@
 //
 // A message is \Recent (RFC 3501 §2.3.2) in exactly one session: the first
 // to SELECT its mailbox, or to hear of it while selected, after it arrived
-// by delivery, APPEND, COPY or MOVE; the claim is kept in the Maildir
-// ([appnet.dev/imap/maildir.Mailbox.ClaimRecent]) so that sessions in other
-// processes agree. EXAMINE and STATUS show unclaimed messages as recent
+// by delivery, APPEND, COPY or MOVE; the claim is kept by the store
+// ([Mailbox.ClaimRecent]; a Maildir writes it in its uidlist) so that
+// sessions in other processes agree. EXAMINE and STATUS show unclaimed messages as recent
 // without taking them.
 //
 // The server advertises IMAP4rev2 beside IMAP4rev1. A client that sends
@@ -73,8 +79,9 @@
 // ([EncodeMailboxName], [DecodeMailboxName]).
 //
 // The types:
-//   - [Server] answers clients; a [Backend] (such as [Users]) checks
-//     passwords and hands out each user's maildir.Store.
+//   - [Server] answers clients; a [Backend] ([Users], [MemoryBackend],
+//     or a [BackendFunc]) checks passwords and hands out each user's
+//     [Mailboxes]; [Maildir] turns a user's maildir.Store into them.
 //   - [Client] is the user agent's side: [Client.Login], [Client.List],
 //     [Client.Select], [Client.Fetch], [Client.Store], [Client.Search],
 //     [Client.Append], [Client.Move], [Client.Expunge], [Client.Idle],
@@ -82,8 +89,9 @@
 //   - [SeqSet] is a set of message numbers ("1:3,7,10:*").
 //
 // APPEND takes several messages at once (MULTIAPPEND, RFC 3502): each is
-// written to the Maildir's tmp/ as it arrives, and they enter the mailbox
-// together when the command is complete, or not at all. RENAME INBOX
+// handed to the store as it arrives (an [Appender]; the Maildir writes it
+// to tmp/), and they enter the mailbox together when the command is
+// complete, or not at all. RENAME INBOX
 // moves INBOX's messages into the new folder and leaves INBOX empty
 // (RFC 3501 §6.3.5; Dovecot refuses it on a Maildir).
 //

@@ -188,7 +188,7 @@ func TestSameAsDovecot(t *testing.T) {
 	ref := dc.client(t)
 	want := fetchAll(ctx, t, ref)
 
-	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (Mailboxes, error) { return Maildir(store), nil }), AllowInsecureAuth: true}
 	a, b := net.Pipe()
 	go srv.ServeConn(a)
 	ours := NewClient(b)
@@ -335,7 +335,7 @@ func TestSectionsSameAsDovecot(t *testing.T) {
 		return out
 	}
 	want := fetch(dc.client(t))
-	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (Mailboxes, error) { return Maildir(store), nil }), AllowInsecureAuth: true}
 	a, b := net.Pipe()
 	go srv.ServeConn(a)
 	ours := NewClient(b)
@@ -403,7 +403,7 @@ func TestSearchSameAsDovecot(t *testing.T) {
 		return out
 	}
 	want := search(dc.client(t))
-	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (Mailboxes, error) { return Maildir(store), nil }), AllowInsecureAuth: true}
 	a, b := net.Pipe()
 	go srv.ServeConn(a)
 	ours := NewClient(b)
@@ -452,7 +452,7 @@ func TestListSameAsDovecot(t *testing.T) {
 		return out
 	}
 	want := list(dc.client(t))
-	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (Mailboxes, error) { return Maildir(store), nil }), AllowInsecureAuth: true}
 	a, b := net.Pipe()
 	go srv.ServeConn(a)
 	ours := NewClient(b)

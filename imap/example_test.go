@@ -22,14 +22,15 @@ func Example() {
 	inbox, _ := store.Mailbox("INBOX")
 	inbox.Deliver(strings.NewReader("From: alice@crepes.fr\r\nTo: bob@hamburger.edu\r\n" +
 		"Subject: Searching for the meaning of life\r\n\r\nDo you like ketchup?\r\n"))
+	bob := imap.Maildir(store) // Bob's mailboxes, as the server sees them
 
 	srv := &imap.Server{
 		Hostname: "hamburger.edu",
-		Backend: imap.BackendFunc(func(ctx context.Context, user, pass string) (*maildir.Store, error) {
+		Backend: imap.BackendFunc(func(ctx context.Context, user, pass string) (imap.Mailboxes, error) {
 			if user != "bob" || pass != "hunter2" {
 				return nil, imap.ErrAuthFailed
 			}
-			return store, nil
+			return bob, nil
 		}),
 		AllowInsecureAuth: true,
 	}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"appnet.dev/imap/maildir"
 	"appnet.dev/smtp/message"
 )
 
@@ -285,7 +284,7 @@ func (c *metaCache) put(key string, m *meta) {
 // fetchMsg holds what FETCH has loaded of one message.
 type fetchMsg struct {
 	s    *session
-	msg  maildir.Message
+	msg  Message
 	raw  []byte
 	part *message.Part
 }
@@ -299,12 +298,11 @@ func (f *fetchMsg) load() error {
 		return err
 	}
 	defer file.Close()
-	st, err := file.Stat()
-	if err != nil {
-		return err
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, st.Size()+1))
-	if _, err := io.Copy(buf, io.LimitReader(file, 1<<30)); err != nil {
+	var buf bytes.Buffer
+	// Room for the size the Mailbox gave, but no more than 1 MiB on its
+	// word: a bigger message grows the buffer as it is read.
+	buf.Grow(int(min(max(f.msg.Size, 0), 1<<20)) + 1)
+	if _, err := io.Copy(&buf, io.LimitReader(file, 1<<30)); err != nil {
 		return err
 	}
 	f.raw = buf.Bytes()
@@ -327,7 +325,12 @@ func (f *fetchMsg) parse() error {
 }
 
 func (f *fetchMsg) meta() (*meta, error) {
-	key := f.s.box.Dir() + "/" + uniqName(f.msg.Name)
+	// What the Mailbox says stands for the message's bytes, in this
+	// user's mailbox of this name (see Message.ID).
+	key := f.msg.ID
+	if key != "" {
+		key = f.s.user + "\x00" + f.s.boxName + "\x00" + key
+	}
 	if m := f.s.srv.meta.get(key); m != nil {
 		return m, nil
 	}
@@ -339,15 +342,10 @@ func (f *fetchMsg) meta() (*meta, error) {
 		structure: string(AppendBodyStructure(nil, f.part, true)),
 		body:      string(AppendBodyStructure(nil, f.part, false)),
 	}
-	f.s.srv.meta.put(key, m)
-	return m, nil
-}
-
-func uniqName(name string) string {
-	if i := strings.IndexByte(name, ':'); i >= 0 {
-		return name[:i]
+	if key != "" {
+		f.s.srv.meta.put(key, m)
 	}
-	return name
+	return m, nil
 }
 
 // sectionBytes returns the bytes a BODY[section] names, or nil if the part
@@ -428,21 +426,10 @@ func filterHeader(h []byte, names []string, not bool) []byte {
 }
 
 func (s *session) cmdFetch(tag string, uid bool) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	set, err := s.seqSet()
-	if err != nil {
-		return err
-	}
-	if err := s.r.sp(); err != nil {
-		return err
-	}
-	items, err := s.fetchItems()
-	if err != nil {
-		return err
-	}
-	if err := s.r.crlf(); err != nil {
+	a := s.args()
+	set := a.seqSet()
+	items := a.fetchItems()
+	if err := a.end(); err != nil {
 		return err
 	}
 	if uid {
@@ -452,7 +439,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 	if err != nil {
 		return err
 	}
-	msgs, err := s.box.Sync()
+	msgs, err := s.messages()
 	if err != nil {
 		s.storeError(tag, err)
 		return nil
@@ -461,7 +448,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 	var b []byte
 	for _, p := range pos {
 		v := s.v()[p]
-		f := &fetchMsg{s: s, msg: maildir.Message{UID: v.uid, Flags: v.flags, Size: -1}}
+		f := &fetchMsg{s: s, msg: Message{UID: v.uid, Flags: v.flags, Size: -1}}
 		if i := findUID(msgs, v.uid); i >= 0 {
 			f.msg = msgs[i]
 		} else {
@@ -486,10 +473,10 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 			if err != nil {
 				break
 			}
-			if (it.name == "BODY[]" || it.name == "BINARY[]") && !it.peek && !s.readOnly && !f.msg.HasFlag(maildir.Seen) ||
-				(it.name == "RFC822" || it.name == "RFC822.TEXT") && !s.readOnly && !f.msg.HasFlag(maildir.Seen) {
+			if (it.name == "BODY[]" || it.name == "BINARY[]") && !it.peek && !s.readOnly && !f.msg.HasFlag(flagSeen) ||
+				(it.name == "RFC822" || it.name == "RFC822.TEXT") && !s.readOnly && !f.msg.HasFlag(flagSeen) {
 				setSeen = append(setSeen, v.uid)
-				f.msg.Flags = append(append([]string(nil), f.msg.Flags...), maildir.Seen)
+				f.msg.Flags = append(append([]string(nil), f.msg.Flags...), flagSeen)
 				s.v()[p].flags = f.msg.Flags
 				if !flagsSent {
 					b = append(b, " FLAGS "...)
@@ -508,7 +495,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 		}
 	}
 	if len(setSeen) > 0 {
-		if changed, err := s.box.SetFlags(setSeen, maildir.FlagsAdd, []string{maildir.Seen}); err == nil {
+		if changed, err := s.box.SetFlags(setSeen, FlagsAdd, []string{flagSeen}); err == nil {
 			for _, m := range changed {
 				for i := range s.v() {
 					if s.v()[i].uid == m.UID {
@@ -523,7 +510,7 @@ func (s *session) cmdFetch(tag string, uid bool) error {
 	return nil
 }
 
-func findUID(msgs []maildir.Message, uid uint32) int {
+func findUID(msgs []Message, uid uint32) int {
 	lo, hi := 0, len(msgs)
 	for lo < hi {
 		m := (lo + hi) / 2

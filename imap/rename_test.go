@@ -92,7 +92,7 @@ func TestRenameInbox(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	store := renameInboxStore(t)
-	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (Mailboxes, error) { return Maildir(store), nil }), AllowInsecureAuth: true}
 	a, b := net.Pipe()
 	go srv.ServeConn(a)
 	ours := NewClient(b)

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"appnet.dev/imap/maildir"
 	"appnet.dev/smtp/message"
 )
 
@@ -148,12 +147,7 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 		}, nil
 	}
 	word = strings.ToUpper(word)
-	arg := func() (string, error) {
-		if err := s.r.sp(); err != nil {
-			return "", err
-		}
-		return s.r.astring()
-	}
+	a := s.args() // the key's arguments; a key returned with an error is not used
 	flag := func(f string, want bool) searchKey {
 		return func(c *searchMsg) bool { return c.f.msg.HasFlag(f) == want }
 	}
@@ -161,33 +155,24 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 	case "ALL":
 		return func(*searchMsg) bool { return true }, nil
 	case "ANSWERED", "UNANSWERED":
-		return flag(maildir.Answered, word == "ANSWERED"), nil
+		return flag(flagAnswered, word == "ANSWERED"), nil
 	case "DELETED", "UNDELETED":
-		return flag(maildir.Deleted, word == "DELETED"), nil
+		return flag(flagDeleted, word == "DELETED"), nil
 	case "DRAFT", "UNDRAFT":
-		return flag(maildir.Draft, word == "DRAFT"), nil
+		return flag(flagDraft, word == "DRAFT"), nil
 	case "FLAGGED", "UNFLAGGED":
-		return flag(maildir.Flagged, word == "FLAGGED"), nil
+		return flag(flagFlagged, word == "FLAGGED"), nil
 	case "SEEN", "UNSEEN":
-		return flag(maildir.Seen, word == "SEEN"), nil
+		return flag(flagSeen, word == "SEEN"), nil
 	case "RECENT", "OLD":
 		return func(c *searchMsg) bool { return s.isRecent(c.f.msg.UID) == (word == "RECENT") }, nil
 	case "NEW":
-		return func(c *searchMsg) bool { return s.isRecent(c.f.msg.UID) && !c.f.msg.HasFlag(maildir.Seen) }, nil
+		return func(c *searchMsg) bool { return s.isRecent(c.f.msg.UID) && !c.f.msg.HasFlag(flagSeen) }, nil
 	case "KEYWORD", "UNKEYWORD":
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		f, err := s.r.flag()
-		if err != nil {
-			return nil, err
-		}
-		return flag(f, word == "KEYWORD"), nil
+		f := readArg(a, s.r.flag)
+		return flag(f, word == "KEYWORD"), a.err
 	case "BCC", "CC", "FROM", "SUBJECT", "TO":
-		v, err := arg()
-		if err != nil {
-			return nil, err
-		}
+		v := a.astring()
 		name := strings.ToUpper(word[:1]) + strings.ToLower(word[1:])
 		return func(c *searchMsg) bool {
 			for _, hv := range c.header().Values(name) {
@@ -199,16 +184,10 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 				}
 			}
 			return false
-		}, nil
+		}, a.err
 	case "HEADER":
-		name, err := arg()
-		if err != nil {
-			return nil, err
-		}
-		v, err := arg()
-		if err != nil {
-			return nil, err
-		}
+		name := a.astring()
+		v := a.astring()
 		return func(c *searchMsg) bool {
 			for _, hv := range c.header().Values(name) {
 				if containsFold(hv, v) {
@@ -216,12 +195,9 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 				}
 			}
 			return false
-		}, nil
+		}, a.err
 	case "BODY", "TEXT":
-		v, err := arg()
-		if err != nil {
-			return nil, err
-		}
+		v := a.astring()
 		needle := []byte(strings.ToLower(v))
 		return func(c *searchMsg) bool {
 			if c.f.parse() != nil {
@@ -232,15 +208,9 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 				hay = c.f.part.BodyBytes(c.f.raw)
 			}
 			return bytes.Contains(bytes.ToLower(hay), needle)
-		}, nil
+		}, a.err
 	case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE":
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		t, err := s.searchDate()
-		if err != nil {
-			return nil, err
-		}
+		t := readArg(a, s.searchDate)
 		sent := strings.HasPrefix(word, "SENT")
 		cmp := strings.TrimPrefix(word, "SENT")
 		return func(c *searchMsg) bool {
@@ -256,85 +226,51 @@ func (s *session) searchKey(depth int) (searchKey, error) {
 				return sameDay(d, t)
 			}
 			return !d.Before(t)
-		}, nil
+		}, a.err
 	case "LARGER", "SMALLER":
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		n, err := s.r.number64()
-		if err != nil {
-			return nil, err
-		}
+		n := readArg(a, s.r.number64)
 		return func(c *searchMsg) bool {
 			if word == "LARGER" {
 				return c.size() > n
 			}
 			return c.size() < n
-		}, nil
-	case "NOT":
-		if err := s.r.sp(); err != nil {
-			return nil, err
+		}, a.err
+	case "NOT", "OR":
+		key := func() (searchKey, error) { return s.searchKey(depth + 1) }
+		k := readArg(a, key)
+		if word == "NOT" {
+			return func(c *searchMsg) bool { return !k(c) }, a.err
 		}
-		k, err := s.searchKey(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		return func(c *searchMsg) bool { return !k(c) }, nil
-	case "OR":
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		a, err := s.searchKey(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		b, err := s.searchKey(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		return func(c *searchMsg) bool { return a(c) || b(c) }, nil
+		or := readArg(a, key)
+		return func(c *searchMsg) bool { return k(c) || or(c) }, a.err
 	case "UID":
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		set, err := s.seqSet()
-		if err != nil {
-			return nil, err
-		}
+		set := a.seqSet()
 		var ranges []SeqRange
 		return func(c *searchMsg) bool {
 			if ranges == nil {
 				ranges = set.Ranges(c.maxU)
 			}
 			return InRanges(ranges, c.f.msg.UID)
-		}, nil
+		}, a.err
 	}
 	return nil, syntaxErr("unknown search key %s", word)
 }
 
 func (s *session) cmdSearch(tag string, uid bool) error {
-	if err := s.r.sp(); err != nil {
-		return err
-	}
 	s.searchReturn = nil
-	key, err := s.searchCharsetAndKeys()
-	if err == errBadCharset {
+	a := s.args()
+	key := readArg(a, s.searchCharsetAndKeys)
+	if a.err == errBadCharset {
 		if !s.r.skipLine() {
 			return io.ErrUnexpectedEOF
 		}
 		s.no(tag, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset")
 		return nil
 	}
-	if err != nil {
+	if err := a.end(); err != nil {
 		return err
 	}
-	if err := s.r.crlf(); err != nil {
-		return err
-	}
-	msgs, err := s.box.Sync()
+	msgs, err := s.messages()
 	if err != nil {
 		s.storeError(tag, err)
 		return nil
@@ -424,11 +360,9 @@ func (s *session) searchCharsetAndKeys() (searchKey, error) {
 			s.searchWord = word
 			return s.searchKeys(0)
 		}
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
 		s.searchReturn = []string{}
-		if err := s.r.list(func() error {
+		a := s.args()
+		a.list(func() error {
 			opt, err := s.r.atom("")
 			if err != nil {
 				return err
@@ -443,13 +377,9 @@ func (s *session) searchCharsetAndKeys() (searchKey, error) {
 				s.searchReturn = append(s.searchReturn, opt)
 			}
 			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		return s.searchCharsetAndKeys()
+		})
+		key := readArg(a, s.searchCharsetAndKeys)
+		return key, a.err
 	}
 	if c == 'c' || c == 'C' {
 		word, err := s.r.atom("*")
@@ -460,19 +390,13 @@ func (s *session) searchCharsetAndKeys() (searchKey, error) {
 			s.searchWord = word // the first key, already read
 			return s.searchKeys(0)
 		}
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
-		cs, err := s.r.astring()
-		if err != nil {
-			return nil, err
-		}
-		if !strings.EqualFold(cs, "US-ASCII") && !strings.EqualFold(cs, "UTF-8") {
+		a := s.args()
+		cs := a.astring()
+		if a.err == nil && !strings.EqualFold(cs, "US-ASCII") && !strings.EqualFold(cs, "UTF-8") {
 			return nil, errBadCharset
 		}
-		if err := s.r.sp(); err != nil {
-			return nil, err
-		}
+		key := readArg(a, func() (searchKey, error) { return s.searchKeys(0) })
+		return key, a.err
 	}
 	return s.searchKeys(0)
 }

@@ -42,30 +42,33 @@ func TestSeqSetRanges(t *testing.T) {
 }
 
 func TestManyRangesAnswered(t *testing.T) {
-	addr, store, _ := startServer(t, nil)
-	inbox, _ := store.Mailbox("INBOX")
-	for i := 0; i < 5; i++ {
-		inbox.Deliver(strings.NewReader(aliceMsg))
-	}
-	s := dialRaw(t, addr)
-	s.send("a1 LOGIN bob hunter2\r\na2 SELECT INBOX\r\n")
-	s.until("a2")
-	var b strings.Builder
-	for i := 0; i < 9999; i++ {
-		b.WriteString("5,")
-	}
-	b.WriteString("1")
-	s.send("a3 UID SEARCH UID " + b.String() + "\r\n")
-	if got := s.line(); got != "* SEARCH 1 5" {
-		t.Errorf("UID SEARCH over 10000 ranges: %q", got)
-	}
-	s.until("a3")
-	s.send("a4 FETCH " + b.String() + " UID\r\n")
-	if got := s.line(); got != "* 1 FETCH (UID 1)" {
-		t.Errorf("FETCH over 10000 ranges: %q", got)
-	}
-	if got := s.line(); got != "* 5 FETCH (UID 5)" {
-		t.Errorf("FETCH over 10000 ranges: %q", got)
-	}
-	s.until("a4")
+	forEachBackend(t, func(t *testing.T, kind string) {
+		addr, bob, _ := startBob(t, kind, nil)
+		for i := 0; i < 5; i++ {
+			if err := bob.deliver(aliceMsg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s := dialRaw(t, addr)
+		s.send("a1 LOGIN bob hunter2\r\na2 SELECT INBOX\r\n")
+		s.until("a2")
+		var b strings.Builder
+		for i := 0; i < 9999; i++ {
+			b.WriteString("5,")
+		}
+		b.WriteString("1")
+		s.send("a3 UID SEARCH UID " + b.String() + "\r\n")
+		if got := s.line(); got != "* SEARCH 1 5" {
+			t.Errorf("UID SEARCH over 10000 ranges: %q", got)
+		}
+		s.until("a3")
+		s.send("a4 FETCH " + b.String() + " UID\r\n")
+		if got := s.line(); got != "* 1 FETCH (UID 1)" {
+			t.Errorf("FETCH over 10000 ranges: %q", got)
+		}
+		if got := s.line(); got != "* 5 FETCH (UID 5)" {
+			t.Errorf("FETCH over 10000 ranges: %q", got)
+		}
+		s.until("a4")
+	})
 }

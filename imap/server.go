@@ -3,20 +3,16 @@ package imap
 import (
 	"bufio"
 	"context"
-	"crypto/subtle"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"appnet.dev/imap/maildir"
 	"appnet.dev/sockets"
 )
 
@@ -24,85 +20,6 @@ import (
 // Close. It is sockets.ErrServerClosed, the one value every appnet server
 // returns.
 var ErrServerClosed = sockets.ErrServerClosed
-
-// ErrAuthFailed is what a Backend returns for a wrong name or password.
-var ErrAuthFailed = errors.New("imap: authentication failed")
-
-// A Backend checks a user's name and password and hands back the user's
-// mailboxes.
-type Backend interface {
-	Login(ctx context.Context, user, password string) (*maildir.Store, error)
-}
-
-// BackendFunc adapts a function to a Backend.
-type BackendFunc func(ctx context.Context, user, password string) (*maildir.Store, error)
-
-// Login calls f.
-func (f BackendFunc) Login(ctx context.Context, user, password string) (*maildir.Store, error) {
-	return f(ctx, user, password)
-}
-
-// Users is a Backend that serves Dir/<user>/ as each user's Maildir, with
-// passwords from a table (as read from "name:password" lines by
-// ParseUsers). It keeps one maildir.Store per user so that all sessions of
-// a user share mailbox state and see each other's changes at once.
-type Users struct {
-	Dir       string
-	Passwords map[string]string
-
-	mu     sync.Mutex
-	stores map[string]*maildir.Store
-}
-
-// Login implements Backend.
-func (u *Users) Login(ctx context.Context, user, password string) (*maildir.Store, error) {
-	want, ok := u.Passwords[user]
-	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(password)) != 1 {
-		return nil, ErrAuthFailed
-	}
-	return u.Store(user)
-}
-
-// Store returns the Maildir of user (whose password is not checked), for
-// a mail server that delivers into it.
-func (u *Users) Store(user string) (*maildir.Store, error) {
-	if user == "" || strings.ContainsAny(user, "/\\") || user[0] == '.' {
-		return nil, fmt.Errorf("imap: bad user name %q", user)
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if s := u.stores[user]; s != nil {
-		return s, nil
-	}
-	s, err := maildir.Open(filepath.Join(u.Dir, user))
-	if err != nil {
-		return nil, err
-	}
-	if u.stores == nil {
-		u.stores = make(map[string]*maildir.Store)
-	}
-	u.stores[user] = s
-	return s, nil
-}
-
-// ParseUsers reads "name:password" lines (blank lines and lines starting
-// with "#" are skipped).
-func ParseUsers(r io.Reader) (map[string]string, error) {
-	out := make(map[string]string)
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, pass, ok := strings.Cut(line, ":")
-		if !ok || name == "" {
-			return nil, fmt.Errorf("imap: users line %d: want name:password", n)
-		}
-		out[name] = pass
-	}
-	return out, sc.Err()
-}
 
 // A Server is an IMAP server. Its zero value, with a Backend, is ready to
 // use.
@@ -264,14 +181,15 @@ type session struct {
 	tls   bool
 
 	user     string
-	store    *maildir.Store
-	box      *maildir.Mailbox
+	store    Mailboxes
+	box      Mailbox // the selected mailbox,
+	boxName  string  // by the name it was selected with
 	readOnly bool
-	recent   [][2]uint32       // UID ranges [from, to) that are \Recent in this session
-	rev2     bool              // the client sent ENABLE IMAP4rev2
-	view     []viewMsg         // the session's sequence numbers: view[i] is message i+1
-	pending  []maildir.Message // the snapshot the view is built from, until a command needs it
-	seen     []maildir.Message // the mailbox's list when the view was last brought up to date
+	recent   [][2]uint32 // UID ranges [from, to) that are \Recent in this session
+	rev2     bool        // the client sent ENABLE IMAP4rev2
+	view     []viewMsg   // the session's sequence numbers: view[i] is message i+1
+	pending  []Message   // the snapshot the view is built from, until a command needs it
+	seen     []Message   // the mailbox's list when the view was last brought up to date
 
 	litLimit     int64    // largest literal accepted for the string being read
 	searchWord   string   // a search key's first word, read while looking for CHARSET
@@ -419,17 +337,11 @@ func (s *session) command() error {
 	if err == nil && strings.ContainsRune(tag, '+') {
 		err = syntaxErr("bad tag")
 	}
-	if err == nil {
-		err = s.r.sp()
+	a := &args{s: s, err: err}
+	name := strings.ToUpper(a.atom(""))
+	if a.err != nil {
+		return s.recover("*", a.err)
 	}
-	var name string
-	if err == nil {
-		name, err = s.r.atom("")
-	}
-	if err != nil {
-		return s.recover("*", err)
-	}
-	name = strings.ToUpper(name)
 	if err := s.dispatch(tag, name); err != nil {
 		return s.recover(tag, err)
 	}
@@ -491,16 +403,17 @@ func (s *session) untagged(format string, args ...any) {
 
 // storeError answers a failed store operation without showing paths.
 func (s *session) storeError(tag string, err error) {
+	var st *StatusResponse
 	switch {
-	case errors.Is(err, maildir.ErrNoMailbox):
+	case errors.As(err, &st) && st.Code != "":
+		s.no(tag, "[%s] %s", st.Code, st.Text)
+	case errors.As(err, &st):
+		s.no(tag, "%s", st.Text)
+	case errors.Is(err, ErrNoMailbox):
 		s.no(tag, "[NONEXISTENT] No such mailbox")
-	case errors.Is(err, maildir.ErrExists):
+	case errors.Is(err, ErrMailboxExists):
 		s.no(tag, "[ALREADYEXISTS] Mailbox already exists")
-	case errors.Is(err, maildir.ErrBadName), errors.Is(err, maildir.ErrInbox), errors.Is(err, maildir.ErrHasChildren):
-		s.no(tag, "[CANNOT] %s", strings.TrimPrefix(err.Error(), "maildir: "))
-	case errors.Is(err, maildir.ErrTooBig):
-		s.no(tag, "[TOOBIG] Message too big")
-	case errors.Is(err, os.ErrNotExist):
+	case errors.Is(err, ErrNoMessage):
 		s.no(tag, "[NONEXISTENT] No such message")
 	default:
 		s.srv.logf("imap: %s: %v", s.user, err)

@@ -78,7 +78,7 @@ func TestAsWrittenSameAsDovecot(t *testing.T) {
 	want := fetchAll(ctx, t, ref)
 	wantSections := sections(ref)
 
-	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (*maildir.Store, error) { return store, nil }), AllowInsecureAuth: true}
+	srv := &Server{Backend: BackendFunc(func(context.Context, string, string) (Mailboxes, error) { return Maildir(store), nil }), AllowInsecureAuth: true}
 	a, b := net.Pipe()
 	go srv.ServeConn(a)
 	ours := NewClient(b)

@@ -37,11 +37,11 @@ func redactSession(t *testing.T, password string, steps []redactStep) string {
 		t.Fatal(err)
 	}
 	srv := &Server{Hostname: "hamburger.edu", AllowInsecureAuth: true, Trace: &trace,
-		Backend: BackendFunc(func(_ context.Context, user, pass string) (*maildir.Store, error) {
+		Backend: BackendFunc(func(_ context.Context, user, pass string) (Mailboxes, error) {
 			if user != "bob" || pass != password {
 				return nil, ErrAuthFailed
 			}
-			return store, nil
+			return Maildir(store), nil
 		})}
 	client, server := net.Pipe()
 	ended := make(chan struct{})
@@ -237,11 +237,11 @@ func TestClientTraceRedactsLogin(t *testing.T) {
 				t.Fatal(err)
 			}
 			srv := &Server{Hostname: "hamburger.edu", AllowInsecureAuth: true, Trace: &serverTrace,
-				Backend: BackendFunc(func(_ context.Context, user, pass string) (*maildir.Store, error) {
+				Backend: BackendFunc(func(_ context.Context, user, pass string) (Mailboxes, error) {
 					if user != "bob" || pass != tt.password {
 						return nil, ErrAuthFailed
 					}
-					return store, nil
+					return Maildir(store), nil
 				})}
 			a, b := net.Pipe()
 			ended := make(chan struct{})

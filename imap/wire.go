@@ -291,6 +291,13 @@ func (r *reader) literalHeader() (int64, bool, error) {
 	return n, nonSync, nil
 }
 
+// literalSize reads a literal's announcement and returns its size; the
+// data is the caller's to read.
+func (r *reader) literalSize() (int64, error) {
+	n, _, err := r.literalHeader()
+	return n, err
+}
+
 // literalBytes reads a whole literal into memory, bounded by maxLit and by
 // what is left of maxTotal. The buffer grows as the data arrives, so a peer
 // that announces a huge literal and sends little costs only what it sent.
