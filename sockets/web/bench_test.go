@@ -60,6 +60,28 @@ func fileHandler(dir string) http.Handler {
 	})
 }
 
+// keptFileHandler serves one file that it keeps open, as a segment
+// server with a cache of open files would: each request reads it through
+// an io.SectionReader of its own, which web.Server sends with sendfile at
+// the section's offset (nginx's open_file_cache does the same).
+func keptFileHandler(tb testing.TB, path string) http.Handler {
+	f, err := os.Open(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	fi, err := f.Stat()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	size := strconv.FormatInt(fi.Size(), 10)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", size)
+		io.Copy(w, io.NewSectionReader(f, 0, fi.Size()))
+	})
+}
+
 var wrkRate = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
 
 // wrk loads url with wrk -t2 -c32 for d and returns the requests per
@@ -92,11 +114,14 @@ func median(xs []float64) float64 {
 	return s[len(s)/2]
 }
 
-// BenchmarkWrkVersusNginx loads the same two objects — 1 KiB from memory,
-// and a 55 KB file — from web.Server, from net/http's http.Server running
-// the same handlers, and from nginx serving the files statically, with
-// wrk -t2 -c32 in short alternating runs, and reports the medians and the
-// ratios to nginx. Run it with -benchtime=1x; it takes about a minute.
+// BenchmarkWrkVersusNginx loads the same objects — 1 KiB from memory
+// (small), and a 55 KB file opened for each request (file) — from
+// web.Server, from net/http's http.Server running the same handlers, and
+// from nginx serving the files statically, with wrk -t2 -c32 in short
+// alternating runs, and reports the medians and the ratios to nginx. A
+// third pair (kept) serves the file kept open: web.Server with
+// keptFileHandler, nginx with open_file_cache. Run it with -benchtime=1x;
+// it takes about a minute and a half.
 func BenchmarkWrkVersusNginx(b *testing.B) {
 	sockettest.Need(b, "wrk", "wrk")
 	dir := b.TempDir()
@@ -112,11 +137,13 @@ func BenchmarkWrkVersusNginx(b *testing.B) {
 		b.Fatal(err)
 	}
 	readableByWorkers(b, www)
-	nginx := "http://" + startNginx(b, dir, "    root "+www+";")
+	nginx := "http://" + startNginx(b, dir, "    root "+www+";\n"+
+		"    location /kept/ { alias "+www+"/; open_file_cache max=64 inactive=60s; open_file_cache_valid 60s; }")
 
 	mux := http.NewServeMux()
 	mux.Handle("/small.bin", memHandler(small))
 	mux.Handle("/file.bin", fileHandler(www))
+	mux.Handle("/kept/file.bin", keptFileHandler(b, filepath.Join(www, "file.bin")))
 	ours := "http://" + start(b, &Server{Handler: mux})
 	theirs := "http://" + serveNetHTTP(b, mux)
 
@@ -125,6 +152,7 @@ func BenchmarkWrkVersusNginx(b *testing.B) {
 	targets := []target{
 		{"web-small", ours + "/small.bin"}, {"nethttp-small", theirs + "/small.bin"}, {"nginx-small", nginx + "/small.bin"},
 		{"web-file", ours + "/file.bin"}, {"nethttp-file", theirs + "/file.bin"}, {"nginx-file", nginx + "/file.bin"},
+		{"web-kept", ours + "/kept/file.bin"}, {"nginx-kept", nginx + "/kept/file.bin"},
 	}
 	rates := map[string][]float64{}
 	for b.Loop() {
@@ -143,6 +171,7 @@ func BenchmarkWrkVersusNginx(b *testing.B) {
 	b.ReportMetric(m["nethttp-small"]/m["nginx-small"], "nethttp/nginx-small")
 	b.ReportMetric(m["web-file"]/m["nginx-file"], "web/nginx-file")
 	b.ReportMetric(m["nethttp-file"]/m["nginx-file"], "nethttp/nginx-file")
+	b.ReportMetric(m["web-kept"]/m["nginx-kept"], "web/nginx-kept")
 }
 
 // BenchmarkRoundTrip is one request and its response over a loopback

@@ -170,3 +170,59 @@ func TestSendfileLargeFile(t *testing.T) {
 		t.Error("the bytes are not the file's")
 	}
 }
+
+// TestSharedFileSections: a handler that keeps one *os.File open and
+// serves it to every request through its own io.SectionReader (with
+// http.ServeContent, ranges included) gets sendfile at each section's
+// offset: concurrent requests do not disturb each other's position.
+func TestSharedFileSections(t *testing.T) {
+	path, data := bigFile(t, 200_000)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/iso.segment")
+		http.ServeContent(w, r, "", fi.ModTime(), io.NewSectionReader(f, 0, fi.Size()))
+	})
+	base := "http://" + start(t, &Server{Handler: h, ErrorLog: testLog(t)})
+	client := &http.Client{Timeout: 20 * time.Second}
+	defer client.CloseIdleConnections()
+	type result struct {
+		lo, hi int
+		body   []byte
+		err    error
+	}
+	results := make(chan result, 40)
+	for i := range cap(results) {
+		lo := (i * 4999) % len(data)
+		hi := min(lo+20000+i*1000, len(data)) - 1
+		go func() {
+			req, _ := http.NewRequest("GET", base+"/segment", nil)
+			if i%4 != 0 {
+				req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", lo, hi))
+			} else {
+				lo, hi = 0, len(data)-1
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				results <- result{lo, hi, nil, err}
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			results <- result{lo, hi, b, err}
+		}()
+	}
+	for range cap(results) {
+		r := <-results
+		if r.err != nil || !bytes.Equal(r.body, data[r.lo:r.hi+1]) {
+			t.Errorf("bytes %d-%d: %d bytes, %v", r.lo, r.hi, len(r.body), r.err)
+		}
+	}
+}

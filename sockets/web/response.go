@@ -217,11 +217,10 @@ func (w *response) SetReadDeadline(t time.Time) error { return w.c.nc.SetReadDea
 // http.ResponseController.
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
 
-// ReadFrom copies src into the body; io.Copy calls it. When src is an
-// *os.File (or an io.LimitedReader of one, as http.ServeContent makes) and
-// the body's length is known, the header leaves first and the file's
-// bytes go from the page cache to the socket with sendfile(2), never
-// passing through the server's buffers.
+// ReadFrom copies src into the body; io.Copy calls it. When src reads a
+// file (see kernelSource) and the body's length is known, the header
+// leaves first and the file's bytes go from the page cache to the socket
+// with sendfile(2), never passing through the server's buffers.
 func (w *response) ReadFrom(src io.Reader) (int64, error) {
 	if w.done {
 		return 0, errAfterHandler
@@ -238,9 +237,9 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 			return n, err
 		}
 	}
-	f, limit := kernelSource(src)
+	fr, ok := kernelSource(src)
 	c := w.c
-	if f == nil || c.tcp == nil || w.req.Method == http.MethodHead || !bodyAllowedForStatus(w.status) {
+	if !ok || c.tcp == nil || w.req.Method == http.MethodHead || !bodyAllowedForStatus(w.status) {
 		m, err := w.copyFrom(src)
 		return n + m, err
 	}
@@ -256,37 +255,78 @@ func (w *response) ReadFrom(src io.Reader) (int64, error) {
 		return n + m, err
 	}
 	if w.contentLength >= 0 {
-		left := w.contentLength - w.written
-		if limit < 0 || left < limit {
-			limit = left
+		if left := w.contentLength - w.written; fr.n < 0 || left < fr.n {
+			fr.n = left
 		}
 	}
-	if limit == 0 {
+	if fr.n == 0 {
 		return n, nil
 	}
-	m, err := c.sendFile(f, limit)
+	m, err := c.sendFile(&fr)
 	w.written += m
-	if lr, ok := src.(*io.LimitedReader); ok {
-		lr.N -= m
-	}
 	return n + m, err
 }
 
-// kernelSource returns what src reads from when the operating system can
-// copy it to a socket by itself, a file above all, and how much of it to
-// copy (-1: up to its end); or nil. src may be such a reader or an
-// io.LimitedReader of one. (An *os.File's WriteTo, which io.Copy prefers,
-// comes back here with the file in a wrapper: the test is for the
-// syscall.Conn the wrapper keeps.)
-func kernelSource(src io.Reader) (io.Reader, int64) {
-	r, limit := src, int64(-1)
-	if lr, ok := src.(*io.LimitedReader); ok {
-		r, limit = lr.R, lr.N
+// A fileRange is the part of a file that a response body copies, when the
+// operating system can copy it to the socket by itself (sendfile).
+type fileRange struct {
+	src     io.Reader         // what the handler copies from
+	file    syscall.Conn      // the file under it
+	off     int64             // where to start, or -1: at the file's own position
+	n       int64             // how many bytes, or -1: up to the end of the file
+	limited *io.LimitedReader // src, when it is one
+	section *io.SectionReader // the section src reads, if it does
+}
+
+// kernelSource finds the file under src: src is an *os.File, an
+// io.LimitedReader of one (as http.ServeContent makes), or an
+// io.SectionReader of one, perhaps limited too (a handler that keeps its
+// files open shares one *os.File among requests through sections: each
+// has its own offset). io.Copy from an *os.File comes here with the file
+// in a wrapper of the os package: the test is for the syscall.Conn that
+// files have.
+func kernelSource(src io.Reader) (fileRange, bool) {
+	fr := fileRange{src: src, off: -1, n: -1}
+	r := src
+	if lr, ok := r.(*io.LimitedReader); ok {
+		fr.limited, r, fr.n = lr, lr.R, lr.N
 	}
-	if _, ok := r.(syscall.Conn); !ok {
-		return nil, 0
+	if sr, ok := r.(*io.SectionReader); ok {
+		ra, base, size := sr.Outer()
+		pos, err := sr.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return fr, false
+		}
+		fr.section, fr.off = sr, base+pos
+		if left := max(size-pos, 0); fr.n < 0 || left < fr.n {
+			fr.n = left
+		}
+		f, ok := ra.(syscall.Conn)
+		fr.file = f
+		return fr, ok
 	}
-	return r, limit
+	f, ok := r.(syscall.Conn)
+	fr.file = f
+	return fr, ok
+}
+
+// reader returns what to copy from when sendfile cannot: src, limited to
+// n bytes.
+func (fr *fileRange) reader() io.Reader {
+	if fr.n < 0 {
+		return fr.src
+	}
+	return io.LimitReader(fr.src, fr.n)
+}
+
+// advance moves the handler's readers past n bytes that sendfile sent.
+func (fr *fileRange) advance(n int64) {
+	if fr.limited != nil {
+		fr.limited.N -= n
+	}
+	if fr.section != nil {
+		fr.section.Seek(n, io.SeekCurrent)
+	}
 }
 
 // copyFrom copies src into the body through Write, with the connection's

@@ -1,20 +1,23 @@
 package web
 
 import (
-	"io"
 	"syscall"
 )
 
 // A sendfileCall is one sendfile(2) in progress: what the conn's
 // sendfileStep and sendMoreStep, which the socket's RawConn.Write calls,
-// work on. They live in the conn so that no closure is made per request.
+// work on. It lives in the conn, and the callbacks are made once per
+// connection, so that a response costs no closure.
 type sendfileCall struct {
-	raw     syscall.RawConn // the socket
-	step    func(fd uintptr) bool
-	more    func(fd uintptr) bool
-	src     int   // the file's descriptor
-	remain  int64 // bytes left to send, or -1: up to the end of the file
+	raw     syscall.RawConn       // the socket
+	step    func(fd uintptr) bool // c.sendfileStep
+	more    func(fd uintptr) bool // c.sendMoreStep
+	withSrc func(fd uintptr) bool // c.sendfileFrom
+	src     int                   // the file's descriptor
+	off     int64                 // where to read it, or -1: at its own position
+	remain  int64                 // bytes left to send, or -1: up to the end of the file
 	written int64
+	sent    int // of the write buffer, by sendMoreStep
 	err     error
 }
 
@@ -30,40 +33,56 @@ func (c *conn) initSendfile() {
 	c.sf.raw = raw
 	c.sf.step = c.sendfileStep
 	c.sf.more = c.sendMoreStep
+	c.sf.withSrc = c.sendfileFrom
 }
 
-// sendFile sends limit bytes of r (all that is left if limit < 0) after
-// what the write buffer holds. The buffer goes with MSG_MORE, which tells
-// Linux that more is coming, so the header and the start of the file
-// leave in full segments together, as nginx's "tcp_nopush" does with
-// TCP_CORK (measured: MSG_MORE costs the server less than TCP_CORK's two
-// extra system calls, and the client less than a header in a segment of
-// its own). Then sendfile(2) copies the file to the socket in the kernel:
-// its bytes never pass through the server.
-func (c *conn) sendFile(r io.Reader, limit int64) (int64, error) {
-	f, ok := r.(interface{ Fd() uintptr })
-	if !ok || c.sf.raw == nil {
-		return c.copyFile(r, limit)
+// sendFile sends the file range fr after what the write buffer holds.
+// The buffer goes with MSG_MORE, which tells Linux that more is coming,
+// so the header and the start of the file leave in full segments
+// together, as nginx's "tcp_nopush" does with TCP_CORK (measured:
+// MSG_MORE costs the server less than TCP_CORK's two extra system calls,
+// and the client less than a header in a segment of its own). Then
+// sendfile(2) copies the file to the socket in the kernel: its bytes never
+// pass through the server. The file is held through its RawConn while
+// sendfile reads it, so that a handler closing it at the same time cannot
+// make the descriptor another file's.
+func (c *conn) sendFile(fr *fileRange) (int64, error) {
+	if c.sf.raw == nil {
+		return c.copyFile(fr.reader(), -1)
+	}
+	frc, err := fr.file.SyscallConn()
+	if err != nil {
+		return c.copyFile(fr.reader(), -1)
 	}
 	if err := c.flushMore(); err != nil {
 		return 0, err
 	}
-	c.sf.src, c.sf.remain, c.sf.written, c.sf.err = int(f.Fd()), limit, 0, nil
-	err := c.sf.raw.Write(c.sf.step)
+	c.sf.off, c.sf.remain, c.sf.written, c.sf.err = fr.off, fr.n, 0, nil
+	err = frc.Read(c.sf.withSrc)
 	if err == nil {
 		err = c.sf.err
 	}
 	n := c.sf.written
 	if n == 0 && (err == syscall.EINVAL || err == syscall.ENOSYS) {
-		return c.copyFile(r, limit) // not a file sendfile can read
+		return c.copyFile(fr.reader(), -1) // no file that sendfile can read
 	}
+	fr.advance(n)
 	if err != nil {
 		c.out.err = err
 	}
 	return n, err
 }
 
-// sendfileStep calls sendfile until the file is sent, or the socket's
+// sendfileFrom runs the sendfile calls with the file's descriptor.
+func (c *conn) sendfileFrom(fd uintptr) bool {
+	c.sf.src = int(fd)
+	if err := c.sf.raw.Write(c.sf.step); err != nil && c.sf.err == nil {
+		c.sf.err = err
+	}
+	return true
+}
+
+// sendfileStep calls sendfile until the range is sent, or the socket's
 // buffer is full (false: RawConn.Write waits until it has room, or the
 // write deadline passes).
 func (c *conn) sendfileStep(fd uintptr) bool {
@@ -73,7 +92,11 @@ func (c *conn) sendfileStep(fd uintptr) bool {
 		if sf.remain > 0 && sf.remain < int64(n) {
 			n = int(sf.remain)
 		}
-		m, err := syscall.Sendfile(int(fd), sf.src, nil, n)
+		var off *int64
+		if sf.off >= 0 {
+			off = &sf.off // sendfile moves it on
+		}
+		m, err := syscall.Sendfile(int(fd), sf.src, off, n)
 		if m > 0 {
 			sf.written += int64(m)
 			if sf.remain > 0 {
@@ -100,7 +123,7 @@ func (c *conn) flushMore() error {
 	if o.err != nil || len(o.buf) == 0 {
 		return o.err
 	}
-	c.sf.err = nil
+	c.sf.err, c.sf.sent = nil, 0
 	err := c.sf.raw.Write(c.sf.more)
 	if err == nil {
 		err = c.sf.err
@@ -112,11 +135,11 @@ func (c *conn) flushMore() error {
 
 func (c *conn) sendMoreStep(fd uintptr) bool {
 	o := &c.out
-	for len(o.buf) > 0 {
-		n, err := syscall.SendmsgN(int(fd), o.buf, nil, nil, syscall.MSG_MORE|syscall.MSG_NOSIGNAL)
+	for c.sf.sent < len(o.buf) {
+		n, err := syscall.SendmsgN(int(fd), o.buf[c.sf.sent:], nil, nil, syscall.MSG_MORE|syscall.MSG_NOSIGNAL)
 		switch err {
 		case nil:
-			o.buf = o.buf[n:]
+			c.sf.sent += n
 		case syscall.EINTR:
 		case syscall.EAGAIN:
 			return false
