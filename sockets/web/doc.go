@@ -102,14 +102,30 @@
 // handler returns. There is no HTTP/2, no TLS, no Hijacker and no
 // response trailers. Handler panics are logged, and answered with 500 if
 // nothing of the response had been sent yet (net/http only closes). The
-// request's Body and the ResponseWriter belong to the handler's goroutine
-// and must not be used after it returns. A handler that copies an
-// *os.File into the response with io.Copy, as http.ServeContent and
-// http.FileServer do, has the file sent by sendfile(2): the bytes go from
-// the page cache to the socket without passing through the program.
+// handler may go on reading the request's body after its response has
+// begun (net/http's HTTP/1 server cuts the body off then), from the same
+// goroutine: the Body and the ResponseWriter belong to the handler's
+// goroutine and are dead once it returns. http.ServerContextKey is not in
+// the context.
+//
+// # Sending files
+//
+// A handler that copies a file into the response with io.Copy, as
+// http.ServeContent and http.FileServer do, has it sent by sendfile(2):
+// the bytes go from the page cache to the socket without passing through
+// the program, right after the header, which (on Linux) leaves with
+// MSG_MORE so that header and file share full TCP segments (nginx's
+// "sendfile on; tcp_nopush on;"). The source may be an *os.File, an io.LimitedReader of
+// one, or an io.SectionReader of one: a server that keeps its files open
+// gives each request its own section of the shared *os.File, and each is
+// sent from its own offset. The length must be known (Content-Length, or
+// a body that fits the buffer); otherwise the file goes through the
+// buffer in chunks.
+//
+// # Stopping
 //
 // The lifecycle is appnet's (see sockets.Lifecycle): Shutdown closes the
 // welcoming socket and the idle connections, lets requests being served
-// finish, and waits; Close closes everything at once. Serve returns
-// ErrServerClosed afterwards.
+// finish (their responses say "Connection: close"), and waits; Close
+// closes everything at once. Serve returns ErrServerClosed afterwards.
 package web

@@ -136,14 +136,16 @@ func fuzzHandler() http.Handler {
 // memConn is a connection whose client sent in, all of it, and then
 // closed its side; the server's answer goes to out, up to limit bytes.
 type memConn struct {
-	in    *bytes.Reader
-	out   bytes.Buffer
-	limit int
+	in     *bytes.Reader
+	out    bytes.Buffer
+	limit  int
+	writes int // calls of Write
 }
 
 func (c *memConn) Read(p []byte) (int, error) { return c.in.Read(p) }
 
 func (c *memConn) Write(p []byte) (int, error) {
+	c.writes++
 	if c.out.Len()+len(p) > c.limit {
 		return 0, errors.New("memConn: the answer is over its bound")
 	}

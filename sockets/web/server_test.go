@@ -430,3 +430,23 @@ func TestShutdownPipelined(t *testing.T) {
 		t.Errorf("Shutdown: %v", err)
 	}
 }
+
+// TestPipelinedBatch: the answers to requests that arrived together leave
+// together, in one write; a request that must wait for more bytes gets
+// the answers before it sent first.
+func TestPipelinedBatch(t *testing.T) {
+	s := &Server{Handler: testHandler(), ErrorLog: testLog(t)}
+	req := "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n"
+	c := &memConn{in: bytes.NewReader([]byte(strings.Repeat(req, 3))), limit: 1 << 20}
+	s.serveConn(c)
+	if n := strings.Count(c.out.String(), "HTTP/1.1 200 OK"); n != 3 || c.writes != 1 {
+		t.Errorf("%d responses in %d writes, want 3 in 1", n, c.writes)
+	}
+	// Three requests and the start of a fourth: the three answers go out
+	// before the server waits for the rest of it.
+	c = &memConn{in: bytes.NewReader([]byte(strings.Repeat(req, 3) + "GET /hel")), limit: 1 << 20}
+	s.serveConn(c)
+	if n := strings.Count(c.out.String(), "HTTP/1.1 200 OK"); n != 3 || c.writes != 1 {
+		t.Errorf("%d responses in %d writes, want 3 in 1", n, c.writes)
+	}
+}
