@@ -194,6 +194,7 @@ func parseRequest(head string, e *exchange) error {
 	var (
 		hosts, host   = 0, ""
 		contentLength = int64(-1)
+		teFields      = 0 // Transfer-Encoding field lines
 		codings       = 0 // transfer codings named
 		chunked       = 0 // of which "chunked"
 		connClose     = false
@@ -236,6 +237,7 @@ func parseRequest(head string, e *exchange) error {
 			host = value
 			continue
 		case "Transfer-Encoding":
+			teFields++
 			for coding := range strings.SplitSeq(value, ",") {
 				coding = strings.Trim(coding, " \t")
 				if coding == "" {
@@ -293,6 +295,8 @@ func parseRequest(head string, e *exchange) error {
 
 	// The body's length (RFC 9112 §6.3): chunked, Content-Length, or none.
 	switch {
+	case teFields > 0 && codings == 0:
+		return refusal(http.StatusBadRequest, "a Transfer-Encoding that names no coding")
 	case codings > 0 && minor == 0:
 		return refusal(http.StatusBadRequest, "Transfer-Encoding in an HTTP/1.0 request")
 	case codings > 0 && contentLength >= 0:

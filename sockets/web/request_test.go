@@ -138,6 +138,8 @@ func TestParseRequestRefusals(t *testing.T) {
 		{"unknown TE", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
 		{"chunked not last", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 501},
 		{"chunked twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400},
+		{"empty TE", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\r\nContent-Length: 1\r\n\r\n", 400},
+		{"TE of commas", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , ,\r\n\r\n", 400},
 		{"CL differs", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400},
 		{"CL list differs", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1, 2\r\n\r\n", 400},
 		{"CL sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400},
@@ -285,5 +287,25 @@ func TestParseAllocations(t *testing.T) {
 	// exchange, head string, header map (and its table), values
 	if allocs > 5 {
 		t.Errorf("%v allocations per request head, want at most 5", allocs)
+	}
+}
+
+func TestHeadBuffered(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: h\r\n\r\n", true},
+		{"GET / HTTP/1.1\nHost: h\n\n", true},
+		{"GET / HTTP/1.1\r\nHost: h\r\n", false},
+		{"\r\n\r\nGET / HTTP/1.1\r\n", false},
+		{"\r\n\r\n", false},
+		{"", false},
+	} {
+		br := bufio.NewReader(strings.NewReader(tt.in))
+		br.Peek(len(tt.in))
+		if got := headBuffered(br); got != tt.want {
+			t.Errorf("headBuffered(%q) = %v", tt.in, got)
+		}
 	}
 }

@@ -305,9 +305,10 @@ func (s *Server) serveConn(nc net.Conn) {
 }
 
 // headBuffered reports whether the read buffer holds a complete request
-// head: its empty line.
+// head: its empty line (not one of those that may come before it).
 func headBuffered(br *bufio.Reader) bool {
 	b, _ := br.Peek(br.Buffered())
+	b = bytes.TrimLeft(b, "\r\n")
 	return bytes.Contains(b, []byte("\n\r\n")) || bytes.Contains(b, []byte("\n\n"))
 }
 
