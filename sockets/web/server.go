@@ -40,9 +40,9 @@ const (
 	// MaxHeaderFields bounds the number of field lines in a request head
 	// (431 beyond), whatever their size.
 	MaxHeaderFields = 100
-	// maxDrain is how much of a request body the handler did not read the
-	// server reads and throws away so that the connection can carry the
-	// next request; beyond it, the connection is closed instead.
+	// maxDrain bounds what the server reads and throws away of a body
+	// the handler left unread, so that the connection can carry the next
+	// request; when more is left, the connection is closed instead.
 	maxDrain = 256 << 10
 	// readBufferSize and writeBufferSize are the sizes of a connection's
 	// buffers. The write buffer is also how much of a response body the
@@ -120,17 +120,17 @@ func (s *Server) ListenAndServe() error {
 // the connections waiting for their next request, lets each request being
 // served finish (its response says "Connection: close" if it has not been
 // sent yet), and waits for every connection to end. If ctx ends first, it
-// closes the connections left, cancels their contexts, and returns ctx's
-// error.
+// closes the connections left, cancels their requests' contexts, waits for
+// their handlers to return, and returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.closing.Store(true)
 	return s.life.Shutdown(ctx)
 }
 
-// Close stops the server at once: listeners and connections are closed,
-// requests' contexts cancelled, and Close waits for the connections'
-// goroutines to return. Handlers still running then find their writes
-// failing; Close does not wait for them to return.
+// Close stops the server at once: listeners and connections are closed
+// and requests' contexts cancelled. A handler runs in its connection's
+// goroutine, and Close waits for those goroutines: handlers still running
+// learn of Close from their context, and their writes fail.
 func (s *Server) Close() error {
 	s.closing.Store(true)
 	return s.life.Close()
@@ -479,6 +479,9 @@ func (o *outBuffer) flush() error {
 	}
 	_, o.err = o.nc.Write(o.buf)
 	o.buf = o.buf[:0]
+	if cap(o.buf) > 16*writeBufferSize {
+		o.buf = make([]byte, 0, writeBufferSize) // a huge header passed: let it go
+	}
 	return o.err
 }
 
