@@ -158,11 +158,16 @@ func (c Choker) newWeight() int            { return cmp.Or(c.NewPeerWeight, 3) }
 // Snubbed reports whether a peer has sent us no block for SnubTimeout
 // (counted from its connection if it never sent one).
 func (c Choker) Snubbed(p PeerStats, now time.Time) bool {
+	return now.Sub(lastHeard(&p)) >= c.snub()
+}
+
+// lastHeard is when p last sent a block, or connected if later.
+func lastHeard(p *PeerStats) time.Time {
 	last := p.LastBlock
 	if last.IsZero() || last.Before(p.Connected) {
 		last = p.Connected
 	}
-	return now.Sub(last) >= c.snub()
+	return last
 }
 
 // Decide returns who is unchoked now. When a round is due (state.NextRound
@@ -200,7 +205,8 @@ func (c Choker) AppendDecide(dst []Choice, state ChokerState, peers []PeerStats,
 			}
 		}
 	}
-	snubbed := func(i int) bool { return !seeding && c.Snubbed(peers[i], now) }
+	snubCut := now.Add(-c.snub()) // heard of last at or before: snubbed (Snubbed)
+	snubbed := func(i int) bool { return !seeding && !lastHeard(&peers[i]).After(snubCut) }
 	for i := range peers {
 		if reasons[i] == ChokeNotChosen && snubbed(i) {
 			reasons[i] = ChokeSnubbed
@@ -218,8 +224,8 @@ func (c Choker) AppendDecide(dst []Choice, state ChokerState, peers []PeerStats,
 	// crowd every rate is zero, and an order by name or address would
 	// make every peer favour the same few.
 	order := orderBuf[:0]
-	for i, p := range peers {
-		if p.Interested && reasons[i] != ChokeSnubbed {
+	for i := range peers {
+		if peers[i].Interested && reasons[i] != ChokeSnubbed {
 			order = append(order, i)
 		}
 	}
@@ -256,8 +262,8 @@ func (c Choker) AppendDecide(dst []Choice, state ChokerState, peers []PeerStats,
 			slowest = rate(i)
 		}
 		if c.UnchokeUninterested && chosen > 0 {
-			for i, p := range peers {
-				if !p.Interested && !snubbed(i) && rate(i) > slowest {
+			for i := range peers {
+				if !peers[i].Interested && !snubbed(i) && rate(i) > slowest {
 					reasons[i] = UnchokeFaster
 				}
 			}
@@ -432,8 +438,8 @@ func (c Choker) finish(dst []Choice, state ChokerState, peers []PeerStats, reaso
 		}
 	}
 	next.Unchoked = make([]Choice, 0, unchoked)
-	for i, p := range peers {
-		d.Choices[i] = Choice{p.ID, reasons[i]}
+	for i := range peers {
+		d.Choices[i] = Choice{peers[i].ID, reasons[i]}
 		if reasons[i].Unchoke() {
 			next.Unchoked = append(next.Unchoked, d.Choices[i])
 		}

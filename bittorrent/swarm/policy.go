@@ -96,7 +96,8 @@ type Choker interface {
 // A Slotted choker says how many interested neighbours it unchokes at
 // most. Between rounds the simulator then consults it only when a slot is
 // free, which saves most of the calls in a large swarm; a Choker without
-// Slots is consulted at every change of interest.
+// Slots is consulted at every change of interest. The simulator asks once,
+// when it makes the peer.
 type Slotted interface {
 	Slots() int
 }

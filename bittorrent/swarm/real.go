@@ -48,14 +48,10 @@ type realPicker struct {
 }
 
 func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
-	have := bitfield(&rp.have, r.Have, r.Pieces)
-	remote := bitfield(&rp.remote, r.Remote, r.Pieces)
 	// Pieces started: in flight (every missing block requested once) or
 	// partly received (the blocks whole so far are done).
 	rp.partials = rp.partials[:0]
 	rp.done, rp.pending = rp.done[:0], rp.pending[:0]
-	// Outside endgame only the pieces the neighbour has matter to the
-	// picker; in endgame it must see every piece started.
 	endgame := true
 	for w, word := range r.Started {
 		if ^r.Have[w]&^word&fullWord(r.Pieces, w) != 0 {
@@ -63,9 +59,20 @@ func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
 			break
 		}
 	}
+	// Outside endgame the picker can choose nothing of a piece in flight
+	// (its missing blocks are all requested), so it is left out of what
+	// the neighbour offers rather than described block by block: the
+	// choice is the same, and found faster. In endgame the picker must see
+	// every piece started.
+	var inFlight Pieces
+	if !endgame {
+		inFlight = r.Requested
+	}
+	have := bitfield(&rp.have, r.Have, nil, r.Pieces)
+	remote := bitfield(&rp.remote, r.Remote, inFlight, r.Pieces)
 	for w, word := range r.Started {
 		if !endgame {
-			word &= r.Remote[w]
+			word &= r.Remote[w] &^ r.Requested[w]
 		}
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
@@ -108,16 +115,20 @@ func (rp *realPicker) partial(i int, r *PickRequest) {
 	}
 }
 
-// bitfield converts a set of n pieces to the wire's bitfield (piece 0 is
-// the high bit of the first byte), written over *f.
-func bitfield(f *bittorrent.Bitfield, p Pieces, n int) bittorrent.Bitfield {
+// bitfield converts a set of n pieces, less those in without (if not
+// nil), to the wire's bitfield (piece 0 is the high bit of the first
+// byte), written over *f.
+func bitfield(f *bittorrent.Bitfield, p, without Pieces, n int) bittorrent.Bitfield {
 	if f.Len() != n {
 		*f = bittorrent.NewBitfield(n)
 	}
 	b := f.Bytes() // shared with *f
 	for i := range b {
-		w := p[i/8] >> (8 * (i % 8))
-		b[i] = bits.Reverse8(uint8(w))
+		w := p[i/8]
+		if without != nil {
+			w &^= without[i/8]
+		}
+		b[i] = bits.Reverse8(uint8(w >> (8 * (i % 8))))
 	}
 	return *f
 }
@@ -165,6 +176,16 @@ func (rc *realChoker) decide(now time.Time, seeding bool) []Choice {
 
 // Slots implements [Slotted]: the regular slots and the optimistic one.
 func (rc *realChoker) Slots() int { return rc.c.Regular + rc.c.Optimistic }
+
+// full reports whether an update between rounds is sure to change nothing
+// when busy interested neighbours are unchoked: in mainline's seed state,
+// which has no optimistic unchoke, only regular slots are filled between
+// rounds. (A leecher's choker may still refill the slot of a neighbour
+// that snubs it, and a new seed keeps its last optimistic unchoke until
+// its first seed round.)
+func (rc *realChoker) full(seeding bool, busy int) bool {
+	return seeding && rc.c.SeedRounds && rc.state.Optimistic == "" && busy >= rc.c.Regular
+}
 
 // fullWord is word w of the set of all n pieces.
 func fullWord(n, w int) uint64 {

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"appnet.dev/bittorrent"
 )
 
 // ErrStalled reports a simulation in which peers still wanted pieces but
@@ -28,7 +30,7 @@ type node struct {
 	present          bool
 	arrived          float64
 	finished, left   float64 // -1 until it happens
-	have             Pieces
+	have             Pieces  // in sim.have
 	nHave            int
 	requested        Pieces    // pieces in flight to this node
 	started          Pieces    // pieces in flight or partly received
@@ -37,8 +39,11 @@ type node struct {
 	prate            []float64 // per piece: the sum of its flows' rates
 	plast            []float64 // per piece: when recv was brought up to date
 	pver             []uint64  // per piece: bumped when its completion is replanned
-	avail            []int     // per piece: neighbours holding it
+	avail            []int     // per piece: neighbours holding it (in sim.avail)
 	out, in          []*link   // links this node uploads on, downloads on
+	outTo, inFrom    []int32   // the neighbours' numbers, in the order of out and in
+	busy, waiting    int       // out links interested and unchoked, interested and choked
+	slots            int       // the choker's slots (Slotted), -1 if it does not say
 	activeIn         int       // flows arriving now
 	inflows          []*link   // the in links with a flow
 	flows            []*link   // the out links with a flow
@@ -58,36 +63,32 @@ func (n *node) complete(pieces int) bool { return n.nHave == pieces }
 
 // A link carries data one way between two neighbours, from → to. Each
 // connection is a pair of links, each the other's rev.
+//
+// A thousand peers' links do not fit in the processor's cache, and each
+// line of 64 bytes fetched costs, so the fields are grouped by who reads
+// them: the first line holds what the choking rounds and the flows read,
+// the second what the choker adds, the rest the measurements.
 type link struct {
-	// The fields that choking rounds and the fan-out of each piece read
-	// come first, together: a thousand peers' links do not fit in the
-	// processor's cache, and each line fetched costs.
+	missing    int32 // pieces from has and to lacks
+	unchoked   bool  // from uploads to to
+	interested bool  // to wants something from has
+	active     bool  // a flow is on (below)
+	closed     bool
 	from, to   *node
 	rev        *link
-	key        string // to.name, for from's choker (Neighbour.Key)
-	unchoked   bool   // from uploads to to
-	interested bool   // to wants something from has
-	active     bool   // a flow is on (below)
-	closed     bool
-	missing    int     // pieces from has and to lacks
+	rate       float64 // the flow's rate: raw, scaled down if the downloader is saturated
 	upRate     float64 // rates measured at from's rounds (upMark)
 	downRate   float64 // and at to's rounds (downMark)
-	rate       float64 // the flow's rate: raw, scaled down if the downloader is saturated
 	lastPiece  float64 // when a piece last arrived on it, -1 if never
+
+	key string // to.name, for from's choker (Neighbour.Key)
 	// lastUnchoked is when from last unchoked to, -1 if never.
 	lastUnchoked float64
 	connected    float64
-
-	// from.have, to.have and to.avail, copied here (the slices never
-	// move) so that the fan-out of a piece to every neighbour reads the
-	// link alone and not each neighbour's node as well.
-	toHave, fromHave Pieces
-	toAvail          []int
-
 	// The flow: one piece moving at rate.
-	piece  int
-	flowAt int     // index in from.flows
-	inAt   int     // index in to.inflows
+	piece  int32
+	flowAt int32   // index in from.flows
+	inAt   int32   // index in to.inflows
 	raw    float64 // the uploader's equal share
 	last   float64 // when bytes was last brought up to date
 
@@ -102,6 +103,8 @@ type link struct {
 	upSince, downSince [2]float64 // when those marks were taken
 	unchokedAt         float64
 	unchokedTime       float64 // total time unchoked with to interested
+
+	_ [16]byte // to four whole cache lines, so that each link starts on one
 }
 
 // An event is something scheduled in virtual time. The queue holds events
@@ -212,7 +215,14 @@ type sim struct {
 		rates   []float64
 		fixed   []bool
 	}
-	res Result
+	slab []link // links are allocated from here (newLink)
+
+	// have holds every node's Pieces, words apiece, avail every node's
+	// availability counts (node.have and node.avail are slices of them).
+	have  []uint64
+	words int
+	avail []int
+	res   Result
 }
 
 func (s *sim) pieceSize(p int) float64 {
@@ -241,6 +251,11 @@ func Run(cfg Config) (*Result, error) {
 	s.pieceLen = float64(cfg.PieceSize)
 	s.lastLen = float64(cfg.FileSize - int64(s.pieces-1)*cfg.PieceSize)
 	s.copies = make([]int, s.pieces)
+	// Every node's pieces and availability, side by side: the fan-out of
+	// a piece reads one word and one count of each neighbour's.
+	s.words = (s.pieces + 63) / 64
+	s.have = make([]uint64, (cfg.Peers+1)*s.words)
+	s.avail = make([]int, (cfg.Peers+1)*s.pieces)
 	s.full = newPieces(s.pieces)
 	for p := range s.pieces {
 		s.full.set(p)
@@ -253,7 +268,7 @@ func Run(cfg Config) (*Result, error) {
 			id: i, name: "peer " + strconv.Itoa(i), scale: 1,
 			up: cfg.Upload, down: cfg.Download,
 			finished: -1, left: -1,
-			have:      newPieces(s.pieces),
+			have:      s.have[i*s.words : (i+1)*s.words : (i+1)*s.words],
 			requested: newPieces(s.pieces),
 			started:   newPieces(s.pieces),
 			inflight:  make([]int16, s.pieces),
@@ -261,7 +276,7 @@ func Run(cfg Config) (*Result, error) {
 			prate:     make([]float64, s.pieces),
 			plast:     make([]float64, s.pieces),
 			pver:      make([]uint64, s.pieces),
-			avail:     make([]int, s.pieces),
+			avail:     s.avail[i*s.pieces : (i+1)*s.pieces : (i+1)*s.pieces],
 			rng:       rand.New(rand.NewPCG(s.rng.Uint64(), uint64(i))),
 		}
 		if i == 0 {
@@ -278,6 +293,10 @@ func Run(cfg Config) (*Result, error) {
 		}
 		if err := s.policies(n); err != nil {
 			return nil, err
+		}
+		n.slots = -1
+		if sl, ok := n.choker.(Slotted); ok {
+			n.slots = sl.Slots()
 		}
 		s.nodes = append(s.nodes, n)
 	}
@@ -464,17 +483,18 @@ func connected(a, b *node) bool {
 // connect opens a connection between a and b: two links, and each side
 // learns the other's bitfield.
 func (s *sim) connect(a, b *node) {
-	ab := &link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
-	ba := &link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
+	ab, ba := s.newLink(), s.newLink()
+	*ab = link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
+	*ba = link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
 	ab.rev, ba.rev = ba, ab
-	ab.fromHave, ab.toHave, ab.toAvail = a.have, b.have, b.avail
-	ba.fromHave, ba.toHave, ba.toAvail = b.have, a.have, a.avail
 	for _, l := range []*link{ab, ba} {
 		l.upSince = [2]float64{s.now, s.now}
 		l.downSince = l.upSince
 	}
 	a.out, b.in = append(a.out, ab), append(b.in, ab)
 	b.out, a.in = append(b.out, ba), append(a.in, ba)
+	a.outTo, b.inFrom = append(a.outTo, int32(b.id)), append(b.inFrom, int32(a.id))
+	b.outTo, a.inFrom = append(b.outTo, int32(a.id)), append(a.inFrom, int32(b.id))
 	s.links = append(s.links, ab, ba)
 	for _, l := range []*link{ab, ba} {
 		for p := range s.pieces {
@@ -482,7 +502,7 @@ func (s *sim) connect(a, b *node) {
 				l.to.avail[p]++
 			}
 		}
-		l.missing = countNew(l.from.have, l.to.have)
+		l.missing = int32(countNew(l.from.have, l.to.have))
 		s.setInterest(l, l.missing > 0)
 	}
 }
@@ -511,7 +531,7 @@ func (s *sim) leave(n *node) {
 	for _, l := range n.in {
 		s.close(l)
 	}
-	n.out, n.in = nil, nil
+	n.out, n.in, n.outTo, n.inFrom = nil, nil, nil, nil
 	if n.activeIn != 0 {
 		panic("swarm: flows left after leave")
 	}
@@ -519,6 +539,19 @@ func (s *sim) leave(n *node) {
 }
 
 // close ends one link of a departing node.
+// newLink returns a zero link from the current slab: links made together
+// lie together in memory, and each starts on a cache line.
+func (s *sim) newLink() *link {
+	if len(s.slab) == cap(s.slab) {
+		s.slab = make([]link, 0, linkSlab)
+	}
+	s.slab = s.slab[:len(s.slab)+1]
+	return &s.slab[len(s.slab)-1]
+}
+
+// linkSlab is how many links are allocated at once.
+const linkSlab = 1024
+
 func (s *sim) close(l *link) {
 	if l.closed {
 		return
@@ -533,24 +566,27 @@ func (s *sim) close(l *link) {
 			l.to.avail[p]--
 		}
 	}
-	if l.from.present {
-		l.from.out = remove(l.from.out, l)
-		s.wantRechoke(l.from)
+	l.from.tally(l, -1)
+	if from := l.from; from.present {
+		from.out, from.outTo = remove(from.out, from.outTo, l)
+		s.wantRechoke(from)
 	}
-	if l.to.present {
-		l.to.in = remove(l.to.in, l)
-		s.retry(l.to)
+	if to := l.to; to.present {
+		to.in, to.inFrom = remove(to.in, to.inFrom, l)
+		s.retry(to)
 	}
 }
 
-func remove(ls []*link, l *link) []*link {
+// remove takes l out of ls, and the neighbour's number with it out of ids.
+func remove(ls []*link, ids []int32, l *link) ([]*link, []int32) {
 	for i, m := range ls {
 		if m == l {
-			ls[i] = ls[len(ls)-1]
-			return ls[:len(ls)-1]
+			last := len(ls) - 1
+			ls[i], ids[i] = ls[last], ids[last]
+			return ls[:last], ids[:last]
 		}
 	}
-	return ls
+	return ls, ids
 }
 
 // setInterest records whether l.to wants something l.from has; a change
@@ -562,7 +598,9 @@ func (s *sim) setInterest(l *link, v bool) {
 	if l.unchoked {
 		s.accountService(l)
 	}
+	l.from.tally(l, -1)
 	l.interested = v
+	l.from.tally(l, +1)
 	if l.unchoked {
 		l.unchokedAt = s.now
 	}
@@ -576,17 +614,19 @@ func (s *sim) setInterest(l *link, v bool) {
 // freeSlot reports whether n's choker could unchoke one more interested
 // neighbour.
 func (s *sim) freeSlot(n *node) bool {
-	sl, ok := n.choker.(Slotted)
-	if !ok {
-		return true
+	return n.slots < 0 || n.busy < n.slots
+}
+
+// tally adds d to the count of n's out links, l among them, that are
+// interested and unchoked (busy) or interested and choked (waiting).
+func (n *node) tally(l *link, d int) {
+	switch {
+	case !l.interested:
+	case l.unchoked:
+		n.busy += d
+	default:
+		n.waiting += d
 	}
-	used := 0
-	for _, l := range n.out {
-		if l.unchoked && l.interested {
-			used++
-		}
-	}
-	return used < sl.Slots()
 }
 
 func (s *sim) accountService(l *link) {
@@ -605,7 +645,9 @@ func (s *sim) setUnchoked(l *link, v bool) {
 	} else {
 		s.accountService(l)
 	}
+	l.from.tally(l, -1)
 	l.unchoked = v
+	l.from.tally(l, +1)
 }
 
 func (s *sim) wantRechoke(n *node) {
@@ -649,7 +691,7 @@ func (s *sim) setRate(l *link, rate float64) {
 		return
 	}
 	s.advance(l)
-	to, p := l.to, l.piece
+	to, p := l.to, int(l.piece)
 	s.advancePiece(to, p)
 	to.prate[p] += rate - l.rate
 	if to.inflight[p] == 1 || to.prate[p] < 0 {
@@ -682,11 +724,11 @@ func (s *sim) start(l *link) {
 		panic(fmt.Sprintf("swarm: picker chose piece %d, which the peer has or the neighbour lacks", p))
 	}
 	l.active = true
-	l.flowAt = len(l.from.flows)
+	l.flowAt = int32(len(l.from.flows))
 	l.from.flows = append(l.from.flows, l)
-	l.inAt = len(to.inflows)
+	l.inAt = int32(len(to.inflows))
 	to.inflows = append(to.inflows, l)
-	l.piece = p
+	l.piece = int32(p)
 	l.rate = 0
 	l.last = s.now
 	to.requested.set(p)
@@ -722,7 +764,7 @@ func (s *sim) stop(l *link) {
 	if !l.active {
 		return
 	}
-	to, p := l.to, l.piece
+	to, p := l.to, int(l.piece)
 	s.setRate(l, 0)
 	s.unflow(l)
 	if to.inflight[p] == 0 {
@@ -737,7 +779,7 @@ func (s *sim) stop(l *link) {
 
 // unflow removes l's (rate 0) flow from the books.
 func (s *sim) unflow(l *link) {
-	to, p := l.to, l.piece
+	to, p := l.to, int(l.piece)
 	l.active = false
 	fs := l.from.flows
 	last := fs[len(fs)-1]
@@ -777,7 +819,7 @@ func (s *sim) retry(n *node) {
 func (s *sim) done(n *node, p int) {
 	ended := s.scratch.ended[:0]
 	for _, l := range n.inflows {
-		if l.piece == p {
+		if int(l.piece) == p {
 			s.advance(l)
 			l.rate = 0
 			l.lastPiece = s.now
@@ -802,9 +844,13 @@ func (s *sim) got(n *node, p int) {
 	n.have.set(p)
 	n.nHave++
 	s.copies[p]++
-	for _, l := range n.out { // n offers p to its neighbours
-		l.toAvail[p]++
-		if !l.toHave.Has(p) {
+	// The neighbours' pieces and counts are read by number, and a link
+	// only where something changes on it.
+	w, bit, pieces, words := p/64, uint64(1)<<(uint(p)%64), s.pieces, s.words
+	for i, m := range n.outTo { // n offers p to its neighbours
+		s.avail[int(m)*pieces+p]++
+		if s.have[int(m)*words+w]&bit == 0 {
+			l := n.out[i]
 			l.missing++
 			if l.missing == 1 {
 				s.setInterest(l, true)
@@ -812,8 +858,9 @@ func (s *sim) got(n *node, p int) {
 			s.start(l)
 		}
 	}
-	for _, l := range n.in { // n no longer needs p from anyone
-		if l.fromHave.Has(p) {
+	for i, m := range n.inFrom { // n no longer needs p from anyone
+		if s.have[int(m)*words+w]&bit != 0 {
+			l := n.in[i]
 			l.missing--
 			if l.missing == 0 {
 				s.setInterest(l, false)
@@ -946,12 +993,12 @@ func (s *sim) round(n *node) {
 		l.upRate = (b - l.upMark[0]) / max(s.now-l.upSince[0], span)
 		l.upMark = [2]float64{l.upMark[1], b}
 		l.upSince = [2]float64{l.upSince[1], s.now}
-	}
-	for _, l := range n.in {
-		b := l.bytes + l.rate*(s.now-l.last)
-		l.downRate = (b - l.downMark[0]) / max(s.now-l.downSince[0], span)
-		l.downMark = [2]float64{l.downMark[1], b}
-		l.downSince = [2]float64{l.downSince[1], s.now}
+		// n.in holds the other half of each connection.
+		in := l.rev
+		b = in.bytes + in.rate*(s.now-in.last)
+		in.downRate = (b - in.downMark[0]) / max(s.now-in.downSince[0], span)
+		in.downMark = [2]float64{in.downMark[1], b}
+		in.downSince = [2]float64{in.downSince[1], s.now}
 	}
 	s.rechoke(n, true)
 }
@@ -963,6 +1010,9 @@ func (s *sim) rechoke(n *node, round bool) {
 	}
 	if !round && !waiting(n) {
 		return // no slot to fill: between rounds nobody is choked
+	}
+	if rc, ok := n.choker.(*realChoker); ok && !round && rc.full(n.complete(s.pieces), n.busy) {
+		return
 	}
 	ls := s.scratch.nsLinks[:0]
 	for _, l := range n.out {
@@ -982,13 +1032,14 @@ func (s *sim) rechoke(n *node, round bool) {
 		// from the links, without the Neighbour in between.
 		rc.stats = rc.stats[:0]
 		for _, l := range ls {
-			rc.stats = append(rc.stats, s.neighbour(l).peerStats())
+			rc.stats = append(rc.stats, s.peerStats(l, now))
 		}
 		choices = rc.decide(now, seeding)
 	} else {
 		ns := s.scratch.ns[:0]
 		for _, l := range ls {
-			ns = append(ns, s.neighbour(l))
+			nb := s.neighbour(l)
+			ns = append(ns, nb)
 		}
 		s.scratch.ns = ns
 		choices = n.choker.Rechoke(now, seeding, round, ns)
@@ -1017,6 +1068,26 @@ func (s *sim) rechoke(n *node, round bool) {
 	}
 }
 
+// peerStats is what l.from's choker sees of l.to, as the bittorrent
+// package's choker takes it: the fields of neighbour, built without it.
+func (s *sim) peerStats(l *link, now time.Time) bittorrent.PeerStats {
+	in := l.rev
+	p := bittorrent.PeerStats{
+		ID: l.key, Interested: l.interested,
+		DownloadRate: in.downRate, UploadRate: l.upRate,
+		Connected: s.clock(l.connected),
+	}
+	if in.active && in.rate > 0 {
+		p.LastBlock = now
+	} else if in.lastPiece >= 0 {
+		p.LastBlock = s.clock(in.lastPiece)
+	}
+	if l.lastUnchoked >= 0 {
+		p.LastUnchoked = s.clock(l.lastUnchoked)
+	}
+	return p
+}
+
 // neighbour is what l.from's choker sees of l.to.
 func (s *sim) neighbour(l *link) Neighbour {
 	in := l.rev
@@ -1037,14 +1108,7 @@ func (s *sim) neighbour(l *link) Neighbour {
 }
 
 // waiting reports whether an interested neighbour of n is choked.
-func waiting(n *node) bool {
-	for _, l := range n.out {
-		if l.interested && !l.unchoked {
-			return true
-		}
-	}
-	return false
-}
+func waiting(n *node) bool { return n.waiting > 0 }
 
 // grow returns b resized to n zero elements, reusing its array.
 func grow[T any](b []T, n int) []T {
