@@ -450,3 +450,25 @@ func TestPipelinedBatch(t *testing.T) {
 		t.Errorf("%d responses in %d writes, want 3 in 1", n, c.writes)
 	}
 }
+
+// TestUnreadBodyTooLong: a body the handler did not read and that is
+// longer than the server will throw away (maxDrain) closes the connection,
+// and the response says so; one within it is thrown away, and the
+// connection serves the next request.
+func TestUnreadBodyTooLong(t *testing.T) {
+	addr := start(t, &Server{Handler: testHandler(), ErrorLog: testLog(t), MaxBodyBytes: 2 * maxDrain})
+	for _, n := range []int{maxDrain, maxDrain + 1} {
+		c := dial(t, addr)
+		go func() {
+			fmt.Fprintf(c, "POST /ignore-body HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n%s", n, strings.Repeat("b", n))
+			io.WriteString(c, "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n")
+			c.(*net.TCPConn).CloseWrite()
+		}()
+		got := waitEOF(t, c)
+		responses := strings.Count(got, "HTTP/1.1 200 OK")
+		closes := strings.Count(got, "Connection: close")
+		if n <= maxDrain && (responses != 2 || closes != 0) || n > maxDrain && (responses != 1 || closes != 1) {
+			t.Errorf("%d bytes unread: %d responses, %d saying close:\n%s", n, responses, closes, got)
+		}
+	}
+}
