@@ -78,7 +78,7 @@ type Server struct {
 	ConnContext func(ctx context.Context, c net.Conn) context.Context
 
 	// ErrorLog receives handler panics, superfluous WriteHeader calls and
-	// accept errors. Unlike net/http's, a nil ErrorLog drops them.
+	// accept errors; nil means log.Default(), as for every appnet server.
 	ErrorLog *log.Logger
 
 	// Trace, if set, receives one "C:" line per request line and one "S:"
@@ -145,15 +145,13 @@ func (s *Server) handler() http.Handler {
 
 func (s *Server) errorLog() *log.Logger {
 	if s.ErrorLog == nil {
-		return log.New(io.Discard, "", 0)
+		return log.Default()
 	}
 	return s.ErrorLog
 }
 
 func (s *Server) logf(format string, args ...any) {
-	if s.ErrorLog != nil {
-		s.ErrorLog.Printf(format, args...)
-	}
+	s.errorLog().Printf(format, args...)
 }
 
 // traceRequest, traceRefusal and traceStatus write the Trace lines; they
