@@ -2,11 +2,11 @@ package cdn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,6 +21,7 @@ import (
 
 	"appnet.dev/dns"
 	"appnet.dev/sockets/sockettest"
+	"appnet.dev/sockets/web"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -127,12 +128,31 @@ func startEdge(t testing.TB, origin string) (*Edge, string) {
 		t.Fatal(err)
 	}
 	e := &Edge{Origin: u}
-	s := httptest.NewServer(e)
+	return e, serveWeb(t, e, e.Close)
+}
+
+// serveWeb serves h on a loopback port with appnet's HTTP/1.1 server, as
+// examples/cdn/edge does, and returns its base URL; cleanup closes the
+// server, then calls also.
+func serveWeb(t testing.TB, h http.Handler, also func() error) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &web.Server{Handler: h}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(l) }()
 	t.Cleanup(func() {
 		s.Close()
-		e.Close()
+		if err := <-done; !errors.Is(err, web.ErrServerClosed) {
+			t.Errorf("web server: %v", err)
+		}
+		if also != nil {
+			also()
+		}
 	})
-	return e, s.URL
+	return "http://" + l.Addr().String()
 }
 
 func xcache(t *testing.T, client *http.Client, u string) string {
@@ -319,17 +339,16 @@ func BenchmarkWrkEdgeVsNginx(b *testing.B) {
 	// The floor: a bare net/http handler writing the same 1 KiB, to show
 	// how much of the time is net/http's and how much the edge's.
 	small := []byte(strings.Repeat("x", 1024))
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	bare := serveWeb(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "1024")
 		w.Write(small)
-	}))
-	defer bare.Close()
+	}), nil)
 	var ours, theirs, floor []float64
 	for b.Loop() {
 		for range 3 {
 			ours = append(ours, wrkRate(b, wrk, edge+"/small"))
 			theirs = append(theirs, wrkRate(b, wrk, site.cache+"/small"))
-			floor = append(floor, wrkRate(b, wrk, bare.URL+"/small"))
+			floor = append(floor, wrkRate(b, wrk, bare+"/small"))
 		}
 	}
 	median := func(xs []float64) float64 {
@@ -339,6 +358,6 @@ func BenchmarkWrkEdgeVsNginx(b *testing.B) {
 	o, n, f := median(ours), median(theirs), median(floor)
 	b.ReportMetric(o, "edge-req/s")
 	b.ReportMetric(n, "nginx-req/s")
-	b.ReportMetric(f, "bare-nethttp-req/s")
+	b.ReportMetric(f, "bare-web-req/s")
 	b.ReportMetric(o/n, "edge/nginx")
 }

@@ -15,19 +15,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"appnet.dev/sockets"
+	"appnet.dev/sockets/web"
 )
 
-// connKey is the request context key for the request's connection.
-type connKey struct{}
-
-// ErrServerClosed is returned by Serve after Shutdown or Close.
-var ErrServerClosed = http.ErrServerClosed
+// ErrServerClosed is returned by Serve after Shutdown or Close; it is
+// sockets.ErrServerClosed, the one value every appnet server returns.
+var ErrServerClosed = sockets.ErrServerClosed
 
 // A Server serves a DASH directory — the manifest and its chunks — over
 // HTTP: GET and HEAD only, byte ranges (for SegmentBase and mediaRange
 // addressing), the MIME types players expect, and nothing outside FS.
 // The zero value serves an empty tree; set FS to os.DirFS(dir) or to an
-// Encoded's Files.
+// Encoded's Files. Server is an http.Handler; its Serve and
+// ListenAndServe run it on appnet's own HTTP/1.1 server
+// ([appnet.dev/sockets/web]), which sends a whole chunk from disk with
+// sendfile, the header and the file's bytes leaving together.
 type Server struct {
 	Addr              string        // for ListenAndServe; "127.0.0.1:8080" if empty
 	FS                fs.FS         // the files served
@@ -37,7 +41,7 @@ type Server struct {
 	ErrorLog          *log.Logger
 
 	mu      sync.Mutex
-	srv     *http.Server
+	srv     *web.Server
 	closed  bool
 	traceMu sync.Mutex
 }
@@ -180,21 +184,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h["Last-Modified"] = []string{mt.UTC().Format(http.TimeFormat)}
 		}
 		h["Accept-Ranges"] = []string{"bytes"}
-		// Header and body leave together: corked while they are written,
-		// uncorked once the last byte is in the socket.
-		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
-			cork(c, true)
-			defer cork(c, false)
-		}
 		w.WriteHeader(http.StatusOK)
 		if b, ok := f.(*memFile); ok {
 			w.Write(b.data)
 		} else {
 			io.CopyN(w, f, st.Size())
 		}
-		// Push what net/http still buffers into the socket before the
-		// deferred uncork sends it.
-		http.NewResponseController(w).Flush()
 		return
 	}
 	rs, ok := f.(io.ReadSeeker)
@@ -214,31 +209,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, name, st.ModTime(), rs)
 }
 
-func (s *Server) server() (*http.Server, error) {
+func (s *Server) server() (*web.Server, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrServerClosed
 	}
 	if s.srv == nil {
-		rht := s.ReadHeaderTimeout
-		if rht == 0 {
-			rht = 10 * time.Second
-		}
-		idle := s.IdleTimeout
-		if idle == 0 {
-			idle = 60 * time.Second
-		}
-		s.srv = &http.Server{
+		s.srv = &web.Server{
 			Addr:              s.Addr,
 			Handler:           s,
-			ReadHeaderTimeout: rht,
-			IdleTimeout:       idle,
-			MaxHeaderBytes:    16 << 10,
+			ReadHeaderTimeout: s.ReadHeaderTimeout, // web's defaults: 10 s
+			IdleTimeout:       s.IdleTimeout,       // and 60 s
 			ErrorLog:          s.ErrorLog,
-			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-				return context.WithValue(ctx, connKey{}, c)
-			},
 		}
 	}
 	return s.srv, nil

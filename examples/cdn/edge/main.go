@@ -8,11 +8,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"appnet.dev/cdn"
+	"appnet.dev/sockets/web"
 )
 
 func main() {
@@ -62,7 +63,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("edge %s: serving on http://%s/ for %s, %d-byte %s cache\n", *name, ln.Addr(), u, capacity, *policy)
-	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	srv := &web.Server{Handler: e}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
@@ -71,7 +72,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
+	if err := srv.Serve(ln); !errors.Is(err, web.ErrServerClosed) {
 		log.Fatal(err)
 	}
 	e.Close()

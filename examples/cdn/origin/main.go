@@ -8,18 +8,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"time"
 
 	"appnet.dev/cdn"
 	"appnet.dev/dash"
+	"appnet.dev/sockets/web"
 )
 
 func main() {
@@ -48,7 +49,7 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Printf("origin: serving on http://%s/\n", ln.Addr())
-	srv := &http.Server{Handler: o, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: time.Minute}
+	srv := &web.Server{Handler: o}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	go func() {
@@ -57,7 +58,7 @@ func main() {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
+	if err := srv.Serve(ln); !errors.Is(err, web.ErrServerClosed) {
 		log.Fatal(err)
 	}
 }

@@ -25,14 +25,13 @@ import (
 	"fmt"
 	"log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"sync"
-	"time"
 
 	"appnet.dev/cdn"
 	"appnet.dev/dns"
+	"appnet.dev/sockets/web"
 )
 
 func main() {
@@ -106,7 +105,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		srv := &http.Server{Handler: red, ReadHeaderTimeout: 10 * time.Second}
+		srv := &web.Server{Handler: red}
 		fmt.Printf("router: HTTP redirects on http://%s/\n", ln.Addr())
 		wg.Add(2)
 		go func() {
