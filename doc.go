@@ -8,12 +8,15 @@
 //     (Socket, Bind, Listen, Accept, Connect, Send, Recv, SendTo, RecvFrom,
 //     Close), the UDP and TCP "uppercase" client/server pairs, and the
 //     plumbing the text protocols share (transcripts, line reading with
-//     limits, throttled connections).
+//     limits, throttled connections, a server's lifecycle).
+//     [appnet.dev/sockets/web] is the chapter's Web server assignment grown
+//     up: HTTP/1.1 on a TCP socket, serving the DASH, CDN and tracker
+//     handlers below.
 //   - [appnet.dev/smtp] and [appnet.dev/smtp/message]: e-mail. SMTP
 //     (RFC 5321) with its three phases, the mail server's message queue,
 //     and the message format (RFC 5322, MIME) that SMTP carries.
 //   - [appnet.dev/imap]: mail access. IMAP (RFC 3501, RFC 9051) over
-//     Maildir mailboxes ([appnet.dev/imap/maildir]).
+//     a Backend: Maildir mailboxes ([appnet.dev/imap/maildir]) or memory.
 //   - [appnet.dev/dns]: the Domain Name System. Messages, records and
 //     zones (RFC 1034, RFC 1035), authoritative servers, the
 //     root/TLD/authoritative hierarchy, iterated and recursive resolution,
