@@ -24,7 +24,10 @@ import (
 // own with its workers; cleanup stops the master gracefully (SIGQUIT,
 // then SIGTERM), waits for it, and checks that no worker outlived it,
 // killing the group by the master's PID if one did.
-func startNginx(tb testing.TB, nginx, dir, root string) string {
+func startNginx(tb testing.TB, nginx, dir, root, extra string) string {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
 	addr := freePort(tb)
 	conf := fmt.Sprintf(`daemon off;
 master_process on;
@@ -42,9 +45,10 @@ http {
   fastcgi_temp_path %[1]s/tmp;
   uwsgi_temp_path %[1]s/tmp;
   scgi_temp_path %[1]s/tmp;
+  %[4]s
   server { listen %[2]s; root %[3]s; }
 }
-`, dir, addr, root)
+`, dir, addr, root, extra)
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
 		tb.Fatal(err)
 	}
@@ -125,8 +129,15 @@ func BenchmarkServerVsNginx(b *testing.B) {
 		}
 	}
 	chunk := "/mid/00002.toy"
-	nginxAddr := startNginx(b, nginx, dir, filepath.Join(dir, "www"))
+	// nginx as installed, which opens the file for each request, and
+	// nginx keeping files open (open_file_cache), beside our Dir and
+	// CachedDir, which do the same two things.
+	nginxAddr := startNginx(b, nginx, filepath.Join(dir, "plain"), filepath.Join(dir, "www"), "")
+	nginxCached := startNginx(b, nginx, filepath.Join(dir, "cached"), filepath.Join(dir, "www"), "open_file_cache max=1024;")
 	ours := serve(b, &Server{FS: Dir(filepath.Join(dir, "www"))})
+	cd := NewCachedDir(filepath.Join(dir, "www"))
+	defer cd.Close()
+	cached := serve(b, &Server{FS: cd})
 	mem := serve(b, &Server{FS: e.Files})
 	// The floor: a bare net/http handler writing the same bytes from
 	// memory, to show how much of the time is net/http's own.
@@ -139,13 +150,15 @@ func BenchmarkServerVsNginx(b *testing.B) {
 	// The machine is shared: alternate short runs and keep each one's
 	// median, so that a burst of load elsewhere does not decide.
 	const rounds = 5
-	var oursRates, memRates, nginxRates, bareRates []float64
+	var oursRates, memRates, nginxRates, bareRates, cachedRates, nginxCachedRates []float64
 	for b.Loop() {
 		for round := 0; round < rounds; round++ {
 			oursRates = append(oursRates, wrk(b, ours+chunk, 2*time.Second))
 			nginxRates = append(nginxRates, wrk(b, "http://"+nginxAddr+chunk, 2*time.Second))
 			memRates = append(memRates, wrk(b, mem+chunk, 2*time.Second))
 			bareRates = append(bareRates, wrk(b, bare.URL+chunk, 2*time.Second))
+			cachedRates = append(cachedRates, wrk(b, cached+chunk, 2*time.Second))
+			nginxCachedRates = append(nginxCachedRates, wrk(b, "http://"+nginxCached+chunk, 2*time.Second))
 		}
 	}
 	o, m, n, f := Median(oursRates), Median(memRates), Median(nginxRates), Median(bareRates)
@@ -156,4 +169,8 @@ func BenchmarkServerVsNginx(b *testing.B) {
 	b.ReportMetric(m/n, "mem/nginx")
 	b.ReportMetric(f, "bare-nethttp-req/s")
 	b.ReportMetric(f/n, "bare/nginx")
+	c, nc := Median(cachedRates), Median(nginxCachedRates)
+	b.ReportMetric(c, "cached-req/s")
+	b.ReportMetric(nc, "nginx-ofc-req/s")
+	b.ReportMetric(c/nc, "cached/nginx-ofc")
 }

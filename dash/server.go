@@ -185,15 +185,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		h["Accept-Ranges"] = []string{"bytes"}
 		w.WriteHeader(http.StatusOK)
-		if b, ok := f.(*memFile); ok {
-			w.Write(b.data)
+		if m, ok := f.(*memFile); ok {
+			w.Write(m.data)
+		} else if ra := readerAt(f); ra != nil {
+			// From an offset of this request's own, never the file's
+			// position: a CachedDir's files are shared by requests.
+			io.Copy(w, io.NewSectionReader(ra, 0, st.Size()))
 		} else {
 			io.CopyN(w, f, st.Size())
 		}
 		return
 	}
-	rs, ok := f.(io.ReadSeeker)
-	if !ok {
+	var rs io.ReadSeeker
+	if ra := readerAt(f); ra != nil {
+		rs = io.NewSectionReader(ra, 0, st.Size())
+	} else if frs, ok := f.(io.ReadSeeker); ok {
+		rs = frs
+	} else {
 		if st.Size() > MaxFileSize {
 			http.Error(w, "file too large", http.StatusInternalServerError)
 			return

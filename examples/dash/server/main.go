@@ -46,7 +46,9 @@ func run(addr, dir string, generate bool, length time.Duration, trace bool) erro
 				dash.Mbps(e.Bitrate(r.ID, time.Second)), dash.Mbps(float64(r.Bandwidth)), len(e.Sizes[r.ID]))
 		}
 	}
-	s := &dash.Server{Addr: addr, FS: dash.Dir(dir)}
+	files := dash.NewCachedDir(dir) // chunks stay open between requests
+	defer files.Close()
+	s := &dash.Server{Addr: addr, FS: files}
 	if trace {
 		s.Trace = os.Stdout
 	}
