@@ -35,8 +35,10 @@
 //     scrapes, each retried on the 15·2ⁿ-second schedule of
 //     [RetryTimeout], bounded by a retry count and the context.
 //   - [Server] is the tracker: an http.Handler for /announce and /scrape,
-//     and [Server.ServePacket] for UDP, with the net/http shape (Serve,
-//     ListenAndServe, Shutdown, Close). Its connection IDs are keyed
+//     which [Server.Serve] runs on appnet's HTTP/1.1 server
+//     ([appnet.dev/sockets/web]), and [Server.ServePacket] for UDP, with
+//     the net/http shape (Serve, ListenAndServe, Shutdown, Close) and
+//     appnet's lifecycle on both sides. Its connection IDs are keyed
 //     hashes of the client's address and the minute, so they expire and
 //     cannot be forged, with no state kept per client.
 //   - [Backend] is the tracker's memory; [Registry] keeps it in memory:

@@ -66,7 +66,7 @@ func TestServeRidesOutAcceptErrors(t *testing.T) {
 	for _, err := range []error{
 		acceptError(syscall.EMFILE),
 		acceptError(syscall.ENFILE),
-		acceptError(syscall.ENOMEM), // not Temporary(): http.Server alone would give up
+		acceptError(syscall.ENOMEM), // not Temporary(): net/http's server alone would give up
 		fmt.Errorf("accept: %w", syscall.ECONNABORTED),
 	} {
 		t.Run(err.Error(), func(t *testing.T) {
@@ -280,10 +280,12 @@ func (b *stuckBackend) Announce(now time.Time, req *AnnounceRequest, addr netip.
 }
 
 // When Shutdown's context ends with a request still in flight, Shutdown
-// closes the connection (as Close does) and returns the context's error.
+// closes the connection (as Close does), waits for the handler to return,
+// as every appnet server does, and returns the context's error.
 func TestShutdownFallsBackToClose(t *testing.T) {
 	backend := &stuckBackend{entered: make(chan struct{}, 1), release: make(chan struct{})}
-	defer close(backend.release)
+	release := sync.OnceFunc(func() { close(backend.release) })
+	defer release()
 	srv := &Server{Backend: backend, ErrorLog: log.New(io.Discard, "", 0)}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -302,13 +304,12 @@ func TestShutdownFallsBackToClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: hamburger.edu\r\n\r\n", strings.TrimPrefix(target, "http://hamburger.edu"))
-	<-backend.entered // the request is in the handler, which will not return
+	<-backend.entered // the request is in the handler, which will not return until released
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := srv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
-		t.Errorf("Shutdown returned %v, want context.Canceled", err)
-	}
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
 	if err := <-served; !errors.Is(err, ErrServerClosed) {
 		t.Errorf("Serve returned %v", err)
 	}
@@ -317,6 +318,16 @@ func TestShutdownFallsBackToClose(t *testing.T) {
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if line, err := bufio.NewReader(conn).ReadString('\n'); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("after Shutdown gave up: read %q, %v; want the connection closed", line, err)
+	}
+	// The handler is still in the backend, so Shutdown has not returned.
+	select {
+	case err := <-shut:
+		t.Errorf("Shutdown returned %v while a handler was still running", err)
+	default:
+	}
+	release()
+	if err := <-shut; !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown returned %v, want context.Canceled", err)
 	}
 }
 
@@ -353,8 +364,8 @@ func TestShutdownDrains(t *testing.T) {
 }
 
 // A Serve that returns (its listener closed by its owner) leaves no
-// http.Server behind in the tracker.
-func TestServeForgetsItsHTTPServer(t *testing.T) {
+// web.Server behind in the tracker.
+func TestServeForgetsItsWebServer(t *testing.T) {
 	srv := &Server{ErrorLog: log.New(io.Discard, "", 0)}
 	defer srv.Close()
 	for range 3 {
@@ -375,10 +386,10 @@ func TestServeForgetsItsHTTPServer(t *testing.T) {
 		}
 	}
 	srv.mu.Lock()
-	n := len(srv.https)
+	n := len(srv.webs)
 	srv.mu.Unlock()
 	if n != 0 {
-		t.Errorf("%d http.Servers kept after their Serve returned, want 0", n)
+		t.Errorf("%d web.Servers kept after their Serve returned, want 0", n)
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"appnet.dev/bittorrent/metainfo"
 	"appnet.dev/sockets"
+	"appnet.dev/sockets/web"
 )
 
 // ErrServerClosed is returned by the Server's Serve methods after
@@ -77,14 +78,16 @@ type Server struct {
 	secret   [32]byte // keys the UDP connection IDs
 	traceMu  sync.Mutex
 
-	// life takes the server from serving to closed: it tracks the UDP
-	// sockets and ends the waits of the accept and read loops. The HTTP
-	// connections belong to net/http: each Serve runs an http.Server,
-	// kept in https until the tracker stops, and Shutdown and Close pass
-	// the word on to them.
+	// The tracker stops as every appnet server does, in two parts of
+	// one kind. life takes the UDP side from serving to closed: it
+	// tracks the sockets and ends the read loops' waits. On the HTTP
+	// side each Serve call runs a web.Server (appnet's HTTP/1.1 server,
+	// a Lifecycle inside) for the connections of its listener, kept in
+	// webs until the tracker stops; Shutdown and Close pass the word on
+	// to them.
 	life  sockets.Lifecycle
 	mu    sync.Mutex
-	https map[*http.Server]bool
+	webs  map[*web.Server]bool
 	loops sync.WaitGroup // Serve calls
 }
 
@@ -448,61 +451,48 @@ func (s *Server) servePackets(pc net.PacketConn) error {
 // requests under way on l's connections have finished.
 func (s *Server) Serve(l net.Listener) error {
 	s.init()
-	hs := &http.Server{
+	ws := &web.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
+		WriteTimeout:      10 * time.Second, // for the whole exchange once the head is in
 		IdleTimeout:       60 * time.Second,
 		MaxHeaderBytes:    maxQuery * 2,
 		ErrorLog:          s.ErrorLog,
 	}
 	// Under mu, so that Shutdown, which takes mu after the Lifecycle
-	// began closing, either sees hs or makes Serve stop here.
+	// began closing, either sees ws or makes Serve stop here.
 	s.mu.Lock()
 	if s.life.Closing() {
 		s.mu.Unlock()
 		l.Close()
 		return ErrServerClosed
 	}
-	if s.https == nil {
-		s.https = map[*http.Server]bool{}
+	if s.webs == nil {
+		s.webs = map[*web.Server]bool{}
 	}
-	s.https[hs] = true
+	s.webs[ws] = true
 	s.loops.Add(1)
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		// Once the server stops, Shutdown and Close still need every
-		// http.Server to end its connections; until then, a Serve that
+		// web.Server to end its connections; until then, a Serve that
 		// returned leaves nothing behind.
 		if !s.life.Closing() {
-			delete(s.https, hs)
+			delete(s.webs, ws)
 		}
 		s.mu.Unlock()
 		s.loops.Done()
 	}()
-	err := hs.Serve(&retryListener{Listener: l, s: s})
-	if errors.Is(err, http.ErrServerClosed) || errors.Is(err, ErrServerClosed) {
+	err := ws.Serve(l)
+	if errors.Is(err, ErrServerClosed) {
 		return ErrServerClosed
 	}
 	// The listener failed, but connections it accepted may still be in
 	// use: let their requests finish and close them, so that none outlives
 	// Serve. Close of the server cuts this short.
-	hs.Shutdown(s.life.Context())
+	ws.Shutdown(s.life.Context())
 	return err
-}
-
-// retryListener gives the http.Server above it the Lifecycle's Accept,
-// which waits out the errors sockets.AcceptRetry lets pass, so the
-// http.Server only sees the errors that end its loop.
-type retryListener struct {
-	net.Listener
-	s *Server
-}
-
-func (l *retryListener) Accept() (net.Conn, error) {
-	return l.s.life.Accept(l.Listener, l.s.ErrorLog)
 }
 
 // ListenAndServe serves the HTTP tracker on TCP and the UDP tracker on
@@ -556,60 +546,56 @@ func ListenBoth(addr string) (net.Listener, net.PacketConn, error) {
 }
 
 // Shutdown stops the server: UDP sockets close at once, HTTP connections
-// finish their requests (as http.Server.Shutdown). It waits for the Serve
-// and ServePacket calls to return. If ctx ends first, Shutdown falls back
-// to Close, waits for it, and returns ctx.Err().
+// finish their requests (see web.Server.Shutdown). It waits for the Serve
+// and ServePacket calls to return. If ctx ends first, Shutdown closes the
+// connections left, as Close does, waits for their handlers, and returns
+// ctx.Err().
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.life.Shutdown(ctx) // the UDP side: closing begins here
-	https := s.httpServers()
-	for _, hs := range https {
-		if e := hs.Shutdown(ctx); e != nil && err == nil {
-			err = e
-		}
+	if e := s.stopWebs(func(ws *web.Server) error { return ws.Shutdown(ctx) }); err == nil {
+		err = e
 	}
-	done := make(chan struct{})
-	go func() { s.loops.Wait(); close(done) }()
-	select {
-	case <-done:
-		if err == nil || ctx.Err() == nil {
-			return err // drained, or a listener failed to close
-		}
-		// An http.Server gave up waiting for its connections.
-	case <-ctx.Done():
-	}
-	s.life.Close()
-	closeAll(https)
-	<-done
-	return ctx.Err()
+	s.loops.Wait()
+	return err
 }
 
 // Close stops the server at once, closing every listener, socket and
 // connection, and waits for the Serve and ServePacket calls to return.
 func (s *Server) Close() error {
-	s.life.Close()
-	err := closeAll(s.httpServers())
+	err := s.life.Close()
+	if e := s.stopWebs((*web.Server).Close); err == nil {
+		err = e
+	}
 	s.loops.Wait()
 	return err
 }
 
-func closeAll(https []*http.Server) error {
+// stopWebs calls stop (Shutdown or Close) on the web.Server of every
+// Serve call, side by side, so that every listener closes at once, and
+// returns the first error.
+func (s *Server) stopWebs(stop func(*web.Server) error) error {
+	webs := s.webServers()
+	errc := make(chan error, len(webs))
+	for _, ws := range webs {
+		go func() { errc <- stop(ws) }()
+	}
 	var err error
-	for _, hs := range https {
-		if e := hs.Close(); e != nil && err == nil {
+	for range webs {
+		if e := <-errc; e != nil && err == nil {
 			err = e
 		}
 	}
 	return err
 }
 
-// httpServers returns the http.Servers of the Serve calls; called once the
+// webServers returns the web.Servers of the Serve calls; called once the
 // Lifecycle is closing, when no Serve adds one any more.
-func (s *Server) httpServers() []*http.Server {
+func (s *Server) webServers() []*web.Server {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []*http.Server
-	for hs := range s.https {
-		out = append(out, hs)
+	var out []*web.Server
+	for ws := range s.webs {
+		out = append(out, ws)
 	}
 	return out
 }
