@@ -49,6 +49,7 @@ import (
 	"appnet.dev/dns"
 	"appnet.dev/dns/resolver"
 	"appnet.dev/sockets"
+	"appnet.dev/sockets/web"
 	"golang.org/x/net/html"
 )
 
@@ -277,12 +278,14 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 			stop()
 		}
 	}()
-	serveHTTP := func(addr string, h http.Handler) (*http.Server, error) {
+	// Every web server of the scene runs on appnet's HTTP/1.1 server;
+	// Close stops one at once, cutting its connections: an edge failing.
+	serveHTTP := func(addr string, h http.Handler) (*web.Server, error) {
 		ln, err := nw.listen(addr)
 		if err != nil {
 			return nil, err
 		}
-		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		srv := &web.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -364,7 +367,7 @@ func (s *Scene) Run(ctx context.Context) (*Result, error) {
 	originURL := &url.URL{Scheme: "http", Host: OriginAddr}
 	edgeTransport := &http.Transport{DialContext: nw.dial, DisableCompression: true}
 	defer edgeTransport.CloseIdleConnections()
-	servers := map[string]*http.Server{}
+	servers := map[string]*web.Server{}
 	var servedMu sync.Mutex
 	served := map[string]int{}
 	for _, n := range m.Nodes {
