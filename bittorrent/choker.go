@@ -229,7 +229,15 @@ func (c Choker) AppendDecide(dst []Choice, state ChokerState, peers []PeerStats,
 			order = append(order, i)
 		}
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rate(b), rate(a)) })
+	var rateBuf [128]float64 // the rates, looked up once for the sort
+	rates := rateBuf[:0]
+	if len(peers) > len(rateBuf) {
+		rates = make([]float64, 0, len(peers))
+	}
+	for i := range peers {
+		rates = append(rates, rate(i))
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rates[b], rates[a]) })
 	shuffleTie(order, c.Regular, rate, rng)
 
 	optimistic := ""
@@ -368,13 +376,19 @@ func (c Choker) seedRound(state ChokerState, peers []PeerStats, order []int, rea
 			reasons[i] = ChokeNotChosen
 		}
 	}
-	recent := func(i int) bool {
-		lu := peers[i].LastUnchoked
-		return !lu.IsZero() && now.Sub(lu) < 2*c.rechoke()
+	var recentBuf [128]bool // whether each peer was unchoked recently
+	recent := recentBuf[:0]
+	if len(peers) > len(recentBuf) {
+		recent = make([]bool, 0, len(peers))
 	}
-	sorted := slices.Clone(order)
+	for i := range peers {
+		lu := peers[i].LastUnchoked
+		recent = append(recent, !lu.IsZero() && now.Sub(lu) < 2*c.rechoke())
+	}
+	var sortedBuf [128]int
+	sorted := append(sortedBuf[:0], order...)
 	slices.SortStableFunc(sorted, func(a, b int) int {
-		ra, rb := recent(a), recent(b)
+		ra, rb := recent[a], recent[b]
 		switch {
 		case ra && !rb:
 			return -1
@@ -396,8 +410,9 @@ func (c Choker) seedRound(state ChokerState, peers []PeerStats, order []int, rea
 		}
 		reasons[i] = UnchokeRecent
 	}
+	var restBuf [128]int
 	for range random {
-		var rest []int
+		rest := restBuf[:0]
 		for _, i := range sorted {
 			if !reasons[i].Unchoke() {
 				rest = append(rest, i)

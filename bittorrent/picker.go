@@ -50,9 +50,9 @@ type Partial struct {
 }
 
 // missing reports whether the piece still needs block j.
-func (p Partial) missing(j int) bool { return j >= len(p.Done) || !p.Done[j] }
+func (p *Partial) missing(j int) bool { return j >= len(p.Done) || !p.Done[j] }
 
-func (p Partial) pending(j int) int {
+func (p *Partial) pending(j int) int {
 	if j < len(p.Pending) {
 		return p.Pending[j]
 	}
@@ -125,16 +125,24 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	for _, pp := range in.Partial {
 		started.add(pp.Piece)
 	}
+	var infoBuf [64]partialInfo
+	info := p.describe(infoBuf[:0], in.Partial)
 
 	// free reports whether block j of partial piece pp is one to ask
 	// this peer for when it has pending requests out already.
-	free := func(pp Partial, j, pending int) bool {
-		return pp.missing(j) && pp.pending(j) == pending && !slices.Contains(in.InFlight, p.Layout.Block(pp.Piece, j))
+	free := func(pp *Partial, j, pending int) bool {
+		return pp.missing(j) && pp.pending(j) == pending &&
+			(len(in.InFlight) == 0 || !slices.Contains(in.InFlight, p.Layout.Block(pp.Piece, j)))
 	}
-	// offers reports whether the peer has a block of pp to ask for.
-	offers := func(pp Partial, pending int) bool {
+	// offers reports whether the peer has a block of partial k to ask
+	// for.
+	offers := func(k, pending int) bool {
+		pp := &in.Partial[k]
 		if !want(pp.Piece) {
 			return false
+		}
+		if len(in.InFlight) == 0 && pending < 64 {
+			return info[k].levels&(1<<pending) != 0
 		}
 		for j := range p.Layout.NumBlocks(pp.Piece) {
 			if free(pp, j, pending) {
@@ -146,12 +154,12 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 
 	// 1. Strict priority: finish what is started, the most nearly complete
 	// pieces first.
-	for pp := range p.partials(in, func(pp Partial) bool { return offers(pp, 0) }) {
+	for pp := range p.partials(in, info, func(k int) bool { return offers(k, 0) }) {
 		for j := range p.Layout.NumBlocks(pp.Piece) {
 			if full() {
 				return dst
 			}
-			if free(pp, j, 0) {
+			if free(&pp, j, 0) {
 				dst = append(dst, Request{p.Layout.Block(pp.Piece, j), PickPartial})
 			}
 		}
@@ -183,7 +191,7 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 			dst = append(dst, Request{p.Layout.Block(piece, j), reason})
 		}
 	}
-	if len(dst) > base || !p.endgame(in, started) {
+	if len(dst) > base || !p.endgame(in, started, info) {
 		return dst
 	}
 
@@ -194,12 +202,12 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 		copies = 2
 	}
 	for pending := 0; pending < copies; pending++ {
-		for pp := range p.partials(in, func(pp Partial) bool { return offers(pp, pending) }) {
+		for pp := range p.partials(in, info, func(k int) bool { return offers(k, pending) }) {
 			for j := range p.Layout.NumBlocks(pp.Piece) {
 				if full() {
 					return dst
 				}
-				if free(pp, j, pending) {
+				if free(&pp, j, pending) {
 					dst = append(dst, Request{p.Layout.Block(pp.Piece, j), PickEndgame})
 				}
 			}
@@ -208,25 +216,65 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	return dst
 }
 
-// partials yields the partial pieces that ok accepts, most nearly complete
-// first, then by piece number. It needs no sorted copy: each step looks
-// for the first piece after the one it yielded last.
-func (p Picker) partials(in PickInput, ok func(Partial) bool) func(yield func(Partial) bool) {
+// A partialInfo sums up one of PickInput.Partial for the steps of a pick.
+type partialInfo struct {
+	done int // blocks received
+	// levels has bit k set if a block still missing has k requests
+	// pending (k < 64).
+	levels uint64
+}
+
+// describe appends the summary of each partial piece to dst.
+func (p Picker) describe(dst []partialInfo, partials []Partial) []partialInfo {
+	for i := range partials {
+		pp := &partials[i]
+		var levels uint64
+		for j := range p.Layout.NumBlocks(pp.Piece) {
+			if k := pp.pending(j); pp.missing(j) && k >= 0 && k < 64 {
+				levels |= 1 << k
+			}
+		}
+		dst = append(dst, partialInfo{done: countDone(*pp), levels: levels})
+	}
+	return dst
+}
+
+// partials yields the partial pieces that ok accepts (by their index in
+// in.Partial, summed up in info), most nearly complete first, then by
+// piece number. It needs no sorted copy: each step looks for the first
+// piece after the one it yielded last.
+func (p Picker) partials(in PickInput, info []partialInfo, ok func(k int) bool) func(yield func(Partial) bool) {
 	// before reports whether piece a, with aDone blocks received, comes
 	// before piece b.
 	before := func(aDone, a, bDone, b int) bool {
 		return aDone > bDone || (aDone == bDone && a < b)
 	}
 	return func(yield func(Partial) bool) {
+		// Whether ok accepts each piece, asked once for all the steps
+		// (0 not asked yet, 1 yes, 2 no).
+		var okBuf [64]uint8
+		oks := okBuf[:]
+		if len(in.Partial) > len(okBuf) {
+			oks = make([]uint8, len(in.Partial))
+		}
+		accepts := func(k int) bool {
+			if oks[k] == 0 {
+				oks[k] = 2
+				if ok(k) {
+					oks[k] = 1
+				}
+			}
+			return oks[k] == 1
+		}
 		prev, prevDone := -1, 0
 		for {
 			best, bestDone := -1, 0
 			for k, pp := range in.Partial {
-				d := countDone(pp)
+				d := info[k].done
 				if prev >= 0 && !before(prevDone, in.Partial[prev].Piece, d, pp.Piece) {
 					continue // yielded already
 				}
-				if (best < 0 || before(d, pp.Piece, bestDone, in.Partial[best].Piece)) && ok(pp) {
+				if (best < 0 || before(d, pp.Piece, bestDone, in.Partial[best].Piece)) && accepts(k) {
 					best, bestDone = k, d
 				}
 			}
@@ -246,23 +294,23 @@ func (p Picker) Endgame(in PickInput) bool {
 	for _, pp := range in.Partial {
 		started.add(pp.Piece)
 	}
-	return p.endgame(in, started)
+	var infoBuf [64]partialInfo
+	return p.endgame(in, started, p.describe(infoBuf[:0], in.Partial))
 }
 
-func (p Picker) endgame(in PickInput, started pieceSet) bool {
+func (p Picker) endgame(in PickInput, started pieceSet, info []partialInfo) bool {
 	if in.Have.Complete() {
 		return false
 	}
-	for i := range p.Layout.NumPieces() {
-		if !in.Have.Has(i) && !started.has(i) {
+	n := p.Layout.NumPieces()
+	for w := range started { // a piece we lack and have not started?
+		if ^in.Have.word(w)&^started[w]&wordMask(n, w) != 0 {
 			return false
 		}
 	}
-	for _, pp := range in.Partial {
-		for j := range p.Layout.NumBlocks(pp.Piece) {
-			if pp.missing(j) && pp.pending(j) == 0 {
-				return false
-			}
+	for _, pi := range info {
+		if pi.levels&1 != 0 { // a missing block nobody was asked for
+			return false
 		}
 	}
 	return true

@@ -22,11 +22,26 @@ func (p Pieces) Count() int {
 	return n
 }
 
-// countNew returns how many pieces of remote are not in have.
-func countNew(remote, have Pieces) int {
-	n := 0
+// offersAny reports whether remote holds a piece have lacks.
+func offersAny(remote, have Pieces) bool {
 	for i, w := range remote {
-		n += bits.OnesCount64(w &^ have[i])
+		if w&^have[i] != 0 {
+			return true
+		}
 	}
-	return n
+	return false
+}
+
+// only reports whether p is the one piece of remote that have lacks.
+func only(remote, have Pieces, p int) bool {
+	for i, w := range remote {
+		w &^= have[i]
+		if i == p/64 {
+			w &^= 1 << (uint(p) % 64)
+		}
+		if w != 0 {
+			return false
+		}
+	}
+	return true
 }

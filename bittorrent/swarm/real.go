@@ -1,9 +1,11 @@
 package swarm
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"appnet.dev/bittorrent"
@@ -95,24 +97,24 @@ func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
 
 // partial describes piece i, started, as the picker sees it.
 func (rp *realPicker) partial(i int, r *PickRequest) {
-	layout := rp.p.Layout
-	requested := r.Requested.Has(i)
-	{
-		nb := layout.NumBlocks(i)
-		whole := int(r.Partial[i]) / bittorrent.BlockSize
-		start := len(rp.done)
-		for j := range nb {
-			rp.done = append(rp.done, j < whole)
-			pending := 0
-			if requested && j >= whole {
-				pending = 1
-			}
-			rp.pending = append(rp.pending, pending)
-		}
-		rp.partials = append(rp.partials, bittorrent.Partial{
-			Piece: i, Done: rp.done[start : start+nb : start+nb], Pending: rp.pending[start : start+nb : start+nb],
-		})
+	nb := rp.p.Layout.NumBlocks(i)
+	whole := int(r.Partial[i]) / bittorrent.BlockSize
+	requested := 0
+	if r.Requested.Has(i) {
+		requested = 1
 	}
+	start := len(rp.done)
+	rp.done = slices.Grow(rp.done, nb)[:start+nb]
+	rp.pending = slices.Grow(rp.pending, nb)[:start+nb]
+	done, pending := rp.done[start:start+nb:start+nb], rp.pending[start:start+nb:start+nb]
+	for j := range nb {
+		done[j] = j < whole
+		pending[j] = 0
+		if j >= whole {
+			pending[j] = requested
+		}
+	}
+	rp.partials = append(rp.partials, bittorrent.Partial{Piece: i, Done: done, Pending: pending})
 }
 
 // bitfield converts a set of n pieces, less those in without (if not
@@ -123,12 +125,19 @@ func bitfield(f *bittorrent.Bitfield, p, without Pieces, n int) bittorrent.Bitfi
 		*f = bittorrent.NewBitfield(n)
 	}
 	b := f.Bytes() // shared with *f
-	for i := range b {
-		w := p[i/8]
+	for k, w := range p {
 		if without != nil {
-			w &^= without[i/8]
+			w &^= without[k]
 		}
-		b[i] = bits.Reverse8(uint8(w >> (8 * (i % 8))))
+		// Each byte's bits reversed, the bytes kept in order.
+		w = bits.ReverseBytes64(bits.Reverse64(w))
+		if rest := b[8*k:]; len(rest) >= 8 {
+			binary.LittleEndian.PutUint64(rest, w)
+		} else {
+			for j := range rest {
+				rest[j] = byte(w >> (8 * j))
+			}
+		}
 	}
 	return *f
 }
@@ -149,7 +158,7 @@ func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []
 	for _, n := range ns {
 		rc.stats = append(rc.stats, n.peerStats())
 	}
-	return rc.decide(now, seeding)
+	return rc.decide(rc.stats, now, seeding)
 }
 
 // peerStats is n as the bittorrent package's choker sees it.
@@ -161,10 +170,10 @@ func (n Neighbour) peerStats() bittorrent.PeerStats {
 	}
 }
 
-// decide runs the choker on rc.stats, filled by the caller (Rechoke, or
-// the simulator straight from its links).
-func (rc *realChoker) decide(now time.Time, seeding bool) []Choice {
-	d := rc.c.AppendDecide(rc.choices[:0], rc.state, rc.stats, seeding, now, rc.rng)
+// decide runs the choker on stats, built by Rechoke or by the simulator
+// straight from its links.
+func (rc *realChoker) decide(stats []bittorrent.PeerStats, now time.Time, seeding bool) []Choice {
+	d := rc.c.AppendDecide(rc.choices[:0], rc.state, stats, seeding, now, rc.rng)
 	rc.state, rc.choices = d.State, d.Choices
 	out := grow(rc.out, len(d.Choices))
 	rc.out = out

@@ -145,7 +145,7 @@ func (s *sim) sample() {
 	var used, capacity float64
 	for _, n := range s.present {
 		capacity += n.up
-		for _, l := range n.out {
+		for _, l := range n.flows { // the links without a flow carry nothing
 			used += l.rate
 		}
 		if n.complete(s.pieces) {
@@ -154,10 +154,11 @@ func (s *sim) sample() {
 		}
 		sm.Leechers++
 		progress += float64(n.nHave) / float64(s.pieces)
-		for _, l := range n.in {
-			if l.from.id != 0 && !l.from.complete(s.pieces) {
+		// n is interested in a neighbour that has a piece it lacks.
+		for _, m := range n.inFrom {
+			if m != 0 && !s.nodes[m].complete(s.pieces) {
 				pairs++
-				if l.interested {
+				if offersAny(s.have[int(m)*s.words:int(m+1)*s.words], n.have) {
 					interested++
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -42,6 +43,7 @@ type node struct {
 	avail            []int     // per piece: neighbours holding it (in sim.avail)
 	out, in          []*link   // links this node uploads on, downloads on
 	outTo, inFrom    []int32   // the neighbours' numbers, in the order of out and in
+	outOpen          []bool    // whether each out link is unchoked, in the order of out
 	busy, waiting    int       // out links interested and unchoked, interested and choked
 	slots            int       // the choker's slots (Slotted), -1 if it does not say
 	activeIn         int       // flows arriving now
@@ -55,6 +57,7 @@ type node struct {
 	choker           Choker
 	rng              *rand.Rand
 	roundNo          int
+	rounds           [2]float64 // when its last two rounds were, -1 before
 	uploaded         float64
 	downloaded       float64
 }
@@ -66,13 +69,12 @@ func (n *node) complete(pieces int) bool { return n.nHave == pieces }
 //
 // A thousand peers' links do not fit in the processor's cache, and each
 // line of 64 bytes fetched costs, so the fields are grouped by who reads
-// them: the first line holds what the choking rounds and the flows read,
-// the second what the choker adds, the rest the measurements.
+// them: the first two lines hold what the choker and the flows read, the
+// third what the rounds add to measure rates.
 type link struct {
-	missing    int32 // pieces from has and to lacks
-	unchoked   bool  // from uploads to to
-	interested bool  // to wants something from has
-	active     bool  // a flow is on (below)
+	unchoked   bool // from uploads to to (and from.outOpen)
+	interested bool // to wants something from has
+	active     bool // a flow is on (below)
 	closed     bool
 	from, to   *node
 	rev        *link
@@ -98,13 +100,14 @@ type link struct {
 	fromDone, toDone       float64
 	fromDoneSet, toDoneSet bool
 	// bytes at the last two rounds of from, and of to: rates are
-	// measured over 20 s, as most clients do.
-	upMark, downMark   [2]float64
-	upSince, downSince [2]float64 // when those marks were taken
-	unchokedAt         float64
-	unchokedTime       float64 // total time unchoked with to interested
+	// measured over 20 s, as most clients do, from node.rounds (or from
+	// connected if later).
+	upMark, downMark [2]float64
 
-	_ [16]byte // to four whole cache lines, so that each link starts on one
+	unchokedAt   float64
+	unchokedTime float64 // total time unchoked with to interested
+
+	_ [48]byte // to four whole cache lines, so that each link starts on one
 }
 
 // An event is something scheduled in virtual time. The queue holds events
@@ -212,6 +215,7 @@ type sim struct {
 		req     PickRequest
 		flows   []*link
 		ended   []*link
+		stats   []bittorrent.PeerStats
 		rates   []float64
 		fixed   []bool
 	}
@@ -265,7 +269,7 @@ func Run(cfg Config) (*Result, error) {
 
 	for i := 0; i <= cfg.Peers; i++ {
 		n := &node{
-			id: i, name: "peer " + strconv.Itoa(i), scale: 1,
+			id: i, name: "peer " + strconv.Itoa(i), scale: 1, rounds: [2]float64{-1, -1},
 			up: cfg.Upload, down: cfg.Download,
 			finished: -1, left: -1,
 			have:      s.have[i*s.words : (i+1)*s.words : (i+1)*s.words],
@@ -487,14 +491,11 @@ func (s *sim) connect(a, b *node) {
 	*ab = link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
 	*ba = link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
 	ab.rev, ba.rev = ba, ab
-	for _, l := range []*link{ab, ba} {
-		l.upSince = [2]float64{s.now, s.now}
-		l.downSince = l.upSince
-	}
 	a.out, b.in = append(a.out, ab), append(b.in, ab)
 	b.out, a.in = append(b.out, ba), append(a.in, ba)
 	a.outTo, b.inFrom = append(a.outTo, int32(b.id)), append(b.inFrom, int32(a.id))
 	b.outTo, a.inFrom = append(b.outTo, int32(a.id)), append(a.inFrom, int32(b.id))
+	a.outOpen, b.outOpen = append(a.outOpen, false), append(b.outOpen, false)
 	s.links = append(s.links, ab, ba)
 	for _, l := range []*link{ab, ba} {
 		for p := range s.pieces {
@@ -502,8 +503,7 @@ func (s *sim) connect(a, b *node) {
 				l.to.avail[p]++
 			}
 		}
-		l.missing = int32(countNew(l.from.have, l.to.have))
-		s.setInterest(l, l.missing > 0)
+		s.setInterest(l, offersAny(l.from.have, l.to.have))
 	}
 }
 
@@ -531,7 +531,7 @@ func (s *sim) leave(n *node) {
 	for _, l := range n.in {
 		s.close(l)
 	}
-	n.out, n.in, n.outTo, n.inFrom = nil, nil, nil, nil
+	n.out, n.in, n.outTo, n.inFrom, n.outOpen = nil, nil, nil, nil, nil
 	if n.activeIn != 0 {
 		panic("swarm: flows left after leave")
 	}
@@ -568,25 +568,27 @@ func (s *sim) close(l *link) {
 	}
 	l.from.tally(l, -1)
 	if from := l.from; from.present {
-		from.out, from.outTo = remove(from.out, from.outTo, l)
+		if i := slices.Index(from.out, l); i >= 0 {
+			from.out, from.outTo = cut(from.out, i), cut(from.outTo, i)
+			from.outOpen = cut(from.outOpen, i)
+		}
 		s.wantRechoke(from)
 	}
 	if to := l.to; to.present {
-		to.in, to.inFrom = remove(to.in, to.inFrom, l)
+		if i := slices.Index(to.in, l); i >= 0 {
+			to.in, to.inFrom = cut(to.in, i), cut(to.inFrom, i)
+		}
 		s.retry(to)
 	}
 }
 
-// remove takes l out of ls, and the neighbour's number with it out of ids.
-func remove(ls []*link, ids []int32, l *link) ([]*link, []int32) {
-	for i, m := range ls {
-		if m == l {
-			last := len(ls) - 1
-			ls[i], ids[i] = ls[last], ids[last]
-			return ls[:last], ids[:last]
-		}
-	}
-	return ls, ids
+// cut removes element i of s, moving the last one into its place.
+func cut[T any](s []T, i int) []T {
+	last := len(s) - 1
+	s[i] = s[last]
+	var zero T
+	s[last] = zero
+	return s[:last]
 }
 
 // setInterest records whether l.to wants something l.from has; a change
@@ -645,9 +647,13 @@ func (s *sim) setUnchoked(l *link, v bool) {
 	} else {
 		s.accountService(l)
 	}
-	l.from.tally(l, -1)
+	from := l.from
+	from.tally(l, -1)
 	l.unchoked = v
-	l.from.tally(l, +1)
+	from.tally(l, +1)
+	if i := slices.Index(from.out, l); i >= 0 {
+		from.outOpen[i] = v
+	}
 }
 
 func (s *sim) wantRechoke(n *node) {
@@ -845,26 +851,26 @@ func (s *sim) got(n *node, p int) {
 	n.nHave++
 	s.copies[p]++
 	// The neighbours' pieces and counts are read by number, and a link
-	// only where something changes on it.
+	// only where something happens on it: a neighbour becomes interested
+	// (p is the only piece n has that it lacks), n loses interest in a
+	// neighbour (it has nothing n lacks any more), or an unchoked
+	// neighbour may request p.
 	w, bit, pieces, words := p/64, uint64(1)<<(uint(p)%64), s.pieces, s.words
 	for i, m := range n.outTo { // n offers p to its neighbours
 		s.avail[int(m)*pieces+p]++
-		if s.have[int(m)*words+w]&bit == 0 {
-			l := n.out[i]
-			l.missing++
-			if l.missing == 1 {
-				s.setInterest(l, true)
-			}
-			s.start(l)
+		if s.have[int(m)*words+w]&bit != 0 {
+			continue
+		}
+		if only(n.have, s.have[int(m)*words:int(m+1)*words], p) {
+			s.setInterest(n.out[i], true)
+		}
+		if n.outOpen[i] {
+			s.start(n.out[i])
 		}
 	}
 	for i, m := range n.inFrom { // n no longer needs p from anyone
-		if s.have[int(m)*words+w]&bit != 0 {
-			l := n.in[i]
-			l.missing--
-			if l.missing == 0 {
-				s.setInterest(l, false)
-			}
+		if s.have[int(m)*words+w]&bit != 0 && !offersAny(s.have[int(m)*words:int(m+1)*words], n.have) {
+			s.setInterest(n.in[i], false)
 		}
 	}
 	if n.complete(s.pieces) {
@@ -988,18 +994,19 @@ func (s *sim) round(n *node) {
 		s.neighbours(n)
 	}
 	span := s.cfg.Round.Seconds()
+	before := n.rounds[0] // the rates run from the round before the last
 	for _, l := range n.out {
+		since := max(l.connected, before)
 		b := l.bytes + l.rate*(s.now-l.last)
-		l.upRate = (b - l.upMark[0]) / max(s.now-l.upSince[0], span)
+		l.upRate = (b - l.upMark[0]) / max(s.now-since, span)
 		l.upMark = [2]float64{l.upMark[1], b}
-		l.upSince = [2]float64{l.upSince[1], s.now}
 		// n.in holds the other half of each connection.
 		in := l.rev
 		b = in.bytes + in.rate*(s.now-in.last)
-		in.downRate = (b - in.downMark[0]) / max(s.now-in.downSince[0], span)
+		in.downRate = (b - in.downMark[0]) / max(s.now-since, span)
 		in.downMark = [2]float64{in.downMark[1], b}
-		in.downSince = [2]float64{in.downSince[1], s.now}
 	}
+	n.rounds = [2]float64{n.rounds[1], s.now}
 	s.rechoke(n, true)
 }
 
@@ -1030,11 +1037,12 @@ func (s *sim) rechoke(n *node, round bool) {
 	if rc, ok := n.choker.(*realChoker); ok {
 		// The bittorrent package's choker: its input is built straight
 		// from the links, without the Neighbour in between.
-		rc.stats = rc.stats[:0]
-		for _, l := range ls {
-			rc.stats = append(rc.stats, s.peerStats(l, now))
+		stats := grow(s.scratch.stats, len(ls))
+		for i, l := range ls {
+			s.peerStats(&stats[i], l, now)
 		}
-		choices = rc.decide(now, seeding)
+		s.scratch.stats = stats
+		choices = rc.decide(stats, now, seeding)
 	} else {
 		ns := s.scratch.ns[:0]
 		for _, l := range ls {
@@ -1068,15 +1076,14 @@ func (s *sim) rechoke(n *node, round bool) {
 	}
 }
 
-// peerStats is what l.from's choker sees of l.to, as the bittorrent
-// package's choker takes it: the fields of neighbour, built without it.
-func (s *sim) peerStats(l *link, now time.Time) bittorrent.PeerStats {
+// peerStats sets *p to what l.from's choker sees of l.to, as the
+// bittorrent package's choker takes it: the fields of neighbour, built
+// without it. *p is zero.
+func (s *sim) peerStats(p *bittorrent.PeerStats, l *link, now time.Time) {
 	in := l.rev
-	p := bittorrent.PeerStats{
-		ID: l.key, Interested: l.interested,
-		DownloadRate: in.downRate, UploadRate: l.upRate,
-		Connected: s.clock(l.connected),
-	}
+	p.ID, p.Interested = l.key, l.interested
+	p.DownloadRate, p.UploadRate = in.downRate, l.upRate
+	p.Connected = s.clock(l.connected)
 	if in.active && in.rate > 0 {
 		p.LastBlock = now
 	} else if in.lastPiece >= 0 {
@@ -1085,7 +1092,6 @@ func (s *sim) peerStats(l *link, now time.Time) bittorrent.PeerStats {
 	if l.lastUnchoked >= 0 {
 		p.LastUnchoked = s.clock(l.lastUnchoked)
 	}
-	return p
 }
 
 // neighbour is what l.from's choker sees of l.to.
