@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,34 +42,27 @@ type nginxSite struct {
 	origin, cache string // base URLs
 }
 
+// startNginx writes files into the origin's www/ and starts the site, as
+// sockettest.StartNginx runs nginx (two workers, stopped by the master's
+// PID when the test ends); the test is skipped without nginx.
 func startNginx(t testing.TB, files map[string]string) nginxSite {
 	t.Helper()
-	bin := sockettest.Need(t, "nginx", "nginx")
 	dir := t.TempDir()
-	os.Chmod(dir, 0o755)
 	www := filepath.Join(dir, "www")
-	os.MkdirAll(www, 0o755)
-	for name, body := range files {
-		os.WriteFile(filepath.Join(www, name), []byte(body), 0o644)
+	if err := os.Mkdir(www, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	op, cp := sockettest.FreePort(t), sockettest.FreePort(t)
-	conf := fmt.Sprintf(`
-daemon off;
-master_process on;
-worker_processes 2;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path %[1]s/client;
-    proxy_temp_path %[1]s/proxy;
-    fastcgi_temp_path %[1]s/fastcgi;
-    uwsgi_temp_path %[1]s/uwsgi;
-    scgi_temp_path %[1]s/scgi;
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(www, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	origin := fmt.Sprintf("127.0.0.1:%d", sockettest.FreePort(t))
+	cache := fmt.Sprintf("127.0.0.1:%d", sockettest.FreePort(t))
+	sockettest.StartNginx(t, fmt.Sprintf(`
     proxy_cache_path %[1]s/cache levels=1:2 keys_zone=edge:10m max_size=100m inactive=60m use_temp_path=off;
     server {
-        listen 127.0.0.1:%[2]d;
+        listen %[2]s;
         root %[1]s/www;
         location /a       { add_header Cache-Control "max-age=3"; }
         location /swr     { add_header Cache-Control "max-age=3, stale-while-revalidate=30"; }
@@ -79,9 +71,9 @@ http {
         location /small   { add_header Cache-Control "max-age=3600"; }
     }
     server {
-        listen 127.0.0.1:%[3]d;
+        listen %[3]s;
         location / {
-            proxy_pass http://127.0.0.1:%[2]d;
+            proxy_pass http://%[2]s;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
             proxy_cache edge;
@@ -89,36 +81,8 @@ http {
             proxy_cache_background_update on;
             add_header X-Cache $upstream_cache_status always;
         }
-    }
-}
-`, dir, op, cp)
-	confPath := filepath.Join(dir, "nginx.conf")
-	os.WriteFile(confPath, []byte(conf), 0o644)
-	if os.Geteuid() == 0 {
-		// Workers run as nobody: let them into the cache directories.
-		os.WriteFile(confPath, []byte("user root;\n"+conf), 0o644)
-	}
-	nginx := sockettest.StartProcess(t, context.Background(), exec.Command(bin, "-p", dir, "-c", confPath))
-	t.Cleanup(func() {
-		// SIGTERM first: the master stops its workers and waits for them
-		// (a killed master would leave them running); StartProcess kills
-		// it by PID if it has not gone in ten seconds.
-		nginx.Cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-nginx.Exited():
-		case <-time.After(10 * time.Second):
-		}
-	})
-	site := nginxSite{origin: fmt.Sprintf("http://127.0.0.1:%d", op), cache: fmt.Sprintf("http://127.0.0.1:%d", cp)}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for _, base := range []string{site.origin, site.cache} {
-		if err := sockettest.WaitDial(ctx, "tcp", strings.TrimPrefix(base, "http://")); err != nil {
-			b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			t.Fatalf("nginx did not start: %v\n%s", err, b)
-		}
-	}
-	return site
+    }`, dir, origin, cache), origin, cache)
+	return nginxSite{origin: "http://" + origin, cache: "http://" + cache}
 }
 
 func startEdge(t testing.TB, origin string) (*Edge, string) {

@@ -3,109 +3,31 @@
 package dash
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"appnet.dev/sockets/sockettest"
 )
 
-// startNginx runs nginx in the foreground (daemon off, so the master is
-// the very process started here) serving root on a free loopback port,
-// and returns its address. The master runs in a process group of its
-// own with its workers; cleanup stops the master gracefully (SIGQUIT,
-// then SIGTERM), waits for it, and checks that no worker outlived it,
-// killing the group by the master's PID if one did.
-func startNginx(tb testing.TB, nginx, dir, root, extra string) string {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
+// startNginx serves root with nginx on a free loopback port, with the
+// http-level directives in extra, and returns its address. nginx runs
+// as sockettest.StartNginx runs it (two workers, stopped by the master's
+// PID when the benchmark ends); the benchmark is skipped without it.
+func startNginx(tb testing.TB, root, extra string) string {
+	tb.Helper()
 	addr := freePort(tb)
-	conf := fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 2;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
+	sockettest.StartNginx(tb, fmt.Sprintf(`  sendfile on;
   tcp_nopush on;
   types { application/dash+xml mpd; video/x-toy toy; }
-  client_body_temp_path %[1]s/tmp;
-  proxy_temp_path %[1]s/tmp;
-  fastcgi_temp_path %[1]s/tmp;
-  uwsgi_temp_path %[1]s/tmp;
-  scgi_temp_path %[1]s/tmp;
-  %[4]s
-  server { listen %[2]s; root %[3]s; }
-}
-`, dir, addr, root, extra)
-	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(conf), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	cmd := exec.Command(nginx, "-c", filepath.Join(dir, "nginx.conf"), "-p", dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	tb.Cleanup(func() {
-		stopped := false
-		for _, sig := range []syscall.Signal{syscall.SIGQUIT, syscall.SIGTERM, syscall.SIGKILL} {
-			if err := cmd.Process.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
-				tb.Logf("nginx %d: %v: %v", pid, sig, err)
-			}
-			t := time.NewTimer(10 * time.Second)
-			select {
-			case <-exited:
-				stopped = true
-			case <-t.C:
-			}
-			t.Stop()
-			if stopped {
-				break
-			}
-		}
-		if !stopped {
-			tb.Errorf("nginx master %d did not exit", pid)
-		}
-		// The workers leave when the master tells them to; any left in
-		// the group now would be orphans.
-		if err := syscall.Kill(-pid, 0); err == nil {
-			tb.Errorf("nginx workers of %d outlived their master: killing group %d", pid, pid)
-			syscall.Kill(-pid, syscall.SIGKILL)
-		}
-	})
-	// Wait for nginx to accept, bounded.
-	for i := 0; ; i++ {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
-		}
-		select {
-		case err := <-exited:
-			exited <- err
-			out, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-			tb.Fatalf("nginx exited: %v\n%s", err, out)
-		default:
-		}
-		if i == 100 {
-			tb.Fatalf("nginx does not listen on %s", addr)
-		}
-		time.Sleep(50 * time.Millisecond) // polling a child process's start-up, not synchronising goroutines
-	}
+  %s
+  server { listen %s; root %s; }`, extra, addr, root), addr)
+	return addr
 }
 
 // BenchmarkServerVsNginx serves the same chunk directory with our Server
@@ -115,25 +37,17 @@ http {
 // chunk from memory).
 func BenchmarkServerVsNginx(b *testing.B) {
 	needTool(b, "wrk", "wrk")
-	nginx := needTool(b, "nginx", "nginx")
 	dir := b.TempDir()
 	e := encodeDemo(b, 4*time.Second)
 	if err := e.WriteDir(filepath.Join(dir, "www")); err != nil {
 		b.Fatal(err)
 	}
-	// nginx's workers run as an unprivileged user when it is started as
-	// root: let them read the files.
-	for _, d := range []string{filepath.Dir(dir), dir} {
-		if err := os.Chmod(d, 0o755); err != nil {
-			b.Fatal(err)
-		}
-	}
 	chunk := "/mid/00002.toy"
 	// nginx as installed, which opens the file for each request, and
 	// nginx keeping files open (open_file_cache), beside our Dir and
 	// CachedDir, which do the same two things.
-	nginxAddr := startNginx(b, nginx, filepath.Join(dir, "plain"), filepath.Join(dir, "www"), "")
-	nginxCached := startNginx(b, nginx, filepath.Join(dir, "cached"), filepath.Join(dir, "www"), "open_file_cache max=1024;")
+	nginxAddr := startNginx(b, filepath.Join(dir, "www"), "")
+	nginxCached := startNginx(b, filepath.Join(dir, "www"), "open_file_cache max=1024;")
 	ours := serve(b, &Server{FS: Dir(filepath.Join(dir, "www"))})
 	cd := NewCachedDir(filepath.Join(dir, "www"))
 	defer cd.Close()

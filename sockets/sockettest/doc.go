@@ -11,7 +11,9 @@
 // waits for it with [Process.WaitDial] (or [WaitDial]), and talks TLS to
 // it with the certificate of [TestCert]. [SyncBuffer] collects a Trace or
 // a peer's output that several goroutines write at once, and waits for a
-// line in it with [SyncBuffer.WaitFor].
+// line in it with [SyncBuffer.WaitFor]. nginx, the web server several
+// packages measure themselves against, has a helper of its own,
+// [StartNginx], which runs it with its workers and stops them all.
 //
 // Every goroutine has an owner that stops it: [VerifyNoLeaks], as a
 // package's TestMain, checks after the tests that none of appnet's is
