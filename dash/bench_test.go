@@ -2,7 +2,6 @@ package dash
 
 import (
 	"fmt"
-	"net"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -81,15 +80,6 @@ func TestBestRuleBeatsBaselines(t *testing.T) {
 			t.Errorf("%s at %.3f of the optimum", c.Rules[i], f)
 		}
 	}
-}
-
-func freePort(tb testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 var wrkRequests = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)

@@ -21,7 +21,7 @@ import (
 // PID when the benchmark ends); the benchmark is skipped without it.
 func startNginx(tb testing.TB, root, extra string) string {
 	tb.Helper()
-	addr := freePort(tb)
+	addr := fmt.Sprintf("127.0.0.1:%d", sockettest.FreePort(tb))
 	sockettest.StartNginx(tb, fmt.Sprintf(`  sendfile on;
   tcp_nopush on;
   types { application/dash+xml mpd; video/x-toy toy; }

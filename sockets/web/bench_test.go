@@ -136,8 +136,7 @@ func BenchmarkWrkVersusNginx(b *testing.B) {
 	if err := os.WriteFile(filepath.Join(www, "file.bin"), []byte(strings.Repeat("v", fileSize)), 0o644); err != nil {
 		b.Fatal(err)
 	}
-	readableByWorkers(b, www)
-	nginx := "http://" + startNginx(b, dir, "    root "+www+";\n"+
+	nginx := "http://" + startNginx(b, "    root "+www+";\n"+
 		"    location /kept/ { alias "+www+"/; open_file_cache max=64 inactive=60s; open_file_cache_valid 60s; }")
 
 	mux := http.NewServeMux()
