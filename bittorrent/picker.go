@@ -116,7 +116,8 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	if in.Want <= 0 {
 		return dst
 	}
-	n := p.Layout.NumPieces()
+	nb := p.blockCounts()
+	n := nb.n
 	base := len(dst)
 	want := func(i int) bool { return in.PeerHas.Has(i) && !in.Have.Has(i) }
 	full := func() bool { return len(dst)-base == in.Want }
@@ -126,7 +127,7 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 		started.add(pp.Piece)
 	}
 	var infoBuf [64]partialInfo
-	info := p.describe(infoBuf[:0], in.Partial)
+	info := describe(infoBuf[:0], in.Partial, nb)
 
 	// free reports whether block j of partial piece pp is one to ask
 	// this peer for when it has pending requests out already.
@@ -144,7 +145,7 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 		if len(in.InFlight) == 0 && pending < 64 {
 			return info[k].levels&(1<<pending) != 0
 		}
-		for j := range p.Layout.NumBlocks(pp.Piece) {
+		for j := range nb.of(pp.Piece) {
 			if free(pp, j, pending) {
 				return true
 			}
@@ -155,7 +156,7 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	// 1. Strict priority: finish what is started, the most nearly complete
 	// pieces first.
 	for pp := range p.partials(in, info, func(k int) bool { return offers(k, 0) }) {
-		for j := range p.Layout.NumBlocks(pp.Piece) {
+		for j := range nb.of(pp.Piece) {
 			if full() {
 				return dst
 			}
@@ -184,7 +185,7 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 			break
 		}
 		started.add(piece)
-		for j := range p.Layout.NumBlocks(piece) {
+		for j := range nb.of(piece) {
 			if full() {
 				break
 			}
@@ -203,7 +204,7 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	}
 	for pending := 0; pending < copies; pending++ {
 		for pp := range p.partials(in, info, func(k int) bool { return offers(k, pending) }) {
-			for j := range p.Layout.NumBlocks(pp.Piece) {
+			for j := range nb.of(pp.Piece) {
 				if full() {
 					return dst
 				}
@@ -216,6 +217,29 @@ func (p Picker) AppendPick(dst []Request, in PickInput, rng *rand.Rand) []Reques
 	return dst
 }
 
+// blockCounts is Layout.NumBlocks worked out once for a pick: the number
+// of pieces n, the blocks of every piece but the last, and of the last.
+type blockCounts struct{ n, full, last int }
+
+func (p Picker) blockCounts() blockCounts {
+	b := blockCounts{n: p.Layout.NumPieces()}
+	if b.n > 0 {
+		b.full, b.last = p.Layout.NumBlocks(0), p.Layout.NumBlocks(b.n-1)
+	}
+	return b
+}
+
+// of is the number of blocks of piece i.
+func (b blockCounts) of(i int) int {
+	switch {
+	case i < 0 || i >= b.n:
+		return 0
+	case i == b.n-1:
+		return b.last
+	}
+	return b.full
+}
+
 // A partialInfo sums up one of PickInput.Partial for the steps of a pick.
 type partialInfo struct {
 	done int // blocks received
@@ -225,12 +249,19 @@ type partialInfo struct {
 }
 
 // describe appends the summary of each partial piece to dst.
-func (p Picker) describe(dst []partialInfo, partials []Partial) []partialInfo {
+func describe(dst []partialInfo, partials []Partial, nb blockCounts) []partialInfo {
 	for i := range partials {
 		pp := &partials[i]
 		var levels uint64
-		for j := range p.Layout.NumBlocks(pp.Piece) {
-			if k := pp.pending(j); pp.missing(j) && k >= 0 && k < 64 {
+		for j := range nb.of(pp.Piece) {
+			if j < len(pp.Done) && pp.Done[j] {
+				continue
+			}
+			k := 0
+			if j < len(pp.Pending) {
+				k = pp.Pending[j]
+			}
+			if k >= 0 && k < 64 {
 				levels |= 1 << k
 			}
 		}
@@ -295,7 +326,7 @@ func (p Picker) Endgame(in PickInput) bool {
 		started.add(pp.Piece)
 	}
 	var infoBuf [64]partialInfo
-	return p.endgame(in, started, p.describe(infoBuf[:0], in.Partial))
+	return p.endgame(in, started, describe(infoBuf[:0], in.Partial, p.blockCounts()))
 }
 
 func (p Picker) endgame(in PickInput, started pieceSet, info []partialInfo) bool {

@@ -47,6 +47,8 @@ type realPicker struct {
 	done     []bool
 	pending  []int
 	reqs     []bittorrent.Request
+
+	lastPiece, fullBlocks, lastBlocks int // for blocks, 0 until first asked
 }
 
 func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
@@ -95,9 +97,23 @@ func (rp *realPicker) Pick(r *PickRequest) (int, bool) {
 	return rp.reqs[0].Piece, true
 }
 
+// blocks is the number of blocks of piece i (Layout.NumBlocks, without
+// its division at every call).
+func (rp *realPicker) blocks(i int) int {
+	if rp.lastPiece == 0 {
+		l := rp.p.Layout
+		rp.lastPiece = l.NumPieces() - 1
+		rp.fullBlocks, rp.lastBlocks = l.NumBlocks(0), l.NumBlocks(rp.lastPiece)
+	}
+	if i == rp.lastPiece {
+		return rp.lastBlocks
+	}
+	return rp.fullBlocks
+}
+
 // partial describes piece i, started, as the picker sees it.
 func (rp *realPicker) partial(i int, r *PickRequest) {
-	nb := rp.p.Layout.NumBlocks(i)
+	nb := rp.blocks(i)
 	whole := int(r.Partial[i]) / bittorrent.BlockSize
 	requested := 0
 	if r.Requested.Has(i) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -17,8 +18,9 @@ import (
 var ErrStalled = errors.New("swarm: distribution stalled")
 
 // epoch is the wall-clock instant virtual time 0 stands for, handed to the
-// policies (which only compare times).
-var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+// policies (which only compare times): 2026-01-01 00:00 UTC, in seconds
+// since 1970.
+const epoch = 1767225600
 
 // A node is the seed (number 0) or a peer (1…N).
 type node struct {
@@ -28,31 +30,35 @@ type node struct {
 	down  float64 // 0: unlimited
 	rider bool    // free rider: never unchokes anyone
 
-	present          bool
-	arrived          float64
-	finished, left   float64 // -1 until it happens
-	have             Pieces  // in sim.have
-	nHave            int
-	requested        Pieces    // pieces in flight to this node
-	started          Pieces    // pieces in flight or partly received
-	inflight         []int16   // flows in flight per piece (more than 1 in endgame)
-	recv             []float64 // per piece not yet verified: bytes received
-	prate            []float64 // per piece: the sum of its flows' rates
-	plast            []float64 // per piece: when recv was brought up to date
-	pver             []uint64  // per piece: bumped when its completion is replanned
-	avail            []int     // per piece: neighbours holding it (in sim.avail)
-	out, in          []*link   // links this node uploads on, downloads on
-	outTo, inFrom    []int32   // the neighbours' numbers, in the order of out and in
-	outOpen          []bool    // whether each out link is unchoked, in the order of out
-	busy, waiting    int       // out links interested and unchoked, interested and choked
-	slots            int       // the choker's slots (Slotted), -1 if it does not say
-	activeIn         int       // flows arriving now
-	inflows          []*link   // the in links with a flow
-	flows            []*link   // the out links with a flow
-	rawIn            float64   // the sum of the uploaders' shares offered to it
-	scale            float64   // its flows run at this share of what is offered
-	rescaling        bool      // queued for rescale
-	dirty, rechoking bool      // queued for rate computation, for a choker update
+	present        bool
+	arrived        float64
+	finished, left float64 // -1 until it happens
+	have           Pieces  // in sim.have
+	nHave          int
+	requested      Pieces    // pieces in flight to this node
+	started        Pieces    // pieces in flight or partly received
+	inflight       []int16   // flows in flight per piece (more than 1 in endgame)
+	recv           []float64 // per piece not yet verified: bytes received
+	prate          []float64 // per piece: the sum of its flows' rates
+	plast          []float64 // per piece: when recv was brought up to date
+	plans          []plan    // per piece: when it will be complete
+	avail          []int     // per piece: neighbours holding it (in sim.avail)
+	out, in        []*link   // links this node uploads on, downloads on
+	outTo, inFrom  []int32   // the neighbours' numbers, in the order of out and in
+	outOpen        []bool    // whether each out link is unchoked, in the order of out
+	// outLive counts down, for each connection in the order of out, the
+	// rounds before its rates are sure to be 0 and stay so: 3 while data
+	// flows either way (rates are measured over two rounds).
+	outLive          []uint8
+	busy, waiting    int     // out links interested and unchoked, interested and choked
+	slots            int     // the choker's slots (Slotted), -1 if it does not say
+	activeIn         int     // flows arriving now
+	inflows          []*link // the in links with a flow
+	flows            []*link // the out links with a flow
+	rawIn            float64 // the sum of the uploaders' shares offered to it
+	scale            float64 // its flows run at this share of what is offered
+	rescaling        bool    // queued for rescale
+	dirty, rechoking bool    // queued for rate computation, for a choker update
 	picker           Picker
 	choker           Choker
 	rng              *rand.Rand
@@ -76,6 +82,7 @@ type link struct {
 	interested bool // to wants something from has
 	active     bool // a flow is on (below)
 	closed     bool
+	outAt      int32 // index in from.out
 	from, to   *node
 	rev        *link
 	rate       float64 // the flow's rate: raw, scaled down if the downloader is saturated
@@ -113,12 +120,24 @@ type link struct {
 // An event is something scheduled in virtual time. The queue holds events
 // by value, so that scheduling one allocates nothing.
 type event struct {
-	t       float64
-	seq     uint64
-	node    *node
-	version uint64
-	piece   int32
-	kind    eventKind
+	t     float64
+	seq   uint64
+	node  *node
+	piece int32
+	kind  eventKind
+}
+
+// A plan is when a piece will be complete at the rates of now: the time
+// and the order of scheduling (seq) of its pieceDone event, and those of
+// the earliest pieceDone event queued for it. Rates change often, mostly
+// to make a piece later, so a plan that moves later keeps its event in
+// the queue: when that event comes, it is put back at the plan's time and
+// order, where it would have been all along.
+type plan struct {
+	t      float64
+	seq    uint64 // 0: no plan (no flow brings the piece)
+	queued float64
+	qseq   uint64 // 0: no event queued
 }
 
 type eventKind uint8
@@ -279,7 +298,7 @@ func Run(cfg Config) (*Result, error) {
 			recv:      make([]float64, s.pieces),
 			prate:     make([]float64, s.pieces),
 			plast:     make([]float64, s.pieces),
-			pver:      make([]uint64, s.pieces),
+			plans:     make([]plan, s.pieces),
 			avail:     s.avail[i*s.pieces : (i+1)*s.pieces : (i+1)*s.pieces],
 			rng:       rand.New(rand.NewPCG(s.rng.Uint64(), uint64(i))),
 		}
@@ -346,7 +365,7 @@ func Run(cfg Config) (*Result, error) {
 }
 
 func (s *sim) dur(t float64) time.Duration { return time.Duration(math.Round(t * 1e9)) }
-func (s *sim) clock(t float64) time.Time   { return epoch.Add(s.dur(t)) }
+func (s *sim) clock(t float64) time.Time   { return time.Unix(epoch, int64(s.dur(t))).UTC() }
 
 // bound is the slides' bound for the configured distribution.
 func (s *sim) bound() time.Duration {
@@ -388,8 +407,18 @@ func (s *sim) policies(n *node) error {
 func (s *sim) handle(e event) {
 	switch e.kind {
 	case pieceDone:
-		if n, p := e.node, int(e.piece); n.present && n.pver[p] == e.version {
+		n, p := e.node, int(e.piece)
+		pl := &n.plans[p]
+		if pl.qseq == e.seq {
+			pl.qseq = 0
+		}
+		switch {
+		case !n.present || pl.seq == 0:
+		case pl.seq == e.seq:
 			s.done(n, p)
+		case pl.qseq == 0: // the plan moved later: its event goes back in
+			pl.queued, pl.qseq = pl.t, pl.seq
+			s.q.push(event{t: pl.t, seq: pl.seq, kind: pieceDone, node: n, piece: e.piece})
 		}
 	case rechokeRound:
 		n := e.node
@@ -491,18 +520,16 @@ func (s *sim) connect(a, b *node) {
 	*ab = link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
 	*ba = link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
 	ab.rev, ba.rev = ba, ab
+	ab.outAt, ba.outAt = int32(len(a.out)), int32(len(b.out))
 	a.out, b.in = append(a.out, ab), append(b.in, ab)
 	b.out, a.in = append(b.out, ba), append(a.in, ba)
 	a.outTo, b.inFrom = append(a.outTo, int32(b.id)), append(b.inFrom, int32(a.id))
 	b.outTo, a.inFrom = append(b.outTo, int32(a.id)), append(a.inFrom, int32(b.id))
 	a.outOpen, b.outOpen = append(a.outOpen, false), append(b.outOpen, false)
+	a.outLive, b.outLive = append(a.outLive, 0), append(b.outLive, 0)
 	s.links = append(s.links, ab, ba)
 	for _, l := range []*link{ab, ba} {
-		for p := range s.pieces {
-			if l.from.have.Has(p) {
-				l.to.avail[p]++
-			}
-		}
+		count(l.to.avail, l.from.have, +1)
 		s.setInterest(l, offersAny(l.from.have, l.to.have))
 	}
 }
@@ -531,7 +558,7 @@ func (s *sim) leave(n *node) {
 	for _, l := range n.in {
 		s.close(l)
 	}
-	n.out, n.in, n.outTo, n.inFrom, n.outOpen = nil, nil, nil, nil, nil
+	n.out, n.in, n.outTo, n.inFrom, n.outOpen, n.outLive = nil, nil, nil, nil, nil, nil
 	if n.activeIn != 0 {
 		panic("swarm: flows left after leave")
 	}
@@ -561,29 +588,43 @@ func (s *sim) close(l *link) {
 	if l.unchoked {
 		s.setUnchoked(l, false)
 	}
-	for p := range s.pieces {
-		if l.from.have.Has(p) {
-			l.to.avail[p]--
-		}
-	}
+	count(l.to.avail, l.from.have, -1)
 	l.from.tally(l, -1)
 	if from := l.from; from.present {
-		if i := slices.Index(from.out, l); i >= 0 {
-			from.out, from.outTo = cut(from.out, i), cut(from.outTo, i)
-			from.outOpen = cut(from.outOpen, i)
+		i := l.outAt
+		from.out, from.outTo = cut(from.out, i), cut(from.outTo, i)
+		from.outOpen, from.outLive = cut(from.outOpen, i), cut(from.outLive, i)
+		if int(i) < len(from.out) {
+			from.out[i].outAt = i
 		}
 		s.wantRechoke(from)
 	}
 	if to := l.to; to.present {
 		if i := slices.Index(to.in, l); i >= 0 {
-			to.in, to.inFrom = cut(to.in, i), cut(to.inFrom, i)
+			to.in, to.inFrom = cut(to.in, int32(i)), cut(to.inFrom, int32(i))
 		}
 		s.retry(to)
 	}
 }
 
+// count adds d to avail[p] for every piece p of have.
+func count(avail []int, have Pieces, d int) {
+	for w, word := range have {
+		if word == ^uint64(0) { // 64 pieces in a row, as a seed has
+			for i := range avail[w*64 : w*64+64] {
+				avail[w*64+i] += d
+			}
+			continue
+		}
+		for word != 0 {
+			avail[w*64+bits.TrailingZeros64(word)] += d
+			word &= word - 1
+		}
+	}
+}
+
 // cut removes element i of s, moving the last one into its place.
-func cut[T any](s []T, i int) []T {
+func cut[T any](s []T, i int32) []T {
 	last := len(s) - 1
 	s[i] = s[last]
 	var zero T
@@ -651,9 +692,7 @@ func (s *sim) setUnchoked(l *link, v bool) {
 	from.tally(l, -1)
 	l.unchoked = v
 	from.tally(l, +1)
-	if i := slices.Index(from.out, l); i >= 0 {
-		from.outOpen[i] = v
-	}
+	from.outOpen[l.outAt] = v
 }
 
 func (s *sim) wantRechoke(n *node) {
@@ -684,10 +723,16 @@ func (s *sim) advancePiece(n *node, p int) {
 
 // schedule (re)plans the completion of n's piece p at its current rate.
 func (s *sim) schedule(n *node, p int) {
-	n.pver[p]++
+	pl := &n.plans[p]
+	pl.seq = 0
 	if n.prate[p] > 0 {
 		left := max(s.pieceSize(p)-n.recv[p], 0)
-		s.at(s.now+left/n.prate[p], event{kind: pieceDone, node: n, piece: int32(p), version: n.pver[p]})
+		s.seq++
+		pl.t, pl.seq = s.now+left/n.prate[p], s.seq
+		if pl.qseq == 0 || pl.t < pl.queued || (pl.t == pl.queued && pl.seq < pl.qseq) {
+			pl.queued, pl.qseq = pl.t, pl.seq
+			s.q.push(event{t: pl.t, seq: pl.seq, kind: pieceDone, node: n, piece: int32(p)})
+		}
 	}
 }
 
@@ -730,6 +775,7 @@ func (s *sim) start(l *link) {
 		panic(fmt.Sprintf("swarm: picker chose piece %d, which the peer has or the neighbour lacks", p))
 	}
 	l.active = true
+	l.from.outLive[l.outAt], to.outLive[l.rev.outAt] = 3, 3 // both ends' rounds measure it
 	l.flowAt = int32(len(l.from.flows))
 	l.from.flows = append(l.from.flows, l)
 	l.inAt = int32(len(to.inflows))
@@ -799,7 +845,7 @@ func (s *sim) unflow(l *link) {
 	if to.inflight[p] == 0 {
 		to.requested.clear(p)
 		to.prate[p] = 0
-		to.pver[p]++
+		to.plans[p].seq = 0
 	}
 	to.activeIn--
 	s.flows--
@@ -836,7 +882,7 @@ func (s *sim) done(n *node, p int) {
 		s.unflow(l)
 	}
 	n.recv[p], n.prate[p] = 0, 0
-	n.pver[p]++
+	n.plans[p].seq = 0
 	n.started.clear(p)
 	s.got(n, p)
 	for _, l := range ended {
@@ -856,12 +902,19 @@ func (s *sim) got(n *node, p int) {
 	// neighbour (it has nothing n lacks any more), or an unchoked
 	// neighbour may request p.
 	w, bit, pieces, words := p/64, uint64(1)<<(uint(p)%64), s.pieces, s.words
+	mine, first := n.have, n.have[0]
+	if w == 0 {
+		first &^= bit
+	}
 	for i, m := range n.outTo { // n offers p to its neighbours
 		s.avail[int(m)*pieces+p]++
-		if s.have[int(m)*words+w]&bit != 0 {
+		theirs := int(m) * words
+		if s.have[theirs+w]&bit != 0 {
 			continue
 		}
-		if only(n.have, s.have[int(m)*words:int(m+1)*words], p) {
+		// Interested now if p is the one piece of n's it lacks (the
+		// first word usually says no).
+		if first&^s.have[theirs] == 0 && only(mine, s.have[theirs:theirs+words], p) {
 			s.setInterest(n.out[i], true)
 		}
 		if n.outOpen[i] {
@@ -869,7 +922,8 @@ func (s *sim) got(n *node, p int) {
 		}
 	}
 	for i, m := range n.inFrom { // n no longer needs p from anyone
-		if s.have[int(m)*words+w]&bit != 0 && !offersAny(s.have[int(m)*words:int(m+1)*words], n.have) {
+		theirs := int(m) * words
+		if s.have[theirs+w]&bit != 0 && s.have[theirs]&^mine[0] == 0 && !offersAny(s.have[theirs:theirs+words], mine) {
 			s.setInterest(n.in[i], false)
 		}
 	}
@@ -995,7 +1049,10 @@ func (s *sim) round(n *node) {
 	}
 	span := s.cfg.Round.Seconds()
 	before := n.rounds[0] // the rates run from the round before the last
-	for _, l := range n.out {
+	for i, l := range n.out {
+		if n.outLive[i] == 0 {
+			continue // nothing moved either way for two rounds: rates 0
+		}
 		since := max(l.connected, before)
 		b := l.bytes + l.rate*(s.now-l.last)
 		l.upRate = (b - l.upMark[0]) / max(s.now-since, span)
@@ -1005,6 +1062,9 @@ func (s *sim) round(n *node) {
 		b = in.bytes + in.rate*(s.now-in.last)
 		in.downRate = (b - in.downMark[0]) / max(s.now-since, span)
 		in.downMark = [2]float64{in.downMark[1], b}
+		if !l.active && !in.active {
+			n.outLive[i]--
+		}
 	}
 	n.rounds = [2]float64{n.rounds[1], s.now}
 	s.rechoke(n, true)
