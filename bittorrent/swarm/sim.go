@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/bits"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -46,10 +45,12 @@ type node struct {
 	out, in        []*link   // links this node uploads on, downloads on
 	outTo, inFrom  []int32   // the neighbours' numbers, in the order of out and in
 	outOpen        []bool    // whether each out link is unchoked, in the order of out
+	inOpen         []bool    // and each in link, in the order of in
 	// outLive counts down, for each connection in the order of out, the
 	// rounds before its rates are sure to be 0 and stay so: 3 while data
 	// flows either way (rates are measured over two rounds).
 	outLive          []uint8
+	outView          []view  // what the choker reads of each out link, in the order of out
 	busy, waiting    int     // out links interested and unchoked, interested and choked
 	slots            int     // the choker's slots (Slotted), -1 if it does not say
 	activeIn         int     // flows arriving now
@@ -74,47 +75,54 @@ func (n *node) complete(pieces int) bool { return n.nHave == pieces }
 // connection is a pair of links, each the other's rev.
 //
 // A thousand peers' links do not fit in the processor's cache, and each
-// line of 64 bytes fetched costs, so the fields are grouped by who reads
-// them: the first two lines hold what the choker and the flows read, the
-// third what the rounds add to measure rates.
+// line of 64 bytes fetched costs, so a link holds what the flows and the
+// rounds need, in three lines; what from's choker reads of it is in
+// from.outView, side by side with the other neighbours'.
 type link struct {
 	unchoked   bool // from uploads to to (and from.outOpen)
-	interested bool // to wants something from has
+	interested bool // to wants something from has (and from.outView)
 	active     bool // a flow is on (below)
 	closed     bool
 	outAt      int32 // index in from.out
+	inIdx      int32 // index in to.in
 	from, to   *node
 	rev        *link
 	rate       float64 // the flow's rate: raw, scaled down if the downloader is saturated
-	upRate     float64 // rates measured at from's rounds (upMark)
-	downRate   float64 // and at to's rounds (downMark)
-	lastPiece  float64 // when a piece last arrived on it, -1 if never
+	downRate   float64 // measured at to's rounds (downMark); upRate is in the view
+	connected  float64
 
-	key string // to.name, for from's choker (Neighbour.Key)
-	// lastUnchoked is when from last unchoked to, -1 if never.
-	lastUnchoked float64
-	connected    float64
 	// The flow: one piece moving at rate.
 	piece  int32
 	flowAt int32   // index in from.flows
 	inAt   int32   // index in to.inflows
 	raw    float64 // the uploader's equal share
 	last   float64 // when bytes was last brought up to date
-
-	bytes float64 // delivered in total
+	bytes  float64 // delivered in total
 	// bytes when from, and when to, got the whole file: the exchange
 	// while leeching, for Result.Reciprocation.
 	fromDone, toDone       float64
 	fromDoneSet, toDoneSet bool
+
 	// bytes at the last two rounds of from, and of to: rates are
 	// measured over 20 s, as most clients do, from node.rounds (or from
 	// connected if later).
 	upMark, downMark [2]float64
+	unchokedAt       float64
+	unchokedTime     float64 // total time unchoked with to interested
 
-	unchokedAt   float64
-	unchokedTime float64 // total time unchoked with to interested
+	_ [16]byte // to three whole cache lines, so that each link starts on one
+}
 
-	_ [48]byte // to four whole cache lines, so that each link starts on one
+// A view is what a peer's choker reads of one out link, kept in the
+// peer's outView in the order of out: a round reads one line per
+// neighbour, one after the other.
+type view struct {
+	key          string  // the neighbour's name (Neighbour.Key)
+	upRate       float64 // measured at the peer's rounds (link.upMark)
+	connected    float64
+	lastUnchoked float64 // when the peer last unchoked it, -1 if never
+	lastBlock    float64 // when it last sent the peer a piece, -1 if never
+	interested   bool    // link.interested
 }
 
 // An event is something scheduled in virtual time. The queue holds events
@@ -231,6 +239,7 @@ type sim struct {
 	scratch              struct {
 		ns      []Neighbour
 		nsLinks []*link
+		nsAt    []int32 // their indexes in out
 		req     PickRequest
 		flows   []*link
 		ended   []*link
@@ -517,16 +526,20 @@ func connected(a, b *node) bool {
 // learns the other's bitfield.
 func (s *sim) connect(a, b *node) {
 	ab, ba := s.newLink(), s.newLink()
-	*ab = link{from: a, to: b, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: b.name}
-	*ba = link{from: b, to: a, connected: s.now, lastPiece: -1, lastUnchoked: -1, key: a.name}
+	*ab = link{from: a, to: b, connected: s.now}
+	*ba = link{from: b, to: a, connected: s.now}
 	ab.rev, ba.rev = ba, ab
 	ab.outAt, ba.outAt = int32(len(a.out)), int32(len(b.out))
+	ab.inIdx, ba.inIdx = int32(len(b.in)), int32(len(a.in))
 	a.out, b.in = append(a.out, ab), append(b.in, ab)
 	b.out, a.in = append(b.out, ba), append(a.in, ba)
 	a.outTo, b.inFrom = append(a.outTo, int32(b.id)), append(b.inFrom, int32(a.id))
 	b.outTo, a.inFrom = append(b.outTo, int32(a.id)), append(a.inFrom, int32(b.id))
 	a.outOpen, b.outOpen = append(a.outOpen, false), append(b.outOpen, false)
+	b.inOpen, a.inOpen = append(b.inOpen, false), append(a.inOpen, false)
 	a.outLive, b.outLive = append(a.outLive, 0), append(b.outLive, 0)
+	a.outView = append(a.outView, view{key: b.name, connected: s.now, lastUnchoked: -1, lastBlock: -1})
+	b.outView = append(b.outView, view{key: a.name, connected: s.now, lastUnchoked: -1, lastBlock: -1})
 	s.links = append(s.links, ab, ba)
 	for _, l := range []*link{ab, ba} {
 		count(l.to.avail, l.from.have, +1)
@@ -558,7 +571,7 @@ func (s *sim) leave(n *node) {
 	for _, l := range n.in {
 		s.close(l)
 	}
-	n.out, n.in, n.outTo, n.inFrom, n.outOpen, n.outLive = nil, nil, nil, nil, nil, nil
+	n.out, n.in, n.outTo, n.inFrom, n.outOpen, n.inOpen, n.outLive, n.outView = nil, nil, nil, nil, nil, nil, nil, nil
 	if n.activeIn != 0 {
 		panic("swarm: flows left after leave")
 	}
@@ -594,14 +607,17 @@ func (s *sim) close(l *link) {
 		i := l.outAt
 		from.out, from.outTo = cut(from.out, i), cut(from.outTo, i)
 		from.outOpen, from.outLive = cut(from.outOpen, i), cut(from.outLive, i)
+		from.outView = cut(from.outView, i)
 		if int(i) < len(from.out) {
 			from.out[i].outAt = i
 		}
 		s.wantRechoke(from)
 	}
 	if to := l.to; to.present {
-		if i := slices.Index(to.in, l); i >= 0 {
-			to.in, to.inFrom = cut(to.in, int32(i)), cut(to.inFrom, int32(i))
+		i := l.inIdx
+		to.in, to.inFrom, to.inOpen = cut(to.in, i), cut(to.inFrom, i), cut(to.inOpen, i)
+		if int(i) < len(to.in) {
+			to.in[i].inIdx = i
 		}
 		s.retry(to)
 	}
@@ -643,6 +659,7 @@ func (s *sim) setInterest(l *link, v bool) {
 	}
 	l.from.tally(l, -1)
 	l.interested = v
+	l.from.outView[l.outAt].interested = v
 	l.from.tally(l, +1)
 	if l.unchoked {
 		l.unchokedAt = s.now
@@ -684,7 +701,7 @@ func (s *sim) setUnchoked(l *link, v bool) {
 	}
 	if v {
 		l.unchokedAt = s.now
-		l.lastUnchoked = s.now
+		l.from.outView[l.outAt].lastUnchoked = s.now
 	} else {
 		s.accountService(l)
 	}
@@ -693,6 +710,7 @@ func (s *sim) setUnchoked(l *link, v bool) {
 	l.unchoked = v
 	from.tally(l, +1)
 	from.outOpen[l.outAt] = v
+	l.to.inOpen[l.inIdx] = v
 }
 
 func (s *sim) wantRechoke(n *node) {
@@ -860,8 +878,10 @@ func (s *sim) unflow(l *link) {
 // retry gives n's idle unchoked links a chance to start a flow, after a
 // piece came back into play.
 func (s *sim) retry(n *node) {
-	for _, l := range n.in {
-		s.start(l)
+	for i, l := range n.in {
+		if n.inOpen[i] { // start asks no choked link for anything
+			s.start(l)
+		}
 	}
 }
 
@@ -874,7 +894,8 @@ func (s *sim) done(n *node, p int) {
 		if int(l.piece) == p {
 			s.advance(l)
 			l.rate = 0
-			l.lastPiece = s.now
+			out := l.rev // the downloader's link back to the uploader
+			n.outView[out.outAt].lastBlock = s.now
 			ended = append(ended, l)
 		}
 	}
@@ -906,24 +927,24 @@ func (s *sim) got(n *node, p int) {
 	if w == 0 {
 		first &^= bit
 	}
+	// Whether a neighbour has p is a coin toss the processor cannot
+	// guess, so the loops test it last, after the conditions that are
+	// rarely true.
 	for i, m := range n.outTo { // n offers p to its neighbours
 		s.avail[int(m)*pieces+p]++
 		theirs := int(m) * words
-		if s.have[theirs+w]&bit != 0 {
-			continue
-		}
 		// Interested now if p is the one piece of n's it lacks (the
 		// first word usually says no).
-		if first&^s.have[theirs] == 0 && only(mine, s.have[theirs:theirs+words], p) {
+		if first&^s.have[theirs] == 0 && s.have[theirs+w]&bit == 0 && only(mine, s.have[theirs:theirs+words], p) {
 			s.setInterest(n.out[i], true)
 		}
-		if n.outOpen[i] {
+		if n.outOpen[i] && s.have[theirs+w]&bit == 0 {
 			s.start(n.out[i])
 		}
 	}
 	for i, m := range n.inFrom { // n no longer needs p from anyone
 		theirs := int(m) * words
-		if s.have[theirs+w]&bit != 0 && s.have[theirs]&^mine[0] == 0 && !offersAny(s.have[theirs:theirs+words], mine) {
+		if s.have[theirs]&^mine[0] == 0 && s.have[theirs+w]&bit != 0 && !offersAny(s.have[theirs:theirs+words], mine) {
 			s.setInterest(n.in[i], false)
 		}
 	}
@@ -1055,7 +1076,7 @@ func (s *sim) round(n *node) {
 		}
 		since := max(l.connected, before)
 		b := l.bytes + l.rate*(s.now-l.last)
-		l.upRate = (b - l.upMark[0]) / max(s.now-since, span)
+		n.outView[i].upRate = (b - l.upMark[0]) / max(s.now-since, span)
 		l.upMark = [2]float64{l.upMark[1], b}
 		// n.in holds the other half of each connection.
 		in := l.rev
@@ -1081,14 +1102,15 @@ func (s *sim) rechoke(n *node, round bool) {
 	if rc, ok := n.choker.(*realChoker); ok && !round && rc.full(n.complete(s.pieces), n.busy) {
 		return
 	}
-	ls := s.scratch.nsLinks[:0]
-	for _, l := range n.out {
-		if !l.interested && !l.unchoked && (!round || (l.rev.downRate == 0 && l.upRate == 0)) {
+	ls, at := s.scratch.nsLinks[:0], s.scratch.nsAt[:0]
+	for i := range n.out {
+		v := &n.outView[i]
+		if !v.interested && !n.outOpen[i] && (!round || n.outLive[i] == 0 || (n.out[i].rev.downRate == 0 && v.upRate == 0)) {
 			continue // nobody to decide about
 		}
-		ls = append(ls, l)
+		ls, at = append(ls, n.out[i]), append(at, int32(i))
 	}
-	s.scratch.nsLinks = ls
+	s.scratch.nsLinks, s.scratch.nsAt = ls, at
 	if len(ls) == 0 {
 		return
 	}
@@ -1098,8 +1120,8 @@ func (s *sim) rechoke(n *node, round bool) {
 		// The bittorrent package's choker: its input is built straight
 		// from the links, without the Neighbour in between.
 		stats := grow(s.scratch.stats, len(ls))
-		for i, l := range ls {
-			s.peerStats(&stats[i], l, now)
+		for k, i := range at {
+			s.peerStats(&stats[k], n, int(i), now)
 		}
 		s.scratch.stats = stats
 		choices = rc.decide(stats, now, seeding)
@@ -1122,8 +1144,13 @@ func (s *sim) rechoke(n *node, round bool) {
 		}
 		s.res.Rounds = append(s.res.Rounds, r)
 	}
-	for i, c := range choices {
-		l := ls[i]
+	for k, c := range choices {
+		l := ls[k]
+		// n.outOpen says without reading the link, unless the list
+		// changed (a neighbour that finished hung up).
+		if i := at[k]; int(i) < len(n.out) && n.out[i] == l && c.Unchoke == n.outOpen[i] {
+			continue
+		}
 		if c.Unchoke == l.unchoked {
 			continue
 		}
@@ -1136,39 +1163,46 @@ func (s *sim) rechoke(n *node, round bool) {
 	}
 }
 
-// peerStats sets *p to what l.from's choker sees of l.to, as the
-// bittorrent package's choker takes it: the fields of neighbour, built
-// without it. *p is zero.
-func (s *sim) peerStats(p *bittorrent.PeerStats, l *link, now time.Time) {
-	in := l.rev
-	p.ID, p.Interested = l.key, l.interested
-	p.DownloadRate, p.UploadRate = in.downRate, l.upRate
-	p.Connected = s.clock(l.connected)
-	if in.active && in.rate > 0 {
-		p.LastBlock = now
-	} else if in.lastPiece >= 0 {
-		p.LastBlock = s.clock(in.lastPiece)
+// peerStats sets *p to what n's choker sees of its neighbour on n.out[i],
+// as the bittorrent package's choker takes it: the fields of neighbour,
+// built without it. *p is zero.
+func (s *sim) peerStats(p *bittorrent.PeerStats, n *node, i int, now time.Time) {
+	v := &n.outView[i]
+	p.ID, p.Interested = v.key, v.interested
+	p.UploadRate = v.upRate
+	p.Connected = s.clock(v.connected)
+	// The other way only if something moved on it lately (outLive): else
+	// its rate is 0 and no flow is on.
+	if n.outLive[i] != 0 {
+		in := n.out[i].rev
+		p.DownloadRate = in.downRate
+		if in.active && in.rate > 0 {
+			p.LastBlock = now
+		}
 	}
-	if l.lastUnchoked >= 0 {
-		p.LastUnchoked = s.clock(l.lastUnchoked)
+	if p.LastBlock.IsZero() && v.lastBlock >= 0 {
+		p.LastBlock = s.clock(v.lastBlock)
+	}
+	if v.lastUnchoked >= 0 {
+		p.LastUnchoked = s.clock(v.lastUnchoked)
 	}
 }
 
 // neighbour is what l.from's choker sees of l.to.
 func (s *sim) neighbour(l *link) Neighbour {
-	in := l.rev
+	in, v := l.rev, &l.from.outView[l.outAt]
 	nb := Neighbour{
-		ID: l.to.id, Key: l.key, Interested: l.interested, Unchoked: l.unchoked,
-		DownloadRate: in.downRate, UploadRate: l.upRate,
+		ID: l.to.id, Key: v.key, Interested: l.interested, Unchoked: l.unchoked,
+		DownloadRate: in.downRate, UploadRate: v.upRate,
 		Connected: s.clock(l.connected),
 	}
 	if in.active && in.rate > 0 {
 		nb.LastPiece = s.clock(s.now)
-	} else if in.lastPiece >= 0 {
-		nb.LastPiece = s.clock(in.lastPiece)
+	} else if v.lastBlock >= 0 {
+		nb.LastPiece = s.clock(v.lastBlock)
 	}
-	if l.lastUnchoked >= 0 {
-		nb.LastUnchoked = s.clock(l.lastUnchoked)
+	if v.lastUnchoked >= 0 {
+		nb.LastUnchoked = s.clock(v.lastUnchoked)
 	}
 	return nb
 }
