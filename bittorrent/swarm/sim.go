@@ -34,18 +34,15 @@ type node struct {
 	finished, left float64 // -1 until it happens
 	have           Pieces  // in sim.have
 	nHave          int
-	requested      Pieces    // pieces in flight to this node
-	started        Pieces    // pieces in flight or partly received
-	inflight       []int16   // flows in flight per piece (more than 1 in endgame)
-	recv           []float64 // per piece not yet verified: bytes received
-	prate          []float64 // per piece: the sum of its flows' rates
-	plast          []float64 // per piece: when recv was brought up to date
-	plans          []plan    // per piece: when it will be complete
-	avail          []int     // per piece: neighbours holding it (in sim.avail)
-	out, in        []*link   // links this node uploads on, downloads on
-	outTo, inFrom  []int32   // the neighbours' numbers, in the order of out and in
-	outOpen        []bool    // whether each out link is unchoked, in the order of out
-	inOpen         []bool    // and each in link, in the order of in
+	requested      Pieces     // pieces in flight to this node
+	started        Pieces     // pieces in flight or partly received
+	recv           []float64  // per piece not yet verified: bytes received
+	progress       []progress // per piece: how it is coming
+	avail          []int      // per piece: neighbours holding it (in sim.avail)
+	out, in        []*link    // links this node uploads on, downloads on
+	outTo, inFrom  []int32    // the neighbours' numbers, in the order of out and in
+	outOpen        []bool     // whether each out link is unchoked, in the order of out
+	inOpen         []bool     // and each in link, in the order of in
 	// outLive counts down, for each connection in the order of out, the
 	// rounds before its rates are sure to be 0 and stay so: 3 while data
 	// flows either way (rates are measured over two rounds).
@@ -70,6 +67,15 @@ type node struct {
 }
 
 func (n *node) complete(pieces int) bool { return n.nHave == pieces }
+
+// connections makes room for k connections in n's lists, which then grow
+// only past that (a peer accepts up to twice Config.Neighbours).
+func (n *node) connections(k int) {
+	n.out, n.in = make([]*link, 0, k), make([]*link, 0, k)
+	n.outTo, n.inFrom = make([]int32, 0, k), make([]int32, 0, k)
+	n.outOpen, n.inOpen, n.outLive = make([]bool, 0, k), make([]bool, 0, k), make([]uint8, 0, k)
+	n.outView = make([]view, 0, k)
+}
 
 // A link carries data one way between two neighbours, from → to. Each
 // connection is a pair of links, each the other's rev.
@@ -133,6 +139,15 @@ type event struct {
 	node  *node
 	piece int32
 	kind  eventKind
+}
+
+// A progress is how a piece on its way to a node is coming, the fields
+// that change together kept together.
+type progress struct {
+	rate  float64 // the sum of its flows' rates
+	last  float64 // when recv was brought up to date
+	flows int16   // flows bringing it (more than 1 in endgame)
+	plan          // when it will be complete
 }
 
 // A plan is when a piece will be complete at the rates of now: the time
@@ -303,14 +318,12 @@ func Run(cfg Config) (*Result, error) {
 			have:      s.have[i*s.words : (i+1)*s.words : (i+1)*s.words],
 			requested: newPieces(s.pieces),
 			started:   newPieces(s.pieces),
-			inflight:  make([]int16, s.pieces),
 			recv:      make([]float64, s.pieces),
-			prate:     make([]float64, s.pieces),
-			plast:     make([]float64, s.pieces),
-			plans:     make([]plan, s.pieces),
+			progress:  make([]progress, s.pieces),
 			avail:     s.avail[i*s.pieces : (i+1)*s.pieces : (i+1)*s.pieces],
 			rng:       rand.New(rand.NewPCG(s.rng.Uint64(), uint64(i))),
 		}
+		n.connections(min(2*cfg.Neighbours, cfg.Peers))
 		if i == 0 {
 			n.up = cfg.SeedUpload
 			for p := range s.pieces {
@@ -417,7 +430,7 @@ func (s *sim) handle(e event) {
 	switch e.kind {
 	case pieceDone:
 		n, p := e.node, int(e.piece)
-		pl := &n.plans[p]
+		pl := &n.progress[p].plan
 		if pl.qseq == e.seq {
 			pl.qseq = 0
 		}
@@ -733,20 +746,22 @@ func (s *sim) advance(l *link) {
 
 // advancePiece brings the bytes n has received of piece p up to now.
 func (s *sim) advancePiece(n *node, p int) {
-	if dt := s.now - n.plast[p]; dt > 0 && n.prate[p] > 0 {
-		n.recv[p] = min(n.recv[p]+n.prate[p]*dt, s.pieceSize(p))
+	pr := &n.progress[p]
+	if dt := s.now - pr.last; dt > 0 && pr.rate > 0 {
+		n.recv[p] = min(n.recv[p]+pr.rate*dt, s.pieceSize(p))
 	}
-	n.plast[p] = s.now
+	pr.last = s.now
 }
 
 // schedule (re)plans the completion of n's piece p at its current rate.
 func (s *sim) schedule(n *node, p int) {
-	pl := &n.plans[p]
+	pr := &n.progress[p]
+	pl := &pr.plan
 	pl.seq = 0
-	if n.prate[p] > 0 {
+	if pr.rate > 0 {
 		left := max(s.pieceSize(p)-n.recv[p], 0)
 		s.seq++
-		pl.t, pl.seq = s.now+left/n.prate[p], s.seq
+		pl.t, pl.seq = s.now+left/pr.rate, s.seq
 		if pl.qseq == 0 || pl.t < pl.queued || (pl.t == pl.queued && pl.seq < pl.qseq) {
 			pl.queued, pl.qseq = pl.t, pl.seq
 			s.q.push(event{t: pl.t, seq: pl.seq, kind: pieceDone, node: n, piece: int32(p)})
@@ -762,9 +777,10 @@ func (s *sim) setRate(l *link, rate float64) {
 	s.advance(l)
 	to, p := l.to, int(l.piece)
 	s.advancePiece(to, p)
-	to.prate[p] += rate - l.rate
-	if to.inflight[p] == 1 || to.prate[p] < 0 {
-		to.prate[p] = max(rate, 0) // no rounding drift with one flow
+	pr := &to.progress[p]
+	pr.rate += rate - l.rate
+	if pr.flows == 1 || pr.rate < 0 {
+		pr.rate = max(rate, 0) // no rounding drift with one flow
 	}
 	l.rate = rate
 	s.schedule(to, p)
@@ -803,7 +819,7 @@ func (s *sim) start(l *link) {
 	l.last = s.now
 	to.requested.set(p)
 	to.started.set(p)
-	to.inflight[p]++
+	to.progress[p].flows++
 	to.activeIn++
 	s.flows++
 	s.markDirty(l.from)
@@ -837,7 +853,7 @@ func (s *sim) stop(l *link) {
 	to, p := l.to, int(l.piece)
 	s.setRate(l, 0)
 	s.unflow(l)
-	if to.inflight[p] == 0 {
+	if to.progress[p].flows == 0 {
 		if to.present && s.pieceSize(p)-to.recv[p] <= 1e-9*s.pieceSize(p) {
 			// It was due now: the piece is complete after all.
 			s.done(to, p)
@@ -859,11 +875,11 @@ func (s *sim) unflow(l *link) {
 	lastIn := ins[len(ins)-1]
 	ins[l.inAt], lastIn.inAt = lastIn, l.inAt
 	to.inflows = ins[:len(ins)-1]
-	to.inflight[p]--
-	if to.inflight[p] == 0 {
+	pr := &to.progress[p]
+	pr.flows--
+	if pr.flows == 0 {
 		to.requested.clear(p)
-		to.prate[p] = 0
-		to.plans[p].seq = 0
+		pr.rate, pr.plan.seq = 0, 0
 	}
 	to.activeIn--
 	s.flows--
@@ -902,8 +918,8 @@ func (s *sim) done(n *node, p int) {
 	for _, l := range ended {
 		s.unflow(l)
 	}
-	n.recv[p], n.prate[p] = 0, 0
-	n.plans[p].seq = 0
+	n.recv[p] = 0
+	n.progress[p].rate, n.progress[p].plan.seq = 0, 0
 	n.started.clear(p)
 	s.got(n, p)
 	for _, l := range ended {
