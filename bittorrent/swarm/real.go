@@ -174,7 +174,13 @@ func (rc *realChoker) Rechoke(now time.Time, seeding, _ bool, ns []Neighbour) []
 	for _, n := range ns {
 		rc.stats = append(rc.stats, n.peerStats())
 	}
-	return rc.decide(rc.stats, now, seeding)
+	rc.choices = rc.decide(rc.choices, rc.stats, now, seeding)
+	out := grow(rc.out, len(rc.choices))
+	rc.out = out
+	for i, c := range rc.choices {
+		out[i] = Choice{c.Unchoke(), c.Reason.String()}
+	}
+	return out
 }
 
 // peerStats is n as the bittorrent package's choker sees it.
@@ -187,16 +193,11 @@ func (n Neighbour) peerStats() bittorrent.PeerStats {
 }
 
 // decide runs the choker on stats, built by Rechoke or by the simulator
-// straight from its links.
-func (rc *realChoker) decide(stats []bittorrent.PeerStats, now time.Time, seeding bool) []Choice {
-	d := rc.c.AppendDecide(rc.choices[:0], rc.state, stats, seeding, now, rc.rng)
-	rc.state, rc.choices = d.State, d.Choices
-	out := grow(rc.out, len(d.Choices))
-	rc.out = out
-	for i, c := range d.Choices {
-		out[i] = Choice{c.Unchoke(), c.Reason.String()}
-	}
-	return out
+// straight from its links, and writes its choices over buf.
+func (rc *realChoker) decide(buf []bittorrent.Choice, stats []bittorrent.PeerStats, now time.Time, seeding bool) []bittorrent.Choice {
+	d := rc.c.AppendDecide(buf[:0], rc.state, stats, seeding, now, rc.rng)
+	rc.state = d.State
+	return d.Choices
 }
 
 // Slots implements [Slotted]: the regular slots and the optimistic one.

@@ -259,6 +259,7 @@ type sim struct {
 		flows   []*link
 		ended   []*link
 		stats   []bittorrent.PeerStats
+		choices []bittorrent.Choice
 		rates   []float64
 		fixed   []bool
 	}
@@ -1131,16 +1132,22 @@ func (s *sim) rechoke(n *node, round bool) {
 		return
 	}
 	now, seeding := s.clock(s.now), n.complete(s.pieces)
-	var choices []Choice
+	// unchoke says whether choice k unchokes, reason why.
+	var unchoke func(k int) bool
+	var reason func(k int) string
 	if rc, ok := n.choker.(*realChoker); ok {
 		// The bittorrent package's choker: its input is built straight
-		// from the links, without the Neighbour in between.
+		// from the links, without the Neighbour in between, and its
+		// choices are read as they come.
 		stats := grow(s.scratch.stats, len(ls))
 		for k, i := range at {
 			s.peerStats(&stats[k], n, int(i), now)
 		}
 		s.scratch.stats = stats
-		choices = rc.decide(stats, now, seeding)
+		choices := rc.decide(s.scratch.choices, stats, now, seeding)
+		s.scratch.choices = choices
+		unchoke = func(k int) bool { return choices[k].Unchoke() }
+		reason = func(k int) string { return choices[k].Reason.String() }
 	} else {
 		ns := s.scratch.ns[:0]
 		for _, l := range ls {
@@ -1148,30 +1155,32 @@ func (s *sim) rechoke(n *node, round bool) {
 			ns = append(ns, nb)
 		}
 		s.scratch.ns = ns
-		choices = n.choker.Rechoke(now, seeding, round, ns)
+		choices := n.choker.Rechoke(now, seeding, round, ns)
+		unchoke = func(k int) bool { return choices[k].Unchoke }
+		reason = func(k int) string { return choices[k].Reason }
 	}
 	if round && s.cfg.RecordRounds {
 		r := Round{Time: s.dur(s.now), Peer: n.id, Seeding: seeding}
-		for i, c := range choices {
-			if c.Unchoke {
-				r.Unchoked = append(r.Unchoked, ls[i].to.id)
-				r.Reasons = append(r.Reasons, c.Reason)
+		for k := range ls {
+			if unchoke(k) {
+				r.Unchoked = append(r.Unchoked, ls[k].to.id)
+				r.Reasons = append(r.Reasons, reason(k))
 			}
 		}
 		s.res.Rounds = append(s.res.Rounds, r)
 	}
-	for k, c := range choices {
-		l := ls[k]
+	for k, l := range ls {
+		u := unchoke(k)
 		// n.outOpen says without reading the link, unless the list
 		// changed (a neighbour that finished hung up).
-		if i := at[k]; int(i) < len(n.out) && n.out[i] == l && c.Unchoke == n.outOpen[i] {
+		if i := at[k]; int(i) < len(n.out) && n.out[i] == l && u == n.outOpen[i] {
 			continue
 		}
-		if c.Unchoke == l.unchoked {
+		if u == l.unchoked {
 			continue
 		}
-		s.setUnchoked(l, c.Unchoke)
-		if c.Unchoke {
+		s.setUnchoked(l, u)
+		if u {
 			s.start(l)
 		} else {
 			s.stop(l)
