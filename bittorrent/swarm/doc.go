@@ -101,7 +101,7 @@
 // the last leechers can use only part of the capacity of the peers around
 // them. The larger the crowd, the longer the start: with 256 pieces on the
 // broadband links of BenchmarkRun (u = 1 Mbit/s, u_s = d = 10u) the
-// efficiency is about 0.97 for N = 10, 0.95 for N = 100 and 0.92 for
+// efficiency is about 0.98 for N = 10, 0.95 for N = 100 and 0.92 for
 // N = 1000.
 //
 // Where the thousand lose their time, in seconds of the whole swarm's
