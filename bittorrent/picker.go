@@ -387,8 +387,6 @@ func (s pieceSet) add(i int) {
 	}
 }
 
-func (s pieceSet) has(i int) bool { return i >= 0 && i/64 < len(s) && s[i/64]&(1<<(63-i%64)) != 0 }
-
 func (s pieceSet) count() int {
 	c := 0
 	for _, w := range s {
