@@ -58,8 +58,8 @@
 // meets a random sample of the crowd. Handled one after the other instead,
 // the first arrivals would fill their peer sets with the next ones, and the
 // overlay would become a chain ordered by arrival time, six hops deep from
-// the seed at N = 1000; peers that do arrive one by one (Churn) build such
-// a chain.
+// the seed at N = 1000; peers that do arrive one by one
+// (Churn.Interarrival) can build such a chain.
 //
 // A transfer carries one piece: BitTorrent asks for 16 KiB blocks, but
 // keeps enough of them queued to each peer that a piece flows as one
@@ -111,8 +111,8 @@
 // once its neighbours trade with each other; then for a while many peers
 // hold only pieces every neighbour already has or has requested from
 // someone else. The overlay matters most: in a chain of peers ordered by
-// arrival (see above) the start takes twice as long, and the efficiency
-// falls to about 0.81. Three changes that sound helpful are not: letting
+// arrival (see above; the same thousand arriving a millisecond apart) the
+// start takes twice as long, and the efficiency falls to about 0.81. Three changes that sound helpful are not: letting
 // a peer ask a second neighbour for the blocks of a piece already in flight
 // (which real clients' block requests allow) spreads common pieces faster
 // and rare ones slower, and lowers the efficiency; interest only in pieces
