@@ -57,13 +57,13 @@ func (d *CachedDir) Open(name string) (fs.File, error) {
 	if !fs.ValidPath(name) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
-	path := filepath.Join(d.Root, filepath.FromSlash(name))
+	path := func() string { return filepath.Join(d.Root, filepath.FromSlash(name)) }
 	now := d.now()
 	d.mu.Lock()
 	of := d.files[name]
 	if of != nil && now.Sub(of.checked) >= orDefault(d.Revalidate, time.Second) {
 		// Ask the directory again: is the name still this file?
-		st, err := os.Stat(path)
+		st, err := os.Stat(path())
 		if err == nil && os.SameFile(st, of.info) && st.Size() == of.info.Size() && st.ModTime().Equal(of.info.ModTime()) {
 			of.checked = now
 		} else {
@@ -73,7 +73,7 @@ func (d *CachedDir) Open(name string) (fs.File, error) {
 	}
 	if of == nil {
 		d.mu.Unlock()
-		f, err := openFile(path)
+		f, err := openFile(path())
 		if err != nil {
 			if pe, ok := err.(*fs.PathError); ok {
 				pe.Path = name // do not show where the directory is

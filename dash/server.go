@@ -246,15 +246,11 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ListenAndServe listens on s.Addr (127.0.0.1:8080 if empty) and serves.
 func (s *Server) ListenAndServe() error {
-	addr := s.Addr
-	if addr == "" {
-		addr = "127.0.0.1:8080"
-	}
-	l, err := net.Listen("tcp", addr)
+	srv, err := s.server()
 	if err != nil {
-		return fmt.Errorf("dash: %w", err)
+		return err
 	}
-	return s.Serve(l)
+	return srv.ListenAndServe()
 }
 
 // Shutdown stops accepting and waits for requests in progress, until ctx
