@@ -1210,15 +1210,19 @@ func (s *session) cmdCopy(tag string, move, uid bool) error {
 // the client sends DONE (RFC 2177). Changes made in this process arrive at
 // once; others are found by polling.
 func (s *session) cmdIdle(tag string) error {
-	s.w.WriteString("+ idling\r\n")
-	if err := s.flush(); err != nil {
-		return err
-	}
+	// Watch before saying "idling": a client may take the continuation
+	// as its cue to deliver, and that change must not go unseen. What
+	// changed since the last command is reported with the continuation.
 	var watch <-chan struct{}
 	if s.box != nil {
 		ch, stop := s.box.Watch()
 		defer stop()
 		watch = ch
+	}
+	s.w.WriteString("+ idling\r\n")
+	s.update(true)
+	if err := s.flush(); err != nil {
+		return err
 	}
 	// The reader goroutine waits for DONE; it ends when the line comes or
 	// the connection fails (the deadline below guarantees one of them).
