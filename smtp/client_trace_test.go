@@ -201,35 +201,16 @@ func TestServerTraceSharedWriter(t *testing.T) {
 			t.Errorf("Serve returned %v", err)
 		}
 	}
-	lines := func(b *bytes.Buffer) []string { return strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n") }
-	alone := map[string][]string{}
+	alone := map[string]string{}
 	for _, name := range names {
 		var trace bytes.Buffer
 		run(&trace, []string{name})
-		alone[name] = lines(&trace)
+		alone[name] = trace.String()
 	}
 	var shared bytes.Buffer
 	run(&shared, names)
-	got := lines(&shared)
-
-	want := slices.Sorted(slices.Values(append(slices.Clone(alone[names[0]]), alone[names[1]]...)))
-	if !slices.Equal(slices.Sorted(slices.Values(got)), want) {
-		t.Errorf("the shared transcript is not the two sessions' lines:\n%s\nwant the lines of\n%s\n%s",
-			shared.String(), strings.Join(alone[names[0]], "\n"), strings.Join(alone[names[1]], "\n"))
-	}
-	for _, name := range names {
-		mine := func(lines []string) []string {
-			var out []string
-			for _, l := range lines {
-				if strings.Contains(l, name) {
-					out = append(out, l)
-				}
-			}
-			return out
-		}
-		if m, w := mine(got), mine(alone[name]); !slices.Equal(m, w) || len(w) < 10 {
-			t.Errorf("%s's lines in the shared transcript:\n%s\nwant (%d lines)\n%s", name, strings.Join(m, "\n"), len(w), strings.Join(w, "\n"))
-		}
+	if err := sockettest.CheckInterleaved(shared.String(), alone, 10); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -300,3 +300,26 @@ func TestSyncBufferWaitFor(t *testing.T) {
 		t.Errorf("WaitFor with a cancelled context = %v", err)
 	}
 }
+
+func TestCheckInterleaved(t *testing.T) {
+	alone := map[string]string{
+		"alice": "C: HELO alice\nS: 250 hi alice\nC: QUIT alice\n",
+		"bob":   "C: HELO bob\nS: 250 hi bob\nC: QUIT bob\n",
+	}
+	for _, tt := range []struct {
+		name, shared string
+		ok           bool
+	}{
+		{"interleaved", "C: HELO alice\nC: HELO bob\nS: 250 hi bob\nS: 250 hi alice\nC: QUIT alice\nC: QUIT bob\n", true},
+		{"a line lost", "C: HELO alice\nC: HELO bob\nS: 250 hi bob\nC: QUIT alice\nC: QUIT bob\n", false},
+		{"lines torn", "C: HELO aliC: HELO bob\nce\nS: 250 hi bob\nS: 250 hi alice\nC: QUIT alice\nC: QUIT bob\n", false},
+		{"a session's lines out of order", "S: 250 hi alice\nC: HELO alice\nC: HELO bob\nS: 250 hi bob\nC: QUIT alice\nC: QUIT bob\n", false},
+	} {
+		if err := sockettest.CheckInterleaved(tt.shared, alone, 3); (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	if err := sockettest.CheckInterleaved("C: HELO alice\nC: HELO bob\n", map[string]string{"alice": "C: HELO alice\n", "bob": "C: HELO bob\n"}, 2); err == nil {
+		t.Error("sessions shorter than minLines accepted")
+	}
+}
