@@ -131,15 +131,15 @@ func BenchmarkHandlePacket(b *testing.B) {
 	srv := &Server{}
 	h := metainfo.Hash{1}
 	from := ap("127.0.0.2:5000")
-	id := be64(srv.HandlePacket(from, appendConnectRequest(nil, 1))[8:])
+	id := be64(srv.HandlePacket(b.Context(), from, appendConnectRequest(nil, 1))[8:])
 	for i := range 1000 {
-		srv.HandlePacket(ap(fmt.Sprintf("127.0.%d.%d:6881", i/250, i%250+1)), nil)
-		srv.announce(&AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint(i)), Port: uint16(10000 + i), Left: 1}, ap(fmt.Sprintf("127.0.%d.%d:1", i/250, i%250+1)).Addr())
+		srv.HandlePacket(b.Context(), ap(fmt.Sprintf("127.0.%d.%d:6881", i/250, i%250+1)), nil)
+		srv.announce(b.Context(), &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint(i)), Port: uint16(10000 + i), Left: 1}, ap(fmt.Sprintf("127.0.%d.%d:1", i/250, i%250+1)).Addr())
 	}
 	pkt := appendAnnounceRequest(nil, id, 2, &AnnounceRequest{InfoHash: h, PeerID: pid("bench"), Port: 6881, Left: 1, NumWant: 50})
 	b.ReportAllocs()
 	for b.Loop() {
-		r := srv.HandlePacket(from, pkt)
+		r := srv.HandlePacket(b.Context(), from, pkt)
 		if len(r) != 20+50*6 || strings.HasPrefix(string(r), "\x00\x00\x00\x03") {
 			b.Fatalf("reply %d bytes", len(r))
 		}

@@ -41,10 +41,14 @@
 //     appnet's lifecycle on both sides. Its connection IDs are keyed
 //     hashes of the client's address and the minute, so they expire and
 //     cannot be forged, with no state kept per client.
-//   - [Backend] is the tracker's memory; [Registry] keeps it in memory:
-//     the peers of each torrent, forgetting those silent for longer than
-//     PeerTimeout (time is passed in), handing out at most numwant peers
-//     chosen at random, never a peer to itself and never seeds to a seed.
+//   - [Backend] is the tracker's memory. Its calls take the request's
+//     context, which ends when the peer's connection does, when a UDP
+//     reply would come too late, or when the server closes, so a Backend
+//     over a database never holds Close. [Registry] keeps the memory in
+//     memory: the peers of each torrent, forgetting those silent for
+//     longer than PeerTimeout (time is passed in), handing out at most
+//     numwant peers chosen at random, never a peer to itself and never
+//     seeds to a seed.
 //
 // A tracker serves strangers, so every input is bounded: query strings,
 // datagrams, reply bodies, peer counts, swarms.

@@ -80,7 +80,7 @@ func FuzzHandlePacket(f *testing.F) {
 	srv := &Server{Now: func() time.Time { return now }}
 	from := netip.MustParseAddrPort("127.0.0.2:5000")
 	connect := appendConnectRequest(nil, 42)
-	id := be64(srv.HandlePacket(from, connect)[8:])
+	id := be64(srv.HandlePacket(f.Context(), from, connect)[8:])
 	f.Add(connect, false)
 	f.Add(appendAnnounceRequest(nil, id, 7, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: PeerID{1}, Port: 9, Left: 1, Event: Started}), true)
 	f.Add(appendScrapeRequest(nil, id, 8, []metainfo.Hash{{5}, {6}}), true)
@@ -90,7 +90,7 @@ func FuzzHandlePacket(f *testing.F) {
 			p = append([]byte(nil), p...)
 			binary.BigEndian.PutUint64(p, id)
 		}
-		reply := srv.HandlePacket(from, p)
+		reply := srv.HandlePacket(t.Context(), from, p)
 		if reply == nil {
 			return
 		}

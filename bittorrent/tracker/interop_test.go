@@ -156,12 +156,12 @@ type recorder struct {
 	seen chan AnnounceRequest
 }
 
-func (r *recorder) Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
+func (r *recorder) Announce(ctx context.Context, now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
 	select {
 	case r.seen <- *req:
 	default:
 	}
-	return r.Backend.Announce(now, req, addr, numWant)
+	return r.Backend.Announce(ctx, now, req, addr, numWant)
 }
 
 // realClientSetup makes a torrent announcing to our tracker, and a fake
@@ -211,7 +211,7 @@ func (s *realClientSetup) torrent(t *testing.T, trackerURL string) (string, *met
 	f.Close()
 	fakeAddr := s.fakePeer.Addr().(*net.TCPAddr).AddrPort()
 	reg := s.rec.Backend.(*Registry)
-	reg.Announce(time.Now(), &AnnounceRequest{InfoHash: m.InfoHash(), PeerID: pid("fake"), Port: fakeAddr.Port(), Left: 1, Event: Started}, fakeAddr, 0)
+	reg.Announce(t.Context(), time.Now(), &AnnounceRequest{InfoHash: m.InfoHash(), PeerID: pid("fake"), Port: fakeAddr.Port(), Left: 1, Event: Started}, fakeAddr, 0)
 	return path, m
 }
 

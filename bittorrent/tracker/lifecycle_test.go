@@ -266,17 +266,116 @@ func TestReadRetryWait(t *testing.T) {
 }
 
 // stuckBackend holds every announce until release is closed, telling
-// entered when one arrives.
+// entered when one arrives. It ignores its context, as a careless Backend
+// would.
 type stuckBackend struct {
 	Registry
 	entered chan struct{}
 	release chan struct{}
 }
 
-func (b *stuckBackend) Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
+func (b *stuckBackend) Announce(ctx context.Context, now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
 	b.entered <- struct{}{}
 	<-b.release
-	return b.Registry.Announce(now, req, addr, numWant)
+	return b.Registry.Announce(ctx, now, req, addr, numWant)
+}
+
+// blockingBackend is a Backend whose store never answers: every call
+// tells entered and waits for its context to end, then tells ended and
+// returns the context's error, as a well-behaved Backend over a dead
+// database does.
+type blockingBackend struct {
+	entered chan string // "announce" or "scrape"
+	ended   chan error
+}
+
+func (b *blockingBackend) wait(ctx context.Context, what string) error {
+	b.entered <- what
+	<-ctx.Done()
+	b.ended <- ctx.Err()
+	return ctx.Err()
+}
+
+func (b *blockingBackend) Announce(ctx context.Context, _ time.Time, _ *AnnounceRequest, _ netip.AddrPort, _ int) ([]Peer, Stats, error) {
+	return nil, Stats{}, b.wait(ctx, "announce")
+}
+
+func (b *blockingBackend) Scrape(ctx context.Context, _ time.Time, _ metainfo.Hash) (Stats, error) {
+	return Stats{}, b.wait(ctx, "scrape")
+}
+
+// Close, and Shutdown once its context ends, do not wait for ever for a
+// Backend that blocks: they cancel the contexts of the requests under
+// way, over HTTP and UDP alike, and the Backend's calls return.
+func TestStopCancelsBackendCalls(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, tc := range []struct {
+		name    string
+		stop    func(*Server) error
+		wantErr error
+	}{
+		{"Close", (*Server).Close, nil},
+		{"Shutdown", func(s *Server) error { return s.Shutdown(cancelled) }, context.Canceled},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			backend := &blockingBackend{entered: make(chan string, 2), ended: make(chan error, 2)}
+			srv := &Server{Backend: backend, ErrorLog: log.New(io.Discard, "", 0)}
+			l, pc, err := ListenBoth("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			served := make(chan error, 2)
+			go func() { served <- srv.Serve(l) }()
+			go func() { served <- srv.ServePacket(pc) }()
+
+			// An announce over HTTP and a scrape over UDP, both held in
+			// the backend.
+			httpDone := make(chan error, 1)
+			go func() {
+				var c Client
+				_, err := c.Announce(context.Background(), "http://"+l.Addr().String()+"/announce",
+					&AnnounceRequest{InfoHash: metainfo.Hash{13}, PeerID: pid("a"), Port: 1, Left: 1})
+				httpDone <- err
+			}()
+			udpCtx, udpCancel := context.WithCancel(context.Background())
+			defer udpCancel()
+			udpDone := make(chan error, 1)
+			go func() {
+				var c Client
+				_, err := c.Scrape(udpCtx, "udp://"+pc.LocalAddr().String()+"/announce", metainfo.Hash{13})
+				udpDone <- err
+			}()
+			got := map[string]bool{<-backend.entered: true, <-backend.entered: true}
+			if !got["announce"] || !got["scrape"] {
+				t.Fatalf("backend calls under way: %v, want an announce and a scrape", got)
+			}
+
+			if err := tc.stop(srv); !errors.Is(err, tc.wantErr) {
+				t.Errorf("%s returned %v, want %v", tc.name, err, tc.wantErr)
+			}
+			// It returned, so both calls have ended: each saw its context end.
+			for range 2 {
+				if err := <-backend.ended; !errors.Is(err, context.Canceled) {
+					t.Errorf("a backend call ended with %v, want context.Canceled", err)
+				}
+			}
+			for range 2 {
+				if err := <-served; !errors.Is(err, ErrServerClosed) {
+					t.Errorf("Serve or ServePacket returned %v", err)
+				}
+			}
+			// Neither request got a reply: the HTTP connection was closed,
+			// and the UDP client waits until its own context ends.
+			if err := <-httpDone; err == nil {
+				t.Error("the HTTP announce held in the backend got a reply")
+			}
+			udpCancel()
+			if err := <-udpDone; !errors.Is(err, context.Canceled) {
+				t.Errorf("the UDP scrape held in the backend: %v, want no reply (context.Canceled)", err)
+			}
+		})
+	}
 }
 
 // When Shutdown's context ends with a request still in flight, Shutdown
@@ -512,5 +611,81 @@ func TestServeEndsItsConnections(t *testing.T) {
 	}
 	if b, err := br.ReadByte(); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
 		t.Errorf("idle connection after Serve returned: read %q, %v; want it closed", b, err)
+	}
+}
+
+// brokenListener hands out connections until broken is closed; its next
+// Accept then fails for good, and Close tells closed.
+type brokenListener struct {
+	net.Listener
+	broken chan struct{}
+	closed chan struct{}
+	once   sync.Once
+}
+
+func (l *brokenListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.broken:
+		return nil, errors.New("listener broken")
+	default:
+	}
+	return l.Listener.Accept()
+}
+
+func (l *brokenListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return l.Listener.Close()
+}
+
+// A Shutdown of the tracker while Serve drains a failed listener's
+// connections lets their requests finish, as it does for every other
+// connection: the drain is not cut short when the tracker's UDP side is
+// done. (When Serve drained under the lifecycle's context, the cut raced
+// with the release below, so this test caught it only now and then; what
+// it checks holds either way.)
+func TestShutdownWhileServeDrains(t *testing.T) {
+	backend := &stuckBackend{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(backend.release) })
+	defer release()
+	srv := &Server{Backend: backend, ErrorLog: log.New(io.Discard, "", 0)}
+	defer srv.Close()
+	tl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &brokenListener{Listener: tl, broken: make(chan struct{}), closed: make(chan struct{})}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(l) }()
+
+	replied := make(chan error, 1)
+	go func() {
+		var c Client
+		_, err := c.Announce(context.Background(), "http://"+tl.Addr().String()+"/announce",
+			&AnnounceRequest{InfoHash: metainfo.Hash{14}, PeerID: pid("a"), Port: 1, Left: 1})
+		replied <- err
+	}()
+	<-backend.entered
+
+	// Break the listener (the wake-up connection takes the accept loop to
+	// its failing Accept). Once the web server closed it, it has returned
+	// the listener's error, and Serve goes on to drain the connection.
+	close(l.broken)
+	if wake, err := net.Dial("tcp", tl.Addr().String()); err == nil {
+		wake.Close()
+	}
+	<-l.closed
+
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(context.Background()) }()
+	<-srv.life.Context().Done() // the UDP side is done: the point where the drain used to be cut
+	release()
+	if err := <-replied; err != nil {
+		t.Errorf("request under way when the listener failed, then Shutdown: %v", err)
+	}
+	if err := <-shut; err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if err := <-served; err == nil || errors.Is(err, ErrServerClosed) {
+		t.Errorf("Serve on a broken listener returned %v, want its error", err)
 	}
 }

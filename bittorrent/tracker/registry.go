@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"cmp"
+	"context"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -13,15 +14,21 @@ import (
 // A Backend is the tracker's memory, which the Server consults for every
 // announce and scrape. [Registry] is the in-memory one; a Backend could as
 // well keep its swarms in a database.
+//
+// Each call gets the request's context: the Server cancels it when the
+// request's connection ends, when a UDP request has waited too long for
+// its reply, and when the server closes. A Backend that can block (on a
+// database, a remote store) must give up then and return ctx's error, or
+// Close and Shutdown wait for it.
 type Backend interface {
 	// Announce records what a peer, reachable at addr, has told the
 	// tracker and returns up to numWant other peers of the torrent with
 	// the torrent's counts: never the peer itself, and peers of addr's
 	// address family first (a UDP reply can carry no others). An error
 	// becomes the reply's failure reason.
-	Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error)
+	Announce(ctx context.Context, now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error)
 	// Scrape returns a torrent's counts (zero for an unknown torrent).
-	Scrape(now time.Time, h metainfo.Hash) (Stats, error)
+	Scrape(ctx context.Context, now time.Time, h metainfo.Hash) (Stats, error)
 }
 
 // Defaults for a Registry.
@@ -36,6 +43,8 @@ const (
 // (it crashed, or its "stopped" was lost): churn is the normal case in a
 // P2P system. Time is passed in, so expiry is tested in virtual time.
 // The zero value is ready to use, and a Registry is safe for concurrent use.
+// Its calls never wait for more than its lock, so they ignore their
+// context.
 type Registry struct {
 	PeerTimeout time.Duration // default DefaultPeerTimeout
 	MaxSwarms   int           // torrents tracked at once; default DefaultMaxSwarms
@@ -79,7 +88,7 @@ func (r *Registry) timeout() time.Duration {
 }
 
 // Announce implements Backend.
-func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
+func (r *Registry) Announce(_ context.Context, now time.Time, req *AnnounceRequest, addr netip.AddrPort, numWant int) ([]Peer, Stats, error) {
 	if r.Allow != nil && !r.Allow(req.InfoHash) {
 		return nil, Stats{}, &Error{"torrent not registered with this tracker"}
 	}
@@ -142,7 +151,7 @@ func (r *Registry) Announce(now time.Time, req *AnnounceRequest, addr netip.Addr
 }
 
 // Scrape implements Backend.
-func (r *Registry) Scrape(now time.Time, h metainfo.Hash) (Stats, error) {
+func (r *Registry) Scrape(_ context.Context, now time.Time, h metainfo.Hash) (Stats, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s := r.swarms[h]

@@ -31,7 +31,7 @@ func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 func announceAt(t *testing.T, r *Registry, at time.Duration, h metainfo.Hash, name, addr string, left int64, ev Event, want int) ([]string, Stats) {
 	t.Helper()
 	req := &AnnounceRequest{InfoHash: h, PeerID: pid(name), Left: left, Event: ev, Port: ap(addr).Port()}
-	peers, st, err := r.Announce(t0.Add(at), req, ap(addr), want)
+	peers, st, err := r.Announce(t.Context(), t0.Add(at), req, ap(addr), want)
 	if err != nil {
 		t.Fatalf("announce of %s: %v", name, err)
 	}
@@ -73,16 +73,16 @@ func TestRegistrySwarm(t *testing.T) {
 	if peers, _ := announceAt(t, r, 6*time.Minute, torrentA, "bob", "127.0.0.3:6881", 10, Stopped, 50); len(peers) != 0 {
 		t.Errorf("stopped got peers %v", peers)
 	}
-	if st, _ := r.Scrape(t0.Add(6*time.Minute), torrentA); st != (Stats{Complete: 2, Downloaded: 1}) {
+	if st, _ := r.Scrape(t.Context(), t0.Add(6*time.Minute), torrentA); st != (Stats{Complete: 2, Downloaded: 1}) {
 		t.Errorf("after stop: %+v", st)
 	}
 	// The seed last announced at 3 min; at 13 min 30 s it has been silent
 	// for more than 10 minutes and is forgotten, Alice (5 min) is not.
-	if st, _ := r.Scrape(t0.Add(13*time.Minute+30*time.Second), torrentA); st != (Stats{Complete: 1, Downloaded: 1}) {
+	if st, _ := r.Scrape(t.Context(), t0.Add(13*time.Minute+30*time.Second), torrentA); st != (Stats{Complete: 1, Downloaded: 1}) {
 		t.Errorf("after expiry: %+v", st)
 	}
 	r.Expire(t0.Add(time.Hour))
-	if st, _ := r.Scrape(t0.Add(time.Hour), torrentA); st != (Stats{}) {
+	if st, _ := r.Scrape(t.Context(), t0.Add(time.Hour), torrentA); st != (Stats{}) {
 		t.Errorf("after everyone expired: %+v", st)
 	}
 	if len(r.swarms) != 0 {
@@ -125,14 +125,14 @@ func TestRegistryLimits(t *testing.T) {
 	r := &Registry{MaxSwarms: 1, MaxPeers: 2}
 	announceAt(t, r, 0, torrentA, "a", "127.0.0.2:1", 1, Started, 0)
 	announceAt(t, r, 0, torrentA, "b", "127.0.0.3:1", 1, Started, 0)
-	if _, _, err := r.Announce(t0, &AnnounceRequest{InfoHash: torrentA, PeerID: pid("c")}, ap("127.0.0.4:1"), 0); err == nil {
+	if _, _, err := r.Announce(t.Context(), t0, &AnnounceRequest{InfoHash: torrentA, PeerID: pid("c")}, ap("127.0.0.4:1"), 0); err == nil {
 		t.Errorf("third peer accepted with MaxPeers 2")
 	}
-	if _, _, err := r.Announce(t0, &AnnounceRequest{InfoHash: torrentB, PeerID: pid("c")}, ap("127.0.0.4:1"), 0); err == nil {
+	if _, _, err := r.Announce(t.Context(), t0, &AnnounceRequest{InfoHash: torrentB, PeerID: pid("c")}, ap("127.0.0.4:1"), 0); err == nil {
 		t.Errorf("second torrent accepted with MaxSwarms 1")
 	}
 	w := &Registry{Allow: func(h metainfo.Hash) bool { return h == torrentA }}
-	_, _, err := w.Announce(t0, &AnnounceRequest{InfoHash: torrentB, PeerID: pid("c")}, ap("127.0.0.4:1"), 0)
+	_, _, err := w.Announce(t.Context(), t0, &AnnounceRequest{InfoHash: torrentB, PeerID: pid("c")}, ap("127.0.0.4:1"), 0)
 	if e, ok := err.(*Error); !ok || e.Reason == "" {
 		t.Errorf("unlisted torrent: %v", err)
 	}
@@ -177,7 +177,7 @@ func TestServerConcurrentAnnounces(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			from := netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 1, byte(g)}), 5000)
-			id := binary.BigEndian.Uint64(srv.HandlePacket(from, appendConnectRequest(nil, 1))[8:])
+			id := binary.BigEndian.Uint64(srv.HandlePacket(t.Context(), from, appendConnectRequest(nil, 1))[8:])
 			for i := range 50 {
 				left := int64(1)
 				if i%2 == 0 {
@@ -185,12 +185,12 @@ func TestServerConcurrentAnnounces(t *testing.T) {
 				}
 				req := &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint(g, "-", i)), Port: uint16(1000 + i), Left: left, Event: Started}
 				if g%2 == 0 {
-					r := srv.HandlePacket(from, appendAnnounceRequest(nil, id, uint32(i), req))
+					r := srv.HandlePacket(t.Context(), from, appendAnnounceRequest(nil, id, uint32(i), req))
 					if _, err := ParseUDPAnnounceReply(r, false); err != nil {
 						t.Error(err)
 						return
 					}
-				} else if _, err := srv.announce(req, from.Addr()); err != nil {
+				} else if _, err := srv.announce(t.Context(), req, from.Addr()); err != nil {
 					t.Error(err)
 					return
 				}
@@ -198,7 +198,7 @@ func TestServerConcurrentAnnounces(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	st, _ := srv.backend.Scrape(time.Now(), h)
+	st, _ := srv.backend.Scrape(t.Context(), time.Now(), h)
 	if st != (Stats{Complete: 200, Incomplete: 200}) {
 		t.Errorf("stats %+v, want 200 seeds and 200 leechers", st)
 	}

@@ -41,6 +41,11 @@ const (
 // maxQuery bounds an HTTP announce's query string.
 const maxQuery = 8 << 10
 
+// udpReplyTimeout bounds the answer to one UDP request: the Backend's
+// work (its context's deadline), then the write of the reply. A client
+// asks again after 15 s (BEP 15), so a later reply would be of no use.
+const udpReplyTimeout = 5 * time.Second
+
 // A Server is a BitTorrent tracker over HTTP (BEP 3, an http.Handler for
 // /announce and /scrape) and over UDP (BEP 15, on a net.PacketConn). The
 // zero value is a working tracker that remembers its swarms in a Registry
@@ -149,7 +154,7 @@ func (s *Server) tracef(format string, args ...any) {
 
 // announce applies the server's policy around the Backend: which address
 // the peer has, how many peers it gets, and the intervals.
-func (s *Server) announce(req *AnnounceRequest, from netip.Addr) (*AnnounceResponse, error) {
+func (s *Server) announce(ctx context.Context, req *AnnounceRequest, from netip.Addr) (*AnnounceResponse, error) {
 	s.init()
 	addr := netip.AddrPortFrom(from.Unmap(), req.Port)
 	if s.TrustIP && req.IP.IsValid() {
@@ -170,7 +175,7 @@ func (s *Server) announce(req *AnnounceRequest, from netip.Addr) (*AnnounceRespo
 	if req.Event == Stopped {
 		numWant = 0
 	}
-	peers, stats, err := s.backend.Announce(s.now(), req, addr, numWant)
+	peers, stats, err := s.backend.Announce(ctx, s.now(), req, addr, numWant)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +198,9 @@ func (s *Server) announce(req *AnnounceRequest, from netip.Addr) (*AnnounceRespo
 // ServeHTTP answers HTTP announces and scrapes: a path whose last element
 // begins with "announce" or "scrape" (as BEP 48 expects), anything else is
 // 404. Failures are sent as a bencoded "failure reason" with status 200,
-// which is what clients read.
+// which is what clients read. The Backend works under the request's
+// context, which the HTTP server cancels when the connection ends or the
+// server closes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		http.Error(w, "tracker: GET only", http.StatusMethodNotAllowed)
@@ -238,7 +245,7 @@ func (s *Server) serveHTTPAnnounce(r *http.Request, from netip.Addr) []byte {
 	if !from.IsValid() {
 		return s.failHTTP("cannot tell the peer's address")
 	}
-	resp, err := s.announce(req, from)
+	resp, err := s.announce(r.Context(), req, from)
 	if err != nil {
 		return s.failHTTP(failureText(err))
 	}
@@ -270,7 +277,7 @@ func (s *Server) serveHTTPScrape(r *http.Request) []byte {
 	now := s.now()
 	b := []byte("d5:filesd")
 	for _, h := range hashes {
-		st, err := s.backend.Scrape(now, h)
+		st, err := s.backend.Scrape(r.Context(), now, h)
 		if err != nil {
 			return s.failHTTP(failureText(err))
 		}
@@ -315,9 +322,12 @@ func (s *Server) validConnectionID(id uint64, from netip.AddrPort, now time.Time
 }
 
 // HandlePacket answers one UDP tracker datagram from a peer at from,
-// returning the reply to send (nil: send nothing). ServePacket calls it for
-// every datagram; it is exported for tests and custom transports.
-func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
+// returning the reply to send (nil: send nothing). The Backend works under
+// ctx; if it gives up, the reply is an error. ServePacket calls it for
+// every datagram, with a context that ends when the server closes or
+// after a few seconds (long before the client asks again); it is exported
+// for tests and custom transports.
+func (s *Server) HandlePacket(ctx context.Context, from netip.AddrPort, p []byte) []byte {
 	s.init()
 	from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
 	if len(p) < headerLen {
@@ -360,7 +370,7 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 		if s.Trace != nil {
 			s.tracef("C: announce info_hash=%s port=%d left=%d event=%s (from %v)", shortHash(req.InfoHash), req.Port, req.Left, eventName(req.Event), from.Addr())
 		}
-		resp, err := s.announce(req, from.Addr())
+		resp, err := s.announce(ctx, req, from.Addr())
 		if err != nil {
 			return fail(failureText(err))
 		}
@@ -390,7 +400,7 @@ func (s *Server) HandlePacket(from netip.AddrPort, p []byte) []byte {
 		}
 		stats := make([]Stats, 0, len(body)/20)
 		for ; len(body) > 0; body = body[20:] {
-			st, err := s.backend.Scrape(now, metainfo.Hash(body[:20]))
+			st, err := s.backend.Scrape(ctx, now, metainfo.Hash(body[:20]))
 			if err != nil {
 				return fail(failureText(err))
 			}
@@ -411,8 +421,11 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 	return s.life.ServePacket(pc, s.servePackets)
 }
 
-// servePackets is the UDP loop: a request in, a reply out.
+// servePackets is the UDP loop: a request in, a reply out. Each request
+// gets udpReplyTimeout, and ends early if the server closes, so a Backend
+// that blocks holds neither the loop nor Close for long.
 func (s *Server) servePackets(pc net.PacketConn) error {
+	life := s.life.Context()
 	buf := make([]byte, maxUDPPacket)
 	var wait time.Duration
 	for {
@@ -435,8 +448,11 @@ func (s *Server) servePackets(pc net.PacketConn) error {
 		if !ok {
 			continue
 		}
-		if reply := s.HandlePacket(ua.AddrPort(), buf[:n]); reply != nil {
-			pc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		ctx, cancel := context.WithTimeout(life, udpReplyTimeout)
+		reply := s.HandlePacket(ctx, ua.AddrPort(), buf[:n])
+		cancel()
+		if reply != nil {
+			pc.SetWriteDeadline(time.Now().Add(udpReplyTimeout))
 			if _, err := pc.WriteTo(reply, addr); err != nil && s.life.Closing() {
 				return ErrServerClosed
 			}
@@ -490,8 +506,13 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 	// The listener failed, but connections it accepted may still be in
 	// use: let their requests finish and close them, so that none outlives
-	// Serve. Close of the server cuts this short.
-	ws.Shutdown(s.life.Context())
+	// Serve. Not under the tracker's lifecycle context: a Shutdown of the
+	// tracker cancels that one as soon as its UDP side is done, which
+	// would cut these requests short however long Shutdown's own context
+	// allows. ws stays in webs while this runs, so the tracker's Shutdown
+	// and Close stop it as they stop the others: Close at once, Shutdown
+	// when its context ends.
+	ws.Shutdown(context.Background())
 	return err
 }
 

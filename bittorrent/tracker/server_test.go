@@ -381,7 +381,7 @@ func TestHandlePacket(t *testing.T) {
 	srv := &Server{Now: clock.Now}
 	from := ap("127.0.0.2:5000")
 	connect := appendConnectRequest(nil, 0x1234)
-	reply := srv.HandlePacket(from, connect)
+	reply := srv.HandlePacket(t.Context(), from, connect)
 	if len(reply) != 16 || action(be32(reply)) != actionConnect || be32(reply[4:]) != 0x1234 {
 		t.Fatalf("connect reply %x", reply)
 	}
@@ -389,7 +389,7 @@ func TestHandlePacket(t *testing.T) {
 	good := appendAnnounceRequest(nil, id, 7, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: pid("a"), Port: 9, Left: 1})
 
 	errorOf := func(p []byte) string {
-		r := srv.HandlePacket(from, p)
+		r := srv.HandlePacket(t.Context(), from, p)
 		if r == nil {
 			return "<nil>"
 		}
@@ -421,24 +421,24 @@ func TestHandlePacket(t *testing.T) {
 			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	r := srv.HandlePacket(from, good)
+	r := srv.HandlePacket(t.Context(), from, good)
 	resp, err := ParseUDPAnnounceReply(r, false)
 	if err != nil || be32(r[4:]) != 7 || resp.Incomplete != 1 || resp.Interval != DefaultInterval {
 		t.Errorf("announce: %+v %v", resp, err)
 	}
 	// BEP 41 options after the 98 bytes are ignored.
-	if r := srv.HandlePacket(from, append(good, 2, 9, '/', 'a', 'n', 'n', 'o', 'u', 'n', 'c', 'e', 1, 0)); action(be32(r)) != actionAnnounce {
+	if r := srv.HandlePacket(t.Context(), from, append(good, 2, 9, '/', 'a', 'n', 'n', 'o', 'u', 'n', 'c', 'e', 1, 0)); action(be32(r)) != actionAnnounce {
 		t.Errorf("announce with BEP 41 options: %x", r)
 	}
 	// An IPv6 sender gets 18-byte entries, and only IPv6 peers.
-	srv.HandlePacket(from, good)
+	srv.HandlePacket(t.Context(), from, good)
 	from6 := ap("[::1]:5000")
-	id6 := be64(srv.HandlePacket(from6, connect)[8:])
-	r = srv.HandlePacket(from6, appendAnnounceRequest(nil, id6, 8, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: pid("b"), Port: 9, Left: 1}))
+	id6 := be64(srv.HandlePacket(t.Context(), from6, connect)[8:])
+	r = srv.HandlePacket(t.Context(), from6, appendAnnounceRequest(nil, id6, 8, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: pid("b"), Port: 9, Left: 1}))
 	if resp, err := ParseUDPAnnounceReply(r, true); err != nil || len(resp.Peers) != 0 || resp.Incomplete != 2 {
 		t.Errorf("IPv6 announce: %+v %v", resp, err)
 	}
-	r = srv.HandlePacket(from, appendAnnounceRequest(nil, id, 9, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: pid("c"), Port: 10, Left: 1}))
+	r = srv.HandlePacket(t.Context(), from, appendAnnounceRequest(nil, id, 9, &AnnounceRequest{InfoHash: metainfo.Hash{5}, PeerID: pid("c"), Port: 10, Left: 1}))
 	if resp, err := ParseUDPAnnounceReply(r, false); err != nil || len(resp.Peers) != 1 {
 		t.Errorf("IPv4 asker must not get the IPv6 peer: %+v %v", resp, err)
 	}
@@ -451,16 +451,16 @@ func TestUDPReplyFitsADatagram(t *testing.T) {
 	srv := &Server{Backend: reg, Now: func() time.Time { return t0 }}
 	h := metainfo.Hash{8}
 	for i := range 300 {
-		reg.Announce(t0, &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint("v4-", i)), Left: 1}, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}), 6881), 0)
-		reg.Announce(t0, &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint("v6-", i)), Left: 1}, netip.AddrPortFrom(netip.AddrFrom16([16]byte{15: 1, 14: byte(i), 13: byte(i >> 8), 0: 0xfd}), 6881), 0)
+		reg.Announce(t.Context(), t0, &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint("v4-", i)), Left: 1}, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 1, byte(i >> 8), byte(i)}), 6881), 0)
+		reg.Announce(t.Context(), t0, &AnnounceRequest{InfoHash: h, PeerID: pid(fmt.Sprint("v6-", i)), Left: 1}, netip.AddrPortFrom(netip.AddrFrom16([16]byte{15: 1, 14: byte(i), 13: byte(i >> 8), 0: 0xfd}), 6881), 0)
 	}
 	for _, tt := range []struct {
 		from string
 		want int
 	}{{"127.0.0.2:5000", 200}, {"[::1]:5000", (maxUDPReply - 20) / 18}} {
 		from := ap(tt.from)
-		id := be64(srv.HandlePacket(from, appendConnectRequest(nil, 1))[8:])
-		r := srv.HandlePacket(from, appendAnnounceRequest(nil, id, 2, &AnnounceRequest{InfoHash: h, PeerID: pid("asker"), Port: 1, Left: 1, NumWant: 500}))
+		id := be64(srv.HandlePacket(t.Context(), from, appendConnectRequest(nil, 1))[8:])
+		r := srv.HandlePacket(t.Context(), from, appendAnnounceRequest(nil, id, 2, &AnnounceRequest{InfoHash: h, PeerID: pid("asker"), Port: 1, Left: 1, NumWant: 500}))
 		resp, err := ParseUDPAnnounceReply(r, from.Addr().Is6())
 		if err != nil || len(resp.Peers) != tt.want || len(r) > maxUDPReply {
 			t.Errorf("from %s: %d peers in %d bytes (%v), want %d", tt.from, len(resp.Peers), len(r), err, tt.want)
