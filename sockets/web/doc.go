@@ -122,6 +122,13 @@
 // a body that fits the buffer); otherwise the file goes through the
 // buffer in chunks.
 //
+// On Linux the connection's own reads and sends are made without telling
+// Go's scheduler that a system call is under way (RawSyscall through the
+// socket's RawConn): on a non-blocking socket they cannot block, and the
+// scheduler's precautions for calls that might cost thread hand-offs on a
+// busy server. The file's side of sendfile stays an ordinary system call,
+// since reading the disk may wait. socket_linux.go says more.
+//
 // # Stopping
 //
 // The lifecycle is appnet's (see sockets.Lifecycle): Shutdown closes the

@@ -5,24 +5,24 @@ import (
 )
 
 // A sendfileCall is one sendfile(2) in progress: what the conn's
-// sendfileStep and sendMoreStep, which the socket's RawConn.Write calls,
-// work on. It lives in the conn, and the callbacks are made once per
-// connection, so that a response costs no closure.
+// sendfileStep, which the socket's RawConn.Write calls, works on. It lives
+// in the conn, and the callbacks are made once per connection, so that a
+// response costs no closure.
 type sendfileCall struct {
 	raw     syscall.RawConn       // the socket
+	sock    *rawSocket            // the same socket, for sending the header
 	step    func(fd uintptr) bool // c.sendfileStep
-	more    func(fd uintptr) bool // c.sendMoreStep
 	withSrc func(fd uintptr) bool // c.sendfileFrom
 	src     int                   // the file's descriptor
 	off     int64                 // where to read it, or -1: at its own position
 	remain  int64                 // bytes left to send, or -1: up to the end of the file
 	written int64
-	sent    int // of the write buffer, by sendMoreStep
 	err     error
 }
 
-// initSendfile readies c for sendFile.
-func (c *conn) initSendfile() {
+// initSocket readies c for reading and sending with RawSyscall (see
+// socket_linux.go) and for sendFile, when c is on a TCP socket.
+func (c *conn) initSocket() {
 	if c.tcp == nil {
 		return
 	}
@@ -31,9 +31,11 @@ func (c *conn) initSendfile() {
 		return
 	}
 	c.sf.raw = raw
+	c.sf.sock = newRawSocket(raw)
 	c.sf.step = c.sendfileStep
-	c.sf.more = c.sendMoreStep
 	c.sf.withSrc = c.sendfileFrom
+	c.sock = c.sf.sock
+	c.out.w = c.sf.sock
 }
 
 // sendFile sends the file range fr after what the write buffer holds.
@@ -123,30 +125,7 @@ func (c *conn) flushMore() error {
 	if o.err != nil || len(o.buf) == 0 {
 		return o.err
 	}
-	c.sf.err, c.sf.sent = nil, 0
-	err := c.sf.raw.Write(c.sf.more)
-	if err == nil {
-		err = c.sf.err
-	}
+	_, o.err = c.sf.sock.send(o.buf, syscall.MSG_MORE)
 	o.buf = o.buf[:0]
-	o.err = err
-	return err
-}
-
-func (c *conn) sendMoreStep(fd uintptr) bool {
-	o := &c.out
-	for c.sf.sent < len(o.buf) {
-		n, err := syscall.SendmsgN(int(fd), o.buf[c.sf.sent:], nil, nil, syscall.MSG_MORE|syscall.MSG_NOSIGNAL)
-		switch err {
-		case nil:
-			c.sf.sent += n
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			c.sf.err = err
-			return true
-		}
-	}
-	return true
+	return o.err
 }

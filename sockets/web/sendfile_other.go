@@ -5,7 +5,8 @@ package web
 // sendfileCall is Linux's; elsewhere the net package's sendfile is used.
 type sendfileCall struct{}
 
-func (c *conn) initSendfile() {}
+// initSocket leaves c reading and writing through net.Conn.
+func (c *conn) initSocket() {}
 
 // sendFile sends the file range fr after what the write buffer holds,
 // with the net package's TCPConn.ReadFrom, which uses the system's

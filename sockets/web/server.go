@@ -230,6 +230,7 @@ type conn struct {
 	copyBuf []byte           // for io.Copy into a response; made when first needed
 	lr      io.LimitedReader // the file copyFile sends
 	sf      sendfileCall
+	sock    io.Reader // what requests are read from: nc, or on Linux its rawSocket
 }
 
 // copyFile sends limit bytes of r (all that is left if limit < 0) with
@@ -259,8 +260,9 @@ func (c *conn) copyFile(r io.Reader, limit int64) (int64, error) {
 func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc, remoteAddr: nc.RemoteAddr().String()}
 	c.tcp, _ = nc.(*net.TCPConn)
-	c.initSendfile()
-	c.out = outBuffer{nc: nc, buf: make([]byte, 0, writeBufferSize)}
+	c.sock = nc
+	c.out = outBuffer{nc: nc, w: nc, buf: make([]byte, 0, writeBufferSize)}
+	c.initSocket()
 	c.pending = make([]byte, 0, writeBufferSize)
 	c.br = bufio.NewReaderSize(flushingReader{c}, readBufferSize)
 	ctx := context.WithValue(context.Background(), http.LocalAddrContextKey, nc.LocalAddr())
@@ -455,14 +457,15 @@ func (r flushingReader) Read(p []byte) (int, error) {
 	if err := r.c.out.flush(); err != nil {
 		return 0, err
 	}
-	return r.c.nc.Read(p)
+	return r.c.sock.Read(p)
 }
 
 // outBuffer is a connection's write buffer, append-style: responses are
 // appended to buf and leave when it is flushed. A write larger than the
 // buffer leaves at once, with what was buffered, in one writev.
 type outBuffer struct {
-	nc  net.Conn
+	nc  net.Conn  // the connection, for writev
+	w   io.Writer // nc, or on Linux its rawSocket
 	buf []byte
 	err error // the first write error; nothing is written after it
 	iov [2][]byte
@@ -475,7 +478,7 @@ func (o *outBuffer) flush() error {
 	if len(o.buf) == 0 {
 		return nil
 	}
-	_, o.err = o.nc.Write(o.buf)
+	_, o.err = o.w.Write(o.buf)
 	o.buf = o.buf[:0]
 	if cap(o.buf) > 16*writeBufferSize {
 		o.buf = make([]byte, 0, writeBufferSize) // a huge header passed: let it go

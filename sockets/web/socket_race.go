@@ -1,0 +1,34 @@
+//go:build linux && race
+
+package web
+
+import "syscall"
+
+// Under the race detector, the socket's reads and sends go through package
+// syscall, whose Read, Write and Sendfile tell the detector that what one
+// goroutine sends through a socket another may receive: RawSyscall says
+// nothing to it, and tests that pass a value to the client through the
+// connection would be reported as races. The calls made, and the code
+// around them, are otherwise the same as socket_raw.go's.
+
+func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
+	n, err := syscall.Read(int(fd), p)
+	return n, errnoOf(err)
+}
+
+func sysSend(fd uintptr, p []byte, flags int) (int, syscall.Errno) {
+	if flags&^syscall.MSG_NOSIGNAL == 0 {
+		n, err := syscall.Write(int(fd), p) // Go ignores SIGPIPE on sockets
+		return n, errnoOf(err)
+	}
+	// MSG_MORE: the sendfile that follows tells the detector.
+	n, err := syscall.SendmsgN(int(fd), p, nil, nil, flags)
+	return n, errnoOf(err)
+}
+
+func errnoOf(err error) syscall.Errno {
+	if err == nil {
+		return 0
+	}
+	return err.(syscall.Errno)
+}
