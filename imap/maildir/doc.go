@@ -16,6 +16,7 @@
 //	  appnet-uidlist          UIDVALIDITY, UIDNEXT and each message's UID
 //	  dovecot-keywords        keyword names for the letters a..z
 //	  subscriptions           subscribed folders, one a line
+//	  appnet-uidvalidity      the last UIDVALIDITY of each mailbox name
 //
 // A message is one file. It is written in tmp/, flushed to disk (fsync),
 // and only then renamed into new/ (a delivery from SMTP, [Mailbox.Deliver])
@@ -41,6 +42,15 @@
 // log started at (N); each further line gives a message (by the unique part
 // of its file name) its UID, or, with a leading "-", records that the
 // message is gone. UIDNEXT is one more than the highest UID ever written.
+//
+// A new numbering's UIDVALIDITY is the clock's seconds, unless a mailbox
+// of that name already had that value or a greater one: then it is one
+// more than the last. The last value of each name lives in
+// appnet-uidvalidity at the root (a renamed folder takes its record along
+// to its new name), so a folder deleted and created again, even within the
+// same second or after a restart, never gets its old UIDVALIDITY back, and
+// clients never take its new messages for the old ones under the same UIDs
+// (RFC 3501 §2.3.1.1).
 //
 // A line "R<uid>" records who has seen what: IMAP calls a message \Recent
 // in exactly one session, the first to open the mailbox read-write after

@@ -257,17 +257,16 @@ func (m *Mailbox) readLog() error {
 	return nil
 }
 
-// startLog begins a new numbering: a fresh UIDVALIDITY, UIDs from 1.
+// startLog begins a new numbering: a fresh UIDVALIDITY (greater than the
+// mailbox's last one and than any the store gave a mailbox of its name),
+// UIDs from 1.
 func (m *Mailbox) startLog() error {
 	path := filepath.Join(m.dir, "appnet-uidlist")
-	old := m.validity
-	m.validity = uint32(m.store.now().Unix())
-	if m.validity <= old {
-		m.validity = old + 1 // a renumbering must change UIDVALIDITY
+	v, err := m.store.nextValidity(m.name, m.validity)
+	if err != nil {
+		return err
 	}
-	if m.validity == 0 {
-		m.validity = 1
-	}
+	m.validity = v
 	m.next = 1
 	m.firstRecent = 0
 	m.uids = make(map[string]uint32)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -422,5 +423,150 @@ func TestClaimRecent(t *testing.T) {
 	}
 	if msgs, err := c.Sync(); err != nil || len(msgs) != 4 {
 		t.Fatalf("after reopening: %d messages, %v; want 4", len(msgs), err)
+	}
+}
+
+// validityOf creates the folder name in s and returns the UIDVALIDITY its
+// first Status gives it.
+func validityOf(t *testing.T, s *Store, name string) uint32 {
+	t.Helper()
+	if err := s.Create(name); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Mailbox(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, _, err := m.Status()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A folder deleted and created again gets a greater UIDVALIDITY each
+// time, though the clock stands still (RFC 3501 §2.3.1.1): the old UIDs
+// must not be valid in the new folder.
+func TestUIDValidityOfRecreatedFolder(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Now = func() time.Time { return t0 }
+	var got []uint32
+	for i := range 3 {
+		if i > 0 {
+			if err := s.Delete("Work"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got = append(got, validityOf(t, s, "Work"))
+	}
+	want := []uint32{uint32(t0.Unix()), uint32(t0.Unix()) + 1, uint32(t0.Unix()) + 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UIDVALIDITY of Work, created three times in one second (-want +got):\n%s", diff)
+	}
+	// The clock moving on takes over again.
+	s.Now = func() time.Time { return t0.Add(time.Hour) }
+	if err := s.Delete("Work"); err != nil {
+		t.Fatal(err)
+	}
+	if v := validityOf(t, s, "Work"); v != uint32(t0.Add(time.Hour).Unix()) {
+		t.Errorf("UIDVALIDITY an hour later: %d, want the clock's %d", v, t0.Add(time.Hour).Unix())
+	}
+}
+
+// The last UIDVALIDITY given out outlives the process: a Store opened
+// afresh on the same directory (a restart), with a clock that reads the
+// same second or an earlier one, still gives a re-created folder a
+// greater UIDVALIDITY.
+func TestUIDValidityAcrossReopen(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	root := t.TempDir()
+	last := uint32(0)
+	for i, clock := range []time.Time{t0, t0, t0.Add(-time.Minute)} {
+		s, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Now = func() time.Time { return clock }
+		if i > 0 {
+			if err := s.Delete("Work"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		v := validityOf(t, s, "Work")
+		if v <= last {
+			t.Errorf("store opened %d times, clock %v: UIDVALIDITY %d, want more than the last, %d", i+1, clock, v, last)
+		}
+		last = v
+	}
+}
+
+// A folder renamed onto a name keeps its UIDVALIDITY, and a folder
+// created under that name after it gets a greater one still.
+func TestUIDValidityAfterRename(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Now = func() time.Time { return t0 }
+	vOld := validityOf(t, s, "Old") // Old's first numbering, at t0
+	if err := s.Delete("Old"); err != nil {
+		t.Fatal(err)
+	}
+	s.Now = func() time.Time { return t0.Add(time.Hour) }
+	vWork := validityOf(t, s, "Work")
+	if err := s.Rename("Work", "Old"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Mailbox("Old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := m.Status(); err != nil || v != vWork {
+		t.Fatalf("Work renamed to Old: UIDVALIDITY %d, %v; want Work's %d", v, err, vWork)
+	}
+	if err := s.Delete("Old"); err != nil {
+		t.Fatal(err)
+	}
+	if v := validityOf(t, s, "Old"); v <= vWork || v <= vOld {
+		t.Errorf("Old created again after Work, renamed to Old, was deleted: UIDVALIDITY %d, want more than Work's %d and the first Old's %d", v, vWork, vOld)
+	}
+}
+
+// Numberings of one name started at once, in one second, by several
+// sessions or processes (a Store each), get UIDVALIDITY values that all
+// differ.
+func TestUIDValidityConcurrent(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 4, 0, 0, 0, time.UTC)
+	root := t.TempDir()
+	const n = 8
+	got := make([]uint32, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		s, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Now = func() time.Time { return t0 }
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got[i], err = s.nextValidity("Work", 0); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(got)
+	var want []uint32
+	for i := range n {
+		want = append(want, uint32(t0.Unix())+uint32(i))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UIDVALIDITY values given out at once (-want +got):\n%s", diff)
 	}
 }

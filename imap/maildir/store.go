@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -61,6 +64,79 @@ func (s *Store) now() time.Time {
 
 // Root returns the directory of INBOX.
 func (s *Store) Root() string { return s.root }
+
+// validityFile, at the store's root, remembers for each mailbox name the
+// last UIDVALIDITY a mailbox of that name had: one "<uidvalidity> <name>"
+// a line.
+const validityFile = "appnet-uidvalidity"
+
+// nextValidity returns the UIDVALIDITY of a numbering of the mailbox name
+// that starts now: the clock's seconds, or, if that is not enough, one
+// more than the greater of old (the mailbox's previous UIDVALIDITY, 0 if
+// none) and the last value recorded for name; the new value is recorded
+// under name before it is returned. So a folder deleted and created again
+// gets a greater UIDVALIDITY than before (RFC 3501 §2.3.1.1), within one
+// second and across restarts alike.
+func (s *Store) nextValidity(name string, old uint32) (uint32, error) {
+	var v uint32
+	err := s.updateValidities(func(last map[string]uint32) bool {
+		prev := max(old, last[name])
+		v = uint32(min(max(s.now().Unix(), 1), math.MaxUint32))
+		if prev < math.MaxUint32 { // a value past 2106 has no successor: the clock's must do
+			v = max(v, prev+1)
+		}
+		last[name] = v
+		return true
+	})
+	return v, err
+}
+
+// updateValidities lets change update the record of validityFile, under
+// an flock(2) lock on appnet-uidvalidity.lock so that sessions and
+// processes sharing the store never hand out one value twice, and, if
+// change reports a change, writes it back (to a temporary file, flushed,
+// then renamed) before returning. Lines that cannot be parsed are dropped.
+func (s *Store) updateValidities(change func(last map[string]uint32) (changed bool)) error {
+	lock, err := os.OpenFile(filepath.Join(s.root, validityFile+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return fmt.Errorf("maildir: uidvalidity: %w", err)
+	}
+	defer lock.Close() // releases the lock
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("maildir: uidvalidity: %w", err)
+	}
+	path := filepath.Join(s.root, validityFile)
+	last := map[string]uint32{}
+	data, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("maildir: uidvalidity: %w", err)
+	}
+	for line := range strings.Lines(string(data)) {
+		num, name, _ := strings.Cut(strings.TrimSuffix(line, "\n"), " ")
+		if n, err := strconv.ParseUint(num, 10, 32); err == nil && name != "" {
+			last[name] = max(last[name], uint32(n))
+		}
+	}
+	if !change(last) {
+		return nil
+	}
+	names := make([]string, 0, len(last))
+	for name := range last {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b []byte
+	for _, name := range names {
+		b = strconv.AppendUint(b, uint64(last[name]), 10)
+		b = append(b, ' ')
+		b = append(b, name...)
+		b = append(b, '\n')
+	}
+	if err := writeFileAtomic(path, b); err != nil {
+		return fmt.Errorf("maildir: uidvalidity: %w", err)
+	}
+	return nil
+}
 
 func makeMaildir(dir string) error {
 	for _, sub := range []string{"cur", "new", "tmp"} {
@@ -223,16 +299,37 @@ func (s *Store) Rename(from, to string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	var moved []string
 	for _, n := range all {
 		if n == from || strings.HasPrefix(n, from+string(Delimiter)) {
-			newName := to + n[len(from):]
-			if err := os.Rename(filepath.Join(s.root, "."+n), filepath.Join(s.root, "."+newName)); err != nil {
-				return fmt.Errorf("maildir: rename %s: %w", n, err)
-			}
-			delete(s.boxes, n)
+			moved = append(moved, n)
 		}
+	}
+	// A folder keeps its UIDVALIDITY under its new name, so the new
+	// name's record must be at least as high: a folder created under that
+	// name later, once this one is gone, must get a greater one.
+	err = s.updateValidities(func(last map[string]uint32) bool {
+		changed := false
+		for _, n := range moved {
+			newName := to + n[len(from):]
+			if v, ok := last[n]; ok && v > last[newName] {
+				last[newName] = v
+				changed = true
+			}
+		}
+		return changed
+	})
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, n := range moved {
+		newName := to + n[len(from):]
+		if err := os.Rename(filepath.Join(s.root, "."+n), filepath.Join(s.root, "."+newName)); err != nil {
+			return fmt.Errorf("maildir: rename %s: %w", n, err)
+		}
+		delete(s.boxes, n)
 	}
 	return nil
 }
