@@ -58,9 +58,21 @@ func (w *response) reset() {
 
 // Header returns the header fields the response will carry. Changes after
 // WriteHeader or the first Write have no effect, except for 1xx responses.
+//
+// The map is the connection's, cleared and used again for each response
+// it carries (a response's header fields are dead once its handler
+// returns, as net/http's are): a map less to make and grow per request.
 func (w *response) Header() http.Header {
 	if w.header == nil {
-		w.header = make(http.Header)
+		if w.done {
+			return http.Header{} // the connection's map may be the next response's now
+		}
+		if w.c.header == nil {
+			w.c.header = make(http.Header)
+		} else {
+			clear(w.c.header)
+		}
+		w.header = w.c.header
 	}
 	return w.header
 }
@@ -492,6 +504,7 @@ func (w *response) finish() {
 	if w.chunked {
 		w.c.out.buf = append(w.c.out.buf, "0\r\n\r\n"...)
 	}
+	w.header = nil // the connection's, for its next response
 }
 
 // writeError makes the response the server's own error answer.

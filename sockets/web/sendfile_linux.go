@@ -13,6 +13,7 @@ type sendfileCall struct {
 	sock    *rawSocket            // the same socket, for sending the header
 	step    func(fd uintptr) bool // c.sendfileStep
 	withSrc func(fd uintptr) bool // c.sendfileFrom
+	control func(fd uintptr)      // the same, for RawConn.Control
 	src     int                   // the file's descriptor
 	off     int64                 // where to read it, or -1: at its own position
 	remain  int64                 // bytes left to send, or -1: up to the end of the file
@@ -34,6 +35,7 @@ func (c *conn) initSocket() {
 	c.sf.sock = newRawSocket(raw)
 	c.sf.step = c.sendfileStep
 	c.sf.withSrc = c.sendfileFrom
+	c.sf.control = func(fd uintptr) { c.sendfileFrom(fd) }
 	c.sock = c.sf.sock
 	c.out.w = c.sf.sock
 }
@@ -60,7 +62,15 @@ func (c *conn) sendFile(fr *fileRange) (int64, error) {
 		return 0, err
 	}
 	c.sf.off, c.sf.remain, c.sf.written, c.sf.err = fr.off, fr.n, 0, nil
-	err = frc.Read(c.sf.withSrc)
+	if fr.off >= 0 {
+		// From an offset of this request's own: a reference on the
+		// descriptor is enough, and requests sharing one open file
+		// (a server's cache of open files) send from it side by side.
+		err = frc.Control(c.sf.control)
+	} else {
+		// From the file's position, which moves: one sendfile at a time.
+		err = frc.Read(c.sf.withSrc)
+	}
 	if err == nil {
 		err = c.sf.err
 	}

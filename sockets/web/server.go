@@ -223,6 +223,7 @@ type conn struct {
 
 	head    []byte           // the request head being read
 	keys    []string         // the response's field names, to sort them
+	header  http.Header      // the response's header fields, reused response after response
 	pending []byte           // response body held back until its length is known
 	dateSec int64            // the second date was formatted for
 	date    []byte           // "Mon, 02 Jan 2006 15:04:05 GMT"

@@ -367,14 +367,19 @@ func TestListenAndServe(t *testing.T) {
 func TestWriteAfterHandler(t *testing.T) {
 	kept := make(chan http.ResponseWriter, 1)
 	keptBody := make(chan io.Reader, 1)
+	secondBegun, staleDone := make(chan struct{}), make(chan struct{})
 	var calls atomic.Int32
 	addr := start(t, &Server{ErrorLog: testLog(t), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if calls.Add(1) == 1 {
+			w.Header().Set("X-First", "1")
 			kept <- w
 			keptBody <- r.Body
 			io.WriteString(w, "first")
 			return
 		}
+		w.Header().Set("X-Second", "1")
+		close(secondBegun)
+		<-staleDone
 		io.WriteString(w, "second")
 	})})
 	c := dial(t, addr)
@@ -387,8 +392,20 @@ func TestWriteAfterHandler(t *testing.T) {
 	if _, err := (<-keptBody).Read(make([]byte, 1)); err == nil {
 		t.Error("a read after the handler returned succeeded")
 	}
-	if _, body := roundTrip(t, c, br, "GET / HTTP/1.1\r\nHost: h\r\n\r\n"); body != "second" {
-		t.Errorf("second response: %q", body)
+	// The connection reuses its header map: a stale ResponseWriter must
+	// not reach the next response's fields through it, even while that
+	// response is being made.
+	go func() {
+		<-secondBegun
+		w.Header().Set("X-Intruder", "1")
+		close(staleDone)
+	}()
+	resp, body := roundTrip(t, c, br, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+	if body != "second" || resp.Header.Get("X-Second") != "1" {
+		t.Errorf("second response: %v %q", resp.Header, body)
+	}
+	if v := resp.Header.Get("X-Intruder"); v != "" {
+		t.Errorf("the second response carries X-Intruder: %s, set through the first's ResponseWriter", v)
 	}
 }
 
