@@ -352,7 +352,7 @@ func (r Dynamic) Choose(s State) Decision {
 }
 
 // RuleByName returns the rule a command-line flag names: throughput, bba,
-// bola, mpc, robustmpc, smpc or dynamic.
+// bola, mpc, robustmpc, smpc, fugu (with DefaultPredictor) or dynamic.
 func RuleByName(name string) (Rule, error) {
 	switch name {
 	case "throughput", "rate":
@@ -367,15 +367,18 @@ func RuleByName(name string) (Rule, error) {
 		return MPC{Robust: true}, nil
 	case "smpc", "stochasticmpc":
 		return StochasticMPC{}, nil
+	case "fugu":
+		return Fugu{Predictor: DefaultPredictor()}, nil
 	case "dynamic":
 		return Dynamic{}, nil
 	}
-	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, dynamic)", name)
+	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, fugu, dynamic)", name)
 }
 
-// Rules returns one of each rule, baselines first.
+// Rules returns one of each rule, baselines first; fugu has
+// DefaultPredictor.
 func Rules() []Rule {
-	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}}
+	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}, Fugu{Predictor: DefaultPredictor()}}
 }
 
 // Abandon is the policy for giving up on a chunk that is downloading too
@@ -457,30 +460,16 @@ func (r StochasticMPC) Choose(s State) Decision {
 	if k <= 0 {
 		k = 5
 	}
-	// The possible futures: the throughputs of the last k chunks, and
-	// RobustMPC's cautious prediction (their harmonic mean divided by 1 +
-	// the largest error of the last five predictions) as one more.
-	var futures []float64
-	for _, x := range s.Throughputs[max(len(s.Throughputs)-k, 0):] {
-		if x > 0 {
-			futures = append(futures, x)
-		}
-	}
+	futures, pred := recentFutures(&s, k)
 	if len(futures) == 0 {
 		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
 	}
-	pred := harmonicMean(futures, len(futures))
-	maxErr := 0.0
-	for _, e := range s.PredictionErrors[max(len(s.PredictionErrors)-5, 0):] {
-		maxErr = max(maxErr, e)
-	}
-	futures = append(futures, pred/(1+maxErr))
 	qoe := r.QoE
 	if qoe == nil {
 		lin := QoELin()
 		qoe = &lin
 	}
-	p := newStochasticPlan(&s, qoe, h, futures)
+	p := newStochasticPlan(&s, qoe, h, sameFutures(futures, h), futures)
 	values := p.solve(s.Buffer.Seconds(), s.Last)
 	best := 0
 	for q, v := range values {
@@ -488,6 +477,45 @@ func (r StochasticMPC) Choose(s State) Decision {
 			best = q
 		}
 	}
+	d := decide(s, best, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
+		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]))
+	d.Prediction = pred
+	return d
+}
+
+// recentFutures returns StochasticMPC's possible futures: the throughputs
+// of the last k chunks, and RobustMPC's cautious prediction (their harmonic
+// mean divided by 1 + the largest error of the last five predictions) as
+// one more. It also returns the harmonic mean; none without a measurement.
+func recentFutures(s *State, k int) (futures []float64, mean float64) {
+	for _, x := range s.Throughputs[max(len(s.Throughputs)-k, 0):] {
+		if x > 0 {
+			futures = append(futures, x)
+		}
+	}
+	if len(futures) == 0 {
+		return nil, 0
+	}
+	mean = harmonicMean(futures, len(futures))
+	maxErr := 0.0
+	for _, e := range s.PredictionErrors[max(len(s.PredictionErrors)-5, 0):] {
+		maxErr = max(maxErr, e)
+	}
+	return append(futures, mean/(1+maxErr)), mean
+}
+
+// sameFutures returns futures for each of h chunks: the chunks are taken
+// to be alike.
+func sameFutures(futures []float64, h int) [][]float64 {
+	out := make([][]float64, h)
+	for d := range out {
+		out[d] = futures
+	}
+	return out
+}
+
+// expectedQoE formats each rate's expected QoE for a Reason.
+func expectedQoE(s *State, values []float64) string {
 	var vs strings.Builder
 	for q, v := range values {
 		if q > 0 {
@@ -495,18 +523,17 @@ func (r StochasticMPC) Choose(s State) Decision {
 		}
 		fmt.Fprintf(&vs, "%.0fk %.1f", s.Bitrates[q]/1e3, v)
 	}
-	d := decide(s, best, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
-		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, vs.String(), Mbps(s.Bitrates[best]))
-	d.Prediction = pred
-	return d
+	return vs.String()
 }
 
-// stochasticPlan is one StochasticMPC decision's dynamic programme.
+// stochasticPlan is one StochasticMPC (or Fugu) decision's dynamic
+// programme.
 type stochasticPlan struct {
 	qoe      *QoE
 	n, h     int       // qualities, chunks in the horizon
 	util     []float64 // per quality
-	futures  []float64 // throughputs, bits per second, each equally likely
+	nf       int       // futures per chunk
+	rests    []float64 // throughputs after the horizon, each equally likely
 	dl       []float64 // download seconds per (depth, quality, future)
 	L, cap   float64   // chunk duration and buffer cap, seconds
 	lo, hi   float64   // lowest and highest bitrate
@@ -515,10 +542,13 @@ type stochasticPlan struct {
 	now, nxt []float64 // value per (buffer level, previous quality)
 }
 
-func newStochasticPlan(s *State, qoe *QoE, h int, futures []float64) *stochasticPlan {
-	n, nf := len(s.Bitrates), len(futures)
+// newStochasticPlan sets up the programme: futures[d] are the equally
+// likely throughputs of chunk d of the horizon (as many for every chunk),
+// rests those of the chunks after it.
+func newStochasticPlan(s *State, qoe *QoE, h int, futures [][]float64, rests []float64) *stochasticPlan {
+	n, nf := len(s.Bitrates), len(futures[0])
 	p := &stochasticPlan{
-		qoe: qoe, n: n, h: h, futures: futures, util: make([]float64, n),
+		qoe: qoe, n: n, h: h, nf: nf, rests: rests, util: make([]float64, n),
 		dl: make([]float64, h*n*nf), L: s.SegmentDuration.Seconds(), cap: s.BufferCap.Seconds(),
 		lo: s.Bitrates[0], hi: s.Bitrates[n-1],
 	}
@@ -534,7 +564,7 @@ func newStochasticPlan(s *State, qoe *QoE, h int, futures []float64) *stochastic
 	for d := 0; d < h; d++ {
 		for q := 0; q < n; q++ {
 			bits := s.size(s.Index+d, q) * 8
-			for f, c := range futures {
+			for f, c := range futures[d] {
 				p.dl[(d*n+q)*nf+f] = bits / c
 			}
 		}
@@ -590,7 +620,7 @@ func (p *stochasticPlan) rest(x, c float64) (value, util float64) {
 // quality q with buffer x: its utility, less the expected stall, plus the
 // expected value v of the buffer it leaves.
 func (p *stochasticPlan) expect(v []float64, d, q int, x float64) float64 {
-	nf := len(p.futures)
+	nf := p.nf
 	dl := p.dl[(d*p.n+q)*nf : (d*p.n+q+1)*nf]
 	sum := 0.0
 	for _, t := range dl {
@@ -610,17 +640,17 @@ func (p *stochasticPlan) expect(v []float64, d, q int, x float64) float64 {
 // the best policy that starts with it, from buffer x after quality last
 // (-1 for none).
 func (p *stochasticPlan) solve(x float64, last int) []float64 {
-	n, nf := p.n, len(p.futures)
+	n, nr := p.n, len(p.rests)
 	smooth := p.qoe.Smooth
 	// After the horizon: the rest of the video at a steady rate, less the
 	// switch to it from the horizon's last quality, averaged over the
 	// futures.
 	clear(p.now)
 	for i := 0; p.after > 0 && i < p.nb; i++ {
-		for _, c := range p.futures {
+		for _, c := range p.rests {
 			v, u := p.rest(p.level(i), c)
 			for q := 0; q < n; q++ {
-				p.now[i*n+q] += (v - smooth*math.Abs(u-p.util[q])) / float64(nf)
+				p.now[i*n+q] += (v - smooth*math.Abs(u-p.util[q])) / float64(nr)
 			}
 		}
 	}

@@ -33,8 +33,10 @@
 // sustainable given current bandwidth". It decides when to request (the
 // [Player] waits while its buffer is full), what encoding rate (a [Rule]:
 // [Throughput], [BBA], [BOLA], [MPC] and RobustMPC, [StochasticMPC] (the
-// best here: it plans for several possible futures at once), [Dynamic];
-// and [Abandon] for a chunk that arrives too slowly) and where from (one of several BaseURLs or
+// best here with abandonment: it plans for several possible futures at
+// once), [Fugu] (the same planning, with futures a [Predictor] learned from
+// past sessions), [Dynamic]; and [Abandon] for a chunk that arrives too
+// slowly) and where from (one of several BaseURLs or
 // servers: [ChooseServer], [FirstHealthy]). Rules are pure functions of a
 // [State]; every [Decision] carries its reason, and each [ChunkLog] keeps
 // the state it was made from. Bandwidth is measured per chunk and smoothed
@@ -65,4 +67,11 @@
 // with the same chunk loop, rules and buffer, and [Simulator.Optimum] computes the best
 // any rule could have done, knowing the trace in advance. Traces load from
 // Mahimahi and "cooked" files, or come from [GenerateTrace].
+//
+// The simulator also trains. [TrainPredictor] runs sessions over training
+// traces and counts what followed each kind of history; the result, a
+// table of throughput distributions written by [WritePredictor], is what
+// Fugu plans with. The one shipped ([DefaultPredictor]) was trained on
+// synthetic traces of the same four kinds as the test set but with other
+// seeds: like Puffer's Fugu, it learned on the network it serves.
 package dash

@@ -9,6 +9,12 @@
 //	go run ./examples/dash/sim -traces DIR           # *.cooked and *.mahimahi files
 //	go run ./examples/dash/sim -v                    # one line per trace too
 //	go run ./examples/dash/sim -abandon              # with dash.js-style abandonment
+//
+// The fugu rule uses the throughput predictor shipped in
+// dash/testdata/predictor.txt, which -train makes (training seeds must be
+// ones no evaluation uses):
+//
+//	go run ./examples/dash/sim -train -seed 10001 -n 250 > dash/testdata/predictor.txt
 package main
 
 import (
@@ -28,12 +34,25 @@ func main() {
 	abandon := flag.Bool("abandon", false, "let the player abandon chunks that arrive too slowly")
 	seed := flag.Uint64("seed", 1, "first `seed` of the synthetic set (1: the set shipped in dash/testdata/traces)")
 	n := flag.Int("n", 5, "synthetic traces of each kind")
+	train := flag.Bool("train", false, "train fugu's throughput predictor on the synthetic set (-seed, -n) and print it instead of the table")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
 		fmt.Fprintln(os.Stderr, "sim: -n must be between 1 and 1000")
 		os.Exit(2)
 	}
 	traces := dash.SyntheticTraceSet(*seed, *n)
+	if *train {
+		p := dash.TrainPredictor(dash.Simulator{}, traces, dash.StochasticMPC{}, trainSteps, trainQuantiles)
+		comment := fmt.Sprintf("fugu's throughput predictor: %d cells, %d steps, %d quantiles.\n"+
+			"Trained on smpc's sessions over the synthetic traces with seeds %d–%d of each kind, by\n"+
+			"go run ./examples/dash/sim -train -seed %d -n %d",
+			len(p.Cells), trainSteps, trainQuantiles, *seed, *seed+uint64(*n)-1, *seed, *n)
+		if err := dash.WritePredictor(os.Stdout, p, comment); err != nil {
+			fmt.Fprintln(os.Stderr, "sim:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *dir != "" {
 		var err error
 		if traces, err = load(*dir); err != nil {
@@ -43,6 +62,13 @@ func main() {
 	}
 	dash.WriteComparison(os.Stdout, dash.Compare(dash.Simulator{Abandon: *abandon}, traces, dash.Rules()), *verbose)
 }
+
+// The shape of the predictor -train makes: one distribution for each of
+// the 5 chunks of Fugu's horizon, each of 8 equally likely values.
+const (
+	trainSteps     = 5
+	trainQuantiles = 8
+)
 
 func load(dir string) ([]*dash.Trace, error) {
 	names, err := filepath.Glob(filepath.Join(dir, "*"))
