@@ -125,9 +125,11 @@
 // On Linux the connection's own reads and sends are made without telling
 // Go's scheduler that a system call is under way (RawSyscall through the
 // socket's RawConn): on a non-blocking socket they cannot block, and the
-// scheduler's precautions for calls that might cost thread hand-offs on a
-// busy server. The file's side of sendfile stays an ordinary system call,
-// since reading the disk may wait. socket_linux.go says more.
+// scheduler's precautions for calls that might block cost thread
+// hand-offs on a busy server. sendfile is made the same way when the
+// file's bytes are all in the page cache (cachestat(2) tells), and as an
+// ordinary system call when it may have to wait for the disk.
+// socket_linux.go says more.
 //
 // # Stopping
 //

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"os"
 	"syscall"
+	"unsafe"
 )
 
 // A sendfileCall is one sendfile(2) in progress: what the conn's
@@ -19,6 +21,12 @@ type sendfileCall struct {
 	remain  int64                 // bytes left to send, or -1: up to the end of the file
 	written int64
 	err     error
+
+	// Whether the whole range is in the page cache, so that sendfile
+	// cannot wait for the disk and is made like the socket's own calls
+	// (socket_linux.go); and whether this kernel cannot tell (no
+	// cachestat(2) before Linux 6.5).
+	inMemory, noCachestat bool
 }
 
 // initSocket readies c for reading and sending with RawSyscall (see
@@ -62,6 +70,7 @@ func (c *conn) sendFile(fr *fileRange) (int64, error) {
 		return 0, err
 	}
 	c.sf.off, c.sf.remain, c.sf.written, c.sf.err = fr.off, fr.n, 0, nil
+	c.sf.inMemory = false
 	if fr.off >= 0 {
 		// From an offset of this request's own: a reference on the
 		// descriptor is enough, and requests sharing one open file
@@ -88,6 +97,11 @@ func (c *conn) sendFile(fr *fileRange) (int64, error) {
 // sendfileFrom runs the sendfile calls with the file's descriptor.
 func (c *conn) sendfileFrom(fd uintptr) bool {
 	c.sf.src = int(fd)
+	if c.sf.off >= 0 && c.sf.remain > 0 && !c.sf.noCachestat {
+		var err syscall.Errno
+		c.sf.inMemory, err = inPageCache(c.sf.src, c.sf.off, c.sf.remain)
+		c.sf.noCachestat = err == syscall.ENOSYS // an older kernel: ask no more
+	}
 	if err := c.sf.raw.Write(c.sf.step); err != nil && c.sf.err == nil {
 		c.sf.err = err
 	}
@@ -108,7 +122,7 @@ func (c *conn) sendfileStep(fd uintptr) bool {
 		if sf.off >= 0 {
 			off = &sf.off // sendfile moves it on
 		}
-		m, err := syscall.Sendfile(int(fd), sf.src, off, n)
+		m, err := sendfile(int(fd), sf.src, off, n, sf.inMemory)
 		if m > 0 {
 			sf.written += int64(m)
 			if sf.remain > 0 {
@@ -138,4 +152,22 @@ func (c *conn) flushMore() error {
 	_, o.err = c.sf.sock.send(o.buf, syscall.MSG_MORE)
 	o.buf = o.buf[:0]
 	return o.err
+}
+
+// sysCachestat is cachestat(2)'s number, the same on every architecture.
+const sysCachestat = 451
+
+// inPageCache reports whether all n bytes of the file fd from off are in
+// the page cache, by cachestat(2): then sendfile reads them from memory,
+// never from the disk. The call itself only looks, and cannot block.
+func inPageCache(fd int, off, n int64) (bool, syscall.Errno) {
+	rng := [2]uint64{uint64(off), uint64(n)} // struct cachestat_range
+	var st [5]uint64                         // struct cachestat: nr_cache first
+	_, _, errno := syscall.RawSyscall6(sysCachestat, uintptr(fd), uintptr(unsafe.Pointer(&rng)), uintptr(unsafe.Pointer(&st)), 0, 0, 0)
+	if errno != 0 {
+		return false, errno
+	}
+	page := int64(os.Getpagesize())
+	pages := (off+n+page-1)/page - off/page
+	return st[0] >= uint64(pages), 0
 }

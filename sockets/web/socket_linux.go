@@ -24,9 +24,11 @@ import (
 // So a connection on a TCP socket reads and sends with RawSyscall, through
 // the socket's syscall.RawConn, which still waits in the netpoller, keeps
 // the connection's deadlines and notices a close exactly as net.Conn's own
-// Read and Write do. Only socket calls go this way; sendfile(2), which may
-// wait for the disk, stays an ordinary system call. Under the race
-// detector the same calls go through package syscall (socket_race.go).
+// Read and Write do. sendfile(2) goes this way too when the file's bytes
+// are all in the page cache (cachestat(2) says so; sendfile_linux.go),
+// and is an ordinary system call when it may have to wait for the disk.
+// Under the race detector the same calls go through package syscall
+// (socket_race.go).
 
 // A rawSocket is a TCP connection's socket, read and written with
 // RawSyscall. Its callbacks are made once per connection, so a read or a
