@@ -32,14 +32,14 @@
 // manifest, requests one chunk at a time; chooses maximum coding rate
 // sustainable given current bandwidth". It decides when to request (the
 // [Player] waits while its buffer is full), what encoding rate (a [Rule]:
-// [Throughput], [BBA], [BOLA], [MPC] and RobustMPC, [StochasticMPC] (the
-// best here with abandonment: it plans for several possible futures at
-// once), [Fugu] (the same planning, with futures a [Predictor] learned from
-// past sessions), [Dynamic]; and [Abandon] for a chunk that arrives too
-// slowly) and where from (one of several BaseURLs or
-// servers: [ChooseServer], [FirstHealthy]). Rules are pure functions of a
-// [State]; every [Decision] carries its reason, and each [ChunkLog] keeps
-// the state it was made from. Bandwidth is measured per chunk and smoothed
+// [Throughput], [BBA], [BOLA], [MPC] and RobustMPC, [StochasticMPC] (it
+// plans for several possible futures at once), [Fugu] (the same planning,
+// with futures a [Predictor] learned from past sessions; the best here
+// without abandonment, level with StochasticMPC with it), [Dynamic]; and
+// [Abandon] for a chunk that arrives too slowly) and where from (one of
+// several BaseURLs or servers: [ChooseServer], [FirstHealthy]). Rules are
+// pure functions of a [State]; every [Decision] carries its reason, and
+// each [ChunkLog] keeps the state it was made from. Bandwidth is measured per chunk and smoothed
 // by an [Estimator] ([EWMA] with two half-lives, [HarmonicMean]).
 //
 // The three decisions are made in one place, the chunk loop of client.go:

@@ -331,8 +331,11 @@ func ParsePredictor(r io.Reader) (*Predictor, error) {
 			p.Cells = append(p.Cells, PredictorCell{Spread: n[0], Trend: n[1], Level: n[2], Samples: n[3]})
 			c = &p.Cells[len(p.Cells)-1]
 		case "next":
-			if c == nil || len(fields) != 2+p.Quantiles {
-				return nil, bad("want \"next\" with an index and %d ratios in a cell", p.Quantiles)
+			if c == nil {
+				return nil, bad("\"next\" outside a cell")
+			}
+			if len(fields) != 2+p.Quantiles {
+				return nil, bad("want \"next\" with an index and %d ratios", p.Quantiles)
 			}
 			i, err := strconv.Atoi(fields[1])
 			if err != nil {

@@ -15,6 +15,7 @@
 // ones no evaluation uses):
 //
 //	go run ./examples/dash/sim -train -seed 10001 -n 250 > dash/testdata/predictor.txt
+//	go run ./examples/dash/sim -predictor FILE       # fugu with another predictor
 package main
 
 import (
@@ -34,6 +35,7 @@ func main() {
 	abandon := flag.Bool("abandon", false, "let the player abandon chunks that arrive too slowly")
 	seed := flag.Uint64("seed", 1, "first `seed` of the synthetic set (1: the set shipped in dash/testdata/traces)")
 	n := flag.Int("n", 5, "synthetic traces of each kind")
+	predictor := flag.String("predictor", "", "`file` of fugu's throughput predictor (default: dash/testdata/predictor.txt)")
 	train := flag.Bool("train", false, "train fugu's throughput predictor on the synthetic set (-seed, -n) and print it instead of the table")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
@@ -60,7 +62,30 @@ func main() {
 			os.Exit(1)
 		}
 	}
-	dash.WriteComparison(os.Stdout, dash.Compare(dash.Simulator{Abandon: *abandon}, traces, dash.Rules()), *verbose)
+	rules := dash.Rules()
+	if *predictor != "" {
+		p, err := loadPredictor(*predictor)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sim:", err)
+			os.Exit(1)
+		}
+		for i, r := range rules {
+			if f, ok := r.(dash.Fugu); ok {
+				f.Predictor = p
+				rules[i] = f
+			}
+		}
+	}
+	dash.WriteComparison(os.Stdout, dash.Compare(dash.Simulator{Abandon: *abandon}, traces, rules), *verbose)
+}
+
+func loadPredictor(name string) (*dash.Predictor, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return dash.ParsePredictor(f)
 }
 
 // The shape of the predictor -train makes: one distribution for each of
