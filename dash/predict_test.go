@@ -112,7 +112,7 @@ func TestShippedPredictor(t *testing.T) {
 	got := DefaultPredictor()
 	want := TrainPredictor(Simulator{}, SyntheticTraceSet(10001, 250), StochasticMPC{}, 5, 8)
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("testdata/predictor.txt is not what training makes now (-want +got):\n%s", diff)
+		t.Errorf("testdata/predictor.txt is not what training makes now (if the simulator or smpc changed, remake it with the command in its header) (-want +got):\n%s", diff)
 	}
 	if !strings.Contains(shippedPredictor, "-train -seed 10001 -n 250") {
 		t.Error("the shipped predictor does not say how it was made")
