@@ -39,6 +39,7 @@ func NewCachedDir(root string) *CachedDir { return &CachedDir{Root: root} }
 type sharedFile struct {
 	f       *os.File
 	info    fs.FileInfo
+	lastMod string    // info's ModTime as an HTTP date, formatted once
 	checked time.Time // when info was last compared with the directory
 	users   int       // requests reading it now
 	dropped bool      // out of the cache: the last user closes f
@@ -86,7 +87,7 @@ func (d *CachedDir) Open(name string) (fs.File, error) {
 			return nil, err
 		}
 		d.mu.Lock()
-		of = &sharedFile{f: f, info: st, checked: now}
+		of = &sharedFile{f: f, info: st, checked: now, lastMod: httpDate(st.ModTime())}
 		if old := d.files[name]; old != nil {
 			d.drop(name, old) // another request opened it meanwhile
 		}
@@ -168,6 +169,10 @@ type cachedFile struct {
 }
 
 func (c *cachedFile) Stat() (fs.FileInfo, error) { return c.of.info, nil }
+
+// lastModified returns the file's Last-Modified field, formatted when the
+// file was opened rather than for every request.
+func (c *cachedFile) lastModified() string { return c.of.lastMod }
 
 // readerAt returns what a request may read f through at offsets of its
 // own: the shared *os.File of a CachedDir, any other file that reads at

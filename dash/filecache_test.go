@@ -147,6 +147,11 @@ func TestCachedDirServer(t *testing.T) {
 	base := serve(t, &Server{FS: d})
 	name := "mid/00001.toy"
 	want := e.Files[name]
+	st, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLastMod := st.ModTime().UTC().Format(http.TimeFormat)
 	client := &http.Client{Timeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	errs := make(chan error, 40)
@@ -176,6 +181,9 @@ func TestCachedDirServer(t *testing.T) {
 			}
 			if !bytes.Equal(got, exp) {
 				errs <- fmt.Errorf("request %d: %d bytes, want %d (%s)", i, len(got), len(exp), resp.Status)
+			}
+			if lm := resp.Header.Get("Last-Modified"); lm != wantLastMod {
+				errs <- fmt.Errorf("request %d: Last-Modified %q, want %q", i, lm, wantLastMod)
 			}
 		}()
 	}

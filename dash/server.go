@@ -186,8 +186,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// go through http.ServeContent.
 	if r.Method == http.MethodGet && !conditional(r.Header) {
 		field(3, "Content-Length", strconv.FormatInt(st.Size(), 10))
-		if mt := st.ModTime(); !mt.IsZero() {
-			field(4, "Last-Modified", mt.UTC().Format(http.TimeFormat))
+		lastMod := ""
+		if cf, ok := f.(*cachedFile); ok {
+			lastMod = cf.lastModified() // formatted once per open file
+		} else {
+			lastMod = httpDate(st.ModTime())
+		}
+		if lastMod != "" {
+			field(4, "Last-Modified", lastMod)
 		}
 		field(5, "Accept-Ranges", "bytes")
 		w.WriteHeader(http.StatusOK)
@@ -221,6 +227,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// ServeContent answers Range (206 and 416), If-Modified-Since and HEAD.
 	http.ServeContent(w, r, name, st.ModTime(), rs)
+}
+
+// httpDate formats t for a Last-Modified field ("" for the zero time).
+func httpDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(http.TimeFormat)
 }
 
 func (s *Server) server() (*web.Server, error) {
