@@ -53,7 +53,7 @@ func FuzzUpstreamReply(f *testing.F) {
 		}
 		c := &Cache{Now: func() time.Time { return time.Unix(1e9, 0) }}
 		r := &Resolver{Cache: c}
-		res, child, next, err := r.step(&m, NameServer{Host: dns.MustParseName("a.edu-servers.net")}, edu, qname, dns.TypeA)
+		res, child, next, err := r.step(&m, NameServer{Host: dns.MustParseName("a.edu-servers.net")}, reach{}, edu, qname, dns.TypeA)
 		if err == nil && next != nil && (!qname.IsSubdomainOf(child) || child.Equal(edu) || !child.IsSubdomainOf(edu)) {
 			t.Fatalf("referral to %s accepted from edu for %s", child, qname)
 		}

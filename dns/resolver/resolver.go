@@ -124,6 +124,11 @@ type Resolver struct {
 	// CaseRandomization sends each query name in a random mix of upper
 	// and lower case and accepts only replies that echo it ("0x20").
 	CaseRandomization bool
+	// ClientSubnet, if set, turns on EDNS Client Subnet (RFC 7871): the
+	// recursive server tells authoritative servers its clients' subnets,
+	// as the policy allows, and caches their answers by client network.
+	// Nil, the default, reveals nothing.
+	ClientSubnet *SubnetPolicy
 	// Name is what the trace calls this resolver ("dns.nyu.edu").
 	Name string
 	// Trace, if set, prints every step of every resolution.
@@ -132,6 +137,7 @@ type Resolver struct {
 	mu      sync.Mutex
 	rtt     map[netip.Addr]time.Duration // smoothed round-trip times
 	queries map[netip.Addr]int
+	ignores map[netip.Addr]time.Time // servers that answered ECS without it, and when
 
 	fmu     sync.Mutex
 	flights map[flightKey]*flight
@@ -187,8 +193,9 @@ type flight struct {
 }
 
 type flightKey struct {
-	name dns.Name // canonical
-	t    dns.Type
+	name   dns.Name // canonical
+	t      dns.Type
+	subnet netip.Prefix
 }
 
 // Resolve finds the records of type t at name and returns them as a reply
@@ -204,7 +211,24 @@ type flightKey struct {
 // over, the callers who joined it and still have time start again, one of
 // them leading, rather than inherit a SERVFAIL that is not theirs.
 func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
-	key := flightKey{name.Canonical(), t}
+	return r.ResolveSubnet(ctx, name, t, netip.Prefix{})
+}
+
+// ResolveSubnet is Resolve for a client in subnet, which it sends as EDNS
+// Client Subnet to the servers that may use it (RFC 7871): not the root's
+// or a top-level domain's, nor a server that answered ECS without it in
+// the last SubnetPolicy.Recheck (a day). Answers come from the cache when
+// one was cached for a network that holds subnet. When subnet is valid and
+// not a /0, the reply carries an ECS option (in EDNS) whose Scope says for
+// how large a network around subnet the answer holds; an invalid subnet
+// (or a /0) sends none, like Resolve.
+func (r *Resolver) ResolveSubnet(ctx context.Context, name dns.Name, t dns.Type, subnet netip.Prefix) (*dns.Message, error) {
+	if subnet.Bits() <= 0 {
+		subnet = netip.Prefix{}
+	} else {
+		subnet = netip.PrefixFrom(subnet.Addr().Unmap(), min(subnet.Bits(), subnet.Addr().Unmap().BitLen())).Masked()
+	}
+	key := flightKey{name.Canonical(), t, subnet}
 	for {
 		m, retry, err := r.resolveShared(ctx, key, name, t)
 		if !retry || ctx.Err() != nil {
@@ -246,7 +270,7 @@ func (r *Resolver) resolveShared(ctx context.Context, key flightKey, name dns.Na
 	f := &flight{done: make(chan struct{})}
 	r.flights[key] = f
 	r.fmu.Unlock()
-	f.msg, f.err = r.resolveNow(ctx, name, t)
+	f.msg, f.err = r.resolveNow(ctx, name, t, key.subnet)
 	// A failure because the leader's own context ended says nothing of
 	// the name: those who joined try again under theirs.
 	f.abandoned = f.err != nil && ctx.Err() != nil
@@ -257,13 +281,17 @@ func (r *Resolver) resolveShared(ctx context.Context, key flightKey, name dns.Na
 	return f.msg, false, f.err
 }
 
-func (r *Resolver) resolveNow(ctx context.Context, name dns.Name, t dns.Type) (*dns.Message, error) {
+func (r *Resolver) resolveNow(ctx context.Context, name dns.Name, t dns.Type, sub netip.Prefix) (*dns.Message, error) {
 	out := &dns.Message{
 		Header:    dns.Header{Response: true, RecursionDesired: true, RecursionAvailable: true},
 		Questions: []dns.Question{{Name: name, Type: t, Class: dns.ClassINET}},
 	}
 	st := &state{left: dflt(r.MaxQueries, 40)}
-	if err := r.resolve(ctx, st, name, t, 0, out); err != nil {
+	scope, err := r.resolve(ctx, st, name, t, 0, out, sub)
+	if sub.IsValid() {
+		out.EDNS = &dns.EDNS{Options: []dns.Option{dns.ClientSubnet{Source: sub, Scope: scope}.Option()}}
+	}
+	if err != nil {
 		out.RCode = dns.RCodeServerFailure
 		out.Answers, out.Authorities = nil, nil
 		r.tracef("%s: SERVFAIL for %s %s: %v", r.self(), name, t, err)
@@ -279,37 +307,43 @@ func dflt[T int | time.Duration](v, d T) T {
 	return v
 }
 
-// resolve appends the answer for (qname, qtype) to out, following CNAMEs.
-func (r *Resolver) resolve(ctx context.Context, st *state, qname dns.Name, qtype dns.Type, depth int, out *dns.Message) error {
+// resolve appends the answer for (qname, qtype) to out, following CNAMEs,
+// for a client whose subnet is sub (invalid when none is sent). It returns
+// the longest scope of the answers it gave (RFC 7871 §7.2.1): the answer
+// as a whole holds for that network.
+func (r *Resolver) resolve(ctx context.Context, st *state, qname dns.Name, qtype dns.Type, depth int, out *dns.Message, sub netip.Prefix) (int, error) {
 	seen := map[dns.Name]bool{}
+	scope := 0
 	for hops := 0; ; hops++ {
 		if hops > dflt(r.MaxCNAMEs, 8) || seen[qname.Canonical()] {
-			return fmt.Errorf("%w: CNAME chain too long or looping at %s", ErrServFail, qname)
+			return scope, fmt.Errorf("%w: CNAME chain too long or looping at %s", ErrServFail, qname)
 		}
 		seen[qname.Canonical()] = true
 		if r.Cache != nil {
-			if rrs, neg, rcode := r.Cache.lookup(qname, qtype); rrs != nil {
+			if rrs, neg, rcode, sc := r.Cache.lookupFor(qname, qtype, sub); rrs != nil {
 				if neg {
 					out.RCode = rcode
 					out.Authorities = append(out.Authorities, rrs...)
 				} else {
 					out.Answers = append(out.Answers, rrs...)
 				}
-				r.tracef("%s: %s %s from the cache", r.self(), qname, qtype)
-				return nil
+				r.tracef("%s: %s %s from the cache%s", r.self(), qname, qtype, forSubnet(sub))
+				return max(scope, sc), nil
 			}
 			if qtype != dns.TypeCNAME {
-				if rrs, ok := r.Cache.Get(qname, dns.TypeCNAME); ok {
+				if rrs, neg, _, sc := r.Cache.lookupFor(qname, dns.TypeCNAME, sub); rrs != nil && !neg {
 					out.Answers = append(out.Answers, rrs...)
 					qname = rrs[0].Data.(*dns.CNAME).Target
+					scope = max(scope, sc)
 					continue
 				}
 			}
 		}
-		res, err := r.iterate(ctx, st, qname, qtype, depth)
+		res, err := r.iterate(ctx, st, qname, qtype, depth, sub)
 		if err != nil {
-			return err
+			return scope, err
 		}
+		scope = max(scope, res.scope)
 		out.Answers = append(out.Answers, res.answers...)
 		if res.next != nil {
 			qname = *res.next
@@ -317,8 +351,16 @@ func (r *Resolver) resolve(ctx context.Context, st *state, qname dns.Name, qtype
 		}
 		out.RCode = res.rcode
 		out.Authorities = append(out.Authorities, res.soa...)
-		return nil
+		return scope, nil
 	}
+}
+
+// forSubnet is what the trace adds for a client subnet.
+func forSubnet(sub netip.Prefix) string {
+	if !sub.IsValid() {
+		return ""
+	}
+	return " for client subnet " + sub.String()
 }
 
 // result is what one walk down the hierarchy found.
@@ -327,6 +369,7 @@ type result struct {
 	next    *dns.Name // a CNAME target left to resolve
 	rcode   dns.RCode
 	soa     []dns.RR
+	scope   int // the scope prefix length of the answers (RFC 7871)
 }
 
 // closest returns the deepest zone above qname whose servers the cache
@@ -367,14 +410,14 @@ func (r *Resolver) cachedAddrs(host dns.Name) []NameServer {
 }
 
 // iterate walks from the closest known zone down to the one that answers.
-func (r *Resolver) iterate(ctx context.Context, st *state, qname dns.Name, qtype dns.Type, depth int) (result, error) {
+func (r *Resolver) iterate(ctx context.Context, st *state, qname dns.Name, qtype dns.Type, depth int, sub netip.Prefix) (result, error) {
 	zone, servers := r.closest(qname)
 	for {
-		reply, from, err := r.ask(ctx, st, zone, servers, qname, qtype, depth)
+		reply, from, to, err := r.ask(ctx, st, zone, servers, qname, qtype, depth, sub)
 		if err != nil {
 			return result{}, err
 		}
-		res, child, next, err := r.step(reply, from, zone, qname, qtype)
+		res, child, next, err := r.step(reply, from, to, zone, qname, qtype)
 		if err != nil || next == nil {
 			return res, err
 		}
@@ -384,8 +427,9 @@ func (r *Resolver) iterate(ctx context.Context, st *state, qname dns.Name, qtype
 
 // step takes in one upstream reply from a server of zone: an answer, a
 // negative answer, or a referral to the servers of a zone closer to qname
-// (child, next). What it caches lies within zone.
-func (r *Resolver) step(reply *dns.Message, from NameServer, zone, qname dns.Name, qtype dns.Type) (res result, child dns.Name, next []NameServer, err error) {
+// (child, next). What it caches lies within zone; answers are cached for
+// the clients in to, the rest for everyone (RFC 7871 §7.3.1, §7.4).
+func (r *Resolver) step(reply *dns.Message, from NameServer, to reach, zone, qname dns.Name, qtype dns.Type) (res result, child dns.Name, next []NameServer, err error) {
 	var soa []dns.RR
 	for _, rr := range reply.Authorities {
 		if rr.Type() == dns.TypeSOA && rr.Name.IsSubdomainOf(zone) && qname.IsSubdomainOf(rr.Name) {
@@ -399,7 +443,7 @@ func (r *Resolver) step(reply *dns.Message, from NameServer, zone, qname dns.Nam
 		r.tracef("%s: %s does not exist (NXDOMAIN)", hostOf(from), qname)
 		return result{rcode: dns.RCodeNameError, soa: soa}, child, nil, nil
 	}
-	if res, ok := r.takeAnswer(reply, zone, qname, qtype, from); ok {
+	if res, ok := r.takeAnswer(reply, zone, qname, qtype, from, to); ok {
 		return res, child, nil, nil
 	}
 	// A referral: NS records for a zone between the one asked and the name.
@@ -434,9 +478,10 @@ func hostOf(ns NameServer) string {
 }
 
 // takeAnswer collects the records answering qname, following CNAMEs within
-// the zone asked; it caches only records in the zone's bailiwick.
-func (r *Resolver) takeAnswer(reply *dns.Message, zone, qname dns.Name, qtype dns.Type, from NameServer) (result, bool) {
-	var res result
+// the zone asked; it caches only records in the zone's bailiwick, for the
+// clients in to.
+func (r *Resolver) takeAnswer(reply *dns.Message, zone, qname dns.Name, qtype dns.Type, from NameServer, to reach) (result, bool) {
+	res := result{scope: to.scope}
 	name := qname
 	found := false
 	for range 10 {
@@ -457,7 +502,7 @@ func (r *Resolver) takeAnswer(reply *dns.Message, zone, qname dns.Name, qtype dn
 			found = true
 			res.answers = append(res.answers, rrs...)
 			if r.Cache != nil {
-				r.Cache.Add(rrs)
+				r.Cache.add(rrs, to)
 			}
 			r.tracef("%s: %s", hostOf(from), describe(rrs))
 			return res, true
@@ -468,7 +513,7 @@ func (r *Resolver) takeAnswer(reply *dns.Message, zone, qname dns.Name, qtype dn
 		found = true
 		res.answers = append(res.answers, *cname)
 		if r.Cache != nil {
-			r.Cache.Add([]dns.RR{*cname})
+			r.Cache.add([]dns.RR{*cname}, to)
 		}
 		r.tracef("%s: %s", hostOf(from), cname)
 		target := cname.Data.(*dns.CNAME).Target
@@ -545,8 +590,9 @@ func (r *Resolver) glue(reply *dns.Message, zone dns.Name, nsset []dns.RR) []Nam
 
 // ask sends the question to the zone's servers, fastest first, until one
 // answers usefully; servers without addresses are resolved first (missing
-// glue).
-func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []NameServer, qname dns.Name, qtype dns.Type, depth int) (*dns.Message, NameServer, error) {
+// glue). It says which clients the reply's answer holds for: sub goes to
+// the servers that may use it (sendsSubnet).
+func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []NameServer, qname dns.Name, qtype dns.Type, depth int, sub netip.Prefix) (*dns.Message, NameServer, reach, error) {
 	var addrs []NameServer
 	var missing []dns.Name
 	for _, s := range servers {
@@ -559,14 +605,16 @@ func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []
 	if len(addrs) == 0 {
 		for _, host := range missing {
 			if depth+1 > dflt(r.MaxDepth, 4) {
-				return nil, NameServer{}, fmt.Errorf("%w: resolving name servers nested too deep at %s", ErrServFail, host)
+				return nil, NameServer{}, reach{}, fmt.Errorf("%w: resolving name servers nested too deep at %s", ErrServFail, host)
 			}
 			if host.IsSubdomainOf(zone) {
 				continue // glue that should have come and did not
 			}
 			r.tracef("%s: no address for %s given: resolving it first", r.self(), host)
+			// A name server's address is the resolver's business, not
+			// the client's: no subnet goes with it.
 			var m dns.Message
-			if err := r.resolve(ctx, st, host, dns.TypeA, depth+1, &m); err != nil {
+			if _, err := r.resolve(ctx, st, host, dns.TypeA, depth+1, &m, netip.Prefix{}); err != nil {
 				continue
 			}
 			for _, rr := range m.Answers {
@@ -579,7 +627,7 @@ func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []
 			}
 		}
 		if len(addrs) == 0 {
-			return nil, NameServer{}, fmt.Errorf("%w: no address for any server of %s", ErrServFail, zone)
+			return nil, NameServer{}, reach{}, fmt.Errorf("%w: no address for any server of %s", ErrServFail, zone)
 		}
 	}
 	r.order(addrs)
@@ -587,25 +635,79 @@ func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []
 	for round := 0; round < 2; round++ {
 		for _, s := range addrs {
 			if st.left <= 0 {
-				return nil, NameServer{}, fmt.Errorf("%w: too many queries for %s", ErrServFail, qname)
+				return nil, NameServer{}, reach{}, fmt.Errorf("%w: too many queries for %s", ErrServFail, qname)
 			}
 			if err := ctx.Err(); err != nil {
-				return nil, NameServer{}, fmt.Errorf("%w: %v", ErrServFail, err)
+				return nil, NameServer{}, reach{}, fmt.Errorf("%w: %v", ErrServFail, err)
 			}
 			st.left--
-			reply, err := r.exchange(ctx, s, qname, qtype)
+			tailors := r.sendsSubnet(zone, s.Addr)
+			send := sub
+			if !tailors {
+				send = netip.Prefix{}
+			}
+			reply, to, err := r.exchange(ctx, s, qname, qtype, send, tailors)
+			if err == nil && send.IsValid() && (reply.RCode == dns.RCodeRefused || reply.RCode == dns.RCodeFormatError) {
+				// Perhaps it is the option the server refuses: ask
+				// again without it (RFC 7871 §7.3), and leave it out
+				// from now on.
+				r.ignoreSubnet(s.Addr)
+				reply, to, err = r.exchange(ctx, s, qname, qtype, netip.Prefix{}, false)
+			}
 			if err != nil {
 				lastErr = err
 				continue
 			}
 			switch reply.RCode {
 			case dns.RCodeSuccess, dns.RCodeNameError:
-				return reply, s, nil
+				return reply, s, to, nil
 			}
 			lastErr = fmt.Errorf("%s answered %v", s, reply.RCode)
 		}
 	}
-	return nil, NameServer{}, fmt.Errorf("%w: no server of %s answered: %v", ErrServFail, zone, lastErr)
+	return nil, NameServer{}, reach{}, fmt.Errorf("%w: no server of %s answered: %v", ErrServFail, zone, lastErr)
+}
+
+// sendsSubnet reports whether a server at addr, of zone, is sent its
+// clients' subnets: never the servers of the root and the top-level
+// domains (RFC 7871 §12.1), who do not tailor answers and should not
+// learn where clients are, nor a server that lately answered ECS without
+// it (it does not use ECS; RFC 7871 §12.1 asks to remember them), until
+// SubnetPolicy.Recheck has passed.
+func (r *Resolver) sendsSubnet(zone dns.Name, addr netip.Addr) bool {
+	if zone.Labels() < 2 {
+		return false
+	}
+	r.mu.Lock()
+	since, ok := r.ignores[addr]
+	r.mu.Unlock()
+	if !ok {
+		return true
+	}
+	var recheck time.Duration
+	if r.ClientSubnet != nil {
+		recheck = r.ClientSubnet.Recheck
+	}
+	return r.now().Sub(since) >= dflt(recheck, 24*time.Hour)
+}
+
+// ignoreSubnet remembers that the server at addr does not use ECS.
+func (r *Resolver) ignoreSubnet(addr netip.Addr) {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ignores == nil {
+		r.ignores = map[netip.Addr]time.Time{}
+	}
+	r.ignores[addr] = now
+}
+
+// now is the resolver's clock: its cache's.
+func (r *Resolver) now() time.Time {
+	if r.Cache != nil {
+		return r.Cache.now()
+	}
+	return time.Now()
 }
 
 // order sorts servers by smoothed RTT; servers never measured come first
@@ -622,13 +724,19 @@ func (r *Resolver) order(s []NameServer) {
 }
 
 // exchange sends one query to one server, from a fresh socket with a
-// random ID (dns.Client), and checks the reply answers it.
-func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, qtype dns.Type) (*dns.Message, error) {
+// random ID (dns.Client), with the client subnet sub as ECS if valid, and
+// checks the reply answers it. It says whom the reply's answer holds for;
+// tailors says the server may tailor answers to clients (it would be sent
+// a subnet).
+func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, qtype dns.Type, sub netip.Prefix, tailors bool) (*dns.Message, reach, error) {
 	sent := qname
 	if r.CaseRandomization {
 		sent = randomCase(qname)
 	}
 	q := dns.NewQuery(sent, qtype)
+	if sub.IsValid() {
+		q.EDNS = &dns.EDNS{UDPSize: 1232, Options: []dns.Option{dns.ClientSubnet{Source: sub}.Option()}}
+	}
 	r.mu.Lock()
 	if r.queries == nil {
 		r.queries = map[netip.Addr]int{}
@@ -636,7 +744,7 @@ func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, q
 	}
 	r.queries[s.Addr]++
 	r.mu.Unlock()
-	r.tracef("%s → %s: %s %s?", r.self(), s, qname, qtype)
+	r.tracef("%s → %s: %s %s?%s", r.self(), s, qname, qtype, forSubnet(sub))
 	timeout := dflt(r.Timeout, 800*time.Millisecond)
 	cl := dns.Client{Dial: r.Dial, Attempts: 1, Timeout: timeout}
 	start := time.Now()
@@ -655,13 +763,31 @@ func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, q
 	r.mu.Unlock()
 	if err != nil {
 		r.tracef("%s: no answer (%v)", s, err)
-		return nil, err
+		return nil, reach{}, err
 	}
 	if err := checkReply(reply, sent, qtype); err != nil {
 		r.tracef("%s: reply rejected (%v)", s, err)
-		return nil, err
+		return nil, reach{}, err
 	}
-	return reply, nil
+	if !sub.IsValid() {
+		return reply, reachOf(sub, dns.ClientSubnet{}, false, tailors), nil
+	}
+	cs, echoed, err := reply.EDNS.ClientSubnet()
+	if err == nil && echoed && !echoMatches(sub, cs) {
+		err = fmt.Errorf("%w: client subnet %s echoed as %s", dns.ErrMismatch, sub, cs.Source)
+	}
+	if err != nil {
+		r.tracef("%s: reply rejected (%v)", s, err)
+		return nil, reach{}, err
+	}
+	if !echoed && reply.RCode != dns.RCodeRefused && reply.RCode != dns.RCodeFormatError {
+		r.ignoreSubnet(s.Addr) // it does not use ECS: keep the subnet from it
+	}
+	to := reachOf(sub, cs, echoed, tailors)
+	if echoed {
+		r.tracef("%s: scope /%d", s, cs.Scope)
+	}
+	return reply, to, nil
 }
 
 // checkReply rejects a reply whose question is not exactly the one sent
@@ -694,8 +820,14 @@ func randomCase(n dns.Name) dns.Name {
 
 // ServeDNS answers a stub's recursive query: from the cache when it can,
 // else by resolving the question (which holds the server's worker until
-// done: give the dns.Server enough Workers), and answers with RA set. Opcodes other than QUERY get NOTIMP, classes other
-// than IN REFUSED.
+// done: give the dns.Server enough Workers), and answers with RA set.
+// Opcodes other than QUERY get NOTIMP, classes other than IN REFUSED.
+//
+// With a ClientSubnet policy, the subnet the policy picks for the client
+// (SubnetPolicy.Source) goes upstream as ECS; a malformed ECS option gets
+// FORMERR, one naming a network the policy does not allow REFUSED. A
+// client that sent ECS gets it back with the scope of the answer (RFC
+// 7871 §7.2.2); one that did not gets none.
 func (r *Resolver) ServeDNS(ctx context.Context, reply *dns.Message, req *dns.Request) {
 	reply.RecursionAvailable = true
 	if req.Opcode != dns.OpcodeQuery {
@@ -707,29 +839,57 @@ func (r *Resolver) ServeDNS(ctx context.Context, reply *dns.Message, req *dns.Re
 		reply.RCode = dns.RCodeRefused
 		return
 	}
-	if r.answerFromCache(reply, q) {
-		return
+	var sub netip.Prefix
+	var asked dns.ClientSubnet
+	var echo bool
+	if r.ClientSubnet != nil {
+		var err error
+		asked, echo, err = req.EDNS.ClientSubnet()
+		if err != nil {
+			reply.RCode = dns.RCodeFormatError // RFC 7871 §6
+			return
+		}
+		var refuse bool
+		sub, refuse = r.ClientSubnet.Source(req.Remote.Addr(), asked, echo)
+		if refuse {
+			reply.RCode = dns.RCodeRefused // RFC 7871 §7.5
+			return
+		}
+		echo = echo && reply.EDNS != nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
-	defer cancel()
-	m, _ := r.Resolve(ctx, q.Name, q.Type)
-	reply.RCode = m.RCode
-	reply.Answers = append(reply.Answers, m.Answers...)
-	reply.Authorities = append(reply.Authorities, m.Authorities...)
+	scope, ok := r.answerFromCache(reply, q, sub)
+	if !ok {
+		ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
+		defer cancel()
+		m, _ := r.ResolveSubnet(ctx, q.Name, q.Type, sub)
+		reply.RCode = m.RCode
+		reply.Answers = append(reply.Answers, m.Answers...)
+		reply.Authorities = append(reply.Authorities, m.Authorities...)
+		if cs, ok, _ := m.EDNS.ClientSubnet(); ok {
+			scope = cs.Scope
+		}
+	}
+	if echo {
+		reply.EDNS.Options = append(reply.EDNS.Options, dns.ClientSubnet{Source: asked.Source, Scope: scope}.Option())
+	}
 }
 
 // answerFromCache answers q from the cache alone, following cached CNAMEs,
-// without allocating when the reply's slices have room: the path most
-// queries of a busy local DNS server take. It reports false, leaving
-// reply unchanged, when the cache cannot answer all of it.
-func (r *Resolver) answerFromCache(reply *dns.Message, q dns.Question) bool {
+// for a client whose subnet is sub (invalid when none is sent), without
+// allocating when the reply's slices have room: the path most queries of a
+// busy local DNS server take. It returns the longest scope of the answers
+// it gave, or false, leaving reply unchanged, when the cache cannot answer
+// all of it.
+func (r *Resolver) answerFromCache(reply *dns.Message, q dns.Question, sub netip.Prefix) (int, bool) {
 	if r.Cache == nil {
-		return false
+		return 0, false
 	}
 	answers, n := reply.Answers, len(reply.Answers)
 	name := q.Name
+	scope := 0
 	for range dflt(r.MaxCNAMEs, 8) {
-		out, neg, rcode, ok := r.Cache.appendLookup(answers, name, q.Type)
+		out, neg, rcode, sc, ok := r.Cache.appendLookup(answers, name, q.Type, sub)
+		scope = max(scope, sc)
 		if ok {
 			if neg {
 				reply.RCode = rcode
@@ -739,20 +899,21 @@ func (r *Resolver) answerFromCache(reply *dns.Message, q dns.Question) bool {
 				reply.Answers = out
 			}
 			if r.Trace != nil {
-				r.tracef("%s: %s %s from the cache", r.self(), q.Name, q.Type)
+				r.tracef("%s: %s %s from the cache%s", r.self(), q.Name, q.Type, forSubnet(sub))
 			}
-			return true
+			return scope, true
 		}
 		if q.Type == dns.TypeCNAME {
 			break
 		}
-		out, neg, _, ok = r.Cache.appendLookup(answers, name, dns.TypeCNAME)
+		out, neg, _, sc, ok = r.Cache.appendLookup(answers, name, dns.TypeCNAME, sub)
 		if !ok || neg || len(out) == len(answers) {
 			break
 		}
+		scope = max(scope, sc)
 		answers = out
 		name = out[len(out)-1].Data.(*dns.CNAME).Target
 	}
 	reply.Answers = reply.Answers[:n]
-	return false
+	return 0, false
 }
