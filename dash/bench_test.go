@@ -82,21 +82,26 @@ func TestBestRuleBeatsBaselines(t *testing.T) {
 	}
 }
 
-var wrkRequests = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var (
+	wrkRate  = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+	wrkTotal = regexp.MustCompile(`([0-9]+) requests in`)
+)
 
-// wrk runs wrk against url for d and returns requests per second.
-func wrk(b *testing.B, url string, d time.Duration) float64 {
+// wrk runs wrk against url for d and returns requests per second and the
+// number of requests answered.
+func wrk(b *testing.B, url string, d time.Duration) (perSecond float64, requests int64) {
 	out, err := exec.Command("wrk", "-t2", "-c32", "-d"+strconv.Itoa(int(d.Seconds()))+"s", url).CombinedOutput()
 	if err != nil {
 		b.Fatalf("wrk: %v\n%s", err, out)
 	}
-	m := wrkRequests.FindSubmatch(out)
-	if m == nil {
+	m, t := wrkRate.FindSubmatch(out), wrkTotal.FindSubmatch(out)
+	if m == nil || t == nil {
 		b.Fatalf("wrk printed no rate:\n%s", out)
 	}
 	if strings.Contains(string(out), "Non-2xx") {
 		b.Fatalf("wrk saw errors:\n%s", out)
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
+	perSecond, _ = strconv.ParseFloat(string(m[1]), 64)
+	requests, _ = strconv.ParseInt(string(t[1]), 10, 64)
+	return perSecond, requests
 }
