@@ -32,6 +32,25 @@
 // round-trip time first (a server never measured gets its turn first),
 // counts a timeout against the server and falls back to the others. Stubs
 // asking the same question at once share one resolution.
+//
+// # Client subnet: where is the client?
+//
+// A CDN's DNS server (KingCDN's) picks an edge near whoever asks it, and
+// what asks it is the local DNS server, not Bob: Bob is placed wherever
+// his resolver is, which for a large public resolver may be far from him.
+// With EDNS Client Subnet (RFC 7871; Resolver.ClientSubnet, a
+// SubnetPolicy) the resolver adds to its query the network Bob is in —
+// his address cut to a /24 (or /56 for IPv6), or the subnet his own query
+// named — so the CDN answers for Bob's network. The price is privacy: every
+// server told learns roughly where each client is, so the option is off by
+// default, never goes to the root's or the TLDs' servers nor to a server
+// that showed it ignores it, never carries loopback or private networks
+// unless the policy lists them, and a stub that sends a /0 reveals
+// nothing. The CDN's reply says, as a scope, for how large a network its
+// answer holds; the Cache keeps the answer for that network only, beside
+// the answers for other networks (at most Cache.MaxNetworks per name), so
+// the next client in the same network is answered from the cache and one
+// elsewhere is not. A scope of 0 means the answer holds for everyone.
 package resolver
 
 import (
@@ -223,10 +242,9 @@ func (r *Resolver) Resolve(ctx context.Context, name dns.Name, t dns.Type) (*dns
 // how large a network around subnet the answer holds; an invalid subnet
 // (or a /0) sends none, like Resolve.
 func (r *Resolver) ResolveSubnet(ctx context.Context, name dns.Name, t dns.Type, subnet netip.Prefix) (*dns.Message, error) {
+	subnet = unmapPrefix(subnet)
 	if subnet.Bits() <= 0 {
 		subnet = netip.Prefix{}
-	} else {
-		subnet = netip.PrefixFrom(subnet.Addr().Unmap(), min(subnet.Bits(), subnet.Addr().Unmap().BitLen())).Masked()
 	}
 	key := flightKey{name.Canonical(), t, subnet}
 	for {
@@ -353,6 +371,15 @@ func (r *Resolver) resolve(ctx context.Context, st *state, qname dns.Name, qtype
 		out.Authorities = append(out.Authorities, res.soa...)
 		return scope, nil
 	}
+}
+
+// unmapPrefix turns a prefix of IPv4-mapped IPv6 addresses into the IPv4
+// prefix it stands for, and masks it.
+func unmapPrefix(p netip.Prefix) netip.Prefix {
+	if a := p.Addr(); a.Is4In6() {
+		p = netip.PrefixFrom(a.Unmap(), max(p.Bits()-96, 0))
+	}
+	return p.Masked()
 }
 
 // forSubnet is what the trace adds for a client subnet.

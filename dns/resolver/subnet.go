@@ -67,11 +67,12 @@ func (p *SubnetPolicy) Source(addr netip.Addr, asked dns.ClientSubnet, has bool)
 		return netip.Prefix{}, false
 	}
 	if has {
-		if asked.Source.Bits() <= 0 {
+		if unmapPrefix(asked.Source).Bits() <= 0 {
 			return netip.Prefix{}, false
 		}
-		a := asked.Source.Addr().Unmap()
-		s := netip.PrefixFrom(a, min(asked.Source.Bits(), p.bits(a))).Masked()
+		src := unmapPrefix(asked.Source)
+		a := src.Addr()
+		s := netip.PrefixFrom(a, min(src.Bits(), p.bits(a))).Masked()
 		if !p.allowed(s) {
 			return netip.Prefix{}, true
 		}

@@ -442,7 +442,8 @@ func TestSubnetPolicySource(t *testing.T) {
 		{lab, "127.0.0.1", "10.1.1.77/32", "10.1.1.0/24", false},
 		{lab, "127.0.0.1", "10.1.0.0/16", "10.1.0.0/16", false}, // shorter: kept
 		{lab, "10.1.1.7", "0.0.0.0/0", "", false},               // "reveal nothing"
-		{lab, "10.1.1.7", "", "10.1.1.0/24", false},             // the client's address
+		{lab, "127.0.0.1", "::ffff:10.1.0.0/112", "10.1.0.0/16", false},
+		{lab, "10.1.1.7", "", "10.1.1.0/24", false}, // the client's address
 		{lab, "::ffff:10.1.1.7", "", "10.1.1.0/24", false},
 		{lab, "127.0.0.1", "", "", false},              // not a network that may be sent
 		{lab, "127.0.0.1", "192.168.1.0/24", "", true}, // asked for, refused
