@@ -718,13 +718,23 @@ func (r *Resolver) sendsSubnet(zone dns.Name, addr netip.Addr) bool {
 	return r.now().Sub(since) >= dflt(recheck, 24*time.Hour)
 }
 
-// ignoreSubnet remembers that the server at addr does not use ECS.
+// ignoreSubnet remembers that the server at addr does not use ECS, and
+// forgets the servers whose time to be probed again has come.
 func (r *Resolver) ignoreSubnet(addr netip.Addr) {
 	now := r.now()
+	var recheck time.Duration
+	if r.ClientSubnet != nil {
+		recheck = r.ClientSubnet.Recheck
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.ignores == nil {
 		r.ignores = map[netip.Addr]time.Time{}
+	}
+	for a, since := range r.ignores {
+		if now.Sub(since) >= dflt(recheck, 24*time.Hour) {
+			delete(r.ignores, a)
+		}
 	}
 	r.ignores[addr] = now
 }
@@ -807,12 +817,17 @@ func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, q
 		r.tracef("%s: reply rejected (%v)", s, err)
 		return nil, reach{}, err
 	}
-	if !echoed && reply.RCode != dns.RCodeRefused && reply.RCode != dns.RCodeFormatError {
-		r.ignoreSubnet(s.Addr) // it does not use ECS: keep the subnet from it
-	}
 	to := reachOf(sub, cs, echoed, tailors)
-	if echoed {
-		r.tracef("%s: scope /%d", s, cs.Scope)
+	switch {
+	case reply.RCode == dns.RCodeRefused || reply.RCode == dns.RCodeFormatError:
+		// ask tries again without the subnet
+	case !echoed:
+		r.ignoreSubnet(s.Addr) // it does not use ECS: keep the subnet from it
+		r.tracef("%s: no client subnet in the reply (no ECS there): the answer holds for every client", hostOf(s))
+	case to.net.IsValid():
+		r.tracef("%s: scope /%d: the answer holds for %s", hostOf(s), cs.Scope, to.net)
+	default:
+		r.tracef("%s: scope /0: the answer holds for every client", hostOf(s))
 	}
 	return reply, to, nil
 }

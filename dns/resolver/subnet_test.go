@@ -4,12 +4,14 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"appnet.dev/dns"
 	"appnet.dev/dns/resolver"
+	"appnet.dev/sockets/sockettest"
 )
 
 // Public addresses of the little Internet of the ECS tests, each mapped by
@@ -466,6 +468,31 @@ func TestSubnetPolicySource(t *testing.T) {
 		}
 		if got != want || refuse != c.refuse {
 			t.Errorf("Source(%s, %q): %v refuse %v, want %v refuse %v", c.client, c.ecs, got, refuse, want, c.refuse)
+		}
+	}
+}
+
+// TestClientSubnetTrace: the trace tells the story — which subnet went to
+// which server, for how large a network the answer holds, and which client
+// was answered from the cache.
+func TestClientSubnetTrace(t *testing.T) {
+	n := startECSNet(t)
+	r := n.resolver(&clock{t: time.Unix(1e9, 0)}, lab10())
+	var trace sockettest.SyncBuffer
+	r.Trace = &trace
+	addr := startOurs(t, r)
+	stubECS(t, addr, "video.kingcdn.test", "10.1.1.0/24")
+	stubECS(t, addr, "video.kingcdn.test", "10.1.7.0/24")
+	stubECS(t, addr, "a.plain.test", "10.2.1.0/24")
+	for _, want := range []string{
+		"dns.nyu.edu → a.root-servers.net (198.41.0.4): video.kingcdn.test. A?\n",
+		"dns.nyu.edu → ns.kingcdn.test (192.0.2.5): video.kingcdn.test. A? for client subnet 10.1.1.0/24\n",
+		"ns.kingcdn.test: scope /16: the answer holds for 10.1.0.0/16\n",
+		"dns.nyu.edu: video.kingcdn.test. A from the cache for client subnet 10.1.7.0/24\n",
+		"ns.plain.test: no client subnet in the reply (no ECS there): the answer holds for every client\n",
+	} {
+		if !strings.Contains(trace.String(), want) {
+			t.Errorf("trace lacks %q:\n%s", want, trace.String())
 		}
 	}
 }
