@@ -679,6 +679,7 @@ func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []
 				// again without it (RFC 7871 §7.3), and leave it out
 				// from now on.
 				r.ignoreSubnet(s.Addr)
+				st.left--
 				reply, to, err = r.exchange(ctx, s, qname, qtype, netip.Prefix{}, false)
 			}
 			if err != nil {

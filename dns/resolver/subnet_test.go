@@ -62,6 +62,7 @@ func (l *queryLog) len() int { return len(l.all()) }
 //	                     192.0.2.80, scope = the source sent
 //	static.kingcdn.test  192.0.2.99 for everyone, scope /0
 //	forged.kingcdn.test  echoes another subnet than it was sent
+//	picky.kingcdn.test   REFUSED with ECS, 192.0.2.77 without
 func kingCDN(log *queryLog) dns.HandlerFunc {
 	boston, newyork := netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.2.0.0/16")
 	return func(_ context.Context, reply *dns.Message, req *dns.Request) {
@@ -97,6 +98,12 @@ func kingCDN(log *queryLog) dns.HandlerFunc {
 		case "static":
 			a("192.0.2.99")
 			echo(cs.Source, 0)
+		case "picky": // refuses queries with ECS
+			if has {
+				reply.RCode = dns.RCodeRefused
+				return
+			}
+			a("192.0.2.77")
 		case "forged":
 			a("10.9.9.80")
 			echo(netip.MustParsePrefix("10.9.9.0/24"), 24)
@@ -365,6 +372,25 @@ func TestClientSubnetForgedEcho(t *testing.T) {
 	m, _, _ := stubECS(t, addr, "forged.kingcdn.test", "10.1.1.0/24")
 	if m.RCode != dns.RCodeServerFailure || len(m.Answers) != 0 {
 		t.Errorf("forged echo: %v %v, want SERVFAIL", m.RCode, m.Answers)
+	}
+}
+
+// TestClientSubnetRefusedRetried: a server that refuses a query with ECS
+// is asked again without it (RFC 7871 §7.3), and not sent subnets again.
+func TestClientSubnetRefusedRetried(t *testing.T) {
+	n := startECSNet(t)
+	addr := startOurs(t, n.resolver(&clock{t: time.Unix(1e9, 0)}, lab10()))
+	m, cs, ok := stubECS(t, addr, "picky.kingcdn.test", "10.1.1.0/24")
+	if got := data(m, dns.TypeA); len(got) != 1 || got[0] != "192.0.2.77" {
+		t.Errorf("picky: %v (%v)", got, m.RCode)
+	}
+	if !ok || cs.Scope != 0 {
+		t.Errorf("picky: ECS in reply %v %v, want scope 0", cs, ok)
+	}
+	stubECS(t, addr, "video.kingcdn.test", "10.1.1.0/24")
+	qs := n.cdn.all()
+	if len(qs) != 3 || !qs[0].subnet.IsValid() || qs[1].subnet.IsValid() || qs[2].subnet.IsValid() {
+		t.Errorf("KingCDN was asked %v, want picky with ECS, picky and video without", qs)
 	}
 }
 
