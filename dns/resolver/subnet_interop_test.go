@@ -17,20 +17,25 @@ import (
 	"appnet.dev/sockets/sockettest"
 )
 
-// digSubnet asks the server at addr for name's A records with dig, as a
-// stub in subnet, and returns the addresses and the CLIENT-SUBNET line dig
-// printed ("10.1.1.0/24/16"; "" if the reply had none).
+// digSubnet asks the server at addr for name's A records with dig (or
+// kdig, whose output reads alike), as a stub in subnet, and returns the
+// addresses and the CLIENT-SUBNET line it printed ("10.1.1.0/24/16"; ""
+// if the reply had none).
 func digSubnet(t testing.TB, dig, addr, name, subnet string) ([]string, string) {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command(dig, "@"+host, "-p", port, "+tries=1", "+time=5", "+subnet="+subnet, name, "A").CombinedOutput()
+	tries := "+tries=1"
+	if filepath.Base(dig) == "kdig" {
+		tries = "+retry=0"
+	}
+	out, err := exec.Command(dig, "@"+host, "-p", port, tries, "+time=5", "+subnet="+subnet, name, "A").CombinedOutput()
 	if err != nil {
-		t.Fatalf("dig: %v\n%s", err, out)
+		t.Fatalf("%s: %v\n%s", dig, err, out)
 	}
 	var addrs []string
 	ecs := ""
 	for _, line := range strings.Split(string(out), "\n") {
-		if rest, ok := strings.CutPrefix(line, "; CLIENT-SUBNET: "); ok {
+		if rest, ok := strings.CutPrefix(strings.TrimLeft(line, "; "), "CLIENT-SUBNET: "); ok {
 			ecs = strings.TrimSpace(rest)
 		}
 		if f := strings.Fields(line); len(f) == 5 && !strings.HasPrefix(line, ";") && f[3] == "A" {
@@ -44,7 +49,15 @@ func digSubnet(t testing.TB, dig, addr, name, subnet string) ([]string, string) 
 // TestInteropDigSubnet: dig +subnet sees our resolver echo its subnet with
 // the scope KingCDN's server gave.
 func TestInteropDigSubnet(t *testing.T) {
-	dig := sockettest.Need(t, "dig", "bind9-dnsutils")
+	testDigSubnet(t, sockettest.Need(t, "dig", "bind9-dnsutils"))
+}
+
+// TestInteropKdigSubnet: so does Knot's kdig.
+func TestInteropKdigSubnet(t *testing.T) {
+	testDigSubnet(t, sockettest.Need(t, "kdig", "knot-dnsutils"))
+}
+
+func testDigSubnet(t *testing.T, dig string) {
 	n := startECSNet(t)
 	addr := startOurs(t, n.resolver(&clock{t: time.Unix(1e9, 0)}, lab10()))
 	for _, c := range []struct{ name, subnet, want, ecs string }{
