@@ -381,35 +381,78 @@ func Rules() []Rule {
 	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}, Fugu{Predictor: DefaultPredictor()}}
 }
 
+// Progress is how far a chunk's download has got: Received bytes in,
+// Elapsed after its request was sent.
+type Progress struct {
+	Received int64
+	Elapsed  time.Duration
+}
+
 // Abandon is the policy for giving up on a chunk that is downloading too
-// slowly (dash.js's AbandonRequestsRule, in simpler form). While a chunk of
-// size bytes at quality q downloads, elapsed after it was requested with
-// buffer in the buffer, and received bytes in: if at the rate seen so far
-// it will not arrive before the buffer runs dry, and a lower quality would
-// arrive sooner than the rest of this one, it returns that quality (the
-// highest that would arrive in time, or the lowest) and true. sizes[i] is
-// the chunk's size at quality i.
-func Abandon(q int, sizes []int64, received int64, elapsed, buffer time.Duration) (int, bool) {
-	if q == 0 || elapsed < 500*time.Millisecond || received <= 0 || received >= sizes[q] {
-		return q, false
+// slowly (dash.js's AbandonRequestsRule, in another form). The chunk was
+// requested at quality q with buffer in the buffer; sizes[i] is its size
+// at quality i; now is how far its download has got, and from an earlier
+// look at the same download (the zero Progress: the request).
+//
+// It measures the rate from "from" to now. The caller passes as from the
+// first look at which bytes had arrived, so the request's round trip,
+// which carries no data, does not count as slowness.
+//
+// The rate seen over half a second is weak evidence: a one-second fade
+// looks like a collapse. And the more buffer the player has, the longer it
+// can afford to watch, and the costlier a needless abandonment is (the
+// bytes in are wasted, the rate drops, a switch is added). So it decides
+// only once it has seen the rate for a tenth of the buffer, at least half a
+// second (a nearly dry buffer cannot wait) and at most two seconds (with
+// 20 s buffered, longer than a fade).
+//
+// Then, if at that rate the rest of the chunk arrives before the buffer
+// runs dry, it keeps the chunk. If not, it gives up for the highest quality
+// that would arrive in time (or the lowest), provided that one arrives
+// sooner than the rest of this one. It returns that quality, why (for the
+// player's log) and whether to abandon.
+//
+// dash.js's rule also measures from the first byte, after a grace time of
+// half a second, but it judges the download against the chunk's duration
+// (it gives up on one that would take longer than one and a half chunk
+// durations) whatever the buffer; this one judges it against the buffer.
+func Abandon(q int, sizes []int64, from, now Progress, buffer time.Duration) (to int, why string, ok bool) {
+	if q == 0 {
+		return q, "the lowest rate already", false
 	}
-	rate := float64(received) / elapsed.Seconds() // bytes per second
-	remaining := float64(sizes[q]-received) / rate
-	left := (buffer - elapsed).Seconds()
+	if now.Received >= sizes[q] {
+		return q, "all in", false
+	}
+	if from.Elapsed >= now.Elapsed || from.Received > now.Received {
+		from = Progress{} // not an earlier look: measure from the request
+	}
+	watch := min(max(buffer/10, 500*time.Millisecond), 2*time.Second)
+	seen := now.Elapsed - from.Elapsed
+	if seen < watch {
+		return q, fmt.Sprintf("watching: rate seen for %.1fs of %.1fs", seen.Seconds(), watch.Seconds()), false
+	}
+	got := now.Received - from.Received
+	if got <= 0 {
+		return q, fmt.Sprintf("no bytes for %.1fs: a lower rate would not come sooner", seen.Seconds()), false
+	}
+	rate := float64(got) / seen.Seconds() // bytes per second
+	remaining := float64(sizes[q]-now.Received) / rate
+	left := (buffer - now.Elapsed).Seconds()
+	at := Mbps(rate * 8)
 	if remaining <= left {
-		return q, false
+		return q, fmt.Sprintf("on time: at %s the rest takes %.1fs, %.1fs buffered", at, remaining, left), false
 	}
-	to := 0
+	to = 0
 	for i := q - 1; i > 0; i-- {
 		if float64(sizes[i])/rate <= left {
 			to = i
 			break
 		}
 	}
-	if float64(sizes[to])/rate >= remaining {
-		return q, false
+	if instead := float64(sizes[to]) / rate; instead >= remaining {
+		return q, fmt.Sprintf("late, but at %s the rest (%.1fs) beats a restart (%.1fs)", at, remaining, instead), false
 	}
-	return to, true
+	return to, fmt.Sprintf("at %s the rest takes %.1fs, %.1fs buffered", at, remaining, left), true
 }
 
 // StochasticMPC is model predictive control that plans for several

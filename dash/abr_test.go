@@ -219,25 +219,78 @@ func TestRuleByName(t *testing.T) {
 
 func TestAbandon(t *testing.T) {
 	sizes := []int64{150e3, 375e3, 600e3, 925e3, 1425e3, 2150e3}
+	at := func(received int64, elapsed time.Duration) Progress {
+		return Progress{Received: received, Elapsed: elapsed}
+	}
 	tests := []struct {
-		name            string
-		q               int
-		received        int64
-		elapsed, buffer time.Duration
-		want            int
-		abandon         bool
+		name      string
+		q         int
+		from, now Progress
+		buffer    time.Duration
+		want      int
+		abandon   bool
+		why       string // in the reason
 	}{
-		{"on time", 5, 1000e3, 2 * time.Second, 10 * time.Second, 5, false},       // 500 kB/s: 2.3 s more, 8 s left
-		{"too early", 5, 10e3, 400 * time.Millisecond, 2 * time.Second, 5, false}, // not measured enough
-		{"lowest already", 0, 10e3, 2 * time.Second, 2 * time.Second, 0, false},
-		{"stall ahead", 5, 200e3, 2 * time.Second, 8 * time.Second, 2, true},   // 100 kB/s: 19.5 s more, 6 s left; 600 kB fits
-		{"stall anyway", 5, 20e3, 2 * time.Second, 3 * time.Second, 0, true},   // 10 kB/s: even the lowest stalls, but sooner
-		{"nearly done", 5, 2100e3, 4 * time.Second, 4 * time.Second, 5, false}, // 50 kB left beats any restart
+		{"on time", 5, Progress{}, at(1000e3, 2*time.Second), 10 * time.Second, 5, false, "on time"},        // 500 kB/s: 2.3 s more, 8 s left
+		{"too early", 5, Progress{}, at(10e3, 400*time.Millisecond), 2 * time.Second, 5, false, "watching"}, // not measured enough
+		{"lowest already", 0, Progress{}, at(10e3, 2*time.Second), 2 * time.Second, 0, false, "lowest"},
+		{"stall ahead", 5, Progress{}, at(200e3, 2*time.Second), 8 * time.Second, 2, true, "0.80 Mbps"},             // 100 kB/s: 19.5 s more, 6 s left; 600 kB fits
+		{"stall anyway", 5, Progress{}, at(20e3, 2*time.Second), 3 * time.Second, 0, true, "the rest takes 213.0s"}, // 10 kB/s: even the lowest stalls, but sooner
+		{"nearly done", 5, Progress{}, at(2100e3, 4*time.Second), 4 * time.Second, 5, false, "beats a restart"},     // 50 kB left beats any restart
+		{"nothing since", 5, at(10e3, time.Second), at(10e3, 3*time.Second), 4 * time.Second, 5, false, "no bytes"}, // an outage: no lower rate comes sooner
+		{"all in", 5, Progress{}, at(2150e3, 3*time.Second), 2 * time.Second, 5, false, "all in"},
+		{"from is later", 5, at(900e3, 3*time.Second), at(1000e3, 2*time.Second), 10 * time.Second, 5, false, "on time"}, // ignored: from the request
+
+		// A fade in the first half-second with 30 s buffered: 20 kB/s
+		// would mean 107 s for the rest, but half a second is too little
+		// evidence to give up a chunk with that much buffer.
+		{"fade, much buffer", 5, Progress{}, at(10e3, 500*time.Millisecond), 30 * time.Second, 5, false, "watching: rate seen for 0.5s of 2.0s"},
+		// The same evidence with 2 s buffered: no time to watch longer.
+		{"fade, dry buffer", 5, Progress{}, at(10e3, 500*time.Millisecond), 2 * time.Second, 0, true, "1.5s buffered"},
+		// The fade over, the rate seen from the first look (after the
+		// fade's half-second) to 2.5 s shows the chunk is on time.
+		{"fade passed", 5, at(10e3, 500*time.Millisecond), at(1010e3, 2500*time.Millisecond), 30 * time.Second, 5, false, "on time"},
+		// A lasting drop, seen for 2 s with 30 s buffered: 25 kB/s, 84 s
+		// for the rest, 27.5 s left, in which 600 kB would arrive.
+		{"lasting drop", 5, at(10e3, 500*time.Millisecond), at(60e3, 2500*time.Millisecond), 30 * time.Second, 2, true, "0.20 Mbps"},
+		// The round trip carries no data: from the request, 300 kB/s
+		// (6.2 s for the rest, 4 s left) would abandon; from the first
+		// look with bytes in, 500 kB/s brings the rest in 3.7 s.
+		{"round trip", 5, at(50e3, 500*time.Millisecond), at(300e3, time.Second), 5 * time.Second, 5, false, "on time: at 4.00 Mbps the rest takes 3.7s"},
 	}
 	for _, tt := range tests {
-		q, ok := Abandon(tt.q, sizes, tt.received, tt.elapsed, tt.buffer)
-		if q != tt.want || ok != tt.abandon {
-			t.Errorf("%s: Abandon = %d, %v; want %d, %v", tt.name, q, ok, tt.want, tt.abandon)
+		q, why, ok := Abandon(tt.q, sizes, tt.from, tt.now, tt.buffer)
+		if q != tt.want || ok != tt.abandon || !strings.Contains(why, tt.why) {
+			t.Errorf("%s: Abandon = %d, %q, %v; want %d, %v, a reason with %q", tt.name, q, why, ok, tt.want, tt.abandon, tt.why)
+		}
+	}
+	// Without a round trip the first look of the last case abandons, so the
+	// case above tests the rate's starting point.
+	if _, _, ok := Abandon(5, sizes, Progress{}, at(300e3, time.Second), 5*time.Second); !ok {
+		t.Error("round trip: from the request, the chunk is kept")
+	}
+}
+
+// TestAbandonWatchGrowsWithBuffer: the rate must be seen for longer the
+// more buffer there is, from half a second to two.
+func TestAbandonWatchGrowsWithBuffer(t *testing.T) {
+	sizes := []int64{150e3, 375e3, 600e3, 925e3, 1425e3, 2150e3}
+	for _, tt := range []struct {
+		buffer, watch time.Duration
+	}{
+		{time.Second, 500 * time.Millisecond},
+		{5 * time.Second, 500 * time.Millisecond},
+		{10 * time.Second, time.Second},
+		{15 * time.Second, 1500 * time.Millisecond},
+		{20 * time.Second, 2 * time.Second},
+		{60 * time.Second, 2 * time.Second},
+	} {
+		// 1 kB/s: the rest stalls whatever the buffer.
+		for _, seen := range []time.Duration{tt.watch - 100*time.Millisecond, tt.watch} {
+			_, why, ok := Abandon(5, sizes, Progress{}, Progress{Received: int64(seen.Seconds() * 1e3), Elapsed: seen}, tt.buffer)
+			if want := seen >= tt.watch; ok != want {
+				t.Errorf("buffer %v, rate seen for %v: abandon %v (%s), want %v", tt.buffer, seen, ok, why, want)
+			}
 		}
 	}
 }
@@ -260,6 +313,49 @@ func TestSimulatorAbandon(t *testing.T) {
 	}
 	if !found {
 		t.Error("no chunk was abandoned")
+	}
+}
+
+// TestSimulatorAbandonFade: an 8 Mbit/s link with one-second fades to 5%
+// (the LTE traces' deep fades), one every 7 s, and a 30 s buffer. With 20 s
+// or more buffered, a fade seen in a chunk's first half-second is no
+// reason to give the chunk up: the rate is watched for two seconds, and
+// the chunk arrives in time. Some fade does catch a chunk's first
+// half-second (deciding after half a second, the player gave up each of
+// those chunks).
+func TestSimulatorAbandonFade(t *testing.T) {
+	var pts []TracePoint
+	for s := 0; s < 400; s++ {
+		bw := 8e6
+		if s >= 40 && s%7 == 0 {
+			bw = 0.4e6
+		}
+		pts = append(pts, TracePoint{time.Duration(s) * time.Second, bw})
+	}
+	tr, err := NewTrace("fades", pts, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := Simulator{Abandon: true, BufferCap: 30 * time.Second}.Run(tr, BBA{})
+	caught := 0
+	for _, c := range res.Chunks {
+		if c.State.Buffer < 20*time.Second {
+			continue
+		}
+		if strings.Contains(c.Decision.Reason, "abandoned") {
+			t.Errorf("chunk %d, %v buffered: %s", c.Index, c.State.Buffer, c.Decision.Reason)
+		}
+		// Was the link in a fade during the chunk's first half-second?
+		from := c.Start.Seconds() + 0.08
+		if s := int(from); s >= 40 && s%7 == 0 && from-float64(s) < 0.5 {
+			caught++
+		}
+	}
+	if caught == 0 {
+		t.Error("no fade caught a chunk's first half-second: the test tests nothing")
+	}
+	if res.Summary.RebufferTime > 0 {
+		t.Errorf("rebuffered %v", res.Summary.RebufferTime)
 	}
 }
 

@@ -111,8 +111,9 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 	// ... and, while it arrives, whether to give up for a lower rate (and
 	// again, while that one arrives, unless it is the lowest).
 	var watch func(received, total int64, elapsed time.Duration) bool
-	abandonTo := -1
+	abandonTo, abandonWhy := -1, ""
 	bufAtRequest := l.play.Buffer() // when the chunk was last requested
+	var from Progress               // the request's first look with bytes in
 	if l.abandon && d.Quality > 0 {
 		sizes := make([]int64, len(l.bitrates))
 		for q := range sizes {
@@ -122,9 +123,13 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 			if total > 0 {
 				sizes[d.Quality] = total
 			}
-			to, ok := Abandon(d.Quality, sizes, max(received, 0), elapsed, bufAtRequest)
+			now := Progress{Received: max(received, 0), Elapsed: elapsed}
+			to, why, ok := Abandon(d.Quality, sizes, from, now, bufAtRequest)
+			if from.Received == 0 && now.Received > 0 {
+				from = now
+			}
 			if ok {
-				abandonTo = to
+				abandonTo, abandonWhy = to, why
 			}
 			return ok
 		}
@@ -154,12 +159,13 @@ func (l *chunkLoop) step(ctx context.Context, i int) (ChunkLog, error) {
 		switch {
 		case errors.As(err, &ab):
 			wasted += n + ab.received
-			d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s", (l.net.now() - start).Seconds(), Mbps(l.bitrates[abandonTo]))
+			d.Reason += fmt.Sprintf("; abandoned after %.1fs for %s (%s)", (l.net.now() - start).Seconds(), Mbps(l.bitrates[abandonTo]), abandonWhy)
 			d.Quality, d.Bitrate = abandonTo, l.bitrates[abandonTo]
 			if d.Quality == 0 {
 				watch = nil
 			}
 			bufAtRequest = max(l.play.Buffer()-(l.net.now()-start), 0)
+			from = Progress{}
 			continue
 		case errors.As(err, &fatal), len(l.servers) == 0:
 			return ChunkLog{}, err

@@ -36,7 +36,9 @@
 // plans for several possible futures at once), [Fugu] (the same planning,
 // with futures a [Predictor] learned from past sessions; the best here
 // without abandonment, level with StochasticMPC with it), [Dynamic]; and
-// [Abandon] for a chunk that arrives too slowly) and where from (one of
+// [Abandon] for a chunk that arrives too slowly, judged on a rate watched
+// for longer the more buffer there is, since a short fade is no reason to
+// waste a chunk) and where from (one of
 // several BaseURLs or servers: [ChooseServer], [FirstHealthy]). Rules are
 // pure functions of a [State]; every [Decision] carries its reason, and
 // each [ChunkLog] keeps the state it was made from. Bandwidth is measured per chunk and smoothed

@@ -314,6 +314,9 @@ func TestPlayerAbandon(t *testing.T) {
 			if c.Quality == 2 {
 				t.Errorf("chunk %d: abandoned, yet played at the top rate", c.Index)
 			}
+			if !strings.Contains(c.Decision.Reason, "buffered)") {
+				t.Errorf("chunk %d: the log does not say why it was abandoned: %s", c.Index, c.Decision.Reason)
+			}
 		}
 	}
 	if abandoned < 3 {
