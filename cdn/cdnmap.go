@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -181,6 +182,46 @@ func (m *Map) ZoneFor(client netip.Addr) (Zone, bool) {
 		}
 	}
 	return best, found
+}
+
+// Scope returns the prefix length of client's network over which every
+// address falls in the same zone as client (or in none, like client): an
+// answer chosen for client holds for all of it, so it is the scope a DNS
+// answer may give with EDNS Client Subnet, and resolvers may cache the
+// answer for that whole network (RFC 7871 §7.2.1). It is the length of
+// client's zone, made longer where a more specific zone lies inside that
+// zone: just long enough to leave it out (Bob's ISP, 10.1.0.0/16, has a
+// corner served from elsewhere, 10.1.99.0/24, so an answer for 10.1.2.0
+// holds for 10.1.0.0/18, not for the whole /16).
+func (m *Map) Scope(client netip.Addr) int {
+	client = client.Unmap()
+	zoneBits := 0
+	if z, ok := m.ZoneFor(client); ok {
+		zoneBits = z.Prefix.Bits()
+	}
+	within := netip.PrefixFrom(client, zoneBits).Masked()
+	scope := zoneBits
+	for _, z := range m.Zones {
+		p := z.Prefix.Masked()
+		if p.Addr().Is4() != client.Is4() || p.Bits() <= zoneBits || !within.Overlaps(p) {
+			continue
+		}
+		// client is outside p (else p would be its zone): its network
+		// must stop at the first bit where they differ.
+		scope = max(scope, commonBits(client, p.Addr())+1)
+	}
+	return scope
+}
+
+// commonBits returns how many leading bits a and b, of one family, share.
+func commonBits(a, b netip.Addr) int {
+	x, y := a.AsSlice(), b.AsSlice()
+	for i := range x {
+		if d := x[i] ^ y[i]; d != 0 {
+			return i*8 + bits.LeadingZeros8(d)
+		}
+	}
+	return len(x) * 8
 }
 
 func (m *Map) cluster(name string) (Cluster, bool) {

@@ -61,23 +61,25 @@ func (d *DNSRouter) ServeDNS(_ context.Context, reply *dns.Message, req *dns.Req
 	}
 	reply.Authoritative = true
 
-	// Where is the client? Its resolver's subnet if it told us, else the
-	// resolver's own address.
+	// Where is the client? In the subnet its resolver told us, else at the
+	// resolver's own address (also when the resolver says /0: "do not
+	// place my client", RFC 7871 §7.1.2).
 	client := req.Remote.Addr().Unmap()
 	ecs, hasECS, err := req.EDNS.ClientSubnet()
 	if err != nil {
 		reply.RCode = dns.RCodeFormatError // RFC 7871 §7.1.1
 		return
 	}
-	if hasECS {
+	if hasECS && ecs.Source.Bits() > 0 {
 		client = ecs.Source.Addr()
 	}
 	if hasECS && reply.EDNS != nil {
-		// The answer holds for the zone the client fell in (or for its
-		// whole source prefix when no zone covers it).
-		scope := ecs.Source.Bits()
-		if z, ok := d.Router.Map.ZoneFor(client); ok {
-			scope = z.Prefix.Bits()
+		// For how large a network the answer holds: all of the client's
+		// zone that no more specific zone takes (0 when the answer did
+		// not depend on the subnet).
+		scope := 0
+		if ecs.Source.Bits() > 0 {
+			scope = d.Router.Map.Scope(client)
 		}
 		reply.EDNS.Options = append(reply.EDNS.Options, dns.ClientSubnet{Source: ecs.Source, Scope: scope}.Option())
 	}

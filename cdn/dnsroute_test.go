@@ -67,9 +67,14 @@ func TestDNSRouterAnswersByClientSubnet(t *testing.T) {
 		want   string // cluster prefix of the edge
 		scope  int
 	}{
-		{"10.1.2.0/24", "127.0.0.1", 16}, // Boston: 127.0.0.11 or .12
+		// Boston: 127.0.0.11 or .12; the answer holds for 10.1.0.0/18,
+		// short of 10.1.99.0/24, which New York serves.
+		{"10.1.2.0/24", "127.0.0.1", 18},
 		{"10.1.99.0/24", "127.0.0.21", 24},
 		{"10.3.7.0/24", "127.0.0.31", 16},
+		// /0: the resolver will not say where its client is; the
+		// resolver's own address decides, for everyone.
+		{"0.0.0.0/0", "127.0.0.1", 0},
 	}
 	for _, tt := range tests {
 		reply, addrs := queryA(t, server, name, tt.subnet)

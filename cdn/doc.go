@@ -70,7 +70,11 @@
 // resolver.Resolver of package appnet.dev/dns/resolver) walks down from the
 // root to netcinema.com's server, follows the CNAME to KingCDN's
 // authoritative DNS server, which answers with the address of an edge near
-// that resolver, and caches both for their TTLs; Bob's DASH
+// that resolver — or near Bob himself, when the resolver sends his subnet
+// as EDNS Client Subnet (resolver.SubnetPolicy; off by default, as it
+// reveals where Bob is): KingCDN's answer then says with its scope for how
+// large a network it holds (Map.Scope), and resolvers cache it for that
+// network only — and caches both for their TTLs; Bob's DASH
 // player fetches the manifest and the segments from that edge. When the
 // edge fails in mid-stream the player goes on from another copy. Package
 // appnet.dev/cdn/netcinema plays the whole scene on loopback, and so do the

@@ -258,7 +258,8 @@ func TestInteropDigClientSubnet(t *testing.T) {
 		"10.1.99.0/24": {"127.0.0.21"},
 		"10.3.7.0/24":  {"127.0.0.31"},
 	}
-	scope := map[string]string{"10.1.2.0/24": "10.1.2.0/24/16", "10.1.99.0/24": "10.1.99.0/24/24", "10.3.7.0/24": "10.3.7.0/24/16"}
+	// 10.1.2.0/24: Boston for 10.1.0.0/18, short of New York's 10.1.99.0/24.
+	scope := map[string]string{"10.1.2.0/24": "10.1.2.0/24/18", "10.1.99.0/24": "10.1.99.0/24/24", "10.3.7.0/24": "10.3.7.0/24/16"}
 	for subnet, addrs := range want {
 		for _, tcp := range []bool{false, true} {
 			got, ecs := ask(subnet, tcp)

@@ -13,8 +13,9 @@
 //  4. The local DNS server follows the CNAME (back to the .com server,
 //     then to KingCDN's authoritative DNS, a cdn.DNSRouter), which answers
 //     with the addresses of the edges nearest the local DNS server, best
-//     first: KingCDN places Bob by his ISP's resolver, as most resolvers
-//     send no EDNS Client Subnet.
+//     first: KingCDN places Bob by his ISP's resolver, the slide's simple
+//     case (a resolver may send Bob's subnet as EDNS Client Subnet instead;
+//     appnet's does when given a resolver.SubnetPolicy, off by default).
 //  5. Bob's DASH player (dash.Player) streams the video from that edge (a
 //     cdn.Edge), which fetches each chunk once from netcinema.com's origin.
 //  6. The edge fails in mid-stream (or, with Congest, the path to it is
@@ -91,7 +92,8 @@ ns.kingcdn   IN A   127.0.0.5
 )
 
 // bobSubnet is Bob's access network, in Boston. His local DNS server does
-// not reveal it; a resolver that did would send it as EDNS Client Subnet.
+// not reveal it here; one with a resolver.SubnetPolicy would send it as
+// EDNS Client Subnet.
 var bobSubnet = netip.MustParsePrefix("10.1.2.0/24")
 
 // kingcdnMap is KingCDN's map: a cluster deep in Bob's ISP in Boston, one
