@@ -507,19 +507,7 @@ func (r StochasticMPC) Choose(s State) Decision {
 	if len(futures) == 0 {
 		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
 	}
-	qoe := r.QoE
-	if qoe == nil {
-		lin := QoELin()
-		qoe = &lin
-	}
-	p := newStochasticPlan(&s, qoe, h, sameFutures(futures, h), futures)
-	values := p.solve(s.Buffer.Seconds(), s.Last)
-	best := 0
-	for q, v := range values {
-		if v > values[best] {
-			best = q
-		}
-	}
+	p, values, best := planStochastic(&s, r.QoE, h, sameFutures(futures, h), futures)
 	d := decide(s, best, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
 		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]))
 	d.Prediction = pred
@@ -583,6 +571,24 @@ type stochasticPlan struct {
 	after    int       // chunks after the horizon
 	nb       int       // buffer levels on the grid
 	now, nxt []float64 // value per (buffer level, previous quality)
+}
+
+// planStochastic solves the programme of newStochasticPlan (scored by
+// QoELin if qoe is nil) from s's buffer and last choice, and returns it
+// with each quality's expected QoE and the best quality.
+func planStochastic(s *State, qoe *QoE, h int, futures [][]float64, rests []float64) (p *stochasticPlan, values []float64, best int) {
+	if qoe == nil {
+		lin := QoELin()
+		qoe = &lin
+	}
+	p = newStochasticPlan(s, qoe, h, futures, rests)
+	values = p.solve(s.Buffer.Seconds(), s.Last)
+	for q, v := range values {
+		if v > values[best] {
+			best = q
+		}
+	}
+	return p, values, best
 }
 
 // newStochasticPlan sets up the programme: futures[d] are the equally

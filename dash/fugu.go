@@ -59,19 +59,7 @@ func (r Fugu) Choose(s State) Decision {
 	for d := range next {
 		next[d] = append(slices.Clone(f.Next[d]), recent...)
 	}
-	qoe := r.QoE
-	if qoe == nil {
-		lin := QoELin()
-		qoe = &lin
-	}
-	p := newStochasticPlan(&s, qoe, h, next, recent)
-	values := p.solve(s.Buffer.Seconds(), s.Last)
-	best := 0
-	for q, v := range values {
-		if v > values[best] {
-			best = q
-		}
-	}
+	p, values, best := planStochastic(&s, r.QoE, h, next, recent)
 	d := decide(s, best, r.Name(), "learned for %s: next chunk %s–%s, in %d chunks %s–%s; recent %s–%s; buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
 		f.Cell, Mbps(f.Next[0][0]), Mbps(slices.Max(f.Next[0])), h, Mbps(f.Next[h-1][0]), Mbps(slices.Max(f.Next[h-1])),
 		Mbps(slices.Min(recent)), Mbps(slices.Max(recent)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]))
