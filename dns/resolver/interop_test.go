@@ -62,11 +62,12 @@ func waitAnswer(t testing.TB, peer *sockettest.Process, addr string, name dns.Na
 // startUnbound runs Unbound as a recursive resolver over the hierarchy:
 // root hints pointing at our root when the hierarchy is on port 53, else
 // a stub zone per zone (Unbound can only ask other ports that way).
-func startUnbound(t testing.TB, in *hierarchy.Internet, dir string) string {
-	bin := sockettest.Need(t, "unbound", "unbound")
-	port := sockettest.FreePort(t)
-	var b strings.Builder
-	fmt.Fprintf(&b, `server:
+// unboundServer is the start of an unbound.conf for the tests: a
+// "server:" clause that listens on 127.0.0.1:port in the foreground, keeps
+// its files in dir, logs nothing and serves loopback clients; the caller
+// adds the modules and zones.
+func unboundServer(port int, dir string) string {
+	return fmt.Sprintf(`server:
   interface: 127.0.0.1
   port: %d
   do-ip6: no
@@ -81,11 +82,19 @@ func startUnbound(t testing.TB, in *hierarchy.Internet, dir string) string {
   num-threads: 1
   do-not-query-localhost: no
   access-control: 127.0.0.0/8 allow
-  module-config: "iterator"
+`, port, dir)
+}
+
+func startUnbound(t testing.TB, in *hierarchy.Internet, dir string) string {
+	bin := sockettest.Need(t, "unbound", "unbound")
+	port := sockettest.FreePort(t)
+	var b strings.Builder
+	b.WriteString(unboundServer(port, dir))
+	b.WriteString(`  module-config: "iterator"
   harden-referral-path: no
   target-fetch-policy: "0 0 0 0 0"
   prefetch: no
-`, port, dir)
+`)
 	if in.Port == 53 {
 		t.Logf("unbound follows referrals from our root (root hints, port 53)")
 		fmt.Fprintf(&b, "  root-hints: \"%s\"\n", filepath.Join(dir, "named.root"))

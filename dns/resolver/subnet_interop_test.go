@@ -85,22 +85,7 @@ func startUnboundECS(t testing.TB, cdnAddr string) string {
 	dir := t.TempDir()
 	port := sockettest.FreePort(t)
 	host, cdnPort, _ := net.SplitHostPort(cdnAddr)
-	conf := fmt.Sprintf(`server:
-  interface: 127.0.0.1
-  port: %d
-  do-ip6: no
-  do-daemonize: no
-  chroot: ""
-  username: ""
-  directory: "%s"
-  pidfile: ""
-  use-syslog: no
-  logfile: ""
-  verbosity: 0
-  num-threads: 1
-  do-not-query-localhost: no
-  access-control: 127.0.0.0/8 allow
-  module-config: "subnetcache iterator"
+	conf := unboundServer(port, dir) + fmt.Sprintf(`  module-config: "subnetcache iterator"
   send-client-subnet: %s
   max-client-subnet-ipv4: 24
   qname-minimisation: no
@@ -111,7 +96,7 @@ stub-zone:
   stub-addr: %s@%s
 remote-control:
   control-enable: no
-`, port, dir, host, host, cdnPort)
+`, host, host, cdnPort)
 	file := filepath.Join(dir, "unbound.conf")
 	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
