@@ -262,7 +262,8 @@ func (s *Server) serveConn(nc net.Conn) {
 	c := &conn{srv: s, nc: nc, remoteAddr: nc.RemoteAddr().String()}
 	c.tcp, _ = nc.(*net.TCPConn)
 	c.sock = nc
-	c.out = outBuffer{nc: nc, w: nc, buf: make([]byte, 0, writeBufferSize)}
+	c.out = outBuffer{nc: nc, buf: make([]byte, 0, writeBufferSize)}
+	c.out.w = connWriter{nc, &c.out.iov}
 	c.initSocket()
 	c.pending = make([]byte, 0, writeBufferSize)
 	c.br = bufio.NewReaderSize(flushingReader{c}, readBufferSize)
@@ -465,11 +466,33 @@ func (r flushingReader) Read(p []byte) (int, error) {
 // appended to buf and leave when it is flushed. A write larger than the
 // buffer leaves at once, with what was buffered, in one writev.
 type outBuffer struct {
-	nc  net.Conn  // the connection, for writev
-	w   io.Writer // nc, or on Linux its rawSocket
+	nc  net.Conn // the connection
+	w   writevWriter
 	buf []byte
 	err error // the first write error; nothing is written after it
 	iov [2][]byte
+}
+
+// A writevWriter sends a buffer, or two in one writev(2): on Linux the
+// connection's rawSocket, elsewhere connWriter.
+type writevWriter interface {
+	io.Writer
+	writev(a, b []byte) error
+}
+
+// connWriter is a writevWriter made of a net.Conn, whose writev is
+// net.Buffers'.
+type connWriter struct {
+	net.Conn
+	iov *[2][]byte
+}
+
+func (w connWriter) writev(a, b []byte) error {
+	w.iov[0], w.iov[1] = a, b
+	bufs := net.Buffers(w.iov[:])
+	_, err := bufs.WriteTo(w.Conn)
+	w.iov[0], w.iov[1] = nil, nil
+	return err
 }
 
 func (o *outBuffer) flush() error {
@@ -504,10 +527,7 @@ func (o *outBuffer) write(p []byte) error {
 		o.buf = append(o.buf, p...)
 		return nil
 	}
-	o.iov[0], o.iov[1] = o.buf, p
-	bufs := net.Buffers(o.iov[:])
-	_, o.err = bufs.WriteTo(o.nc)
-	o.iov[0], o.iov[1] = nil, nil
+	o.err = o.w.writev(o.buf, p)
 	o.buf = o.buf[:0]
 	return o.err
 }

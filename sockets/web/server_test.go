@@ -489,3 +489,32 @@ func TestUnreadBodyTooLong(t *testing.T) {
 		}
 	}
 }
+
+// TestConnWriterWritev: on a connection that is not a TCP socket (or off
+// Linux) the two buffers of a large write leave through net.Buffers, in
+// order and whole.
+func TestConnWriterWritev(t *testing.T) {
+	client, server := net.Pipe()
+	defer client.Close()
+	var iov [2][]byte
+	w := connWriter{server, &iov}
+	a, b := []byte(strings.Repeat("a", 3000)), []byte(strings.Repeat("b", 70000))
+	errc := make(chan error, 1)
+	go func() {
+		errc <- w.writev(a, b)
+		server.Close()
+	}()
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(a)+string(b) {
+		t.Errorf("read %d bytes, want %d: a then b", len(got), len(a)+len(b))
+	}
+	if iov[0] != nil || iov[1] != nil {
+		t.Error("the buffers are still held after the write")
+	}
+}

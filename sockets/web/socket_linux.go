@@ -34,12 +34,13 @@ import (
 // RawSyscall. Its callbacks are made once per connection, so a read or a
 // send allocates nothing.
 type rawSocket struct {
-	raw     syscall.RawConn
-	readFn  func(fd uintptr) bool
-	writeFn func(fd uintptr) bool
+	raw      syscall.RawConn
+	readFn   func(fd uintptr) bool
+	writeFn  func(fd uintptr) bool
+	writevFn func(fd uintptr) bool
 
 	// The call in progress.
-	p     []byte
+	p, p2 []byte // p2: writev's second buffer
 	flags int
 	n     int
 	err   error
@@ -47,7 +48,7 @@ type rawSocket struct {
 
 func newRawSocket(raw syscall.RawConn) *rawSocket {
 	s := &rawSocket{raw: raw}
-	s.readFn, s.writeFn = s.readStep, s.writeStep
+	s.readFn, s.writeFn, s.writevFn = s.readStep, s.writeStep, s.writevStep
 	return s
 }
 
@@ -109,6 +110,43 @@ func (s *rawSocket) send(p []byte, flags int) (int, error) {
 		err = s.err
 	}
 	return n, err
+}
+
+// writev sends a and then b, in one writev(2) while both have bytes left
+// to send, waiting for room in the socket's buffer as needed.
+func (s *rawSocket) writev(a, b []byte) error {
+	s.p, s.p2, s.n, s.err = a, b, 0, nil
+	err := s.raw.Write(s.writevFn)
+	s.p, s.p2 = nil, nil
+	if err == nil {
+		err = s.err
+	}
+	return err
+}
+
+// writevStep is writeStep for two buffers; s.n counts what has gone of
+// both.
+func (s *rawSocket) writevStep(fd uintptr) bool {
+	for s.n < len(s.p)+len(s.p2) {
+		var n int
+		var errno syscall.Errno
+		if s.n < len(s.p) {
+			n, errno = sysWritev(fd, s.p[s.n:], s.p2)
+		} else {
+			n, errno = sysSend(fd, s.p2[s.n-len(s.p):], syscall.MSG_NOSIGNAL)
+		}
+		switch errno {
+		case 0:
+			s.n += n
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			s.err = errno
+			return true
+		}
+	}
+	return true
 }
 
 // writeStep sends until all is sent; false asks RawConn.Write to wait

@@ -26,6 +26,13 @@ func sysSend(fd uintptr, p []byte, flags int) (int, syscall.Errno) {
 	return n, errnoOf(err)
 }
 
+// sysWritev sends a alone with syscall.Write, which tells the detector;
+// writevStep sends b afterwards.
+func sysWritev(fd uintptr, a, _ []byte) (int, syscall.Errno) {
+	n, err := syscall.Write(int(fd), a)
+	return n, errnoOf(err)
+}
+
 // sendfile tells the detector, whether the file is in memory or not.
 func sendfile(out, in int, off *int64, n int, _ bool) (int, error) {
 	return syscall.Sendfile(out, in, off, n)

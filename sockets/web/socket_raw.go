@@ -20,6 +20,21 @@ func sysSend(fd uintptr, p []byte, flags int) (int, syscall.Errno) {
 	return int(r), errno
 }
 
+// sysWritev is writev(2) of a then b on a non-blocking socket, made with
+// RawSyscall (Go ignores SIGPIPE on sockets, as for write).
+func sysWritev(fd uintptr, a, b []byte) (int, syscall.Errno) {
+	iov := [2]syscall.Iovec{{Base: &a[0]}, {}}
+	iov[0].SetLen(len(a))
+	n := 1
+	if len(b) > 0 {
+		iov[1].Base = &b[0]
+		iov[1].SetLen(len(b))
+		n = 2
+	}
+	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	return int(r), errno
+}
+
 // sendfile is sendfile(2) to a non-blocking socket: made with RawSyscall
 // when the file's range is all in the page cache, where it cannot wait
 // for the disk, and as an ordinary system call otherwise.
