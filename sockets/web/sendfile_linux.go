@@ -149,7 +149,7 @@ func (c *conn) flushMore() error {
 	if o.err != nil || len(o.buf) == 0 {
 		return o.err
 	}
-	_, o.err = c.sf.sock.send(o.buf, syscall.MSG_MORE)
+	_, o.err = c.sf.sock.send(o.buf, nil, syscall.MSG_MORE)
 	o.buf = o.buf[:0]
 	return o.err
 }

@@ -27,20 +27,19 @@ import (
 // Read and Write do. sendfile(2) goes this way too when the file's bytes
 // are all in the page cache (cachestat(2) says so; sendfile_linux.go),
 // and is an ordinary system call when it may have to wait for the disk.
-// Under the race detector the same calls go through package syscall
-// (socket_race.go).
+// Under the race detector (and on 386) the same calls go through package
+// syscall (socket_syscall.go).
 
 // A rawSocket is a TCP connection's socket, read and written with
 // RawSyscall. Its callbacks are made once per connection, so a read or a
 // send allocates nothing.
 type rawSocket struct {
-	raw      syscall.RawConn
-	readFn   func(fd uintptr) bool
-	writeFn  func(fd uintptr) bool
-	writevFn func(fd uintptr) bool
+	raw     syscall.RawConn
+	readFn  func(fd uintptr) bool
+	writeFn func(fd uintptr) bool
 
 	// The call in progress.
-	p, p2 []byte // p2: writev's second buffer
+	p, p2 []byte // what to send: p, then p2
 	flags int
 	n     int
 	err   error
@@ -48,7 +47,7 @@ type rawSocket struct {
 
 func newRawSocket(raw syscall.RawConn) *rawSocket {
 	s := &rawSocket{raw: raw}
-	s.readFn, s.writeFn, s.writevFn = s.readStep, s.writeStep, s.writevStep
+	s.readFn, s.writeFn = s.readStep, s.writeStep
 	return s
 }
 
@@ -93,68 +92,45 @@ func (s *rawSocket) readStep(fd uintptr) bool {
 // Write sends all of p, waiting for room in the socket's buffer as
 // needed (or until the write deadline passes).
 func (s *rawSocket) Write(p []byte) (int, error) {
-	return s.send(p, 0)
+	return s.send(p, nil, 0)
 }
 
-// send sends all of p with send(2)'s flags; MSG_MORE tells Linux that more
-// is coming at once, so that it does not push a short segment out alone.
-func (s *rawSocket) send(p []byte, flags int) (int, error) {
-	if len(p) == 0 {
+// writev sends a and then b, in one system call while both have bytes
+// left to send.
+func (s *rawSocket) writev(a, b []byte) error {
+	_, err := s.send(a, b, 0)
+	return err
+}
+
+// send sends all of a and then all of b with send(2)'s flags, waiting for
+// room in the socket's buffer as needed; MSG_MORE tells Linux that more is
+// coming at once, so that it does not push a short segment out alone.
+func (s *rawSocket) send(a, b []byte, flags int) (int, error) {
+	if len(a)+len(b) == 0 {
 		return 0, nil
 	}
-	s.p, s.flags, s.n, s.err = p, flags|syscall.MSG_NOSIGNAL, 0, nil
+	s.p, s.p2, s.flags, s.n, s.err = a, b, flags|syscall.MSG_NOSIGNAL, 0, nil
 	err := s.raw.Write(s.writeFn)
 	n := s.n
-	s.p = nil
+	s.p, s.p2 = nil, nil
 	if err == nil {
 		err = s.err
 	}
 	return n, err
 }
 
-// writev sends a and then b, in one writev(2) while both have bytes left
-// to send, waiting for room in the socket's buffer as needed.
-func (s *rawSocket) writev(a, b []byte) error {
-	s.p, s.p2, s.n, s.err = a, b, 0, nil
-	err := s.raw.Write(s.writevFn)
-	s.p, s.p2 = nil, nil
-	if err == nil {
-		err = s.err
-	}
-	return err
-}
-
-// writevStep is writeStep for two buffers; s.n counts what has gone of
-// both.
-func (s *rawSocket) writevStep(fd uintptr) bool {
-	for s.n < len(s.p)+len(s.p2) {
-		var n int
-		var errno syscall.Errno
-		if s.n < len(s.p) {
-			n, errno = sysWritev(fd, s.p[s.n:], s.p2)
-		} else {
-			n, errno = sysSend(fd, s.p2[s.n-len(s.p):], syscall.MSG_NOSIGNAL)
-		}
-		switch errno {
-		case 0:
-			s.n += n
-		case syscall.EINTR:
-		case syscall.EAGAIN:
-			return false
-		default:
-			s.err = errno
-			return true
-		}
-	}
-	return true
-}
-
-// writeStep sends until all is sent; false asks RawConn.Write to wait
-// until the socket has room and call it again.
+// writeStep sends until all of p and p2 is sent (s.n counts what has gone
+// of both); false asks RawConn.Write to wait until the socket has room and
+// call it again.
 func (s *rawSocket) writeStep(fd uintptr) bool {
-	for s.n < len(s.p) {
-		rest := s.p[s.n:]
-		n, errno := sysSend(fd, rest, s.flags)
+	for s.n < len(s.p)+len(s.p2) {
+		var a, b []byte
+		if s.n < len(s.p) {
+			a, b = s.p[s.n:], s.p2
+		} else {
+			a = s.p2[s.n-len(s.p):]
+		}
+		n, errno := sysSend(fd, a, b, s.flags)
 		switch errno {
 		case 0:
 			s.n += n

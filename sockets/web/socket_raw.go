@@ -1,4 +1,4 @@
-//go:build linux && !race
+//go:build linux && !race && !386
 
 package web
 
@@ -14,24 +14,20 @@ func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	return int(r), errno
 }
 
-// sysSend is send(2) on a non-blocking socket, made with RawSyscall.
-func sysSend(fd uintptr, p []byte, flags int) (int, syscall.Errno) {
-	r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
-	return int(r), errno
-}
-
-// sysWritev is writev(2) of a then b on a non-blocking socket, made with
-// RawSyscall (Go ignores SIGPIPE on sockets, as for write).
-func sysWritev(fd uintptr, a, b []byte) (int, syscall.Errno) {
-	iov := [2]syscall.Iovec{{Base: &a[0]}, {}}
-	iov[0].SetLen(len(a))
-	n := 1
-	if len(b) > 0 {
-		iov[1].Base = &b[0]
-		iov[1].SetLen(len(b))
-		n = 2
+// sysSend sends a and then b (which may be empty) on a non-blocking
+// socket, made with RawSyscall: send(2) with its flags for one buffer,
+// writev(2) for two (which the server only asks without flags other than
+// MSG_NOSIGNAL; Go ignores SIGPIPE on sockets anyway).
+func sysSend(fd uintptr, a, b []byte, flags int) (int, syscall.Errno) {
+	if len(b) == 0 {
+		r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&a[0])), uintptr(len(a)), uintptr(flags), 0, 0)
+		return int(r), errno
 	}
-	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	var iov [2]syscall.Iovec
+	iov[0].Base, iov[1].Base = &a[0], &b[0]
+	iov[0].SetLen(len(a))
+	iov[1].SetLen(len(b))
+	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 	return int(r), errno
 }
 

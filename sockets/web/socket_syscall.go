@@ -1,4 +1,4 @@
-//go:build linux && race
+//go:build linux && (race || 386)
 
 package web
 
@@ -8,28 +8,23 @@ import "syscall"
 // syscall, whose Read, Write and Sendfile tell the detector that what one
 // goroutine sends through a socket another may receive: RawSyscall says
 // nothing to it, and tests that pass a value to the client through the
-// connection would be reported as races. The calls made, and the code
-// around them, are otherwise the same as socket_raw.go's.
+// connection would be reported as races. On 386, where socket calls go
+// through socketcall(2), they take this way too. The calls made, and the
+// code around them, are otherwise the same as socket_raw.go's.
 
 func sysRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	n, err := syscall.Read(int(fd), p)
 	return n, errnoOf(err)
 }
 
-func sysSend(fd uintptr, p []byte, flags int) (int, syscall.Errno) {
+func sysSend(fd uintptr, a, _ []byte, flags int) (int, syscall.Errno) {
+	// One buffer a call: writeStep sends the second after the first.
 	if flags&^syscall.MSG_NOSIGNAL == 0 {
-		n, err := syscall.Write(int(fd), p) // Go ignores SIGPIPE on sockets
+		n, err := syscall.Write(int(fd), a) // Go ignores SIGPIPE on sockets
 		return n, errnoOf(err)
 	}
 	// MSG_MORE: the sendfile that follows tells the detector.
-	n, err := syscall.SendmsgN(int(fd), p, nil, nil, flags)
-	return n, errnoOf(err)
-}
-
-// sysWritev sends a alone with syscall.Write, which tells the detector;
-// writevStep sends b afterwards.
-func sysWritev(fd uintptr, a, _ []byte) (int, syscall.Errno) {
-	n, err := syscall.Write(int(fd), a)
+	n, err := syscall.SendmsgN(int(fd), a, nil, nil, flags)
 	return n, errnoOf(err)
 }
 
