@@ -474,6 +474,16 @@ func Abandon(q int, sizes []int64, from, now Progress, buffer time.Duration) (to
 // horizon. Counting the rest, the rule neither hoards buffer it could not
 // spend before the video ends nor spends buffer the rest of the video needs.
 //
+// Two checks keep five samples from being read too much or too little
+// into. A switch up is made only if it still wins when any one of the
+// samples is left out: the best of several estimates looks better than it
+// is (the optimizer's curse), and a gain that rests on one lucky sample is
+// noise, while a switch up costs the switch now and likely one back down.
+// And a lasting step up is believed at once: when the last samples are all
+// more than twice the highest of the ones before them, the older samples
+// are scaled to the new level instead of holding the plan at the old one
+// for five chunks (see changePoint).
+//
 // The zero value looks 5 chunks ahead, takes the last 5 throughputs (MPC's
 // window) as the possibilities and scores with QoELin.
 type StochasticMPC struct {
@@ -508,16 +518,46 @@ func (r StochasticMPC) Choose(s State) Decision {
 		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
 	}
 	p, values, best := planStochastic(&s, r.QoE, h, sameFutures(futures, h), futures)
-	d := decide(s, best, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
-		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]))
+	held := holdUp(&s, values, best, futures[:len(futures)-1], func(samples []float64) []float64 {
+		fs := append(samples, futures[len(futures)-1])
+		_, v, _ := planStochastic(&s, r.QoE, h, sameFutures(fs, h), fs)
+		return v
+	})
+	chosen := best
+	if held != "" {
+		chosen = s.Last
+	}
+	d := decide(s, chosen, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s%s",
+		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]), held)
 	d.Prediction = pred
 	return d
+}
+
+// holdUp checks a switch up from the last quality to best (values are
+// each quality's expected QoE) against the noise of the samples it was
+// planned on: plan gives the values with only the samples it is passed.
+// If leaving out any one sample makes staying as good, the gain rests on
+// that sample, and holdUp returns why the rule stays ("" to switch).
+func holdUp(s *State, values []float64, best int, samples []float64, plan func(samples []float64) []float64) string {
+	if s.Last < 0 || best <= s.Last || len(samples) < 2 {
+		return ""
+	}
+	for i, x := range samples {
+		without := append(slices.Clone(samples[:i]), samples[i+1:]...)
+		if v := plan(without); v[best] <= v[s.Last] {
+			return fmt.Sprintf("; stays at %s: switching up gains %.2f, but without the sample %s staying is better by %.2f",
+				Mbps(s.Bitrates[s.Last]), values[best]-values[s.Last], Mbps(x), v[s.Last]-v[best])
+		}
+	}
+	return ""
 }
 
 // recentFutures returns StochasticMPC's possible futures: the throughputs
 // of the last k chunks, and RobustMPC's cautious prediction (their harmonic
 // mean divided by 1 + the largest error of the last five predictions) as
-// one more. It also returns the harmonic mean; none without a measurement.
+// one more. After a step up (see changePoint) the samples from before it
+// are scaled by how much the rate rose. It also returns the harmonic mean;
+// none without a measurement.
 func recentFutures(s *State, k int) (futures []float64, mean float64) {
 	for _, x := range s.Throughputs[max(len(s.Throughputs)-k, 0):] {
 		if x > 0 {
@@ -527,12 +567,42 @@ func recentFutures(s *State, k int) (futures []float64, mean float64) {
 	if len(futures) == 0 {
 		return nil, 0
 	}
+	if m, before := changePoint(s.Throughputs, k); m > 0 && m < len(futures) {
+		rise := harmonicMean(futures, m) / harmonicMean(before, len(before))
+		for i := range futures[:len(futures)-m] {
+			futures[i] *= rise
+		}
+	}
 	mean = harmonicMean(futures, len(futures))
 	maxErr := 0.0
 	for _, e := range s.PredictionErrors[max(len(s.PredictionErrors)-5, 0):] {
 		maxErr = max(maxErr, e)
 	}
 	return append(futures, mean/(1+maxErr)), mean
+}
+
+// stepUp is how many times the highest sample before it the samples since
+// a step up must all be for changePoint to see a lasting change.
+const stepUp = 2.0
+
+// changePoint looks for a step up at the end of the throughputs tputs
+// (oldest first): the last m (1 ≤ m < k) all more than stepUp times the
+// highest of the k before them (at least two). It returns the largest such
+// m and the samples before the step; 0 if there is none.
+//
+// One fast chunk among slow ones is common on a noisy link, but one more
+// than twice as fast as any of the five before it seldom is unless the link
+// has changed; then the old samples tell how noisy the link is, not how
+// fast it now is. A step down needs no such test: one slow sample already
+// weighs on the plan through the stall it would cause.
+func changePoint(tputs []float64, k int) (m int, before []float64) {
+	for m = min(k-1, len(tputs)-2); m >= 1; m-- {
+		after, before := tputs[len(tputs)-m:], tputs[max(len(tputs)-m-k, 0):len(tputs)-m]
+		if slices.Min(after) > stepUp*slices.Max(before) && slices.Min(before) > 0 {
+			return m, before
+		}
+	}
+	return 0, nil
 }
 
 // sameFutures returns futures for each of h chunks: the chunks are taken

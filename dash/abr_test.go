@@ -2,6 +2,7 @@ package dash
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -145,6 +146,78 @@ func TestStochasticMPC(t *testing.T) {
 	s.BufferCap, s.Count = 0, 0
 	if d := rule.Choose(s); d.Quality != 4 || !strings.Contains(d.Reason, "5 chunks ahead and 0 after") {
 		t.Errorf("no cap, no length: %d (%s), want 4", d.Quality, d.Reason)
+	}
+}
+
+// TestStochasticMPCHoldsUp: a switch up that rests on one lucky sample is
+// not made, and the reason says so; the same switch on samples that all
+// agree is.
+func TestStochasticMPCHoldsUp(t *testing.T) {
+	// Around 3 Mbps with one chunk at 4.5 Mbps: the plan's best starts at
+	// 4.3 Mbps, but only because of that one sample.
+	noisy := pensieve(25*time.Second, 4, 0, 2.9e6, 3.1e6, 2.8e6, 3e6, 4.5e6)
+	d := StochasticMPC{}.Choose(noisy)
+	for _, part := range []string{"best 4.30 Mbps", "stays at 2.85 Mbps: switching up gains", "without the sample 4.50 Mbps staying is better"} {
+		if !strings.Contains(d.Reason, part) {
+			t.Errorf("reason %q lacks %q", d.Reason, part)
+		}
+	}
+	if d.Quality != 4 {
+		t.Errorf("noisy 3 Mbps: %s, want to stay at 2.85 Mbps", Mbps(d.Bitrate))
+	}
+	// At a steady 4.5 Mbps every sample says 4.3 Mbps is sustainable.
+	steady := pensieve(25*time.Second, 4, 0, 4.5e6, 4.5e6, 4.5e6, 4.5e6, 4.5e6)
+	if d := (StochasticMPC{}).Choose(steady); d.Quality != 5 || strings.Contains(d.Reason, "stays") {
+		t.Errorf("steady 4.5 Mbps: %s (%s), want 4.30 Mbps", Mbps(d.Bitrate), d.Reason)
+	}
+	// A switch down is never held: a slow sample may mean a stall.
+	slow := pensieve(6*time.Second, 4, 0, 3e6, 3e6, 3e6, 3e6, 0.5e6)
+	if d := (StochasticMPC{}).Choose(slow); d.Quality >= 4 || strings.Contains(d.Reason, "stays") {
+		t.Errorf("after a slow chunk: %s (%s), want below 2.85 Mbps", Mbps(d.Bitrate), d.Reason)
+	}
+}
+
+// TestStochasticMPCStepUp: after a step from 1 to 4 Mbps the rule plans on
+// the new level from the first chunk that shows it, instead of waiting for
+// the old samples to leave its window.
+func TestStochasticMPCStepUp(t *testing.T) {
+	old := []float64{1e6, 1.1e6, 0.9e6, 1e6, 1e6}
+	for _, m := range []int{1, 2} {
+		tputs := slices.Clone(old)
+		for range m {
+			tputs = append(tputs, 4e6)
+		}
+		d := StochasticMPC{}.Choose(pensieve(20*time.Second, 2, 0, tputs...))
+		// Scaled by 4 (1/0.988 by the harmonic means), the old samples
+		// are 3.6–4.5 Mbps.
+		if d.Quality != 5 || !strings.Contains(d.Reason, "futures 3.") {
+			t.Errorf("%d chunks after a step to 4 Mbps: %s (%s), want 4.30 Mbps", m, Mbps(d.Bitrate), d.Reason)
+		}
+	}
+}
+
+func TestChangePoint(t *testing.T) {
+	tests := []struct {
+		name   string
+		tputs  []float64
+		m      int
+		before []float64
+	}{
+		{"flat", []float64{1, 1, 1, 1, 1}, 0, nil},
+		{"noisy", []float64{1, 1.5, 0.8, 1.2, 2.3}, 0, nil},
+		{"one up", []float64{1, 1.5, 0.8, 1.2, 3.1}, 1, []float64{1, 1.5, 0.8, 1.2}},
+		{"two up", []float64{1, 1, 1, 1, 1, 1, 3, 2.5}, 2, []float64{1, 1, 1, 1, 1}},
+		{"two up, one not", []float64{1, 1, 1, 1, 3, 1.5}, 0, nil},
+		{"down", []float64{4, 4, 4, 4, 1}, 0, nil},
+		{"too short", []float64{4}, 0, nil},
+		{"one before is too few", []float64{1, 4}, 0, nil},
+		{"two before", []float64{1, 1, 4}, 1, []float64{1, 1}},
+	}
+	for _, tt := range tests {
+		m, before := changePoint(tt.tputs, 5)
+		if m != tt.m || !slices.Equal(before, tt.before) {
+			t.Errorf("%s: changePoint = %d, %v; want %d, %v", tt.name, m, before, tt.m, tt.before)
+		}
 	}
 }
 

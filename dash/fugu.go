@@ -60,9 +60,22 @@ func (r Fugu) Choose(s State) Decision {
 		next[d] = append(slices.Clone(f.Next[d]), recent...)
 	}
 	p, values, best := planStochastic(&s, r.QoE, h, next, recent)
-	d := decide(s, best, r.Name(), "learned for %s: next chunk %s–%s, in %d chunks %s–%s; recent %s–%s; buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s",
+	held := holdUp(&s, values, best, recent[:len(recent)-1], func(samples []float64) []float64 {
+		rs := append(samples, recent[len(recent)-1])
+		nx := make([][]float64, h)
+		for d := range nx {
+			nx[d] = append(slices.Clone(f.Next[d]), rs...)
+		}
+		_, v, _ := planStochastic(&s, r.QoE, h, nx, rs)
+		return v
+	})
+	chosen := best
+	if held != "" {
+		chosen = s.Last
+	}
+	d := decide(s, chosen, r.Name(), "learned for %s: next chunk %s–%s, in %d chunks %s–%s; recent %s–%s; buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s%s",
 		f.Cell, Mbps(f.Next[0][0]), Mbps(slices.Max(f.Next[0])), h, Mbps(f.Next[h-1][0]), Mbps(slices.Max(f.Next[h-1])),
-		Mbps(slices.Min(recent)), Mbps(slices.Max(recent)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]))
+		Mbps(slices.Min(recent)), Mbps(slices.Max(recent)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]), held)
 	d.Prediction = mean
 	return d
 }
