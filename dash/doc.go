@@ -33,9 +33,11 @@
 // sustainable given current bandwidth". It decides when to request (the
 // [Player] waits while its buffer is full), what encoding rate (a [Rule]:
 // [Throughput], [BBA], [BOLA], [MPC] and RobustMPC, [StochasticMPC] (it
-// plans for several possible futures at once), [Fugu] (the same planning,
-// with futures a [Predictor] learned from past sessions; the best here
-// without abandonment, level with StochasticMPC with it), [Dynamic]; and
+// plans for several possible futures at once, switches up only for a gain
+// that does not rest on one lucky sample, and believes a step up at once),
+// [Fugu] (the same planning, with futures a [Predictor] learned from past
+// sessions; level with StochasticMPC with abandonment, ahead of it on
+// held-out traces without), [Dynamic]; and
 // [Abandon] for a chunk that arrives too slowly, judged on a rate watched
 // for longer the more buffer there is, since a short fade is no reason to
 // waste a chunk) and where from (one of
