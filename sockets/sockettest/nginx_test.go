@@ -110,13 +110,27 @@ func TestStartNginxShowsWhyItFailed(t *testing.T) {
 // TestNginxStopKillsOrphanedWorkers kills the master outright, which
 // leaves its workers running: Stop reports them (and kills their group;
 // SIGKILL is asynchronous, so the test does not wait for them to go).
+//
+// The master listens before it forks its workers, so StartNginx may
+// return before any worker exists; a request answered first proves one
+// does.
 func TestNginxStopKillsOrphanedWorkers(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
 	n := StartNginx(t, fmt.Sprintf("server { listen %s; return 204; }", addr), addr)
+	client := &http.Client{Timeout: 10 * time.Second}
+	resp, err := client.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	client.CloseIdleConnections()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("GET http://%s/: %s, want 204 from a worker", addr, resp.Status)
+	}
 	if err := n.Process.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	err := n.Stop()
+	err = n.Stop()
 	if err == nil || !strings.Contains(err.Error(), "outlived their master") {
 		t.Fatalf("Stop after killing the master: %v, want the orphaned workers reported", err)
 	}
