@@ -269,7 +269,9 @@ smtp_dns_support_level = disabled
 	t.Cleanup(func() {
 		if b, err := os.ReadFile(filepath.Join(dir, "queue", "pid", "master.pid")); err == nil {
 			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
-				syscall.Kill(pid, syscall.SIGTERM)
+				if p, err := os.FindProcess(pid); err == nil {
+					p.Signal(syscall.SIGTERM)
+				}
 			}
 		}
 	})

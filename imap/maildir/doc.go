@@ -60,7 +60,7 @@
 // tell: APPEND, COPY and MOVE put recent messages straight into cur/, and
 // STATUS or EXAMINE move files without claiming them.)
 // [Mailbox.Sync] reads the log, picks up messages delivered to new/ (moving
-// them to cur/), and numbers them, all under an flock(2) lock on
-// appnet-uidlist.lock, so deliveries and several IMAP sessions, in one
-// process or many, agree on every number.
+// them to cur/), and numbers them, all under a file lock (flock(2);
+// LockFileEx on Windows) on appnet-uidlist.lock, so deliveries and several
+// IMAP sessions, in one process or many, agree on every number.
 package maildir

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -50,8 +49,8 @@ func (m *Message) HasFlag(flag string) bool {
 }
 
 // A Mailbox is INBOX or one folder of a [Store]. Its methods are safe for
-// concurrent use, by goroutines of one process and (through flock) by other
-// processes.
+// concurrent use, by goroutines of one process and (through a file lock)
+// by other processes.
 type Mailbox struct {
 	store *Store
 	name  string
@@ -63,7 +62,7 @@ type Mailbox struct {
 	next        uint32
 	firstRecent uint32 // the lowest UID no session has yet seen as \Recent
 	logSize     int64
-	logIno      uint64
+	logFile     os.FileInfo       // the appnet-uidlist read last, to notice one put in its place
 	uids        map[string]uint32 // unique part of the file name -> UID
 	files       map[string]string // unique part -> file name in cur/
 	keywords    []string          // index i is the letter 'a'+i
@@ -230,7 +229,7 @@ func (m *Mailbox) lock() (unlock func(), err error) {
 	if err != nil {
 		return nil, fmt.Errorf("maildir: lock %s: %w", m.name, err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(f); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("maildir: lock %s: %w", m.name, err)
 	}
@@ -279,7 +278,7 @@ func (m *Mailbox) startLog() error {
 	if err != nil {
 		return err
 	}
-	m.logSize, m.logIno = st.Size(), inode(st)
+	m.logSize, m.logFile = st.Size(), st
 	return nil
 }
 
@@ -292,7 +291,7 @@ func (m *Mailbox) readLogFrom(f *os.File) error {
 		return err
 	}
 	from := m.logSize
-	if m.uids == nil || inode(st) != m.logIno || st.Size() < m.logSize {
+	if m.uids == nil || !os.SameFile(st, m.logFile) || st.Size() < m.logSize {
 		from = 0
 		m.uids = make(map[string]uint32)
 		m.firstRecent = 0
@@ -375,15 +374,8 @@ func (m *Mailbox) readLogFrom(f *os.File) error {
 		m.firstRecent = m.next // an R line beyond UIDNEXT: a damaged log
 	}
 	m.logSize = from + int64(end)
-	m.logIno = inode(st)
+	m.logFile = st
 	return nil
-}
-
-func inode(st os.FileInfo) uint64 {
-	if s, ok := st.Sys().(*syscall.Stat_t); ok {
-		return uint64(s.Ino)
-	}
-	return 0
 }
 
 // appendLog writes lines to appnet-uidlist and flushes them to disk.
@@ -510,7 +502,7 @@ func (m *Mailbox) syncLocked() error {
 // the common case, which makes SELECT and NOOP cheap on big mailboxes.
 func (m *Mailbox) unchanged() bool {
 	log, err := os.Stat(filepath.Join(m.dir, "appnet-uidlist"))
-	if err != nil || inode(log) != m.logIno || log.Size() != m.logSize {
+	if err != nil || !os.SameFile(log, m.logFile) || log.Size() != m.logSize {
 		return false
 	}
 	nw, err := os.Stat(filepath.Join(m.dir, "new"))

@@ -570,3 +570,58 @@ func TestUIDValidityConcurrent(t *testing.T) {
 		t.Errorf("UIDVALIDITY values given out at once (-want +got):\n%s", diff)
 	}
 }
+
+// A uidlist put in the place of the one a session read (here: removed,
+// then begun again by another store with more lines than before) is read
+// from its start, not from where the old one ended: the session takes the
+// new UIDVALIDITY and numbers.
+func TestReplacedUIDListIsReadAgain(t *testing.T) {
+	root := t.TempDir()
+	open := func() *Mailbox {
+		s, err := Open(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := s.Mailbox("INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a := open()
+	for range 2 {
+		if _, err := a.Deliver(strings.NewReader(alice)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	old := a.UIDValidity()
+	if err := os.Remove(filepath.Join(root, "appnet-uidlist")); err != nil {
+		t.Fatal(err)
+	}
+	b := open()
+	for range 3 {
+		if _, err := b.Deliver(strings.NewReader(alice)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := b.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.UIDValidity() == old {
+		t.Fatalf("the new list kept UIDVALIDITY %d", old)
+	}
+	got, err := a.Sync()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.UIDValidity() != b.UIDValidity() {
+		t.Errorf("first session's UIDVALIDITY %d, want the new list's %d", a.UIDValidity(), b.UIDValidity())
+	}
+	if diff := cmp.Diff(uidsOf(want), uidsOf(got)); diff != "" {
+		t.Errorf("first session's UIDs (-new list +got):\n%s", diff)
+	}
+}

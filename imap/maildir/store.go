@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -92,7 +91,7 @@ func (s *Store) nextValidity(name string, old uint32) (uint32, error) {
 }
 
 // updateValidities lets change update the record of validityFile, under
-// an flock(2) lock on appnet-uidvalidity.lock so that sessions and
+// a lock on appnet-uidvalidity.lock (see lockFile) so that sessions and
 // processes sharing the store never hand out one value twice, and, if
 // change reports a change, writes it back (to a temporary file, flushed,
 // then renamed) before returning. Lines that cannot be parsed are dropped.
@@ -102,7 +101,7 @@ func (s *Store) updateValidities(change func(last map[string]uint32) (changed bo
 		return fmt.Errorf("maildir: uidvalidity: %w", err)
 	}
 	defer lock.Close() // releases the lock
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+	if err := lockFile(lock); err != nil {
 		return fmt.Errorf("maildir: uidvalidity: %w", err)
 	}
 	path := filepath.Join(s.root, validityFile)
