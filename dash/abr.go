@@ -369,16 +369,19 @@ func RuleByName(name string) (Rule, error) {
 		return StochasticMPC{}, nil
 	case "fugu":
 		return Fugu{Predictor: DefaultPredictor()}, nil
+	case "rollout":
+		return Rollout{Table: DefaultRolloutTable()}, nil
 	case "dynamic":
 		return Dynamic{}, nil
 	}
-	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, fugu, dynamic)", name)
+	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, fugu, rollout, dynamic)", name)
 }
 
 // Rules returns one of each rule, baselines first; fugu has
-// DefaultPredictor.
+// DefaultPredictor, rollout DefaultRolloutTable.
 func Rules() []Rule {
-	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}, Fugu{Predictor: DefaultPredictor()}}
+	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}, Fugu{Predictor: DefaultPredictor()},
+		Rollout{Table: DefaultRolloutTable()}}
 }
 
 // Progress is how far a chunk's download has got: Received bytes in,

@@ -37,7 +37,9 @@
 // that does not rest on one lucky sample, and believes a step up at once),
 // [Fugu] (the same planning, with futures a [Predictor] learned from past
 // sessions; level with StochasticMPC with abandonment, ahead of it on
-// held-out traces without), [Dynamic]; and
+// held-out traces without), [Rollout] (StochasticMPC corrected by a table
+// of what moving its choice a step down or up gained in simulated
+// sessions), [Dynamic]; and
 // [Abandon] for a chunk that arrives too slowly, judged on a rate watched
 // for longer the more buffer there is, since a short fade is no reason to
 // waste a chunk) and where from (one of
@@ -78,4 +80,18 @@
 // Fugu plans with. The one shipped ([DefaultPredictor]) was trained on
 // synthetic traces of the same four kinds as the test set but with other
 // seeds: like Puffer's Fugu, it learned on the network it serves.
+//
+// [TrainRollout] learns from experience in another way: policy improvement
+// by rollouts. It runs StochasticMPC's sessions and, at every decision,
+// runs the session again with that choice (and the next three) one step
+// lower, and again one step higher, StochasticMPC deciding the rest; what
+// each move gained or lost is counted by the kind of decision (how much is
+// buffered, the quality chosen, whether it was a switch up, a switch down
+// or staying). [Rollout] chooses as StochasticMPC, then makes a move where
+// the table says it gained on average by more than its noise. The shipped
+// table ([DefaultRolloutTable]) says StochasticMPC switches too readily: up
+// with a few seconds buffered, down with tens of seconds buffered. Moving
+// one decision alone tells little: the session after it goes another way
+// by chance, and the gain is lost in that noise; a second round, trained
+// on the improved rule's sessions, found nothing more.
 package dash

@@ -16,6 +16,15 @@
 //
 //	go run ./examples/dash/sim -train -seed 10001 -n 250 > dash/testdata/predictor.txt
 //	go run ./examples/dash/sim -predictor FILE       # fugu with another predictor
+//
+// The rollout rule is smpc corrected by a table of what moving smpc's
+// choice one step down or up (for four chunks, smpc deciding the rest)
+// gained in simulated sessions, counted by the buffer, the quality and
+// whether smpc switched; it moves where the table says the move gained
+// by more than its noise. The table is shipped in dash/testdata/rollout.txt,
+// which -train-rollout makes (about 1200 × 48 sessions: a minute or more):
+//
+//	go run ./examples/dash/sim -train-rollout -seed 30001 -n 300 -abandon > dash/testdata/rollout.txt
 package main
 
 import (
@@ -25,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"appnet.dev/dash"
 )
@@ -37,6 +47,7 @@ func main() {
 	n := flag.Int("n", 5, "synthetic traces of each kind")
 	predictor := flag.String("predictor", "", "`file` of fugu's throughput predictor (default: dash/testdata/predictor.txt)")
 	train := flag.Bool("train", false, "train fugu's throughput predictor on the synthetic set (-seed, -n) and print it instead of the table")
+	trainRollout := flag.Bool("train-rollout", false, "train the rollout rule's table on smpc's sessions over the synthetic set (-seed, -n, -abandon) and print it instead of the table")
 	flag.Parse()
 	if *n < 1 || *n > 1000 {
 		fmt.Fprintln(os.Stderr, "sim: -n must be between 1 and 1000")
@@ -50,6 +61,23 @@ func main() {
 			"go run ./examples/dash/sim -train -seed %d -n %d",
 			len(p.Cells), trainSteps, trainQuantiles, *seed, *seed+uint64(*n)-1, *seed, *n)
 		if err := dash.WritePredictor(os.Stdout, p, comment); err != nil {
+			fmt.Fprintln(os.Stderr, "sim:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *trainRollout {
+		start := time.Now()
+		t := dash.TrainRollout(dash.Simulator{Abandon: *abandon}, traces, dash.StochasticMPC{}, rolloutSpan)
+		fmt.Fprintf(os.Stderr, "sim: trained on %d traces in %v\n", len(traces), time.Since(start).Round(time.Second))
+		cmd := fmt.Sprintf("go run ./examples/dash/sim -train-rollout -seed %d -n %d", *seed, *n)
+		if *abandon {
+			cmd += " -abandon"
+		}
+		comment := fmt.Sprintf("The rollout rule's table: %d cells, moves of %d chunks.\n"+
+			"Trained on smpc's sessions over the synthetic traces with seeds %d–%d of each kind, by\n%s",
+			len(t.Cells), rolloutSpan, *seed, *seed+uint64(*n)-1, cmd)
+		if err := dash.WriteRolloutTable(os.Stdout, t, comment); err != nil {
 			fmt.Fprintln(os.Stderr, "sim:", err)
 			os.Exit(1)
 		}
@@ -87,6 +115,11 @@ func loadPredictor(name string) (*dash.Predictor, error) {
 	defer f.Close()
 	return dash.ParsePredictor(f)
 }
+
+// rolloutSpan is how many chunks each move of -train-rollout lasts: a move
+// of one chunk alone is lost in the noise of where the session goes after
+// it, and one of eight is no longer what the rule does.
+const rolloutSpan = 4
 
 // The shape of the predictor -train makes: one distribution for each of
 // the 5 chunks of Fugu's horizon, each of 8 equally likely values.
