@@ -6,6 +6,7 @@
 //
 //	go run ./examples/dash/player -mpd http://127.0.0.1:8080/manifest.mpd -abr bola -limit 300kbps
 //	go run ./examples/dash/player -mpd … -limit dash/testdata/traces/3g-1.cooked -svg session.svg
+//	go run ./examples/dash/player -mpd … -abr rollout -abandon -limit dash/testdata/traces/lte-3.cooked
 package main
 
 import (
@@ -30,19 +31,20 @@ func main() {
 	servers := flag.String("servers", "", "comma-separated http://host:port `list` to fetch chunks from instead of the MPD's")
 	svg := flag.String("svg", "", "write a plot of buffer and bitrate to this `file`")
 	fast := flag.Bool("fast", false, "do not wait while the buffer is full (skip idle time)")
+	abandon := flag.Bool("abandon", false, "give up on a chunk that arrives too slowly and fetch it at a lower rate")
 	flag.Parse()
-	if err := run(*mpdURL, *abr, *limit, *latency, *bufCap, *servers, *svg, *fast); err != nil {
+	if err := run(*mpdURL, *abr, *limit, *latency, *bufCap, *servers, *svg, *fast, *abandon); err != nil {
 		fmt.Fprintln(os.Stderr, "player:", err)
 		os.Exit(1)
 	}
 }
 
-func run(mpdURL, abr, limit string, latency, bufCap time.Duration, servers, svg string, fast bool) error {
+func run(mpdURL, abr, limit string, latency, bufCap time.Duration, servers, svg string, fast, abandon bool) error {
 	rule, err := dash.RuleByName(abr)
 	if err != nil {
 		return err
 	}
-	p := &dash.Player{Rule: rule, BufferCap: bufCap, Trace: os.Stdout, Decode: true}
+	p := &dash.Player{Rule: rule, BufferCap: bufCap, Trace: os.Stdout, Decode: true, Abandon: abandon}
 	if fast {
 		p.Clock = &dash.SkipClock{}
 	}
