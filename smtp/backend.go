@@ -53,6 +53,18 @@ type RecipientChecker interface {
 	CheckRecipient(ctx context.Context, rcpt Path) error
 }
 
+// A Relayer is a Backend that takes mail for other domains too: it queues
+// it for their mail exchangers (examples/mail's backend does), or keeps
+// everything it is given (MemoryBackend, Discard). The server relays an
+// authenticated session's mail only into a Relayer, and only to the
+// domains Relays accepts. Into any other Backend, one that stores mail
+// locally such as Maildir, mail for bob@crepes.fr would land in the local
+// bob's mailbox: a recipient outside LocalDomains gets 554 5.7.1 there,
+// authenticated or not.
+type Relayer interface {
+	Relays(domain string) bool
+}
+
 // BackendFunc adapts a function to a Backend.
 type BackendFunc func(ctx context.Context, env *Envelope, msg io.Reader) error
 
@@ -94,6 +106,9 @@ func (Discard) Deliver(ctx context.Context, env *Envelope, msg io.Reader) error 
 	return err
 }
 
+// Relays implements Relayer: Discard takes mail for any domain.
+func (Discard) Relays(string) bool { return true }
+
 // A StoredMessage is one message a MemoryBackend received.
 type StoredMessage struct {
 	Envelope Envelope
@@ -125,6 +140,9 @@ func (m *MemoryBackend) Deliver(ctx context.Context, env *Envelope, msg io.Reade
 	}
 	return nil
 }
+
+// Relays implements Relayer: a MemoryBackend keeps mail for any domain.
+func (m *MemoryBackend) Relays(string) bool { return true }
 
 // Messages returns a copy of the list of messages received so far.
 func (m *MemoryBackend) Messages() []StoredMessage {

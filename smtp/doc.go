@@ -59,7 +59,8 @@
 // and both wait for every session to end. Its session is a visible state
 // machine (greeted → ready → mail → rcpt, one switch in dispatch). It
 // refuses to be an open relay (RCPT to a domain not in LocalDomains gets
-// 554 5.7.1 unless the session authenticated), offers STARTTLS when
+// 554 5.7.1 unless the session authenticated and the Backend relays: a
+// Relayer, with a queue for other domains), offers STARTTLS when
 // TLSConfig is set and AUTH PLAIN/LOGIN only under TLS, enforces RFC 5321
 // §4.5.3 limits (512-octet command lines, 1000 text lines… 100
 // recipients, SIZE while streaming) and timeouts, rejects any CR or LF not

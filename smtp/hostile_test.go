@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -414,4 +415,40 @@ func TestBDATVanish(t *testing.T) {
 	if len(files) != 0 {
 		t.Errorf("files left: %v", files)
 	}
+}
+
+// TestNoRelayIntoLocalMailboxes: a server whose Backend stores mail
+// locally (Maildir) has nowhere to send mail for other domains, so even
+// an authenticated user's RCPT to one is refused (it would have landed in
+// the local bob's mailbox), while local recipients are still taken. With
+// a Backend that relays (MemoryBackend here, a Queue in examples/mail),
+// the same session may relay.
+func TestNoRelayIntoLocalMailboxes(t *testing.T) {
+	auth := func(ctx context.Context, user, pass string) error {
+		if user == "bob" && pass == "hunter2" {
+			return nil
+		}
+		return errors.New("bad credentials")
+	}
+	session := func(backend Backend) *rawClient {
+		srv := &Server{Domain: "hamburger.edu", Backend: backend, Authenticate: auth, AllowInsecureAuth: true}
+		rc := dialRaw(t, startServer(t, srv))
+		rc.cmd("EHLO hamburger.edu", 250)
+		rc.cmd("AUTH PLAIN "+base64.StdEncoding.EncodeToString([]byte("\x00bob\x00hunter2")), 235)
+		rc.cmd("MAIL FROM:<bob@hamburger.edu>", 250)
+		return rc
+	}
+
+	dir := t.TempDir()
+	rc := session(&Maildir{Root: dir})
+	rc.cmd("RCPT TO:<bob@crepes.fr>", 554)
+	rc.cmd("RCPT TO:<alice@hamburger.edu>", 250)
+	rc.cmd("DATA", 354)
+	rc.cmd("Subject: local only\r\n\r\nhi\r\n.", 250)
+	if got, _ := filepath.Glob(filepath.Join(dir, "*", "new", "*")); len(got) != 1 || !strings.Contains(got[0], filepath.Join("alice", "new")) {
+		t.Errorf("delivered files %v, want one, in alice's mailbox", got)
+	}
+
+	rc = session(&MemoryBackend{})
+	rc.cmd("RCPT TO:<bob@crepes.fr>", 250)
 }

@@ -368,6 +368,10 @@ func (q *Queue) Deliver(ctx context.Context, env *Envelope, msg io.Reader) error
 	return err
 }
 
+// Relays implements Relayer: the queue delivers to any domain's mail
+// exchanger.
+func (q *Queue) Relays(string) bool { return true }
+
 // Messages lists the queued messages (like mailq), oldest first, as
 // their state files last recorded them.
 func (q *Queue) Messages() ([]*QueuedMessage, error) {

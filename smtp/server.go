@@ -40,7 +40,8 @@ type Server struct {
 	Greeting string
 	// LocalDomains lists the domains mail is accepted for; default
 	// []string{Domain}. RCPT TO any other domain is relaying, refused with
-	// 554 5.7.1 unless the session authenticated.
+	// 554 5.7.1 unless the session authenticated and the Backend is a
+	// Relayer that relays to that domain.
 	LocalDomains []string
 	// Backend stores accepted mail; nil discards it.
 	Backend Backend
@@ -663,6 +664,10 @@ func (s *session) rcpt(c command) {
 	local := s.srv.isLocal(to.Domain)
 	if !local && s.authUser == "" {
 		s.reply(554, "5.7.1", "%s: relay access denied", to)
+		return
+	}
+	if rl, ok := s.srv.backend().(Relayer); !local && (!ok || !rl.Relays(to.Domain)) {
+		s.reply(554, "5.7.1", "%s: relay access denied: this server delivers only to its own domains", to)
 		return
 	}
 	if rc, ok := s.srv.Backend.(RecipientChecker); ok && local {

@@ -112,6 +112,10 @@ type mailboxes struct {
 
 func (m *mailboxes) local(p smtp.Path) bool { return strings.EqualFold(p.Domain, m.domain) }
 
+// Relays tells the server that mail for other domains has somewhere to go:
+// the queue.
+func (m *mailboxes) Relays(string) bool { return true }
+
 // CheckRecipient refuses unknown local users during the dialogue.
 func (m *mailboxes) CheckRecipient(ctx context.Context, rcpt smtp.Path) error {
 	if !m.local(rcpt) {

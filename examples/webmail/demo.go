@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -35,25 +33,6 @@ type demoMail struct {
 	wg   sync.WaitGroup
 }
 
-// localOnly is the demo's SMTP backend: the users' Maildirs, and no
-// relaying, since there is no queue here. The server lets a user who
-// logged in (AUTH) name any domain at RCPT, and smtp.Maildir would file
-// alice@crepes.fr under the local alice; so mail naming another domain is
-// refused as a whole, after DATA.
-type localOnly struct {
-	smtp.Maildir
-	domain string
-}
-
-func (b *localOnly) Deliver(ctx context.Context, env *smtp.Envelope, msg io.Reader) error {
-	for _, rcpt := range env.To {
-		if !strings.EqualFold(rcpt.Domain, b.domain) {
-			return &smtp.Reply{Code: 554, Enhanced: "5.7.1", Text: []string{rcpt.String() + ": the demo delivers to " + b.domain + " only"}}
-		}
-	}
-	return b.Maildir.Deliver(ctx, env, msg)
-}
-
 // startDemoMail runs SMTP and IMAP for domain's users (name → password)
 // with their Maildirs under dir, on free loopback ports.
 func startDemoMail(domain, dir string, passwords map[string]string, errorLog *log.Logger) (*demoMail, error) {
@@ -64,8 +43,10 @@ func startDemoMail(domain, dir string, passwords map[string]string, errorLog *lo
 	}
 	d := &demoMail{
 		smtp: &smtp.Server{
-			Domain:            domain,
-			Backend:           &localOnly{Maildir: smtp.Maildir{Root: dir, Host: domain, Users: exists}, domain: domain},
+			Domain: domain,
+			// The users' Maildirs, and no queue: mail for another domain is
+			// refused at RCPT (smtp.Maildir is not a Relayer).
+			Backend:           &smtp.Maildir{Root: dir, Host: domain, Users: exists},
 			AllowInsecureAuth: true, // loopback only
 			Authenticate: func(ctx context.Context, user, password string) error {
 				_, err := users.Login(ctx, user, password)

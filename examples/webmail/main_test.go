@@ -395,6 +395,11 @@ func TestLimits(t *testing.T) {
 	if r.Code != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "550 5.1.1") || !strings.Contains(r.Body, `value="carol@hamburger.edu"`) {
 		t.Errorf("unknown recipient: %d\n%s", r.Code, r.Body)
 	}
+	// The demo has no queue for other domains: the server will not relay.
+	form = url.Values{"csrf": {b.csrf(inbox)}, "to": {"alice@crepes.fr"}, "subject": {"hi"}, "body": {"hi"}}
+	if r := b.post("/send", form); r.Code != http.StatusUnprocessableEntity || !strings.Contains(r.Body, "554 5.7.1") {
+		t.Errorf("recipient at another domain: %d\n%s", r.Code, r.Body)
+	}
 }
 
 // TestMailServerDown: with the IMAP server broken, login fails with 502, not
