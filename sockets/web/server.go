@@ -52,12 +52,17 @@ const (
 	// copyBufferSize is the buffer io.Copy into a response reads with,
 	// when the source is not a file.
 	copyBufferSize = 16 << 10
-	// lingerTimeout bounds lingering close: how long the server goes on
-	// reading (and throwing away) what a client sent after a request the
-	// server refused, so that closing does not reset the connection and
-	// destroy the refusal before the client has read it.
-	lingerTimeout = 500 * time.Millisecond
-	maxLinger     = 64 << 10
+	// Lingering close: after a request the server refused, or one whose
+	// body the handler did not read, it goes on reading (and throwing
+	// away) what the client still sends, so that closing does not reset
+	// the connection and destroy the answer before the client has read it
+	// — a client uploading a large body reads nothing until it has sent
+	// it. It stops when the client has been quiet for lingerTimeout, after
+	// lingerTime in all, or after maxLinger bytes (nginx's lingering_close
+	// has the same two times, 5 s and 30 s by default, and no byte limit).
+	lingerTimeout = time.Second
+	lingerTime    = 5 * time.Second
+	maxLinger     = 64 << 20
 )
 
 // A Server is an HTTP/1.1 server (RFC 9112) that serves every request with
@@ -421,7 +426,8 @@ func (c *conn) writeSimple(code int, body string) {
 }
 
 // linger closes the sending half of the connection and reads what the
-// client still sends, for a short while, before the socket is closed:
+// client still sends, for a while (see lingerTime), before the socket is
+// closed:
 // closing a socket with unread data in it makes the system send a reset,
 // which can destroy the response the client has not read yet.
 func (c *conn) linger() {
@@ -431,8 +437,24 @@ func (c *conn) linger() {
 	if err := c.tcp.CloseWrite(); err != nil {
 		return
 	}
-	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	io.Copy(io.Discard, io.LimitReader(c.nc, maxLinger))
+	start := time.Now()
+	buf := make([]byte, copyBufferSize)
+	for n := 0; n < maxLinger; {
+		now := time.Now()
+		if now.Sub(start) >= lingerTime {
+			return
+		}
+		deadline := now.Add(lingerTimeout)
+		if end := start.Add(lingerTime); end.Before(deadline) {
+			deadline = end
+		}
+		c.nc.SetReadDeadline(deadline)
+		m, err := c.nc.Read(buf)
+		n += m
+		if err != nil {
+			return
+		}
+	}
 }
 
 // dateNow returns the Date field's value for the request being served,
