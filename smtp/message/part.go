@@ -72,7 +72,8 @@ type Part struct {
 // MediaType returns "type/subtype".
 func (p *Part) MediaType() string { return p.Type + "/" + p.Subtype }
 
-// IsMultipart reports whether the part is a multipart with parts.
+// IsMultipart reports whether the part's type is multipart. Its Parts may
+// still be empty: a multipart whose boundary never appears has none.
 func (p *Part) IsMultipart() bool { return p.Type == "multipart" }
 
 // Lookup finds the part a section path names, such as 1.2 (given as 1,
