@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -272,18 +273,12 @@ func WritePredictor(w io.Writer, p *Predictor, comment string) error {
 
 // ParsePredictor reads a predictor file.
 func ParsePredictor(r io.Reader) (*Predictor, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, maxPredictorLine), maxPredictorLine)
-	line := 0
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("dash: bad predictor: line %d: %s", line, fmt.Sprintf(format, args...))
-	}
 	ints := func(fields []string) ([]int, error) {
 		out := make([]int, len(fields))
 		for i, f := range fields {
 			n, err := strconv.Atoi(f)
 			if err != nil {
-				return nil, bad("bad number %q", f)
+				return nil, fmt.Errorf("bad number %q", f)
 			}
 			out[i] = n
 		}
@@ -291,83 +286,108 @@ func ParsePredictor(r io.Reader) (*Predictor, error) {
 	}
 	var p *Predictor
 	var c *PredictorCell
-	for sc.Scan() {
-		line++
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
-		}
+	line := func(fields []string) error {
 		switch fields[0] {
 		case "predictor":
 			if p != nil || len(fields) != 3 {
-				return nil, bad("want one header \"predictor STEPS QUANTILES\"")
+				return errors.New("want one header \"predictor STEPS QUANTILES\"")
 			}
 			n, err := ints(fields[1:])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if n[0] < 1 || n[0] > maxPredictorSteps || n[1] < 1 || n[1] > maxPredictorQuantiles {
-				return nil, bad("steps %d or quantiles %d out of range", n[0], n[1])
+				return fmt.Errorf("steps %d or quantiles %d out of range", n[0], n[1])
 			}
 			p = &Predictor{Steps: n[0], Quantiles: n[1]}
 		case "cell":
 			if p == nil || len(fields) != 5 {
-				return nil, bad("want \"cell SPREAD TREND LEVEL SAMPLES\" after the header")
+				return errors.New("want \"cell SPREAD TREND LEVEL SAMPLES\" after the header")
 			}
 			if err := complete(p, c); err != nil {
-				return nil, bad("%v", err)
+				return err
 			}
 			n, err := ints(fields[1:])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if n[0] < 0 || n[0] > len(spreadEdges)+1 || n[1] < 0 || n[1] > len(trendEdges) ||
 				n[2] < -1 || n[2] > len(levelEdges) || n[3] < 0 {
-				return nil, bad("cell %v out of range", n)
+				return fmt.Errorf("cell %v out of range", n)
 			}
 			if len(p.Cells) >= maxPredictorCells {
-				return nil, bad("more than %d cells", maxPredictorCells)
+				return fmt.Errorf("more than %d cells", maxPredictorCells)
 			}
 			p.Cells = append(p.Cells, PredictorCell{Spread: n[0], Trend: n[1], Level: n[2], Samples: n[3]})
 			c = &p.Cells[len(p.Cells)-1]
 		case "next":
 			if c == nil {
-				return nil, bad("\"next\" outside a cell")
+				return errors.New("\"next\" outside a cell")
 			}
 			if len(fields) != 2+p.Quantiles {
-				return nil, bad("want \"next\" with an index and %d ratios", p.Quantiles)
+				return fmt.Errorf("want \"next\" with an index and %d ratios", p.Quantiles)
 			}
 			i, err := strconv.Atoi(fields[1])
 			if err != nil {
-				return nil, bad("bad index %q", fields[1])
+				return fmt.Errorf("bad index %q", fields[1])
 			}
 			if i != len(c.Next) || i >= p.Steps {
-				return nil, bad("next %d out of order", i)
+				return fmt.Errorf("next %d out of order", i)
 			}
 			xs := make([]float64, p.Quantiles)
 			for k, f := range fields[2:] {
 				x, err := strconv.ParseFloat(f, 64)
 				if err != nil || !(x > 0) || x > 1e3 || (k > 0 && x < xs[k-1]) {
-					return nil, bad("ratio %q: want positive, at most 1000, ascending", f)
+					return fmt.Errorf("ratio %q: want positive, at most 1000, ascending", f)
 				}
 				xs[k] = x
 			}
 			c.Next = append(c.Next, xs)
 		default:
-			return nil, bad("unknown line %q", fields[0])
+			return fmt.Errorf("unknown line %q", fields[0])
+		}
+		return nil
+	}
+	end := func() error {
+		if p == nil {
+			return errors.New("no header")
+		}
+		return complete(p, c)
+	}
+	if err := readTable(r, "predictor", maxPredictorLine, line, end); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// readTable reads one of dash's text tables (a predictor, a rollout
+// table): it calls line with the fields of each line, skipping blank lines
+// and comments (lines starting with #), then end. An error from either, a
+// line longer than maxLine or a failed read comes back as "dash: bad
+// <what>: line N: …".
+func readTable(r io.Reader, what string, maxLine int, line func(fields []string) error, end func() error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, maxLine), maxLine)
+	n := 0
+	bad := func(err error) error { return fmt.Errorf("dash: bad %s: line %d: %w", what, n, err) }
+	for sc.Scan() {
+		n++
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if err := line(fields); err != nil {
+			return bad(err)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		line++
-		return nil, bad("%v", err)
+		n++
+		return bad(err)
 	}
-	if p == nil {
-		return nil, bad("no header")
+	if err := end(); err != nil {
+		return bad(err)
 	}
-	if err := complete(p, c); err != nil {
-		return nil, bad("%v", err)
-	}
-	return p, nil
+	return nil
 }
 
 // complete checks that cell c (if any) has all its distributions.

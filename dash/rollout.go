@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	_ "embed"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -395,16 +396,10 @@ func WriteRolloutTable(w io.Writer, t *RolloutTable, comment string) error {
 
 // ParseRolloutTable reads a rollout file.
 func ParseRolloutTable(r io.Reader) (*RolloutTable, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, maxRolloutLine), maxRolloutLine)
-	line := 0
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("dash: bad rollout table: line %d: %s", line, fmt.Sprintf(format, args...))
-	}
 	count := func(f string, most int) (int, error) {
 		n, err := strconv.Atoi(f)
 		if err != nil || n < 0 || n > most {
-			return 0, bad("count %q: want 0 to %d", f, most)
+			return 0, fmt.Errorf("count %q: want 0 to %d", f, most)
 		}
 		return n, nil
 	}
@@ -417,74 +412,72 @@ func ParseRolloutTable(r io.Reader) (*RolloutTable, error) {
 		for i, s := range f[1:] {
 			x[i], err = strconv.ParseFloat(s, 64)
 			if err != nil || math.IsNaN(x[i]) || math.Abs(x[i]) > maxRolloutGain {
-				return RolloutGain{}, bad("gain %q: want a number within ±%g", s, maxRolloutGain)
+				return RolloutGain{}, fmt.Errorf("gain %q: want a number within ±%g", s, maxRolloutGain)
 			}
 		}
 		if x[1] < 0 {
-			return RolloutGain{}, bad("negative standard deviation %g", x[1])
+			return RolloutGain{}, fmt.Errorf("negative standard deviation %g", x[1])
 		}
 		return RolloutGain{N: n, Mean: x[0], SD: x[1]}, nil
 	}
 	var t *RolloutTable
-	for sc.Scan() {
-		line++
-		fields := strings.Fields(sc.Text())
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
-		}
+	line := func(fields []string) error {
 		switch fields[0] {
 		case "rollout":
 			if t != nil || len(fields) != 2 {
-				return nil, bad("want one header \"rollout SPAN\"")
+				return errors.New("want one header \"rollout SPAN\"")
 			}
 			span, err := strconv.Atoi(fields[1])
 			if err != nil || span < 1 || span > maxRolloutSpan {
-				return nil, bad("span %q: want 1 to %d", fields[1], maxRolloutSpan)
+				return fmt.Errorf("span %q: want 1 to %d", fields[1], maxRolloutSpan)
 			}
 			t = &RolloutTable{Span: span}
 		case "cell":
 			if t == nil || len(fields) != 13 || fields[5] != "down" || fields[9] != "up" {
-				return nil, bad("want \"cell BUFFER QUALITY MOVE DECISIONS down N MEAN SD up N MEAN SD\" after the header")
+				return errors.New("want \"cell BUFFER QUALITY MOVE DECISIONS down N MEAN SD up N MEAN SD\" after the header")
 			}
 			if len(t.Cells) >= maxRolloutCells {
-				return nil, bad("more than %d cells", maxRolloutCells)
+				return fmt.Errorf("more than %d cells", maxRolloutCells)
 			}
 			var c RolloutCell
 			var err error
 			if c.Buffer, err = count(fields[1], len(rolloutBufferEdges)); err != nil {
-				return nil, err
+				return err
 			}
 			if c.Quality, err = count(fields[2], maxRolloutQualities-1); err != nil {
-				return nil, err
+				return err
 			}
 			m := slices.Index(moveNames[:], fields[3])
 			if m < 0 {
-				return nil, bad("move %q: want up, down or stay", fields[3])
+				return fmt.Errorf("move %q: want up, down or stay", fields[3])
 			}
 			c.Move = RolloutMove(m)
 			if c.Decisions, err = count(fields[4], maxRolloutCount); err != nil {
-				return nil, err
+				return err
 			}
 			if c.Down, err = gain(fields[6:9], c.Decisions); err != nil {
-				return nil, err
+				return err
 			}
 			if c.Up, err = gain(fields[10:13], c.Decisions); err != nil {
-				return nil, err
+				return err
 			}
 			if t.cell(c.Buffer, c.Quality, c.Move) != nil {
-				return nil, bad("cell %d %d %s twice", c.Buffer, c.Quality, c.Move)
+				return fmt.Errorf("cell %d %d %s twice", c.Buffer, c.Quality, c.Move)
 			}
 			t.Cells = append(t.Cells, c)
 		default:
-			return nil, bad("unknown line %q", fields[0])
+			return fmt.Errorf("unknown line %q", fields[0])
 		}
+		return nil
 	}
-	if err := sc.Err(); err != nil {
-		line++
-		return nil, bad("%v", err)
+	end := func() error {
+		if t == nil {
+			return errors.New("no header")
+		}
+		return nil
 	}
-	if t == nil {
-		return nil, bad("no header")
+	if err := readTable(r, "rollout table", maxRolloutLine, line, end); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
