@@ -32,6 +32,10 @@ func TestReadLetter(t *testing.T) {
 		raw:  "Subject: x\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGr\xfc\xdfe\r\n",
 		want: letter{Subject: "x", Text: "Grüße\n"},
 	}, {
+		name: "Windows-1252",
+		raw:  "Subject: x\r\nContent-Type: text/plain; charset=windows-1252\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\x93\x805\x94\r\n",
+		want: letter{Subject: "x", Text: "“€5”\n"},
+	}, {
 		name: "alternative: the plain text, not the HTML",
 		raw: "Subject: alt\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nplain\r\n" +
 			"--b\r\nContent-Type: text/html\r\n\r\n<p>rich</p>\r\n--b--\r\n",

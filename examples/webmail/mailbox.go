@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"appnet.dev/imap"
 	"appnet.dev/smtp/message"
@@ -186,8 +185,8 @@ func (l *letter) add(p *message.Part, raw []byte) {
 			l.add(q, raw)
 		}
 	case !l.hasText && p.MediaType() == "text/plain" && fileName(p) == "":
-		b, _ := p.Decode(raw) // a decoding error still leaves what decoded
-		l.Text, l.hasText = toUTF8(p.Params["charset"], b), true
+		text, _ := p.Text(raw) // an unknown charset still leaves its ASCII readable
+		l.Text, l.hasText = strings.ReplaceAll(text, "\r\n", "\n"), true
 	default:
 		b, _ := p.Decode(raw)
 		name := fileName(p)
@@ -220,26 +219,6 @@ func fileName(p *message.Part) string {
 func decoded(v string) string {
 	s, _ := message.DecodeWords(v) // a word it cannot decode stays as written
 	return s
-}
-
-// toUTF8 turns a text part's octets into UTF-8 text with "\n" line ends.
-// UTF-8 and US-ASCII pass (invalid octets become U+FFFD); ISO-8859-1 maps
-// each octet to its code point. Other charsets are shown as if they were
-// ISO-8859-1, which keeps their ASCII readable: package message converts
-// those charsets for encoded words but does not export the conversion.
-func toUTF8(charset string, b []byte) string {
-	var s string
-	switch strings.ToLower(charset) {
-	case "", "utf-8", "utf8", "us-ascii", "ascii":
-		s = strings.ToValidUTF8(string(b), "\uFFFD")
-	default:
-		r := make([]byte, 0, len(b))
-		for _, c := range b {
-			r = utf8.AppendRune(r, rune(c))
-		}
-		s = string(r)
-	}
-	return strings.ReplaceAll(s, "\r\n", "\n")
 }
 
 // formatDate shows an RFC 5322 date briefly, or as written if it does

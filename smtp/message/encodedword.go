@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// ErrCharset is returned for an encoded word in a charset this package
-// cannot convert to UTF-8.
+// ErrCharset is returned for an encoded word or a text part in a charset
+// this package cannot convert to UTF-8.
 var ErrCharset = errors.New("message: unsupported charset")
 
 // maxEncodedWord is the longest encoded word RFC 2047 §2 allows.

@@ -144,6 +144,28 @@ func (p *Part) Decode(raw []byte) ([]byte, error) {
 	return io.ReadAll(NewDecoder(p.Encoding, bytes.NewReader(p.BodyBytes(raw))))
 }
 
+// Text returns a text part's body from raw as UTF-8: its transfer
+// encoding undone (see Decode) and its charset parameter (US-ASCII if it
+// has none) converted. UTF-8, US-ASCII, ISO-8859-1 and Windows-1252 are
+// known; in any other charset it returns the octets with each run of what
+// is not UTF-8 replaced by one U+FFFD, and an error wrapping ErrCharset.
+// Line ends stay CRLF, as on the wire.
+func (p *Part) Text(raw []byte) (string, error) {
+	b, err := p.Decode(raw)
+	if err != nil {
+		return strings.ToValidUTF8(string(b), "\uFFFD"), err
+	}
+	charset := p.Params["charset"]
+	if charset == "" {
+		charset = "us-ascii"
+	}
+	s, err := toUTF8(charset, b)
+	if err != nil {
+		return strings.ToValidUTF8(string(b), "\uFFFD"), err
+	}
+	return s, nil
+}
+
 func slice(raw []byte, off, n int64) []byte {
 	if off < 0 || off > int64(len(raw)) {
 		return nil

@@ -2,6 +2,7 @@ package message
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -396,5 +397,36 @@ func TestBlankLineBeforeOuterBoundary(t *testing.T) {
 	if child.HeaderOffset != end || child.HeaderSize != 0 || child.BodyOffset != end || child.BodySize != 0 {
 		t.Errorf("child header %d+%d body %d+%d, want all at %d and empty",
 			child.HeaderOffset, child.HeaderSize, child.BodyOffset, child.BodySize, end)
+	}
+}
+
+// TestText: a text part's body comes out as UTF-8 whatever its transfer
+// encoding and charset, and a charset the package does not know is said.
+func TestText(t *testing.T) {
+	for _, tc := range []struct {
+		name, header, body, want string
+		unknown                  bool
+	}{
+		{"no charset: US-ASCII", "Content-Type: text/plain", "Do you like ketchup?", "Do you like ketchup?", false},
+		{"UTF-8, 8bit", "Content-Type: text/plain; charset=utf-8", "un café", "un café", false},
+		{"Latin-1, quoted-printable", "Content-Type: text/plain; charset=ISO-8859-1\nContent-Transfer-Encoding: quoted-printable", "un caf=E9, s'il vous pla=EEt", "un café, s'il vous plaît", false},
+		{"Windows-1252, base64", "Content-Type: text/plain; charset=windows-1252\nContent-Transfer-Encoding: base64", "gCA1", "€ 5", false},
+		{"invalid UTF-8", "Content-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: quoted-printable", "caf=E9", "caf\uFFFD", false},
+		{"unknown charset", "Content-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: quoted-printable", "ok =C4=C1", "ok \uFFFD", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := []byte(crlf("From: alice@crepes.fr\n" + tc.header + "\n\n" + tc.body))
+			p, err := Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := p.Text(raw)
+			if got != tc.want {
+				t.Errorf("Text = %q, want %q", got, tc.want)
+			}
+			if tc.unknown != errors.Is(err, ErrCharset) || (!tc.unknown && err != nil) {
+				t.Errorf("error %v, want ErrCharset: %v", err, tc.unknown)
+			}
+		})
 	}
 }
