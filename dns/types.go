@@ -155,6 +155,7 @@ const (
 	RCodeNotAuth        RCode = 9  // RFC 2136
 	RCodeNotZone        RCode = 10 // RFC 2136
 	RCodeBadVersion     RCode = 16 // BADVERS, RFC 6891
+	RCodeBadCookie      RCode = 23 // BADCOOKIE, RFC 7873: ask again with the server cookie sent
 )
 
 var rcodeNames = [...]string{
@@ -166,8 +167,11 @@ func (r RCode) String() string {
 	if int(r) < len(rcodeNames) {
 		return rcodeNames[r]
 	}
-	if r == RCodeBadVersion {
+	switch r {
+	case RCodeBadVersion:
 		return "BADVERS"
+	case RCodeBadCookie:
+		return "BADCOOKIE"
 	}
 	return "RCODE" + strconv.Itoa(int(r))
 }
