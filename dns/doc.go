@@ -1,8 +1,8 @@
 // Package dns implements the Domain Name System's messages, zone files, an
 // authoritative name server and a stub client, as RFC 1034 and RFC 1035
 // define them (with EDNS0 from RFC 6891, unknown record types from RFC
-// 3597, dynamic update from RFC 2136, NOTIFY from RFC 1996 and zone
-// transfer from RFC 5936).
+// 3597, dynamic update from RFC 2136, NOTIFY from RFC 1996, zone transfer
+// from RFC 5936 and DNS Cookies from RFC 7873 and RFC 9018).
 //
 // DNS is an application-layer protocol at the network's edge: hosts and
 // name servers talk it over UDP port 53 (and TCP, for long answers) to
@@ -105,6 +105,25 @@
 // out empty with TC set — a real client asks again over TCP — and the
 // others are dropped. ANY over UDP gets one synthesised HINFO record (RFC
 // 8482) instead of every RRset at the name.
+//
+// # Cookies: forged replies and spoofed sources
+//
+// Both of the slides' attacks work because a DNS message over UDP proves
+// nothing about who sent it: an attacker off the path forges replies that
+// redirect a resolver (poisoning), or forges queries "from" a victim
+// (amplification). DNS Cookies (RFC 7873) are a handshake light enough for
+// every query. The client puts a random client cookie in an EDNS COOKIE
+// option (Cookie); the server answers with that cookie and a server cookie
+// that only it can make — a keyed hash of the client cookie, the client's
+// address and a secret, with a timestamp (RFC 9018: AppendServerCookie,
+// SipHash-2-4). A reply that does not carry the client's own cookie is
+// forged, and the client drops it: the forger never saw the query. A query
+// that carries a valid server cookie comes from the address it names: the
+// server sent the cookie there and it came back (CheckServerCookie). The
+// Server answers cookies always, exempts queries with a valid one from
+// RateLimit, and with RequireCookies answers BADCOOKIE to a UDP query
+// without one, so that the client asks again with it, proving its address.
+// The resolver in package appnet.dev/dns/resolver sends cookies upstream.
 //
 // # The hierarchy and the local DNS server
 //

@@ -34,7 +34,10 @@ func (a RRLAction) String() string {
 // or a /56, as a spoofed flood comes from one victim) are limited to Rate
 // per second; beyond it, every Slip-th reply goes out empty with TC set (a
 // genuine client asks again over TCP, which cannot be spoofed) and the
-// others are dropped. TCP is never limited. Set it as Server.RateLimit.
+// others are dropped. TCP is never limited, and neither is a query over
+// UDP with a valid server cookie (DNS Cookies, RFC 7873): the cookie was
+// sent to its source address earlier and came back, so that address is
+// the client's own and not a victim's. Set it as Server.RateLimit.
 type RRL struct {
 	// Rate is the replies per second (and the burst) allowed to one
 	// client prefix; 0 means 5.

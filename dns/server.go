@@ -23,6 +23,10 @@ type Request struct {
 	Message
 	Remote netip.AddrPort // the client's address and port
 	TCP    bool           // it came over TCP
+	// ValidCookie: the query carried a server cookie this server made
+	// for this client (DNS Cookies, RFC 7873), so its source address is
+	// not spoofed, even over UDP.
+	ValidCookie bool
 }
 
 // A Handler answers queries. The server gives it a reply already started
@@ -71,8 +75,28 @@ type Server struct {
 	// Workers is the number of goroutines reading UDP; 0 means GOMAXPROCS.
 	Workers int
 	// RateLimit, if set, limits the replies sent over UDP to each client
-	// prefix (response rate limiting, against amplification).
+	// prefix (response rate limiting, against amplification). Queries
+	// with a valid server cookie are not limited.
 	RateLimit *RRL
+	// CookieSecret keys the server cookies (DNS Cookies, RFC 7873, made
+	// as RFC 9018 says) that the server puts in its reply to every query
+	// with a COOKIE option; zero means a random secret drawn at first
+	// use. Servers behind one address (anycast) share one secret.
+	CookieSecret [16]byte
+	// PreviousCookieSecret, if not zero, is the secret before the last
+	// rollover: cookies made with it are still valid, and replaced by
+	// ones made with CookieSecret (RFC 9018 §5).
+	PreviousCookieSecret [16]byte
+	// RequireCookies answers BADCOOKIE, with a fresh server cookie, to a
+	// query over UDP whose COOKIE option lacks a valid server cookie,
+	// instead of answering the question (RFC 7873 §5.2.3): the client
+	// asks again with the cookie and so proves its address. Queries
+	// without a COOKIE option, from clients that do not know cookies, and
+	// queries over TCP are answered as usual.
+	RequireCookies bool
+	// Now is the clock of the server cookies' timestamps; nil means
+	// time.Now.
+	Now func() time.Time
 	// ErrorLog receives what goes wrong inside the server, such as a
 	// handler's panic with its stack, or an accept error it waits out;
 	// nil means log.Default().
@@ -82,6 +106,10 @@ type Server struct {
 	// its Context is the handlers' context, cancelled by Close.
 	life    sockets.Lifecycle
 	traceMu sync.Mutex
+
+	cookieMu     sync.Mutex
+	cookieSecret [16]byte // CookieSecret, or the random one drawn for it
+	cookieReady  bool
 }
 
 func (s *Server) udpSize() int {
@@ -187,6 +215,11 @@ type worker struct {
 	repOpt EDNS
 	out    []byte
 	comp   compressor
+
+	secrets   [2][16]byte // current and previous cookie secret, once read
+	secretsOK bool
+	cookieBuf [ClientCookieLen + MaxServerCookieLen]byte
+	cookieOut []byte // the reply's COOKIE option data
 }
 
 func newWorker() *worker {
@@ -225,29 +258,37 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 		reply.RCode = RCodeFormatError
 	default:
 		reply.Questions = append(reply.Questions, req.Questions...)
-		if s.RateLimit != nil && !tcp {
+		cookie := s.checkCookie(w, remote.Addr())
+		w.req.ValidCookie = cookie == cookieValid
+		// A valid server cookie proves the source address: such a query
+		// cannot be a forged one aimed at a victim, so it is not limited.
+		if s.RateLimit != nil && !tcp && cookie != cookieValid {
 			switch s.RateLimit.Decide(remote.Addr()) {
 			case RRLDrop:
 				return nil
 			case RRLSlip:
-				s.slip(w)
+				s.slip(w, cookie)
 				return s.pack(w, limit, false)
 			}
 		}
 		if e := req.EDNS; e != nil {
-			w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
-			reply.EDNS = &w.repOpt
+			s.startOPT(w, cookie)
 			limit = min(max(int(e.UDPSize), 512), s.udpSize())
 			if e.Version > 0 {
 				reply.RCode = RCodeBadVersion // RFC 6891 §6.1.3
 				break
 			}
 		}
-		if s.Handler == nil {
+		switch {
+		case cookie == cookieMalformed:
+			reply.RCode = RCodeFormatError // RFC 7873 §5.2.2
+		case cookie == cookieUnproven && s.RequireCookies && !tcp:
+			// Not answered until the client proves its address by
+			// sending back the cookie this reply carries.
+			reply.RCode = RCodeBadCookie
+		case s.Handler == nil:
 			reply.RCode = RCodeServerFailure
-			break
-		}
-		if !s.serveSafely(ctx, reply, &w.req) {
+		case !s.serveSafely(ctx, reply, &w.req):
 			*reply = Message{Header: reply.Header, Questions: reply.Questions, EDNS: reply.EDNS}
 			reply.RCode = RCodeServerFailure
 		}
@@ -258,13 +299,23 @@ func (s *Server) handle(ctx context.Context, w *worker, msg []byte, remote netip
 // slip makes w's reply the one response rate limiting lets through now
 // and then (a "slip"): empty and truncated, so that a real client retries
 // over TCP while a forged victim gets no amplification.
-func (s *Server) slip(w *worker) {
-	reply := &w.reply
-	reply.Truncated = true
+func (s *Server) slip(w *worker, cookie cookieState) {
+	w.reply.Truncated = true
 	if w.req.EDNS != nil {
-		w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
-		reply.EDNS = &w.repOpt
+		// With a server cookie in it, so that the client's next query
+		// over UDP is not limited.
+		s.startOPT(w, cookie)
 	}
+}
+
+// startOPT gives w's reply its OPT record, with the COOKIE option when the
+// query had a well-formed one.
+func (s *Server) startOPT(w *worker, cookie cookieState) {
+	w.repOpt = EDNS{UDPSize: uint16(s.udpSize()), Options: w.repOpt.Options[:0]}
+	if cookie >= cookieUnproven {
+		w.repOpt.Options = append(w.repOpt.Options, Option{Code: OptionCookie, Data: w.cookieOut})
+	}
+	w.reply.EDNS = &w.repOpt
 }
 
 // pack writes w's reply in w.out, within limit octets over UDP (with its
