@@ -28,6 +28,19 @@
 // broken hierarchy (referral loops, lame servers, CNAME loops) ends in
 // SERVFAIL in bounded time.
 //
+// On top of that, every upstream query carries a DNS Cookie (RFC 7873,
+// unless NoCookies): a client cookie made for that server from a secret of
+// the resolver's, and the server cookie the server last gave. A reply
+// whose cookie is not the one sent — or that has none when its server gave
+// one before — is dropped as it arrives and counted (ForgedReplies), and
+// the resolver waits on for the genuine reply: an off-path forger who
+// guesses ID and port still cannot guess 64 random bits more. A server
+// that requires cookies answers the first query BADCOOKIE; the resolver
+// asks again with the cookie that reply brought, and over TCP if refused
+// twice. Cookies are on by default because they cannot break resolution:
+// a server that does not know the option ignores it (RFC 6891 §6.1.2),
+// and one that answers FORMERR is asked again without it.
+//
 // Among a zone's servers the resolver asks the one with the lowest smoothed
 // round-trip time first (a server never measured gets its turn first),
 // counts a timeout against the server and falls back to the others. Stubs
@@ -64,6 +77,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"appnet.dev/dns"
@@ -148,6 +162,13 @@ type Resolver struct {
 	// as the policy allows, and caches their answers by client network.
 	// Nil, the default, reveals nothing.
 	ClientSubnet *SubnetPolicy
+	// NoCookies turns DNS Cookies (RFC 7873) off. By default every
+	// upstream query carries a client cookie made for its server and
+	// the server cookie that server last gave, and a reply with another
+	// client cookie is dropped as forged (ForgedReplies). Servers that do
+	// not know the option ignore it (RFC 6891 §6.1.2); one that answers
+	// FORMERR is asked again without it.
+	NoCookies bool
 	// Name is what the trace calls this resolver ("dns.nyu.edu").
 	Name string
 	// Trace, if set, prints every step of every resolution.
@@ -157,6 +178,11 @@ type Resolver struct {
 	rtt     map[netip.Addr]time.Duration // smoothed round-trip times
 	queries map[netip.Addr]int
 	ignores map[netip.Addr]time.Time // servers that answered ECS without it, and when
+
+	cookieSecret  [16]byte // makes the client cookies; drawn at first use
+	cookieReady   bool
+	serverCookies map[netip.Addr][]byte // the last server cookie of each server
+	forged        atomic.Int64          // replies dropped for their cookie
 
 	fmu     sync.Mutex
 	flights map[flightKey]*flight
@@ -673,14 +699,38 @@ func (r *Resolver) ask(ctx context.Context, st *state, zone dns.Name, servers []
 			if !tailors {
 				send = netip.Prefix{}
 			}
-			reply, to, err := r.exchange(ctx, s, qname, qtype, send, tailors)
+			reply, to, err := r.exchange(ctx, s, qname, qtype, send, tailors, withCookie)
 			if err == nil && send.IsValid() && (reply.RCode == dns.RCodeRefused || reply.RCode == dns.RCodeFormatError) {
 				// Perhaps it is the option the server refuses: ask
 				// again without it (RFC 7871 §7.3), and leave it out
 				// from now on.
 				r.ignoreSubnet(s.Addr)
 				st.left--
-				reply, to, err = r.exchange(ctx, s, qname, qtype, netip.Prefix{}, false)
+				send, tailors = netip.Prefix{}, false
+				reply, to, err = r.exchange(ctx, s, qname, qtype, send, tailors, withCookie)
+			}
+			if err == nil && reply.RCode == dns.RCodeBadCookie && !r.NoCookies {
+				// The server answers only a client that shows its
+				// cookie, which this reply brought: ask again with it,
+				// and over TCP if it still refuses (RFC 7873 §5.3).
+				r.tracef("%s: BADCOOKIE: asking again with its server cookie", hostOf(s))
+				st.left--
+				reply, to, err = r.exchange(ctx, s, qname, qtype, send, tailors, withCookie)
+				if err == nil && reply.RCode == dns.RCodeBadCookie {
+					st.left--
+					reply, to, err = r.exchange(ctx, s, qname, qtype, send, tailors, overTCP)
+				}
+			}
+			if err == nil && reply.RCode == dns.RCodeFormatError {
+				// Perhaps the COOKIE option, or EDNS itself, is what
+				// the server cannot read: ask again without (RFC 6891
+				// §7).
+				how := withoutCookie
+				if reply.EDNS == nil || r.NoCookies {
+					how = withoutEDNS
+				}
+				st.left--
+				reply, to, err = r.exchange(ctx, s, qname, qtype, send, tailors, how)
 			}
 			if err != nil {
 				lastErr = err
@@ -762,18 +812,30 @@ func (r *Resolver) order(s []NameServer) {
 }
 
 // exchange sends one query to one server, from a fresh socket with a
-// random ID (dns.Client), with the client subnet sub as ECS if valid, and
-// checks the reply answers it. It says whom the reply's answer holds for;
-// tailors says the server may tailor answers to clients (it would be sent
-// a subnet).
-func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, qtype dns.Type, sub netip.Prefix, tailors bool) (*dns.Message, reach, error) {
+// random ID (dns.Client), with the client subnet sub as ECS if valid and a
+// DNS Cookie as how says, and checks the reply answers it. It says whom
+// the reply's answer holds for; tailors says the server may tailor
+// answers to clients (it would be sent a subnet).
+func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, qtype dns.Type, sub netip.Prefix, tailors bool, how attempt) (*dns.Message, reach, error) {
 	sent := qname
 	if r.CaseRandomization {
 		sent = randomCase(qname)
 	}
 	q := dns.NewQuery(sent, qtype)
+	var opts []dns.Option
 	if sub.IsValid() {
-		q.EDNS = &dns.EDNS{UDPSize: 1232, Options: []dns.Option{dns.ClientSubnet{Source: sub}.Option()}}
+		opts = append(opts, dns.ClientSubnet{Source: sub}.Option())
+	}
+	cookies := !r.NoCookies && (how == withCookie || how == overTCP)
+	var cookie dns.Cookie
+	if cookies {
+		cookie = r.cookieFor(s.Addr)
+		opts = append(opts, cookie.Option())
+	}
+	if how != withoutEDNS {
+		// Set here, not left to dns.Client: a FORMERR to it comes back
+		// as a reply, and ask decides what to try next.
+		q.EDNS = &dns.EDNS{UDPSize: 1232, Options: opts}
 	}
 	r.mu.Lock()
 	if r.queries == nil {
@@ -785,8 +847,21 @@ func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, q
 	r.tracef("%s → %s: %s %s?%s", r.self(), s, qname, qtype, forSubnet(sub))
 	timeout := dflt(r.Timeout, 800*time.Millisecond)
 	cl := dns.Client{Dial: r.Dial, Attempts: 1, Timeout: timeout}
+	if cookies {
+		cl.Dial = r.cookieDial(cookie.Client, len(cookie.Server) > 0)
+	}
+	if how == withoutEDNS {
+		cl.UDPSize = -1
+	}
 	start := time.Now()
-	reply, err := cl.Exchange(ctx, netip.AddrPortFrom(s.Addr, uint16(dflt(r.Port, 53))).String(), q)
+	server := netip.AddrPortFrom(s.Addr, uint16(dflt(r.Port, 53))).String()
+	var reply *dns.Message
+	var err error
+	if how == overTCP {
+		reply, err = cl.ExchangeTCP(ctx, server, q)
+	} else {
+		reply, err = cl.Exchange(ctx, server, q)
+	}
 	elapsed := time.Since(start)
 	r.mu.Lock()
 	old := r.rtt[s.Addr]
@@ -800,12 +875,26 @@ func (r *Resolver) exchange(ctx context.Context, s NameServer, qname dns.Name, q
 	}
 	r.mu.Unlock()
 	if err != nil {
+		if len(cookie.Server) > 0 {
+			// Perhaps the server no longer sends cookies and its
+			// replies were dropped for that: expect none next time.
+			r.learnCookie(s.Addr, nil)
+		}
 		r.tracef("%s: no answer (%v)", s, err)
 		return nil, reach{}, err
 	}
 	if err := checkReply(reply, sent, qtype); err != nil {
 		r.tracef("%s: reply rejected (%v)", s, err)
 		return nil, reach{}, err
+	}
+	if cookies {
+		sc, err := replyCookie(reply, cookie.Client)
+		if err != nil {
+			r.forged.Add(1)
+			r.tracef("%s: reply rejected (%v)", s, err)
+			return nil, reach{}, err
+		}
+		r.learnCookie(s.Addr, sc)
 	}
 	if !sub.IsValid() {
 		return reply, reachOf(sub, dns.ClientSubnet{}, false, tailors), nil
