@@ -81,7 +81,8 @@ type Server struct {
 	// CookieSecret keys the server cookies (DNS Cookies, RFC 7873, made
 	// as RFC 9018 says) that the server puts in its reply to every query
 	// with a COOKIE option; zero means a random secret drawn at first
-	// use. Servers behind one address (anycast) share one secret.
+	// use. Servers behind one address (anycast) share one secret. Set
+	// it before serving: each worker reads it once.
 	CookieSecret [16]byte
 	// PreviousCookieSecret, if not zero, is the secret before the last
 	// rollover: cookies made with it are still valid, and replaced by
