@@ -223,7 +223,7 @@ func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Mes
 		attempts = 3
 	}
 	var lastErr error
-	for range attempts {
+	for i := 0; i < attempts; i++ {
 		r, err := cl.exchangeOnce(ctx, "udp", server, q)
 		if err == nil {
 			if r.Truncated {
@@ -231,10 +231,12 @@ func (cl *Client) Exchange(ctx context.Context, server string, q *Message) (*Mes
 			}
 			if r.RCode == RCodeFormatError && r.EDNS == nil && added {
 				// A server from before EDNS: ask again without it (RFC
-				// 6891 §7).
+				// 6891 §7). That is another question, not a retry of
+				// this one: it does not use up an attempt.
 				plain := *q
 				plain.EDNS, added = nil, false
 				q = &plain
+				i--
 				continue
 			}
 			return r, nil

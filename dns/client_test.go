@@ -124,3 +124,49 @@ func TestTransferSilentServer(t *testing.T) {
 		t.Fatalf("transfer from a silent server: %v, want the timeout", err)
 	}
 }
+
+// TestExchangePreEDNSServer: a server from before EDNS answers FORMERR,
+// without an OPT record, to a query with one; the client asks again
+// without it and returns that answer — with a single attempt too, where
+// it once returned neither a reply nor an error.
+func TestExchangePreEDNSServer(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for range 10 {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var q Message
+			if q.Unpack(buf[:n]) != nil {
+				continue
+			}
+			r := Message{Header: q.Header, Questions: q.Questions}
+			r.Response = true
+			if q.EDNS != nil {
+				r.RCode = RCodeFormatError
+			} else {
+				r.Authoritative = true
+			}
+			b, err := r.Pack()
+			if err != nil {
+				return
+			}
+			pc.WriteTo(b, from)
+		}
+	}()
+	for _, attempts := range []int{1, 3} {
+		cl := Client{Timeout: 5 * time.Second, Attempts: attempts}
+		r, err := cl.Exchange(context.Background(), pc.LocalAddr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA))
+		if err != nil || r == nil || r.RCode != RCodeSuccess || !r.Authoritative {
+			t.Errorf("attempts %d: reply %v, error %v; want the answer to the query without EDNS", attempts, r, err)
+		}
+	}
+}
