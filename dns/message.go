@@ -610,6 +610,23 @@ func appendOptions(opts []Option, raw []byte, copyData bool) ([]Option, error) {
 	return opts, nil
 }
 
+// optionString prints an EDNS option as dig does: the options this
+// package knows by name ("; CLIENT-SUBNET: 10.1.2.0/24/0", "; COOKIE:
+// <hex>"), others by code with their data in hex.
+func optionString(o Option) string {
+	switch o.Code {
+	case OptionClientSubnet:
+		if cs, err := ParseClientSubnet(o.Data); err == nil {
+			return "; CLIENT-SUBNET: " + cs.String() + "\n"
+		}
+	case OptionCookie:
+		if c, err := ParseCookie(o.Data); err == nil {
+			return "; COOKIE: " + c.String() + "\n"
+		}
+	}
+	return fmt.Sprintf("; OPTION %d: %x\n", o.Code, o.Data)
+}
+
 // String prints m the way dig does: header, flags, then each section.
 func (m *Message) String() string {
 	var sb strings.Builder
@@ -624,7 +641,7 @@ func (m *Message) String() string {
 		}
 		fmt.Fprintf(&sb, "; EDNS: version: %d, flags:%s; udp: %d\n", e.Version, fl, e.UDPSize)
 		for _, o := range e.Options {
-			fmt.Fprintf(&sb, "; OPTION %d: %x\n", o.Code, o.Data)
+			sb.WriteString(optionString(o))
 		}
 	}
 	if len(m.Questions) > 0 {

@@ -345,3 +345,22 @@ func TestUpdateRecordsWithoutData(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 }
+
+// TestMessageStringOptions: the OPT pseudosection names the options it
+// knows as ISC dig does, and shows others by code.
+func TestMessageStringOptions(t *testing.T) {
+	m := NewQuery(MustParseName("www.kingcdn.com"), TypeA)
+	bob := ClientSubnet{Source: netip.MustParsePrefix("10.1.2.0/24")}
+	cookie := Cookie{Client: [8]byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	m.EDNS = &EDNS{UDPSize: 1232, Options: []Option{bob.Option(), cookie.Option(), {Code: 65001, Data: []byte{0xab}}}}
+	got := m.String()
+	for _, want := range []string{
+		"; CLIENT-SUBNET: 10.1.2.0/24/0\n",
+		"; COOKIE: 0102030405060708\n",
+		"; OPTION 65001: ab\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("String lacks %q:\n%s", want, got)
+		}
+	}
+}

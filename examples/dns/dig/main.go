@@ -9,6 +9,14 @@
 // default, as dig does), +noedns to send no OPT record, +bufsize=N for the
 // EDNS UDP size, +dialogue prints the exchange as C:/S: lines.
 //
+// +cookie sends a DNS Cookie (RFC 7873) with a random client cookie, and
+// +cookie=HEX the client and server cookie of an earlier answer; the
+// answer's COOKIE line says "(good)" if it echoes our client cookie (a
+// forged reply could not). A BADCOOKIE answer is asked again once with the
+// server cookie it carries, as ISC dig does (+nobadcookie: not).
+//
+//	go run ./examples/dns/dig @127.0.0.1 -p 5300 www.networkutopia.com +cookie
+//
 // +trace resolves the name iteratively from the root servers of -roots FILE
 // (root hints, named.root format), printing each referral as the slides draw
 // it; -p is then the port of every server of the hierarchy:
@@ -18,6 +26,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -45,6 +55,8 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	name, qtype := "", dns.TypeA
 	tcp, rec, edns, bufsize, dialogue := false, true, true, 1232, false
 	haveType, trace, roots := false, false, ""
+	var cookie *dns.Cookie // +cookie
+	retryBadCookie := true
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
@@ -72,6 +84,18 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 			edns = false
 		case a == "+dialogue":
 			dialogue = true
+		case a == "+cookie":
+			cookie = &dns.Cookie{}
+			rand.Read(cookie.Client[:])
+		case strings.HasPrefix(a, "+cookie="):
+			b, err := hex.DecodeString(strings.TrimPrefix(a, "+cookie="))
+			c, perr := dns.ParseCookie(b)
+			if err != nil || perr != nil {
+				return fmt.Errorf("bad %s: want the hex of a client cookie (8 octets) and a server cookie (8 to 32)", a)
+			}
+			cookie = &c
+		case a == "+nobadcookie":
+			retryBadCookie = false
 		case strings.HasPrefix(a, "+bufsize="):
 			n, err := strconv.Atoi(strings.TrimPrefix(a, "+bufsize="))
 			if err != nil || n < 0 || n > 65535 {
@@ -106,6 +130,11 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	q.RecursionDesired = rec
 	if edns {
 		q.EDNS = &dns.EDNS{UDPSize: uint16(bufsize)}
+		if cookie != nil {
+			q.EDNS.Options = []dns.Option{cookie.Option()}
+		}
+	} else if cookie != nil {
+		return fmt.Errorf("+cookie needs EDNS")
 	}
 	c := dns.Client{UDPSize: -1}
 	if dialogue {
@@ -113,11 +142,20 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 	}
 	addr := net.JoinHostPort(server, port)
 	start := time.Now()
-	var r *dns.Message
-	if tcp {
-		r, err = c.ExchangeTCP(ctx, addr, q)
-	} else {
-		r, err = c.Exchange(ctx, addr, q)
+	exchange := func() (*dns.Message, error) {
+		if tcp {
+			return c.ExchangeTCP(ctx, addr, q)
+		}
+		return c.Exchange(ctx, addr, q)
+	}
+	r, err := exchange()
+	if err == nil && cookie != nil && r.RCode == dns.RCodeBadCookie && retryBadCookie {
+		// The server wants its cookie back: ask again with the one it sent.
+		if got, ok, _ := r.EDNS.Cookie(); ok && got.Client == cookie.Client {
+			q.EDNS.Options = []dns.Option{got.Option()}
+			fmt.Fprintf(w, ";; BADCOOKIE, retrying.\n")
+			r, err = exchange()
+		}
 	}
 	if err != nil {
 		return err
@@ -127,7 +165,19 @@ func run(ctx context.Context, w io.Writer, args []string) error {
 		proto = "TCP"
 	}
 	fmt.Fprintf(w, "\n; <<>> appnet dig <<>> @%s -p %s %s %s\n;; Got answer:\n", server, port, n, qtype)
-	fmt.Fprint(w, r)
+	out := r.String()
+	if cookie != nil {
+		// Like dig, say whether the reply's cookie starts with ours.
+		if got, ok, _ := r.EDNS.Cookie(); ok {
+			verdict := " (good)"
+			if got.Client != cookie.Client {
+				verdict = " (bad: not our client cookie)"
+			}
+			line := "; COOKIE: " + got.String()
+			out = strings.Replace(out, line+"\n", line+verdict+"\n", 1)
+		}
+	}
+	fmt.Fprint(w, out)
 	fmt.Fprintf(w, "\n;; Query time: %d msec\n;; SERVER: %s(%s) (%s)\n\n", time.Since(start).Milliseconds(), addr, server, proto)
 	return nil
 }
