@@ -249,11 +249,7 @@ const (
 // WritePredictor writes p in the predictor file format.
 func WritePredictor(w io.Writer, p *Predictor, comment string) error {
 	bw := bufio.NewWriter(w)
-	for _, line := range strings.Split(strings.TrimSpace(comment), "\n") {
-		if line != "" {
-			fmt.Fprintf(bw, "# %s\n", line)
-		}
-	}
+	writeComment(bw, comment)
 	fmt.Fprintf(bw, "predictor %d %d\n", p.Steps, p.Quantiles)
 	row := func(kind string, i int, xs []float64) {
 		fmt.Fprintf(bw, "%s %d", kind, i)
@@ -358,6 +354,16 @@ func ParsePredictor(r io.Reader) (*Predictor, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// writeComment writes comment's lines as the comment lines ("# …") that
+// open one of dash's text tables.
+func writeComment(w io.Writer, comment string) {
+	for _, line := range strings.Split(strings.TrimSpace(comment), "\n") {
+		if line != "" {
+			fmt.Fprintf(w, "# %s\n", line)
+		}
+	}
 }
 
 // readTable reads one of dash's text tables (a predictor, a rollout

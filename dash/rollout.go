@@ -380,11 +380,7 @@ const (
 // lines first.
 func WriteRolloutTable(w io.Writer, t *RolloutTable, comment string) error {
 	bw := bufio.NewWriter(w)
-	for _, line := range strings.Split(strings.TrimSpace(comment), "\n") {
-		if line != "" {
-			fmt.Fprintf(bw, "# %s\n", line)
-		}
-	}
+	writeComment(bw, comment)
 	fmt.Fprintf(bw, "rollout %d\n", t.Span)
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	for _, c := range t.Cells {

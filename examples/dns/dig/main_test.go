@@ -49,26 +49,8 @@ func TestDigPrintsLikeDig(t *testing.T) {
 			"status: NXDOMAIN", ";; flags: qr aa rd;", ";; AUTHORITY SECTION:", "(TCP)"}},
 		{[]string{"@" + host, "-p", port, "www.networkutopia.com", "+dialogue"}, []string{
 			"C: query id", "S: reply id", "S:   answer     www.networkutopia.com. 3600 IN A"}},
-	} {
-		var out strings.Builder
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := run(ctx, &out, tc.args)
-		cancel()
-		if err != nil {
-			t.Fatalf("%v: %v", tc.args, err)
-		}
-		for _, w := range tc.want {
-			if !strings.Contains(out.String(), w) {
-				t.Errorf("%v: output lacks %q:\n%s", tc.args, w, out.String())
-			}
-		}
-	}
-	// DNS Cookies: the first answer is BADCOOKIE with the server's
-	// cookie, asked again with it.
-	for _, tc := range []struct {
-		args []string
-		want []string
-	}{
+		// DNS Cookies: the first answer is BADCOOKIE with the server's
+		// cookie, asked again with it.
 		{[]string{"@" + host, "-p", port, "www.networkutopia.com", "+cookie"}, []string{
 			";; BADCOOKIE, retrying.", "status: NOERROR", "; COOKIE: ", " (good)\n"}},
 		{[]string{"@" + host, "-p", port, "www.networkutopia.com", "+cookie", "+nobadcookie"}, []string{
