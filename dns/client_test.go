@@ -34,6 +34,33 @@ func silentTCP(t *testing.T, ln net.Listener) {
 	}()
 }
 
+// answerUDP answers the queries that reach pc with reply's message, until
+// the test ends (at most ten).
+func answerUDP(t *testing.T, pc net.PacketConn, reply func(q *Message) *Message) {
+	t.Helper()
+	done := make(chan struct{})
+	t.Cleanup(func() { pc.Close(); <-done })
+	go func() {
+		defer close(done)
+		buf := make([]byte, 1500)
+		for range 10 {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var q Message
+			if q.Unpack(buf[:n]) != nil {
+				continue
+			}
+			b, err := reply(&q).Pack()
+			if err != nil {
+				return
+			}
+			pc.WriteTo(b, from)
+		}
+	}()
+}
+
 // finish runs call and fails the test if it has not returned within a
 // generous bound: the bug being tested is a call that never returns.
 func finish(t *testing.T, call func() error) error {
@@ -75,28 +102,10 @@ func TestTruncatedFallbackSilentTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	silentTCP(t, ln)
-	udpDone := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-udpDone })
-	go func() {
-		defer close(udpDone)
-		buf := make([]byte, 1500)
-		for range 10 {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var q Message
-			if q.Unpack(buf[:n]) != nil {
-				continue
-			}
-			q.Response, q.Truncated = true, true
-			b, err := q.Pack()
-			if err != nil {
-				return
-			}
-			pc.WriteTo(b, from)
-		}
-	}()
+	answerUDP(t, pc, func(q *Message) *Message {
+		q.Response, q.Truncated = true, true
+		return q
+	})
 	cl := Client{Timeout: 100 * time.Millisecond}
 	err = finish(t, func() error {
 		_, err := cl.Exchange(context.Background(), ln.Addr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA))
@@ -134,34 +143,16 @@ func TestExchangePreEDNSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	t.Cleanup(func() { pc.Close(); <-done })
-	go func() {
-		defer close(done)
-		buf := make([]byte, 1500)
-		for range 10 {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var q Message
-			if q.Unpack(buf[:n]) != nil {
-				continue
-			}
-			r := Message{Header: q.Header, Questions: q.Questions}
-			r.Response = true
-			if q.EDNS != nil {
-				r.RCode = RCodeFormatError
-			} else {
-				r.Authoritative = true
-			}
-			b, err := r.Pack()
-			if err != nil {
-				return
-			}
-			pc.WriteTo(b, from)
+	answerUDP(t, pc, func(q *Message) *Message {
+		r := &Message{Header: q.Header, Questions: q.Questions}
+		r.Response = true
+		if q.EDNS != nil {
+			r.RCode = RCodeFormatError
+		} else {
+			r.Authoritative = true
 		}
-	}()
+		return r
+	})
 	for _, attempts := range []int{1, 3} {
 		cl := Client{Timeout: 5 * time.Second, Attempts: attempts}
 		r, err := cl.Exchange(context.Background(), pc.LocalAddr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA))
