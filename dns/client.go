@@ -58,7 +58,8 @@ var ErrMismatch = errors.New("dns: reply does not match the query")
 // has passed. q is sent with a fresh random ID (q itself is not changed).
 // Over UDP, replies whose ID or question do not match are ignored, as an
 // attacker's guesses would be (the connected socket already drops those
-// from other addresses).
+// from other addresses), and so are replies with another client cookie
+// than the one q carries, if it carries a DNS Cookie (see echoesCookie).
 func (c *Conn) Exchange(ctx context.Context, q *Message) (*Message, error) {
 	ctx, cancel := context.WithTimeout(ctx, dflt(c.Timeout, 2*time.Second))
 	defer cancel()
@@ -158,7 +159,7 @@ func (c *Conn) read() ([]byte, error) {
 func matches(r, q *Message, id uint16) bool {
 	if r.ID != id || !r.Response || len(r.Questions) != len(q.Questions) {
 		// A FORMERR reply may come without the question.
-		return r.ID == id && r.Response && len(r.Questions) == 0 && r.RCode != RCodeSuccess
+		return r.ID == id && r.Response && len(r.Questions) == 0 && r.RCode != RCodeSuccess && echoesCookie(r, q)
 	}
 	for i, rq := range r.Questions {
 		qq := q.Questions[i]
@@ -166,7 +167,22 @@ func matches(r, q *Message, id uint16) bool {
 			return false
 		}
 	}
-	return true
+	return echoesCookie(r, q)
+}
+
+// echoesCookie reports whether reply r keeps to the DNS Cookie of query q
+// (RFC 7873 §5.3): if q carried one, a COOKIE option in r must be well
+// formed and start with q's client cookie. One that does not was sent by
+// someone who never saw the query, a forger guessing ID and port; the
+// exchange waits on for the real reply. (A reply without the option may
+// come from a server that does not know cookies.)
+func echoesCookie(r, q *Message) bool {
+	sent, ok, _ := q.EDNS.Cookie()
+	if !ok {
+		return true
+	}
+	got, ok, err := r.EDNS.Cookie()
+	return err == nil && (!ok || got.Client == sent.Client)
 }
 
 // A Client is a stub resolver: it asks one name server a question and

@@ -34,9 +34,9 @@ func silentTCP(t *testing.T, ln net.Listener) {
 	}()
 }
 
-// answerUDP answers the queries that reach pc with reply's message, until
-// the test ends (at most ten).
-func answerUDP(t *testing.T, pc net.PacketConn, reply func(q *Message) *Message) {
+// answerUDP answers the queries that reach pc with reply's messages, in
+// order, until the test ends (at most ten queries).
+func answerUDP(t *testing.T, pc net.PacketConn, reply func(q *Message) []*Message) {
 	t.Helper()
 	done := make(chan struct{})
 	t.Cleanup(func() { pc.Close(); <-done })
@@ -52,11 +52,13 @@ func answerUDP(t *testing.T, pc net.PacketConn, reply func(q *Message) *Message)
 			if q.Unpack(buf[:n]) != nil {
 				continue
 			}
-			b, err := reply(&q).Pack()
-			if err != nil {
-				return
+			for _, r := range reply(&q) {
+				b, err := r.Pack()
+				if err != nil {
+					return
+				}
+				pc.WriteTo(b, from)
 			}
-			pc.WriteTo(b, from)
 		}
 	}()
 }
@@ -102,9 +104,9 @@ func TestTruncatedFallbackSilentTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	silentTCP(t, ln)
-	answerUDP(t, pc, func(q *Message) *Message {
+	answerUDP(t, pc, func(q *Message) []*Message {
 		q.Response, q.Truncated = true, true
-		return q
+		return []*Message{q}
 	})
 	cl := Client{Timeout: 100 * time.Millisecond}
 	err = finish(t, func() error {
@@ -143,7 +145,7 @@ func TestExchangePreEDNSServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answerUDP(t, pc, func(q *Message) *Message {
+	answerUDP(t, pc, func(q *Message) []*Message {
 		r := &Message{Header: q.Header, Questions: q.Questions}
 		r.Response = true
 		if q.EDNS != nil {
@@ -151,7 +153,7 @@ func TestExchangePreEDNSServer(t *testing.T) {
 		} else {
 			r.Authoritative = true
 		}
-		return r
+		return []*Message{r}
 	})
 	for _, attempts := range []int{1, 3} {
 		cl := Client{Timeout: 5 * time.Second, Attempts: attempts}
@@ -159,5 +161,37 @@ func TestExchangePreEDNSServer(t *testing.T) {
 		if err != nil || r == nil || r.RCode != RCodeSuccess || !r.Authoritative {
 			t.Errorf("attempts %d: reply %v, error %v; want the answer to the query without EDNS", attempts, r, err)
 		}
+	}
+}
+
+// TestExchangeDropsForgedCookie: a forger who guessed ID and port (here:
+// who saw them) answers first, but with another client cookie than the
+// query's; the client waits on and returns the server's reply, which
+// echoes it. Without a cookie in the query, the forgery would be taken.
+func TestExchangeDropsForgedCookie(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answerUDP(t, pc, func(q *Message) []*Message {
+		reply := func(client [ClientCookieLen]byte, genuine bool) *Message {
+			r := &Message{Header: q.Header, Questions: q.Questions}
+			r.Response, r.Authoritative = true, genuine
+			r.EDNS = &EDNS{UDPSize: 1232, Options: []Option{Cookie{Client: client, Server: []byte("server00")}.Option()}}
+			return r
+		}
+		sent, _, _ := q.EDNS.Cookie() // zero if the query had none
+		return []*Message{reply([ClientCookieLen]byte{'f', 'o', 'r', 'g', 'e', 'd'}, false), reply(sent.Client, true)}
+	})
+	cl := Client{Timeout: 5 * time.Second, Attempts: 1}
+	q := NewQuery(MustParseName("www.networkutopia.com"), TypeA)
+	q.EDNS = &EDNS{UDPSize: 1232, Options: []Option{Cookie{Client: [ClientCookieLen]byte{1, 2, 3, 4, 5, 6, 7, 8}}.Option()}}
+	r, err := cl.Exchange(context.Background(), pc.LocalAddr().String(), q)
+	if err != nil || !r.Authoritative {
+		t.Errorf("with a cookie: reply %v, error %v; want the genuine reply, not the forgery", r, err)
+	}
+	r, err = cl.Exchange(context.Background(), pc.LocalAddr().String(), NewQuery(MustParseName("www.networkutopia.com"), TypeA))
+	if err != nil || r.Authoritative {
+		t.Errorf("without a cookie: reply %v, error %v; want the first reply (the forgery cannot be told apart)", r, err)
 	}
 }
