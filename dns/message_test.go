@@ -364,3 +364,25 @@ func TestMessageStringOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestCAATags: a zone file's CAA tag must be letters and digits (RFC 8659);
+// a CAA with another tag, as the wire may bring, is printed in the generic
+// form, which reads back as the same record.
+func TestCAATags(t *testing.T) {
+	zf := ZoneFile{Name: "test", Origin: MustParseName("networkutopia.com")}
+	if _, err := zf.Parse(strings.NewReader(`@ 60 IN CAA 0 " " "letsencrypt.org"` + "\n")); err == nil {
+		t.Error("a CAA tag with a space was accepted")
+	}
+	odd := RR{Name: MustParseName("networkutopia.com"), Class: ClassINET, TTL: 60, Data: &CAA{0, "is sue", "letsencrypt.org"}}
+	text := odd.String()
+	if !strings.Contains(text, `\# `) {
+		t.Errorf("odd tag printed as %q, want the generic form", text)
+	}
+	rrs, err := zf.Parse(strings.NewReader(text + "\n"))
+	if err != nil || len(rrs) != 1 {
+		t.Fatalf("the generic form %q does not read back: %v", text, err)
+	}
+	if got, ok := rrs[0].Data.(*CAA); !ok || *got != *odd.Data.(*CAA) {
+		t.Errorf("read back %#v, want %#v", rrs[0].Data, odd.Data)
+	}
+}

@@ -296,7 +296,28 @@ func (r *SRV) String() string {
 	return fmt.Sprintf("%d %d %d %s", r.Priority, r.Weight, r.Port, r.Target)
 }
 func (r *CAA) String() string {
+	if !caaTag(r.Tag) {
+		// Not a tag the presentation form can carry (one from the wire
+		// with a space in it, say): the generic form keeps it (RFC 3597).
+		b, _ := r.appendRData(nil, nil)
+		return (&Unknown{TypeCAA, b}).String()
+	}
 	return fmt.Sprintf("%d %s %s", r.Flags, r.Tag, quote(r.Value))
+}
+
+// caaTag reports whether tag is a CAA property tag as RFC 8659 §4.1 has
+// it: ASCII letters and digits only, at least one (and at most the 255 a
+// length octet can count).
+func caaTag(tag string) bool {
+	if len(tag) == 0 || len(tag) > 255 {
+		return false
+	}
+	for i := 0; i < len(tag); i++ {
+		if c := tag[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
 func (r *Unknown) String() string {
 	if len(r.Data) == 0 {
@@ -460,8 +481,8 @@ func parseRDataText(t Type, f []token, origin Name) (RData, error) {
 		if err != nil {
 			return nil, err
 		}
-		if f[1].s == "" || len(f[1].s) > 255 {
-			return nil, errors.New("bad CAA tag")
+		if !caaTag(f[1].s) {
+			return nil, fmt.Errorf("bad CAA tag %q: want letters and digits (RFC 8659)", f[1].s)
 		}
 		return &CAA{uint8(fl), f[1].s, f[2].s}, nil
 	case TypeOPT:
