@@ -16,6 +16,9 @@ type Comparison struct {
 	Optimum []float64   // per trace, QoE_lin per chunk
 	QoE     [][]float64 // [rule][trace], QoE_lin per chunk
 	Results [][]Result  // [rule][trace]
+	// The optimum's qualities played in the simulator, per trace: how the
+	// optimum gets its score (its rate, stalls and switches).
+	OptimumResults []Result
 }
 
 // Compare runs every rule on every trace and the offline optimum.
@@ -23,8 +26,11 @@ func Compare(sim Simulator, traces []*Trace, rules []Rule) *Comparison {
 	c := &Comparison{}
 	for _, t := range traces {
 		c.Traces = append(c.Traces, t.Name)
-		opt, _ := sim.Optimum(t, QoELin())
+		opt, qs := sim.Optimum(t, QoELin())
 		c.Optimum = append(c.Optimum, opt)
+		plain := sim
+		plain.Abandon = false // knowing the future, it never needs to
+		c.OptimumResults = append(c.OptimumResults, plain.Run(t, replay(qs)))
 	}
 	for _, r := range rules {
 		c.Rules = append(c.Rules, r.Name())
@@ -124,6 +130,16 @@ func (c *Comparison) Interval(rule int) (lo, hi float64) {
 	return fractions[draws*25/1000], fractions[draws*975/1000-1]
 }
 
+// replay is a rule that plays a given list of qualities, such as the
+// optimum's.
+type replay []int
+
+func (replay) Name() string { return "replay" }
+
+func (r replay) Choose(s State) Decision {
+	return decide(s, r[s.Index], "replay", "quality %d, given", r[s.Index])
+}
+
 // Best returns the index of the rule with the highest mean QoE_lin.
 func (c *Comparison) Best() int {
 	best := 0
@@ -135,26 +151,37 @@ func (c *Comparison) Best() int {
 	return best
 }
 
+// sessionMeans returns the mean QoE_log, QoE_HD, bitrate, rebuffering
+// (start-up included) and switches of sessions.
+func sessionMeans(rs []Result) (lg, hd, br, rb, sw float64) {
+	n := float64(max(len(rs), 1))
+	for _, x := range rs {
+		lg += x.Summary.QoELog / n
+		hd += x.Summary.QoEHD / n
+		br += x.Summary.AvgBitrate / n
+		rb += (x.Summary.RebufferTime + x.Summary.StartupDelay).Seconds() / n
+		sw += float64(x.Summary.Switches) / n
+	}
+	return
+}
+
 // WriteComparison prints the table: per rule the mean QoE_lin, its
 // fraction of the optimum with that fraction's 95% interval (see
-// Comparison.Interval), mean bitrate, rebuffering and switches.
+// Comparison.Interval), mean bitrate, rebuffering and switches. The
+// optimum's row gives the rate, rebuffering and switches of its path, so
+// the gap shows where it is; its QoE_log and QoE_HD are left out, since
+// the path is the best for QoE_lin, not for them.
 func WriteComparison(w io.Writer, c *Comparison, perTrace bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "rule\tQoE_lin\tof optimum\t95%% interval\tQoE_log\tQoE_HD\tbitrate\trebuffer s\tswitches\t\n")
 	for i, r := range c.Rules {
-		var lg, hd, br, rb, sw []float64
-		for _, x := range c.Results[i] {
-			lg = append(lg, x.Summary.QoELog)
-			hd = append(hd, x.Summary.QoEHD)
-			br = append(br, x.Summary.AvgBitrate)
-			rb = append(rb, (x.Summary.RebufferTime + x.Summary.StartupDelay).Seconds())
-			sw = append(sw, float64(x.Summary.Switches))
-		}
+		lg, hd, br, rb, sw := sessionMeans(c.Results[i])
 		lo, hi := c.Interval(i)
 		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.3f–%.3f\t%.3f\t%.2f\t%s\t%.2f\t%.1f\t\n", r, mean(c.QoE[i]), c.Fraction(i), lo, hi,
-			mean(lg), mean(hd), Mbps(mean(br)), mean(rb), mean(sw))
+			lg, hd, Mbps(br), rb, sw)
 	}
-	fmt.Fprintf(tw, "optimum\t%.3f\t1.000\t\t\t\t\t\t\t\n", mean(c.Optimum))
+	_, _, br, rb, sw := sessionMeans(c.OptimumResults)
+	fmt.Fprintf(tw, "optimum\t%.3f\t1.000\t\t\t\t%s\t%.2f\t%.1f\t\n", mean(c.Optimum), Mbps(br), rb, sw)
 	tw.Flush()
 	if fams := c.Families(); len(fams) > 1 && len(fams) < len(c.Traces) {
 		fmt.Fprintln(w)

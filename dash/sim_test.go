@@ -1,7 +1,10 @@
 package dash
 
 import (
+	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -91,15 +94,24 @@ func TestCompareTable(t *testing.T) {
 			t.Errorf("%s: fraction %g", c.Rules[i], f)
 		}
 	}
-}
-
-// replay is a rule that plays a given list of qualities.
-type replay []int
-
-func (replay) Name() string { return "replay" }
-
-func (r replay) Choose(s State) Decision {
-	return decide(s, r[s.Index], "replay", "quality %d, given", r[s.Index])
+	// The optimum's row is its path played in the simulator.
+	if len(c.OptimumResults) != 1 || math.Abs(c.OptimumResults[0].Summary.QoELin-c.Optimum[0]) > 1e-6 {
+		t.Errorf("the optimum's path: %+v, the optimum %.6f", c.OptimumResults, c.Optimum[0])
+	}
+	var b strings.Builder
+	WriteComparison(&b, c, false)
+	s := c.OptimumResults[0].Summary
+	var row []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "optimum" {
+			row = f
+		}
+	}
+	want := []string{"optimum", fmt.Sprintf("%.3f", c.Optimum[0]), "1.000", fmt.Sprintf("%.2f", s.AvgBitrate/1e6), "Mbps",
+		fmt.Sprintf("%.2f", (s.RebufferTime + s.StartupDelay).Seconds()), fmt.Sprintf("%.1f", float64(s.Switches))}
+	if !slices.Equal(row, want) {
+		t.Errorf("the table's optimum row is %q, want %q", row, want)
+	}
 }
 
 // TestStochasticMPCConstantLink: on a link of constant rate, stochastic
