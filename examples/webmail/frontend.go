@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"html/template"
 	"log"
+	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,6 +28,11 @@ const (
 	maxLoginForm    = 4 << 10 // request bodies
 	maxSmallForm    = 1 << 10
 	maxComposeForm  = 1 << 20
+	// Password guessing: failed logins allowed per client address in a
+	// window, and how many addresses are remembered.
+	maxLoginFailures   = 5
+	loginFailureWindow = 5 * time.Minute
+	maxGuardedAddrs    = 10000
 )
 
 // frontend is the web mail server: an http.Handler whose pages speak IMAP
@@ -35,6 +42,7 @@ type frontend struct {
 	domain             string        // of the users' addresses
 	timeout            time.Duration // for each page's IMAP or SMTP work
 	sessions           *sessions
+	guard              *loginGuard
 	pages              map[string]*template.Template
 	now                func() time.Time
 	errorLog           *log.Logger
@@ -45,6 +53,7 @@ func newFrontend(imapAddr, smtpAddr, domain string, errorLog *log.Logger) *front
 		imapAddr: imapAddr, smtpAddr: smtpAddr, domain: domain,
 		timeout:  15 * time.Second,
 		sessions: newSessions(sessionTTL, maxSessions),
+		guard:    newLoginGuard(maxLoginFailures, loginFailureWindow, maxGuardedAddrs),
 		pages:    parsePages(),
 		now:      time.Now,
 		errorLog: errorLog,
@@ -130,9 +139,22 @@ func setCookie(w http.ResponseWriter, value string, maxAge int) {
 }
 
 // login checks the user name and password by logging in to the IMAP
-// server with them, and starts a session if it accepts.
+// server with them, and starts a session if it accepts. An address that
+// has failed too often lately is refused before the mail server is asked
+// (see loginGuard).
 func (f *frontend) login(w http.ResponseWriter, r *http.Request) {
 	if !parseForm(w, r, maxLoginForm) {
+		return
+	}
+	client, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		client = r.RemoteAddr
+	}
+	if wait := f.guard.wait(client, f.now()); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		f.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in",
+			Error: fmt.Sprintf("Too many failed logins from your address; try again in %d s.", secs)})
 		return
 	}
 	user := strings.TrimSpace(r.PostForm.Get("user"))
@@ -148,9 +170,10 @@ func (f *frontend) login(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), f.timeout)
 	defer cancel()
-	err := inInbox(ctx, f.imapAddr, user, password, true, func(*imap.Client, *imap.MailboxStatus) error { return nil })
+	err = inInbox(ctx, f.imapAddr, user, password, true, func(*imap.Client, *imap.MailboxStatus) error { return nil })
 	switch {
 	case errors.Is(err, errLogin):
+		f.guard.failed(client, f.now())
 		p.Error = "Wrong user name or password."
 		f.render(w, http.StatusUnauthorized, "login", p)
 		return
@@ -158,6 +181,7 @@ func (f *frontend) login(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, nil, err)
 		return
 	}
+	f.guard.succeeded(client)
 	s := f.sessions.create(user, password, f.now())
 	if s == nil {
 		p.Error = "Too many people are logged in; try again later."

@@ -23,6 +23,10 @@
 //	go run ./examples/mail -maildir /tmp/mail -users users.txt
 //	go run ./examples/webmail -addr 127.0.0.1:8025 -imap 127.0.0.1:1143 -smtp 127.0.0.1:2525 -domain hamburger.edu
 //
+// Password guessing is slowed down: after five failed logins from one
+// address in five minutes, that address's logins get 429 Too Many Requests
+// until the oldest failure is five minutes old.
+//
 // The front end speaks plain HTTP and plain IMAP and SMTP, which is fine on
 // loopback only: passwords travel in the clear.
 package main

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -280,6 +281,38 @@ func TestWrongPassword(t *testing.T) {
 	}
 	if r := b.get("/inbox"); r.Path != "/login" {
 		t.Errorf("inbox after failed logins: %d at %s", r.Code, r.Path)
+	}
+}
+
+// TestPasswordGuessing: after five wrong passwords from one address, the
+// sixth try is refused with 429 and a Retry-After, even with the right
+// password, without asking the mail server.
+func TestPasswordGuessing(t *testing.T) {
+	d := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b := newBrowser(t, ctx, d.URL)
+	for i := range maxLoginFailures {
+		if r := b.post("/login", url.Values{"user": {"bob"}, "password": {fmt.Sprintf("guess%d", i)}}); r.Code != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d at %s", i+1, r.Code, r.Path)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", d.URL+"/login", strings.NewReader(url.Values{"user": {"bob"}, "password": {"hunter2"}}.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "Too many failed logins") {
+		t.Errorf("after %d wrong passwords: %d, Retry-After %q:\n%s", maxLoginFailures, resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if r := b.get("/inbox"); r.Path != "/login" {
+		t.Errorf("inbox after a refused login: %d at %s", r.Code, r.Path)
 	}
 }
 
