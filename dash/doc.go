@@ -26,6 +26,12 @@
 // (package [appnet.dev/dash/mpd]). [Server] serves the files over HTTP,
 // ours or any other DASH directory such as ffmpeg's.
 //
+// The chunks need not be files of their own. In the on-demand layout each
+// rate is one MP4 file and the MPD names only where in it the segment index
+// is; [ParseSegmentIndex] reads that index (an MP4 'sidx' box: each
+// chunk's byte range and duration), and the [Player] then fetches chunks
+// by byte range.
+//
 // # DASH client: the intelligence is at the client
 //
 // The client "periodically measures server-to-client bandwidth; consulting

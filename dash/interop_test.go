@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +31,15 @@ func needTool(t testing.TB, name, pkg string) string {
 // $Time$ in the media names instead of $Number$.
 func ffmpegDASH(t testing.TB, timeline bool) string {
 	t.Helper()
+	if timeline {
+		return ffmpegDASHWith(t, "-use_timeline", "1", "-media_seg_name", "chunk-$RepresentationID$-$Time$.m4s")
+	}
+	return ffmpegDASHWith(t, "-use_timeline", "0")
+}
+
+// ffmpegDASHWith is ffmpegDASH with the dash muxer's layout options.
+func ffmpegDASHWith(t testing.TB, layout ...string) string {
+	t.Helper()
 	ffmpeg := needTool(t, "ffmpeg", "ffmpeg")
 	dir := t.TempDir()
 	args := []string{"-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=6",
@@ -38,12 +48,7 @@ func ffmpegDASH(t testing.TB, timeline bool) string {
 		"-c:v", "libx264", "-preset", "ultrafast", "-b:v:0", "400k", "-b:v:1", "200k", "-b:v:2", "100k",
 		"-x264-params", "keyint=30:min-keyint=30:scenecut=0",
 		"-adaptation_sets", "id=0,streams=v", "-f", "dash", "-seg_duration", "1", "-use_template", "1"}
-	if timeline {
-		args = append(args, "-use_timeline", "1", "-media_seg_name", "chunk-$RepresentationID$-$Time$.m4s")
-	} else {
-		args = append(args, "-use_timeline", "0")
-	}
-	args = append(args, filepath.Join(dir, "manifest.mpd"))
+	args = append(append(args, layout...), filepath.Join(dir, "manifest.mpd"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, ffmpeg, args...).CombinedOutput(); err != nil {
@@ -105,6 +110,114 @@ func TestFFmpegSegments(t *testing.T) {
 		if timeline && !strings.Contains(strings.Join(listed, " "), "-15360.m4s") && !strings.Contains(strings.Join(listed, " "), "-30720.m4s") {
 			t.Errorf("no $Time$ names: %v", listed)
 		}
+	}
+}
+
+// TestFFmpegSegmentBase: ffmpeg writes each Representation as one MP4
+// file with a segment index ('sidx') and lists the fragments' byte ranges
+// in a SegmentList. From the files alone we find the index, describe them
+// in the on-demand profile (SegmentBase with an indexRange, which lists no
+// segments), and our player, reading the index, lists exactly ffmpeg's byte
+// ranges and plays them.
+func TestFFmpegSegmentBase(t *testing.T) {
+	dir := ffmpegDASHWith(t, "-use_timeline", "0", "-single_file", "1", "-global_sidx", "1")
+	doc, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mpd.Unmarshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := m.Tracks("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranges := func(tr mpd.Track) []string {
+		var out []string
+		for _, s := range tr.Segments {
+			out = append(out, s.Range)
+		}
+		return out
+	}
+	want := map[string][]string{} // Representation ID → ffmpeg's byte ranges
+	od := *m
+	od.Profiles = "urn:mpeg:dash:profile:isoff-on-demand:2011"
+	od.Periods = append([]mpd.Period(nil), m.Periods...)
+	set := od.Periods[0].AdaptationSets[0]
+	set.Representations = append([]mpd.Representation(nil), set.Representations...)
+	for i, tr := range theirs {
+		want[tr.Representation.ID] = ranges(tr)
+		file, err := os.ReadFile(filepath.Join(dir, tr.Segments[0].URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The index is in the first KiB, after the ftyp and moov boxes.
+		idx, err := ParseSegmentIndex(file[:min(len(file), 4096)], 0)
+		if err != nil {
+			t.Fatalf("%s: %v", tr.Segments[0].URL, err)
+		}
+		set.Representations[i].SegmentList = nil
+		set.Representations[i].SegmentBase = &mpd.SegmentBase{IndexRange: fmt.Sprintf("%d-%d", idx.Start, idx.End-1),
+			Initialization: &mpd.URLType{Range: fmt.Sprintf("0-%d", idx.Start-1)}}
+	}
+	od.Periods[0].AdaptationSets = []mpd.AdaptationSet{set}
+	odDoc, err := od.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(odDoc, []byte("SegmentURL")) || !bytes.Contains(odDoc, []byte("indexRange")) {
+		t.Fatalf("not an on-demand MPD:\n%s", odDoc)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "od.mpd"), odDoc, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	base := serve(t, &Server{FS: Dir(dir)})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := &Player{Clock: &SkipClock{}, Rule: BOLA{}}
+	ours, err := p.Tracks(ctx, base+"/od.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ours) != len(theirs) {
+		t.Fatalf("%d tracks, ffmpeg wrote %d", len(ours), len(theirs))
+	}
+	for _, tr := range ours {
+		if d := cmp.Diff(want[tr.Representation.ID], ranges(tr)); d != "" {
+			t.Errorf("Representation %s: ffmpeg's byte ranges (-) vs the ones read from the index (+):\n%s", tr.Representation.ID, d)
+		}
+		var total time.Duration
+		for _, s := range tr.Segments {
+			total += s.Duration
+		}
+		if total < 5900*time.Millisecond || total > 6100*time.Millisecond {
+			t.Errorf("Representation %s lasts %v, want 6 s", tr.Representation.ID, total)
+		}
+	}
+	rep, err := p.Play(ctx, base+"/od.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Chunks) != 6 {
+		t.Errorf("played %d chunks, want 6", len(rep.Chunks))
+	}
+	// And ffmpeg, as a DASH client, decodes our on-demand MPD's top
+	// Representation: one framemd5 line per frame.
+	ffmpeg := needTool(t, "ffmpeg", "ffmpeg")
+	out, err := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-v", "error", "-i", base+"/od.mpd", "-map", "0:v:0", "-f", "framemd5", "-").Output()
+	if err != nil {
+		t.Fatalf("ffmpeg -i od.mpd: %v", err)
+	}
+	frames := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") {
+			frames++
+		}
+	}
+	if frames != 180 {
+		t.Errorf("ffmpeg decoded %d frames of our on-demand MPD, want 180 (6 s at 30 fps)", frames)
 	}
 }
 

@@ -355,7 +355,47 @@ func (p *Player) Tracks(ctx context.Context, mpdURL string) ([]mpd.Track, error)
 	if err != nil {
 		return nil, err
 	}
-	return SelectTracks(all), nil
+	tracks := SelectTracks(all)
+	for i := range tracks {
+		if err := p.readIndex(ctx, &tracks[i]); err != nil {
+			return nil, err
+		}
+	}
+	return tracks, nil
+}
+
+// maxIndexBytes bounds a segment index's byte range: 12 bytes a
+// subsegment, so room for tens of thousands.
+const maxIndexBytes = 1 << 20
+
+// readIndex cuts a SegmentBase track (one file, see mpd.Track.Index) into
+// the subsegments its segment index lists, fetching the index's byte
+// range; other tracks are left as they are.
+func (p *Player) readIndex(ctx context.Context, t *mpd.Track) error {
+	if t.Index == nil {
+		return nil
+	}
+	n, ok := rangeLength(t.Index.Range)
+	if !ok || n > maxIndexBytes {
+		return fmt.Errorf("dash: %s: index range %q: want first-last, at most %d bytes", t.Index.URL, t.Index.Range, maxIndexBytes)
+	}
+	b, err := p.fetch(ctx, t.Index.URL, t.Index.Range)
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) != n {
+		return fmt.Errorf("dash: %s: asked for the %d bytes %s of the segment index, got %d", t.Index.URL, n, t.Index.Range, len(b))
+	}
+	first, _, _ := strings.Cut(t.Index.Range, "-")
+	at, _ := strconv.ParseUint(first, 10, 64)
+	idx, err := ParseSegmentIndex(b, at)
+	if err != nil {
+		return fmt.Errorf("%w (%s, bytes %s)", err, t.Index.URL, t.Index.Range)
+	}
+	if err := t.SetSubsegments(idx.Timescale, idx.Earliest, idx.First, idx.Subsegments); err != nil {
+		return fmt.Errorf("%w (%s)", err, t.Index.URL)
+	}
+	return nil
 }
 
 // SelectTracks keeps the tracks of the first Period's first video

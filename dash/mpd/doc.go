@@ -17,6 +17,11 @@
 //     entries for $Time$;
 //   - [SegmentList]: every segment's URL written out;
 //   - [SegmentBase]: one file per Representation, read by byte ranges.
+//     The MPD names only the byte range of the file's segment index (the
+//     MP4 'sidx' box), which lists the chunks: [MPD.Tracks] gives such a
+//     track as one segment with its [Track.Index], and a player that has
+//     read the index cuts it with [Track.SetSubsegments] (package dash's
+//     Player does).
 //
 // [BaseURL]s may appear at every level too; each is resolved against the
 // one above it, ending with the URL the MPD itself was fetched from. Several

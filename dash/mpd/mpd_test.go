@@ -235,6 +235,77 @@ func TestSegmentListAndBase(t *testing.T) {
 	if b.Init == nil || b.Init.URL != "http://crepes.fr/v/b.mp4" || b.Init.Range != "0-799" {
 		t.Errorf("SegmentBase init = %+v", b.Init)
 	}
+	if b.Index == nil || b.Index.URL != "http://crepes.fr/v/b.mp4" || b.Index.Range != "800-900" {
+		t.Errorf("SegmentBase index = %+v", b.Index)
+	}
+	if tracks[0].Index != nil {
+		t.Errorf("SegmentList index = %+v", tracks[0].Index)
+	}
+}
+
+// TestSetSubsegments: a SegmentBase track is cut into the subsegments of
+// its segment index, timed from the Period's start less the
+// presentationTimeOffset; once only.
+func TestSetSubsegments(t *testing.T) {
+	doc := `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" mediaPresentationDuration="PT20S">
+  <Period duration="PT10S"/>
+  <Period>
+    <AdaptationSet contentType="video">
+      <Representation id="b" bandwidth="2000">
+        <BaseURL>b.mp4</BaseURL>
+        <SegmentBase timescale="1000" presentationTimeOffset="500" indexRange="901-1012"><Initialization range="0-900"/></SegmentBase>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>`
+	m, err := Unmarshal([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := m.Tracks("http://crepes.fr/v/manifest.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := tracks[0]
+	// An index in units of 1/90000 s: the first subsegment presented at
+	// 0.5 s, which the offset of 500 ms brings to the Period's start (10 s).
+	subs := []Subsegment{{Size: 100, Duration: 180000}, {Size: 50, Duration: 180000}, {Size: 70, Duration: 90000}}
+	if err := b.SetSubsegments(90000, 45000, 1013, subs); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range b.Segments {
+		got = append(got, fmt.Sprintf("%s %s #%d %v+%v", s.URL, s.Range, s.Number, s.Start, s.Duration))
+	}
+	want := []string{
+		"http://crepes.fr/v/b.mp4 1013-1112 #1 10s+2s",
+		"http://crepes.fr/v/b.mp4 1113-1162 #2 12s+2s",
+		"http://crepes.fr/v/b.mp4 1163-1232 #3 14s+1s",
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("subsegments (-want +got):\n%s", d)
+	}
+	if err := b.SetSubsegments(90000, 0, 1013, subs); err == nil {
+		t.Error("a track expanded twice")
+	}
+	for name, err := range map[string]error{
+		"timescale 0":   tracks[0].SetSubsegments(0, 0, 0, subs),
+		"no subsegment": (&Track{Index: &Segment{}, Segments: []Segment{{}}}).SetSubsegments(1, 0, 0, nil),
+		"no index":      (&Track{Segments: []Segment{{}}}).SetSubsegments(1, 0, 0, subs),
+		"size 0":        (&Track{Index: &Segment{}, Segments: []Segment{{}}}).SetSubsegments(1, 0, 0, []Subsegment{{Size: 0, Duration: 1}}),
+		"past 2⁶³":      (&Track{Index: &Segment{}, Segments: []Segment{{}}}).SetSubsegments(1, 0, 1<<63-10, subs),
+	} {
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	bad := strings.Replace(doc, `indexRange="901-1012"`, `indexRange="1012-901"`, 1)
+	if m, err = Unmarshal([]byte(bad)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Tracks(""); err == nil || !strings.Contains(err.Error(), `bad indexRange "1012-901"`) {
+		t.Errorf("indexRange 1012-901: %v", err)
+	}
 }
 
 func TestTemplateInheritance(t *testing.T) {

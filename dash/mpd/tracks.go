@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,8 +27,20 @@ type Track struct {
 	// BaseURLs[0]; Resolve a Segment.Ref against another to fetch from there.
 	BaseURLs []string
 
-	Init     *Segment  // the initialization segment, if any
+	Init *Segment // the initialization segment, if any
+	// Index, for a Representation described by a SegmentBase with an
+	// indexRange, is where its segment index is: the 'sidx' box of ISO/IEC
+	// 14496-12 inside the resource, which lists the subsegments (byte
+	// ranges and durations) that the MPD does not. Until a player reads it
+	// and calls [Track.SetSubsegments], Segments holds the whole resource
+	// as one segment. (This is the on-demand profile's layout: one file
+	// per Representation.)
+	Index    *Segment
 	Segments []Segment // media segments in presentation order
+
+	// The SegmentBase's timescale and presentationTimeOffset, for the
+	// subsegments' times.
+	baseTimescale, basePTO uint64
 }
 
 // A Segment is one chunk of a Representation.
@@ -383,6 +397,13 @@ func (t *Track) expand(p *Period, a *AdaptationSet, r *Representation, start, du
 					return err
 				}
 			}
+			if base.IndexRange != "" {
+				if _, _, ok := byteRange(base.IndexRange); !ok {
+					return fmt.Errorf("bad indexRange %q", base.IndexRange)
+				}
+				t.Index = &Segment{URL: t.BaseURLs[0], Range: base.IndexRange, Start: start}
+				t.baseTimescale, t.basePTO = ts, base.PresentationTimeOffset
+			}
 		}
 		if *budget <= 0 {
 			return fmt.Errorf("more than %d segments: %w", MaxSegments, ErrLimit)
@@ -394,6 +415,72 @@ func (t *Track) expand(p *Period, a *AdaptationSet, r *Representation, start, du
 		}
 	}
 	return nil
+}
+
+// A Subsegment is one entry of a segment index: Size bytes of the
+// resource, lasting Duration in the index's timescale.
+type Subsegment struct {
+	Size, Duration uint64
+}
+
+// SetSubsegments replaces the track's one whole-resource segment with the
+// subsegments its segment index (see Track.Index) lists. They follow each
+// other in the resource from byte first; the first is presented at
+// earliest, and every duration is counted, in units of timescale per
+// second. The SegmentBase's presentationTimeOffset is taken off, so times
+// are from the period's start as for every other track. It fails if the
+// track has no Index, has been expanded already, or the index is
+// unusable (no subsegments, a zero timescale, more than MaxSegments,
+// byte offsets past 2⁶³).
+func (t *Track) SetSubsegments(timescale, earliest, first uint64, subs []Subsegment) error {
+	switch {
+	case t.Index == nil || len(t.Segments) != 1 || t.Segments[0].Range != "":
+		return errors.New("mpd: the track has no segment index to expand")
+	case timescale == 0:
+		return errors.New("mpd: segment index with timescale 0")
+	case len(subs) == 0:
+		return errors.New("mpd: segment index without subsegments")
+	case len(subs) > MaxSegments:
+		return fmt.Errorf("mpd: segment index of %d subsegments: %w", len(subs), ErrLimit)
+	}
+	whole := t.Segments[0]
+	offset := time.Duration(0)
+	if t.basePTO != 0 {
+		offset = ticks(t.basePTO, t.baseTimescale)
+	}
+	out := make([]Segment, 0, len(subs))
+	at, now := first, earliest
+	for i, s := range subs {
+		if s.Size == 0 || s.Size > math.MaxInt64 || at > math.MaxInt64-s.Size || now > math.MaxUint64-s.Duration {
+			return fmt.Errorf("mpd: segment index: subsegment %d of %d bytes at byte %d is out of range", i+1, s.Size, at)
+		}
+		out = append(out, Segment{
+			Ref: whole.Ref, URL: whole.URL,
+			Range:    fmt.Sprintf("%d-%d", at, at+s.Size-1),
+			Number:   uint64(i + 1),
+			Time:     now,
+			Start:    t.Index.Start + ticks(now, timescale) - offset,
+			Duration: ticks(s.Duration, timescale),
+		})
+		at += s.Size
+		now += s.Duration
+	}
+	t.Segments = out
+	return nil
+}
+
+// byteRange parses "first-last" (both given, first ≤ last).
+func byteRange(r string) (first, last uint64, ok bool) {
+	a, b, found := strings.Cut(r, "-")
+	if !found {
+		return 0, 0, false
+	}
+	first, err1 := strconv.ParseUint(a, 10, 63)
+	last, err2 := strconv.ParseUint(b, 10, 63)
+	if err1 != nil || err2 != nil || last < first {
+		return 0, 0, false
+	}
+	return first, last, true
 }
 
 func (t *Track) setInit(ref, rng string) error {
