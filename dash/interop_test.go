@@ -57,19 +57,26 @@ func ffmpegDASHWith(t testing.TB, layout ...string) string {
 	return dir
 }
 
+// ffmpegMPD reads the MPD ffmpegDASH wrote into dir.
+func ffmpegMPD(t testing.TB, dir string) *mpd.MPD {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := mpd.Unmarshal(doc)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	return m
+}
+
 // TestFFmpegSegments: our parser lists exactly the segments ffmpeg wrote,
 // with $Number$ and with SegmentTimeline and $Time$.
 func TestFFmpegSegments(t *testing.T) {
 	for _, timeline := range []bool{false, true} {
 		dir := ffmpegDASH(t, timeline)
-		doc, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := mpd.Unmarshal(doc)
-		if err != nil {
-			t.Fatalf("timeline %v: %v\n%s", timeline, err, doc)
-		}
+		m := ffmpegMPD(t, dir)
 		tracks, err := m.Tracks("")
 		if err != nil {
 			t.Fatal(err)
@@ -121,14 +128,7 @@ func TestFFmpegSegments(t *testing.T) {
 // ranges and plays them.
 func TestFFmpegSegmentBase(t *testing.T) {
 	dir := ffmpegDASHWith(t, "-use_timeline", "0", "-single_file", "1", "-global_sidx", "1")
-	doc, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mpd.Unmarshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := ffmpegMPD(t, dir)
 	theirs, err := m.Tracks("")
 	if err != nil {
 		t.Fatal(err)
@@ -228,14 +228,7 @@ func TestFFmpegServed(t *testing.T) {
 	ffprobe := needTool(t, "ffprobe", "ffmpeg")
 	ffmpeg := needTool(t, "ffmpeg", "ffmpeg")
 	dir := ffmpegDASH(t, false)
-	doc, err := os.ReadFile(filepath.Join(dir, "manifest.mpd"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := mpd.Unmarshal(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := ffmpegMPD(t, dir)
 	// Our writer, as it is.
 	ours, err := m.Marshal()
 	if err != nil {
