@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -375,7 +373,8 @@ func (p *Player) readIndex(ctx context.Context, t *mpd.Track) error {
 	if t.Index == nil {
 		return nil
 	}
-	n, ok := rangeLength(t.Index.Range)
+	first, last, ok := mpd.ByteRange(t.Index.Range)
+	n := int64(last - first + 1)
 	if !ok || n > maxIndexBytes {
 		return fmt.Errorf("dash: %s: index range %q: want first-last, at most %d bytes", t.Index.URL, t.Index.Range, maxIndexBytes)
 	}
@@ -386,9 +385,7 @@ func (p *Player) readIndex(ctx context.Context, t *mpd.Track) error {
 	if int64(len(b)) != n {
 		return fmt.Errorf("dash: %s: asked for the %d bytes %s of the segment index, got %d", t.Index.URL, n, t.Index.Range, len(b))
 	}
-	first, _, _ := strings.Cut(t.Index.Range, "-")
-	at, _ := strconv.ParseUint(first, 10, 64)
-	idx, err := ParseSegmentIndex(b, at)
+	idx, err := ParseSegmentIndex(b, first)
 	if err != nil {
 		return fmt.Errorf("%w (%s, bytes %s)", err, t.Index.URL, t.Index.Range)
 	}
@@ -549,16 +546,11 @@ func segmentSizes(tracks []mpd.Track, count int) [][]int64 {
 
 // rangeLength is the length of a byte range "first-last".
 func rangeLength(r string) (int64, bool) {
-	a, b, ok := strings.Cut(r, "-")
+	first, last, ok := mpd.ByteRange(r)
 	if !ok {
 		return 0, false
 	}
-	first, err1 := strconv.ParseInt(a, 10, 64)
-	last, err2 := strconv.ParseInt(b, 10, 64)
-	if err1 != nil || err2 != nil || first < 0 || last < first {
-		return 0, false
-	}
-	return last - first + 1, true
+	return int64(last - first + 1), true
 }
 
 // playerNet is the Player's network: HTTP downloads timed by a Clock, and

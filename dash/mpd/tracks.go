@@ -398,7 +398,7 @@ func (t *Track) expand(p *Period, a *AdaptationSet, r *Representation, start, du
 				}
 			}
 			if base.IndexRange != "" {
-				if _, _, ok := byteRange(base.IndexRange); !ok {
+				if _, _, ok := ByteRange(base.IndexRange); !ok {
 					return fmt.Errorf("bad indexRange %q", base.IndexRange)
 				}
 				t.Index = &Segment{URL: t.BaseURLs[0], Range: base.IndexRange, Start: start}
@@ -469,8 +469,9 @@ func (t *Track) SetSubsegments(timescale, earliest, first uint64, subs []Subsegm
 	return nil
 }
 
-// byteRange parses "first-last" (both given, first ≤ last).
-func byteRange(r string) (first, last uint64, ok bool) {
+// ByteRange parses a byte range as the MPD writes it (mediaRange,
+// indexRange, range): "first-last", both given, first ≤ last < 2⁶³.
+func ByteRange(r string) (first, last uint64, ok bool) {
 	a, b, found := strings.Cut(r, "-")
 	if !found {
 		return 0, 0, false
