@@ -137,6 +137,7 @@ type SegmentBase struct {
 type SegmentURL struct {
 	Media      string `xml:"media,attr,omitempty"`
 	MediaRange string `xml:"mediaRange,attr,omitempty"`
+	IndexRange string `xml:"indexRange,attr,omitempty"` // the segment's own index, which ffmpeg's single files give
 }
 
 // SegmentList writes out every segment's URL.

@@ -3,6 +3,7 @@ package mpd
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -401,6 +402,25 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 	if !strings.Contains(string(b), `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011"`) {
 		t.Errorf("no namespace:\n%s", b)
+	}
+	// ffmpeg's single-file layout: every attribute of a SegmentURL and of
+	// a SegmentBase is written back.
+	list := `<SegmentList timescale="1000000" duration="1000000"><Initialization range="0-826"></Initialization><SegmentURL mediaRange="827-64371" indexRange="827-878"></SegmentURL></SegmentList>`
+	base := `<SegmentBase timescale="90000" presentationTimeOffset="9" indexRange="831-942"><Initialization range="0-830"></Initialization></SegmentBase>`
+	doc := `<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" mediaPresentationDuration="PT1S"><Period><AdaptationSet>` +
+		`<Representation id="0" bandwidth="1"><BaseURL>a.mp4</BaseURL>` + list + `</Representation>` +
+		`<Representation id="1" bandwidth="2"><BaseURL>b.mp4</BaseURL>` + base + `</Representation></AdaptationSet></Period></MPD>`
+	if m, err = Unmarshal([]byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = m.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	flat := regexp.MustCompile(`>\s+<`).ReplaceAllString(string(b), "><") // without the indentation
+	for _, want := range []string{list, base} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("written back without %s:\n%s", want, b)
+		}
 	}
 }
 
