@@ -30,7 +30,9 @@
 // rate is one MP4 file and the MPD names only where in it the segment index
 // is; [ParseSegmentIndex] reads that index (an MP4 'sidx' box: each
 // chunk's byte range and duration), and the [Player] then fetches chunks
-// by byte range.
+// by byte range. Sound usually comes in an AdaptationSet of its own; the
+// Player fetches one audio rate beside the video ([SelectAudio]) and adapts
+// the video alone.
 //
 // # DASH client: the intelligence is at the client
 //

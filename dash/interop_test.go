@@ -32,22 +32,32 @@ func needTool(t testing.TB, name, pkg string) string {
 func ffmpegDASH(t testing.TB, timeline bool) string {
 	t.Helper()
 	if timeline {
-		return ffmpegDASHWith(t, "-use_timeline", "1", "-media_seg_name", "chunk-$RepresentationID$-$Time$.m4s")
+		return ffmpegDASHWith(t, false, "-use_timeline", "1", "-media_seg_name", "chunk-$RepresentationID$-$Time$.m4s")
 	}
-	return ffmpegDASHWith(t, "-use_timeline", "0")
+	return ffmpegDASHWith(t, false, "-use_timeline", "0")
 }
 
-// ffmpegDASHWith is ffmpegDASH with the dash muxer's layout options.
-func ffmpegDASHWith(t testing.TB, layout ...string) string {
+// ffmpegDASHWith is ffmpegDASH with the dash muxer's layout options, and
+// with sound (a 440 Hz tone, AAC at 64 kbit/s, in an AdaptationSet of its
+// own) if asked.
+func ffmpegDASHWith(t testing.TB, sound bool, layout ...string) string {
 	t.Helper()
 	ffmpeg := needTool(t, "ffmpeg", "ffmpeg")
 	dir := t.TempDir()
-	args := []string{"-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=6",
-		"-filter_complex", "[0:v]split=3[a][b][c];[b]scale=256:144[b2];[c]scale=160:90[c2]",
+	args := []string{"-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=30:duration=6"}
+	if sound {
+		args = append(args, "-f", "lavfi", "-i", "sine=frequency=440:duration=6")
+	}
+	args = append(args, "-filter_complex", "[0:v]split=3[a][b][c];[b]scale=256:144[b2];[c]scale=160:90[c2]",
 		"-map", "[a]", "-map", "[b2]", "-map", "[c2]",
 		"-c:v", "libx264", "-preset", "ultrafast", "-b:v:0", "400k", "-b:v:1", "200k", "-b:v:2", "100k",
-		"-x264-params", "keyint=30:min-keyint=30:scenecut=0",
-		"-adaptation_sets", "id=0,streams=v", "-f", "dash", "-seg_duration", "1", "-use_template", "1"}
+		"-x264-params", "keyint=30:min-keyint=30:scenecut=0")
+	sets := "id=0,streams=v"
+	if sound {
+		args = append(args, "-map", "1:a", "-c:a", "aac", "-b:a", "64k")
+		sets += " id=1,streams=a"
+	}
+	args = append(args, "-adaptation_sets", sets, "-f", "dash", "-seg_duration", "1", "-use_template", "1")
 	args = append(append(args, layout...), filepath.Join(dir, "manifest.mpd"))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -127,7 +137,7 @@ func TestFFmpegSegments(t *testing.T) {
 // segments), and our player, reading the index, lists exactly ffmpeg's byte
 // ranges and plays them.
 func TestFFmpegSegmentBase(t *testing.T) {
-	dir := ffmpegDASHWith(t, "-use_timeline", "0", "-single_file", "1", "-global_sidx", "1")
+	dir := ffmpegDASHWith(t, false, "-use_timeline", "0", "-single_file", "1", "-global_sidx", "1")
 	m := ffmpegMPD(t, dir)
 	theirs, err := m.Tracks("")
 	if err != nil {
@@ -218,6 +228,47 @@ func TestFFmpegSegmentBase(t *testing.T) {
 	}
 	if frames != 180 {
 		t.Errorf("ffmpeg decoded %d frames of our on-demand MPD, want 180 (6 s at 30 fps)", frames)
+	}
+}
+
+// TestFFmpegAudio: from ffmpeg's DASH with sound (video and audio in
+// AdaptationSets of their own, audio segments cut at AAC frames, so not
+// quite in line with the video's), our player plays the video and fetches
+// every audio segment ffmpeg wrote, each once.
+func TestFFmpegAudio(t *testing.T) {
+	dir := ffmpegDASHWith(t, true, "-use_timeline", "1")
+	m := ffmpegMPD(t, dir)
+	all, err := m.Tracks("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	audio := SelectAudio(all, SelectTracks(all))
+	if audio == nil || len(audio.Segments) == 0 {
+		t.Fatalf("no audio track in ffmpeg's MPD: %+v", all)
+	}
+	var wrote []string // the audio segment files, by name
+	for _, s := range audio.Segments {
+		wrote = append(wrote, "/"+s.URL)
+		if _, err := os.Stat(filepath.Join(dir, s.URL)); err != nil {
+			t.Fatalf("listed but not written: %v", err)
+		}
+	}
+	var log syncWriter
+	log.w = &strings.Builder{}
+	base := serve(t, &Server{FS: Dir(dir), Trace: &log})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := (&Player{Clock: &SkipClock{}, Rule: BOLA{}}).Play(ctx, base+"/manifest.mpd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Chunks) != 6 || rep.AudioID != audio.Representation.ID || rep.AudioSegments != len(wrote) {
+		t.Errorf("%d video chunks, audio %q with %d segments; want 6, %q with %d", len(rep.Chunks), rep.AudioID, rep.AudioSegments, audio.Representation.ID, len(wrote))
+	}
+	for _, name := range wrote {
+		if n := strings.Count(log.String(), "C: GET "+name+"\n"); n != 1 {
+			t.Errorf("%s fetched %d times, want once", name, n)
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,6 +113,11 @@ type Player struct {
 	// Decode makes the player decode toy-codec chunks and fail on corrupt
 	// ones, as a real player's decoder would.
 	Decode bool
+	// NoAudio plays the video alone. Otherwise, if the MPD has an audio
+	// AdaptationSet, the player fetches its sound too (see SelectAudio):
+	// after each video chunk, the audio segments that start before that
+	// chunk ends.
+	NoAudio bool
 }
 
 // ServerStat is what the player knows about one place it can fetch from.
@@ -164,6 +170,11 @@ type Report struct {
 	Servers  []ServerStat
 	Summary  Summary
 	Frames   int // decoded frames, when Player.Decode is set
+	// The audio Representation played beside the video ("" if none), and
+	// how many of its segments and bytes were fetched.
+	AudioID       string
+	AudioSegments int
+	AudioBytes    int64
 }
 
 // Command kinds for a Session.
@@ -341,25 +352,68 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // first video AdaptationSet (or its first AdaptationSet), lowest bandwidth
 // first.
 func (p *Player) Tracks(ctx context.Context, mpdURL string) ([]mpd.Track, error) {
+	video, _, err := p.load(ctx, mpdURL)
+	return video, err
+}
+
+// load fetches and expands an MPD: the video tracks to choose among (see
+// SelectTracks) and the audio track to play beside them (see SelectAudio),
+// each SegmentBase track cut by its segment index.
+func (p *Player) load(ctx context.Context, mpdURL string) (video []mpd.Track, audio *mpd.Track, err error) {
 	b, err := p.fetch(ctx, mpdURL, "")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m, err := mpd.Unmarshal(b)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	all, err := m.Tracks(mpdURL)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	tracks := SelectTracks(all)
-	for i := range tracks {
-		if err := p.readIndex(ctx, &tracks[i]); err != nil {
-			return nil, err
+	video = SelectTracks(all)
+	if !p.NoAudio {
+		audio = SelectAudio(all, video)
+	}
+	for i := range video {
+		if err := p.readIndex(ctx, &video[i]); err != nil {
+			return nil, nil, err
 		}
 	}
-	return tracks, nil
+	if audio != nil {
+		if err := p.readIndex(ctx, audio); err != nil {
+			return nil, nil, err
+		}
+	}
+	return video, audio, nil
+}
+
+// SelectAudio returns the audio track to play beside the video tracks:
+// the lowest-bandwidth Representation of the first Period's first audio
+// AdaptationSet, unless the video tracks are that set; nil if there is
+// none. Sound is a small part of the bytes, so the player keeps it at one
+// rate and adapts the video.
+func SelectAudio(all, video []mpd.Track) *mpd.Track {
+	var best *mpd.Track
+	for i := range all {
+		t := &all[i]
+		isAudio := t.ContentType == "audio" || strings.HasPrefix(t.MimeType, "audio/")
+		if t.Period != 0 || !isAudio || (len(video) > 0 && t.AdaptationSet == video[0].AdaptationSet) {
+			continue
+		}
+		if best != nil && t.AdaptationSet != best.AdaptationSet {
+			break
+		}
+		if best == nil || t.Bandwidth < best.Bandwidth {
+			best = t
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	c := *best
+	return &c
 }
 
 // maxIndexBytes bounds a segment index's byte range: 12 bytes a
@@ -462,15 +516,18 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		bufCap = 30 * time.Second
 	}
 	n := &playerNet{p: p, clock: clock, began: clock.Now(), cmds: cmds, inits: map[int][]byte{}}
-	tracks, err := p.Tracks(ctx, mpdURL)
+	tracks, audio, err := p.load(ctx, mpdURL)
 	if err != nil {
 		return nil, err
 	}
 	if len(tracks) == 0 || len(tracks[0].Segments) == 0 {
 		return nil, errors.New("dash: the MPD has no segments to play")
 	}
-	n.tracks = tracks
+	n.tracks, n.audio = tracks, audio
 	rep := &Report{}
+	if audio != nil {
+		rep.AudioID = audio.Representation.ID
+	}
 	for _, t := range tracks {
 		rep.Bitrates = append(rep.Bitrates, float64(t.Bandwidth))
 		rep.IDs = append(rep.IDs, t.Representation.ID)
@@ -501,6 +558,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 	}
 	defer func() {
 		rep.Chunks, rep.Servers, rep.Frames = l.chunks, l.servers, n.frames
+		rep.AudioSegments, rep.AudioBytes = n.audioSegments, n.audioBytes
 	}()
 	for n.next = 0; n.next < count; {
 		// Apply the viewer's commands that came in.
@@ -562,11 +620,18 @@ type playerNet struct {
 	excluded time.Duration // spent decoding: not session time
 	tracks   []mpd.Track
 	inits    map[int][]byte
-	frames   int
-	loop     *chunkLoop
-	cmds     <-chan command
-	next     int  // the chunk to fetch next
-	jumped   bool // a seek set next
+	// The audio played beside the video: the next segment to fetch, its
+	// initialization segment once fetched, and what was fetched.
+	audio         *mpd.Track
+	audioNext     int
+	audioInit     bool
+	audioSegments int
+	audioBytes    int64
+	frames        int
+	loop          *chunkLoop
+	cmds          <-chan command
+	next          int  // the chunk to fetch next
+	jumped        bool // a seek set next
 }
 
 func (n *playerNet) now() time.Duration { return n.clock.Now().Sub(n.began) - n.excluded }
@@ -598,6 +663,9 @@ func (n *playerNet) apply(c command) {
 		if i < l.count {
 			n.next, n.jumped = i, true
 			l.play.Seek(segs[i].Start)
+			if a := n.audio; a != nil {
+				n.audioNext = sort.Search(len(a.Segments), func(k int) bool { return a.Segments[k].Start+a.Segments[k].Duration > segs[i].Start })
+			}
 		}
 	}
 	if n.p.Trace != nil {
@@ -627,6 +695,11 @@ func (n *playerNet) get(ctx context.Context, server, i, q int, watch func(receiv
 	if err != nil {
 		return size, 0, err
 	}
+	audio, err := n.fetchAudio(ctx, server, &t.Segments[i], i == n.loop.count-1)
+	size += audio
+	if err != nil {
+		return size, 0, err
+	}
 	if n.p.Decode && t.MimeType == ToyMIME {
 		// A real player decodes beside its downloads; the time the
 		// decoder takes here is not counted against the buffer.
@@ -639,6 +712,48 @@ func (n *playerNet) get(ctx context.Context, server, i, q int, watch func(receiv
 		n.excluded += n.clock.Now().Sub(began)
 	}
 	return size, 0, nil
+}
+
+// fetchAudio fetches the audio that goes with a video chunk: the audio
+// segments not fetched yet that start before the chunk ends (all the rest
+// after the last chunk), with the audio's initialization segment the first
+// time. Audio and video segments need not line up: ffmpeg cuts AAC audio
+// at whole frames of 1024 samples, so its segments are a little longer or
+// shorter than the video's. It returns the bytes fetched.
+func (n *playerNet) fetchAudio(ctx context.Context, server int, chunk *mpd.Segment, last bool) (int64, error) {
+	a := n.audio
+	if a == nil {
+		return 0, nil
+	}
+	var size int64
+	end := chunk.Start + chunk.Duration
+	for ; n.audioNext < len(a.Segments) && (last || a.Segments[n.audioNext].Start < end); n.audioNext++ {
+		if !n.audioInit && a.Init != nil {
+			b, err := n.fetchFrom(ctx, server, a, a.Init)
+			size += int64(len(b))
+			if err != nil {
+				return size, err
+			}
+			n.audioInit = true
+		}
+		b, err := n.fetchFrom(ctx, server, a, &a.Segments[n.audioNext])
+		size += int64(len(b))
+		if err != nil {
+			return size, err
+		}
+		n.audioSegments++
+		n.audioBytes += int64(len(b))
+	}
+	return size, nil
+}
+
+// fetchFrom fetches one segment of track t from a server.
+func (n *playerNet) fetchFrom(ctx context.Context, server int, t *mpd.Track, s *mpd.Segment) ([]byte, error) {
+	u, err := n.locate(server, t, s)
+	if err != nil {
+		return nil, err
+	}
+	return n.p.fetch(ctx, u, s.Range)
 }
 
 func describe(c command) string {
@@ -665,11 +780,7 @@ func allDown(s []ServerStat) bool {
 func (p *Player) download(ctx context.Context, n *playerNet, server int, t *mpd.Track, seg *mpd.Segment, inits map[int][]byte, q int, watch func(received, total int64) bool) ([]byte, int64, error) {
 	var size int64
 	if _, ok := inits[q]; !ok && t.Init != nil {
-		u, err := n.locate(server, t, t.Init)
-		if err != nil {
-			return nil, 0, err
-		}
-		b, err := p.fetch(ctx, u, t.Init.Range)
+		b, err := n.fetchFrom(ctx, server, t, t.Init)
 		if err != nil {
 			return nil, 0, err
 		}

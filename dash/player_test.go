@@ -157,20 +157,23 @@ func TestPlayerFailover(t *testing.T) {
 	}
 }
 
-// seekAt is a rule that asks its session to seek while choosing chunk at.
+// seekAt is a rule that asks its session to seek while choosing chunk at
+// (the first time).
 type seekAt struct {
 	Rule
 	at      int
 	to      time.Duration
 	session chan *Session
 	s       *Session
+	sought  bool
 }
 
 func (r *seekAt) Choose(st State) Decision {
 	if r.s == nil {
 		r.s = <-r.session
 	}
-	if st.Index == r.at {
+	if st.Index == r.at && !r.sought {
+		r.sought = true
 		r.s.Pause()
 		r.s.Resume()
 		r.s.Seek(r.to)

@@ -2,7 +2,16 @@
 // at a time, choosing each chunk's rate with an ABR rule, over a link
 // throttled in process to a fixed rate or to a bandwidth trace. It prints
 // one line per chunk (rate chosen, throughput, estimate, buffer, reason)
-// and a summary, and can plot buffer and bitrate over time as SVG.
+// and a summary, and can plot buffer and bitrate over time as SVG. If the
+// manifest has sound, its lowest audio rate is fetched beside the video.
+// One-file-per-rate manifests (SegmentBase) are played by byte range.
+//
+// ffmpeg makes such content; the player plays it from examples/dash/server:
+//
+//	ffmpeg -f lavfi -i testsrc2=duration=20 -f lavfi -i sine=duration=20 -map 0:v -map 0:v -map 1:a \
+//	    -c:v libx264 -g 50 -b:v:0 1M -b:v:1 300k -c:a aac -adaptation_sets "id=0,streams=v id=1,streams=a" \
+//	    -f dash -seg_duration 2 /tmp/av/manifest.mpd
+//	go run ./examples/dash/server -dir /tmp/av
 //
 //	go run ./examples/dash/player -mpd http://127.0.0.1:8080/manifest.mpd -abr bola -limit 300kbps
 //	go run ./examples/dash/player -mpd … -limit dash/testdata/traces/3g-1.cooked -svg session.svg
@@ -98,6 +107,9 @@ func printSummary(w io.Writer, rep *dash.Report) {
 	fmt.Fprintf(w, "\n%d chunks, mean bitrate %s, %d switches, start-up %.2fs, %d stalls for %.2fs\n",
 		s.Chunks, dash.Mbps(s.AvgBitrate), s.Switches, s.StartupDelay.Seconds(), s.Rebuffers, s.RebufferTime.Seconds())
 	fmt.Fprintf(w, "QoE per chunk: lin %.3f, log %.3f, HD %.3f\n", s.QoELin, s.QoELog, s.QoEHD)
+	if rep.AudioID != "" {
+		fmt.Fprintf(w, "audio: Representation %s, %d segments, %d kB\n", rep.AudioID, rep.AudioSegments, (rep.AudioBytes+500)/1000)
+	}
 	for _, srv := range rep.Servers {
 		fmt.Fprintf(w, "server %s: %s measured, %d failures\n", srv.URL, dash.Mbps(srv.Estimate), srv.Failures)
 	}
