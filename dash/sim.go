@@ -15,7 +15,7 @@ type ChunkLog struct {
 	Index        int
 	Quality      int
 	Bitrate      float64       // bits per second of the chosen Representation
-	Size         int64         // bytes
+	Size         int64         // bytes fetched: the chunk, its init segment the first time, the audio fetched with it
 	Start        time.Duration // session clock when requested
 	Download     time.Duration
 	Throughput   float64       // measured, bits per second
