@@ -86,16 +86,7 @@ func TestPlayerAudioSeek(t *testing.T) {
 	defer cancel()
 	// Back to 0.5 s once chunks 0 and 1 (0–4 s) are in.
 	rule := &seekAt{Rule: BBA{}, at: 1, to: 500 * time.Millisecond, session: make(chan *Session, 1)}
-	s := (&Player{Clock: &SkipClock{}, Rule: rule}).Start(ctx, base+"/av.mpd")
-	rule.session <- s
-	rep, err := s.Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx []int
-	for _, c := range rep.Chunks {
-		idx = append(idx, c.Index)
-	}
+	rep, idx := playSeeking(t, ctx, &Player{Clock: &SkipClock{}, Rule: rule}, rule, base+"/av.mpd")
 	if fmt.Sprint(idx) != "[0 1 0 1 2 3]" {
 		t.Fatalf("chunks %v, want [0 1 0 1 2 3]", idx)
 	}

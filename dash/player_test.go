@@ -181,14 +181,11 @@ func (r *seekAt) Choose(st State) Decision {
 	return r.Rule.Choose(st)
 }
 
-func TestPlayerSeek(t *testing.T) {
-	e := smallContent(t, 8*time.Second)
-	base := serve(t, &Server{FS: e.Files})
-	rule := &seekAt{Rule: Throughput{}, at: 1, to: 5500 * time.Millisecond, session: make(chan *Session, 1)}
-	var log syncWriter
-	log.w = &strings.Builder{}
-	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Trace: &log}
-	s := p.Start(context.Background(), base+"/manifest.mpd")
+// playSeeking plays mpdURL with p, whose Rule is the seekAt rule, and
+// returns the report and the indexes of the chunks played, in order.
+func playSeeking(t *testing.T, ctx context.Context, p *Player, rule *seekAt, mpdURL string) (*Report, []int) {
+	t.Helper()
+	s := p.Start(ctx, mpdURL)
 	rule.session <- s
 	rep, err := s.Wait()
 	if err != nil {
@@ -198,6 +195,17 @@ func TestPlayerSeek(t *testing.T) {
 	for _, c := range rep.Chunks {
 		idx = append(idx, c.Index)
 	}
+	return rep, idx
+}
+
+func TestPlayerSeek(t *testing.T) {
+	e := smallContent(t, 8*time.Second)
+	base := serve(t, &Server{FS: e.Files})
+	rule := &seekAt{Rule: Throughput{}, at: 1, to: 5500 * time.Millisecond, session: make(chan *Session, 1)}
+	var log syncWriter
+	log.w = &strings.Builder{}
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Trace: &log}
+	_, idx := playSeeking(t, context.Background(), p, rule, base+"/manifest.mpd")
 	// Chunks 0 and 1, then the jump to the chunk holding 5.5 s (5), to the end.
 	want := []int{0, 1, 5, 6, 7}
 	if len(idx) != len(want) {
