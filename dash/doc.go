@@ -34,6 +34,16 @@
 // Player fetches one audio rate beside the video ([SelectAudio]) and adapts
 // the video alone.
 //
+// An MPD may splice several pieces into one programme, a film and an
+// advertisement say, as Periods one after another on the presentation
+// timeline (each starts at its start attribute, or where the one before it
+// ends). The Player plays them all as one session: the chunks of each
+// Period in turn, numbered on from the last, with one playout buffer and
+// one rule. Each Period brings its own Representations and initialization
+// segments; the rule sees one ladder, the Periods' Representations joined
+// by rank ([SelectTracks] in each), and the [Report] says where each
+// Period begins ([PeriodLog]).
+//
 // # DASH client: the intelligence is at the client
 //
 // The client "periodically measures server-to-client bandwidth; consulting

@@ -90,6 +90,15 @@ func (c *SkipClock) Sleep(ctx context.Context, d time.Duration) error {
 // from among the MPD's BaseURLs or Servers, while modelling the playout
 // buffer. The zero value uses the Throughput rule, a 30 s buffer cap and a
 // client with a one-minute timeout.
+//
+// An MPD of several Periods (a programme spliced from pieces, say an
+// advertisement between two parts of a film) is played as one session:
+// the chunks of the first Period, then those of the next, with one buffer
+// and one rule deciding every chunk. Each Period has its own
+// Representations, so the rule's ladder is joined across Periods by rank:
+// quality q is the q-th lowest bandwidth of whichever Period the chunk is
+// in, and every Period must have as many video Representations as the
+// first (see SelectTracks).
 type Player struct {
 	Client *http.Client // nil: a client with a one-minute timeout
 	// Servers, if set, are the places to fetch chunks from instead of the
@@ -164,17 +173,36 @@ func FirstHealthy(servers []ServerStat) (int, string) {
 
 // Report is the outcome of a session.
 type Report struct {
-	Bitrates []float64 // the ladder played from, ascending
+	Bitrates []float64 // the ladder played from, ascending (the first Period's)
 	IDs      []string  // the Representations' ids, in the same order
-	Chunks   []ChunkLog
-	Servers  []ServerStat
-	Summary  Summary
-	Frames   int // decoded frames, when Player.Decode is set
-	// The audio Representation played beside the video ("" if none), and
-	// how many of its segments and bytes were fetched.
+	// Periods are the MPD's Periods played from, in order: where each
+	// begins, its ladder and which of the session's chunks are in it.
+	Periods []PeriodLog
+	// Starts holds every chunk's start on the presentation timeline:
+	// chunk i (ChunkLog.Index) begins at Starts[i].
+	Starts  []time.Duration
+	Chunks  []ChunkLog
+	Servers []ServerStat
+	Summary Summary
+	Frames  int // decoded frames, when Player.Decode is set
+	// The audio Representation played beside the video ("" if none; the
+	// first Period's), and how many audio segments and bytes were fetched
+	// in all.
 	AudioID       string
 	AudioSegments int
 	AudioBytes    int64
+}
+
+// A PeriodLog is one Period of the MPD as the session played it.
+type PeriodLog struct {
+	ID       string        // the Period's id attribute ("" if none)
+	Index    int           // its place among the MPD's Periods
+	Start    time.Duration // on the presentation timeline
+	First    int           // the index of its first chunk in the session
+	Chunks   int           // how many chunks it has
+	Bitrates []float64     // its ladder, ascending: quality q is Bitrates[q] in this Period
+	IDs      []string      // its video Representations, in the same order
+	AudioID  string        // its audio Representation ("" if none)
 }
 
 // Command kinds for a Session.
@@ -201,7 +229,9 @@ func (s *Session) Pause() { s.send(command{pause: true}) }
 // Resume resumes playout.
 func (s *Session) Resume() { s.send(command{resume: true}) }
 
-// Seek jumps to a position in the video.
+// Seek jumps to a position in the video: a time on the presentation
+// timeline, which runs through the MPD's Periods one after another, so the
+// player goes on from the chunk playing then, in whichever Period it is.
 func (s *Session) Seek(pos time.Duration) { s.send(command{isSeek: true, seek: pos}) }
 
 func (s *Session) send(c command) {
@@ -348,58 +378,134 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// Tracks fetches and expands an MPD, returning the Representations of its
-// first video AdaptationSet (or its first AdaptationSet), lowest bandwidth
-// first.
+// Tracks fetches and expands an MPD, returning the video Representations
+// the player chooses among (see SelectTracks): Period by Period, each
+// Period's lowest bandwidth first.
 func (p *Player) Tracks(ctx context.Context, mpdURL string) ([]mpd.Track, error) {
-	video, _, err := p.load(ctx, mpdURL)
-	return video, err
+	periods, err := p.load(ctx, mpdURL)
+	if err != nil {
+		return nil, err
+	}
+	var video []mpd.Track
+	for _, per := range periods {
+		video = append(video, per.video...)
+	}
+	return video, nil
 }
 
-// load fetches and expands an MPD: the video tracks to choose among (see
-// SelectTracks) and the audio track to play beside them (see SelectAudio),
-// each SegmentBase track cut by its segment index.
-func (p *Player) load(ctx context.Context, mpdURL string) (video []mpd.Track, audio *mpd.Track, err error) {
+// A period is one Period of the MPD as the player plays it: its ladder of
+// video tracks, one for each quality, and the audio track beside them.
+type period struct {
+	PeriodLog
+	video []mpd.Track
+	audio *mpd.Track
+}
+
+// load fetches and expands an MPD into the Periods to play, in order (see
+// selectPeriods), each SegmentBase track cut by its segment index. A
+// Period without a segment to play is left out.
+func (p *Player) load(ctx context.Context, mpdURL string) ([]period, error) {
 	b, err := p.fetch(ctx, mpdURL, "")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	m, err := mpd.Unmarshal(b)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	all, err := m.Tracks(mpdURL)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	video = SelectTracks(all)
-	if !p.NoAudio {
-		audio = SelectAudio(all, video)
+	periods, err := selectPeriods(all, !p.NoAudio)
+	if err != nil {
+		return nil, err
 	}
-	for i := range video {
-		if err := p.readIndex(ctx, &video[i]); err != nil {
-			return nil, nil, err
+	var out []period
+	first := 0
+	for _, per := range periods {
+		for i := range per.video {
+			if err := p.readIndex(ctx, &per.video[i]); err != nil {
+				return nil, err
+			}
 		}
-	}
-	if audio != nil {
-		if err := p.readIndex(ctx, audio); err != nil {
-			return nil, nil, err
+		if per.audio != nil {
+			if err := p.readIndex(ctx, per.audio); err != nil {
+				return nil, err
+			}
 		}
+		// The chunks are those every rate has.
+		per.Chunks = len(per.video[0].Segments)
+		for _, t := range per.video {
+			per.Chunks = min(per.Chunks, len(t.Segments))
+		}
+		if per.Chunks == 0 {
+			continue
+		}
+		per.First = first
+		first += per.Chunks
+		out = append(out, per)
 	}
-	return video, audio, nil
+	return out, nil
+}
+
+// selectPeriods splits the tracks of an MPD (as MPD.Tracks lists them,
+// Period by Period) into the Periods to play: in each, the video tracks
+// SelectTracks keeps and, if audio is wanted, the audio track SelectAudio
+// chooses. The ladder is joined across Periods by rank, so every Period
+// must have as many video Representations as the first; an MPD whose
+// Periods differ is refused, since no rule of matching rates across them
+// would be right for every MPD.
+func selectPeriods(all []mpd.Track, audio bool) ([]period, error) {
+	var out []period
+	for len(all) > 0 {
+		n := 1
+		for n < len(all) && all[n].Period == all[0].Period {
+			n++
+		}
+		one := all[:n]
+		all = all[n:]
+		per := period{video: SelectTracks(one)}
+		if audio {
+			per.audio = SelectAudio(one, per.video)
+		}
+		t := per.video[0]
+		per.ID, per.Index, per.Start = t.PeriodID, t.Period, t.PeriodStart
+		for _, v := range per.video {
+			per.Bitrates = append(per.Bitrates, float64(v.Bandwidth))
+			per.IDs = append(per.IDs, v.Representation.ID)
+		}
+		if per.audio != nil {
+			per.AudioID = per.audio.Representation.ID
+		}
+		if len(out) > 0 && len(per.video) != len(out[0].video) {
+			return nil, fmt.Errorf("dash: the Periods' ladders differ (%d video Representations in Period %d (id %q), %d in Period %d (id %q)): the player joins Periods into one ladder rank by rank",
+				len(per.video), per.Index, per.ID, len(out[0].video), out[0].Index, out[0].ID)
+		}
+		out = append(out, per)
+	}
+	return out, nil
 }
 
 // SelectAudio returns the audio track to play beside the video tracks:
-// the lowest-bandwidth Representation of the first Period's first audio
-// AdaptationSet, unless the video tracks are that set; nil if there is
-// none. Sound is a small part of the bytes, so the player keeps it at one
-// rate and adapts the video.
+// the lowest-bandwidth Representation of the first audio AdaptationSet in
+// the video tracks' Period (or, without video, in all's first Period),
+// unless the video tracks are that set; nil if there is none. Sound is a
+// small part of the bytes, so the player keeps it at one rate and adapts
+// the video.
 func SelectAudio(all, video []mpd.Track) *mpd.Track {
+	if len(all) == 0 {
+		return nil
+	}
+	period := all[0].Period
+	if len(video) > 0 {
+		period = video[0].Period
+	}
 	var best *mpd.Track
 	for i := range all {
 		t := &all[i]
 		isAudio := t.ContentType == "audio" || strings.HasPrefix(t.MimeType, "audio/")
-		if t.Period != 0 || !isAudio || (len(video) > 0 && t.AdaptationSet == video[0].AdaptationSet) {
+		if t.Period != period || !isAudio || (len(video) > 0 && t.AdaptationSet == video[0].AdaptationSet) {
 			continue
 		}
 		if best != nil && t.AdaptationSet != best.AdaptationSet {
@@ -449,33 +555,34 @@ func (p *Player) readIndex(ctx context.Context, t *mpd.Track) error {
 	return nil
 }
 
-// SelectTracks keeps the tracks of the first Period's first video
-// AdaptationSet (or its first AdaptationSet), sorted by bandwidth. ffmpeg
-// puts each rate in an AdaptationSet of its own unless told otherwise, so
-// if the first video set has one Representation, every video set of the
-// period with the same number of segments is taken.
+// SelectTracks keeps the tracks of the first video AdaptationSet (or the
+// first AdaptationSet) of all's first Period, sorted by bandwidth: the
+// ladder the player adapts over in that Period. ffmpeg puts each rate in
+// an AdaptationSet of its own unless told otherwise, so if the first video
+// set has one Representation, every video set of the Period with the same
+// number of segments is taken. The player calls it for each Period.
 func SelectTracks(all []mpd.Track) []mpd.Track {
+	if len(all) == 0 {
+		return nil
+	}
 	var out []mpd.Track
-	set := -1
+	period, set := all[0].Period, -1
 	for _, t := range all {
-		if t.Period != 0 {
-			continue
-		}
-		if set < 0 && (t.ContentType == "video" || t.ContentType == "") {
+		if t.Period == period && set < 0 && (t.ContentType == "video" || t.ContentType == "") {
 			set = t.AdaptationSet
 		}
 	}
-	if set < 0 && len(all) > 0 {
+	if set < 0 {
 		set = all[0].AdaptationSet
 	}
 	for _, t := range all {
-		if t.Period == 0 && t.AdaptationSet == set {
+		if t.Period == period && t.AdaptationSet == set {
 			out = append(out, t)
 		}
 	}
 	if len(out) == 1 {
 		for _, t := range all {
-			if t.Period == 0 && t.AdaptationSet != set && t.ContentType == out[0].ContentType && len(t.Segments) == len(out[0].Segments) {
+			if t.Period == period && t.AdaptationSet != set && t.ContentType == out[0].ContentType && len(t.Segments) == len(out[0].Segments) {
 				out = append(out, t)
 			}
 		}
@@ -515,32 +622,34 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 	if bufCap <= 0 {
 		bufCap = 30 * time.Second
 	}
-	n := &playerNet{p: p, clock: clock, began: clock.Now(), cmds: cmds, inits: map[int][]byte{}}
-	tracks, audio, err := p.load(ctx, mpdURL)
+	n := &playerNet{p: p, clock: clock, began: clock.Now(), cmds: cmds, inits: map[string][]byte{}, audioPeriod: -1, current: -1}
+	periods, err := p.load(ctx, mpdURL)
 	if err != nil {
 		return nil, err
 	}
-	if len(tracks) == 0 || len(tracks[0].Segments) == 0 {
+	if len(periods) == 0 {
 		return nil, errors.New("dash: the MPD has no segments to play")
 	}
-	n.tracks, n.audio = tracks, audio
-	rep := &Report{}
-	if audio != nil {
-		rep.AudioID = audio.Representation.ID
+	// The session's chunks: every Period's, one after another.
+	n.periods = periods
+	var sizes [][]int64
+	for pi, per := range periods {
+		for k := range per.Chunks {
+			n.chunks = append(n.chunks, chunkRef{period: pi, seg: k})
+		}
+		sizes = append(sizes, segmentSizes(per.video, per.Chunks)...)
 	}
-	for _, t := range tracks {
-		rep.Bitrates = append(rep.Bitrates, float64(t.Bandwidth))
-		rep.IDs = append(rep.IDs, t.Representation.ID)
+	first := &periods[0]
+	rep := &Report{Bitrates: first.Bitrates, IDs: first.IDs, AudioID: first.AudioID}
+	for _, per := range periods {
+		rep.Periods = append(rep.Periods, per.PeriodLog)
 	}
-	count := len(tracks[0].Segments)
-	for _, t := range tracks {
-		count = min(count, len(t.Segments))
+	for i := range n.chunks {
+		rep.Starts = append(rep.Starts, n.segment(i).Start)
 	}
 	l := newChunkLoop(n, rule, est, bufCap)
 	n.loop = l
-	l.bitrates, l.count, l.abandon, l.trace = rep.Bitrates, count, p.Abandon, p.Trace
-	l.segDur = tracks[0].Segments[0].Duration
-	l.sizes = segmentSizes(tracks, count)
+	l.count, l.sizes, l.abandon, l.trace = len(n.chunks), sizes, p.Abandon, p.Trace
 	l.play = Playout{StartAfter: p.StartAfter} // the MPD's fetch counts as start-up delay
 	// Where: either the given servers or the MPD's BaseURL alternatives.
 	if len(p.Servers) > 0 {
@@ -548,7 +657,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 			l.servers = append(l.servers, ServerStat{URL: s})
 		}
 	} else {
-		for _, b := range tracks[0].BaseURLs {
+		for _, b := range first.video[0].BaseURLs {
 			l.servers = append(l.servers, ServerStat{URL: b})
 		}
 	}
@@ -560,7 +669,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		rep.Chunks, rep.Servers, rep.Frames = l.chunks, l.servers, n.frames
 		rep.AudioSegments, rep.AudioBytes = n.audioSegments, n.audioBytes
 	}()
-	for n.next = 0; n.next < count; {
+	for n.next = 0; n.next < len(n.chunks); {
 		// Apply the viewer's commands that came in.
 	drain:
 		for {
@@ -572,6 +681,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 			}
 		}
 		n.jumped = false
+		n.enter(n.chunks[n.next].period)
 		if _, err := l.step(ctx, n.next); err != nil {
 			return rep, err
 		}
@@ -618,13 +728,14 @@ type playerNet struct {
 	clock    Clock
 	began    time.Time
 	excluded time.Duration // spent decoding: not session time
-	tracks   []mpd.Track
-	inits    map[int][]byte
-	// The audio played beside the video: the next segment to fetch, its
-	// initialization segment once fetched, and what was fetched.
-	audio         *mpd.Track
+	periods  []period
+	chunks   []chunkRef // the session's chunks, in presentation order
+	// inits holds the initialization segments fetched, by URL and range.
+	inits map[string][]byte
+	// The audio played beside the video: the Period and the segment of
+	// its audio track to fetch next, and what was fetched.
+	audioPeriod   int
 	audioNext     int
-	audioInit     bool
 	audioSegments int
 	audioBytes    int64
 	frames        int
@@ -632,6 +743,37 @@ type playerNet struct {
 	cmds          <-chan command
 	next          int  // the chunk to fetch next
 	jumped        bool // a seek set next
+	current       int  // the Period the chunk loop is set for
+}
+
+// A chunkRef places one of the session's chunks: its Period (an index
+// into playerNet.periods) and its segment in that Period's tracks.
+type chunkRef struct{ period, seg int }
+
+// segment returns chunk i's segment in the lowest rate, for its timing.
+func (n *playerNet) segment(i int) *mpd.Segment {
+	c := n.chunks[i]
+	return &n.periods[c.period].video[0].Segments[c.seg]
+}
+
+// enter sets the chunk loop for a chunk of Period pi: the rule sees that
+// Period's ladder, and the trace says where the Period begins when the MPD
+// has several.
+func (n *playerNet) enter(pi int) {
+	if pi == n.current {
+		return
+	}
+	n.current = pi
+	per := &n.periods[pi]
+	n.loop.bitrates, n.loop.segDur = per.Bitrates, per.video[0].Segments[0].Duration
+	if n.p.Trace != nil && len(n.periods) > 1 {
+		var rates []string
+		for _, b := range per.Bitrates {
+			rates = append(rates, Mbps(b))
+		}
+		fmt.Fprintf(n.p.Trace, "period %d (id %q) at %v: chunks %d to %d, rates %s\n",
+			per.Index, per.ID, per.Start, per.First, per.First+per.Chunks-1, strings.Join(rates, ", "))
+	}
 }
 
 func (n *playerNet) now() time.Duration { return n.clock.Now().Sub(n.began) - n.excluded }
@@ -658,15 +800,26 @@ func (n *playerNet) apply(c command) {
 	case c.resume:
 		l.play.Resume()
 	case c.isSeek:
-		segs := n.tracks[0].Segments
-		i := sort.Search(l.count, func(i int) bool { return segs[i].Start+segs[i].Duration > c.seek })
-		if i < l.count {
-			n.next, n.jumped = i, true
-			l.play.Seek(segs[i].Start)
-			if a := n.audio; a != nil {
-				n.audioNext = sort.Search(len(a.Segments), func(k int) bool { return a.Segments[k].Start+a.Segments[k].Duration > segs[i].Start })
-			}
+		// The chunk playing at the new position, in whichever Period:
+		// times are on the presentation timeline, which runs through the
+		// Periods in order.
+		i := sort.Search(len(n.chunks), func(i int) bool { s := n.segment(i); return s.Start+s.Duration > c.seek })
+		if i == len(n.chunks) {
+			break // past the end: ignored
 		}
+		at := n.segment(i).Start
+		n.next, n.jumped = i, true
+		l.play.Seek(at)
+		// The audio follows, from its segment playing at the chunk's start.
+		pi := n.chunks[i].period
+		n.audioPeriod, n.audioNext = pi, 0
+		if a := n.periods[pi].audio; a != nil {
+			n.audioNext = sort.Search(len(a.Segments), func(k int) bool { return a.Segments[k].Start+a.Segments[k].Duration > at })
+		}
+		if n.p.Trace != nil {
+			fmt.Fprintf(n.p.Trace, "viewer: %s (%s): chunk %d at %v\n", describe(c), l.play.State(), i, at)
+		}
+		return
 	}
 	if n.p.Trace != nil {
 		fmt.Fprintf(n.p.Trace, "viewer: %s (%s)\n", describe(c), l.play.State())
@@ -685,17 +838,29 @@ func (n *playerNet) locate(server int, t *mpd.Track, s *mpd.Segment) (string, er
 }
 
 func (n *playerNet) get(ctx context.Context, server, i, q int, watch func(received, total int64, elapsed time.Duration) bool) (int64, float64, error) {
-	t := &n.tracks[q]
+	c := n.chunks[i]
+	per := &n.periods[c.period]
+	t := &per.video[q]
+	seg := &t.Segments[c.seg]
 	var w func(received, total int64) bool
 	if watch != nil {
 		start := n.now()
 		w = func(received, total int64) bool { return watch(received, total, n.now()-start) }
 	}
-	body, size, err := n.p.download(ctx, n, server, t, &t.Segments[i], n.inits, q, w)
+	init, size, err := n.init(ctx, server, t)
 	if err != nil {
 		return size, 0, err
 	}
-	audio, err := n.fetchAudio(ctx, server, &t.Segments[i], i == n.loop.count-1)
+	u, err := n.locate(server, t, seg)
+	if err != nil {
+		return size, 0, err
+	}
+	body, err := n.p.fetchWatched(ctx, u, seg.Range, w)
+	size += int64(len(body))
+	if err != nil {
+		return size, 0, err
+	}
+	audio, err := n.fetchAudio(ctx, server, c.period, seg, c.seg == per.Chunks-1)
 	size += audio
 	if err != nil {
 		return size, 0, err
@@ -704,7 +869,7 @@ func (n *playerNet) get(ctx context.Context, server, i, q int, watch func(receiv
 		// A real player decodes beside its downloads; the time the
 		// decoder takes here is not counted against the buffer.
 		began := n.clock.Now()
-		f, err := decodeToy(n.inits[q], body)
+		f, err := decodeToy(init, body)
 		if err != nil {
 			return size, 0, fatalError{fmt.Errorf("dash: chunk %d of %s: %w", i, t.Representation.ID, err)}
 		}
@@ -714,27 +879,50 @@ func (n *playerNet) get(ctx context.Context, server, i, q int, watch func(receiv
 	return size, 0, nil
 }
 
-// fetchAudio fetches the audio that goes with a video chunk: the audio
-// segments not fetched yet that start before the chunk ends (all the rest
-// after the last chunk), with the audio's initialization segment the first
-// time. Audio and video segments need not line up: ffmpeg cuts AAC audio
-// at whole frames of 1024 samples, so its segments are a little longer or
-// shorter than the video's. It returns the bytes fetched.
-func (n *playerNet) fetchAudio(ctx context.Context, server int, chunk *mpd.Segment, last bool) (int64, error) {
-	a := n.audio
+// init returns track t's initialization segment (nil if it has none),
+// fetching it from server the first time a segment of t needs it, and how
+// many bytes that fetched. Initialization segments are kept by URL and
+// byte range: each Period's Representations have their own, so the first
+// chunk of a new Period brings its rate's, and one that several tracks
+// share is fetched once.
+func (n *playerNet) init(ctx context.Context, server int, t *mpd.Track) ([]byte, int64, error) {
+	if t.Init == nil {
+		return nil, 0, nil
+	}
+	key := t.Init.URL + " " + t.Init.Range
+	if b, ok := n.inits[key]; ok {
+		return b, 0, nil
+	}
+	b, err := n.fetchFrom(ctx, server, t, t.Init)
+	if err != nil {
+		return nil, 0, err
+	}
+	n.inits[key] = b
+	return b, int64(len(b)), nil
+}
+
+// fetchAudio fetches the audio that goes with a video chunk of Period pi:
+// the segments of the Period's audio track not fetched yet that start
+// before the chunk ends (all the rest after the Period's last chunk), with
+// the track's initialization segment the first time. Audio and video
+// segments need not line up: ffmpeg cuts AAC audio at whole frames of 1024
+// samples, so its segments are a little longer or shorter than the
+// video's. It returns the bytes fetched.
+func (n *playerNet) fetchAudio(ctx context.Context, server, pi int, chunk *mpd.Segment, last bool) (int64, error) {
+	if pi != n.audioPeriod {
+		n.audioPeriod, n.audioNext = pi, 0 // a new Period: its audio from the start
+	}
+	a := n.periods[pi].audio
 	if a == nil {
 		return 0, nil
 	}
 	var size int64
 	end := chunk.Start + chunk.Duration
 	for ; n.audioNext < len(a.Segments) && (last || a.Segments[n.audioNext].Start < end); n.audioNext++ {
-		if !n.audioInit && a.Init != nil {
-			b, err := n.fetchFrom(ctx, server, a, a.Init)
-			size += int64(len(b))
-			if err != nil {
-				return size, err
-			}
-			n.audioInit = true
+		_, fetched, err := n.init(ctx, server, a)
+		size += fetched
+		if err != nil {
+			return size, err
 		}
 		b, err := n.fetchFrom(ctx, server, a, &a.Segments[n.audioNext])
 		size += int64(len(b))
@@ -773,29 +961,6 @@ func allDown(s []ServerStat) bool {
 		}
 	}
 	return true
-}
-
-// download fetches a chunk from one server, with its Representation's
-// initialization segment the first time.
-func (p *Player) download(ctx context.Context, n *playerNet, server int, t *mpd.Track, seg *mpd.Segment, inits map[int][]byte, q int, watch func(received, total int64) bool) ([]byte, int64, error) {
-	var size int64
-	if _, ok := inits[q]; !ok && t.Init != nil {
-		b, err := n.fetchFrom(ctx, server, t, t.Init)
-		if err != nil {
-			return nil, 0, err
-		}
-		inits[q] = b
-		size += int64(len(b))
-	}
-	u, err := n.locate(server, t, seg)
-	if err != nil {
-		return nil, 0, err
-	}
-	b, err := p.fetchWatched(ctx, u, seg.Range, watch)
-	if err != nil {
-		return nil, size, err
-	}
-	return b, size + int64(len(b)), nil
 }
 
 // decodeToy decodes a toy-codec chunk with its Representation's header and

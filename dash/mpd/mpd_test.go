@@ -268,6 +268,9 @@ func TestSetSubsegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := tracks[0]
+	if b.Period != 1 || b.PeriodStart != 10*time.Second {
+		t.Errorf("Period %d starting at %v, want the second, at 10 s (the first's duration)", b.Period, b.PeriodStart)
+	}
 	// An index in units of 1/90000 s: the first subsegment presented at
 	// 0.5 s, which the offset of 500 ms brings to the Period's start (10 s).
 	subs := []Subsegment{{Size: 100, Duration: 180000}, {Size: 50, Duration: 180000}, {Size: 70, Duration: 90000}}

@@ -15,7 +15,8 @@ import (
 type Track struct {
 	Period         int // index in MPD.Periods
 	PeriodID       string
-	AdaptationSet  int // index in Period.AdaptationSets
+	PeriodStart    time.Duration // when the Period begins on the presentation timeline
+	AdaptationSet  int           // index in Period.AdaptationSets
 	Representation *Representation
 	ContentType    string // "video", "audio" … from the AdaptationSet or MIME type
 	MimeType       string // effective: the Representation's or its AdaptationSet's
@@ -50,7 +51,7 @@ type Segment struct {
 	Range    string        // byte range "first-last", or "" for the whole resource
 	Number   uint64        // $Number$
 	Time     uint64        // $Time$, in timescale units
-	Start    time.Duration // presentation time of its first frame
+	Start    time.Duration // when its first frame is presented, on the presentation timeline (its Period's start included)
 	Duration time.Duration
 }
 
@@ -74,9 +75,17 @@ func Resolve(base, ref string) (string, error) {
 	return b.ResolveReference(r).String(), nil
 }
 
-// Tracks expands every Representation of every Period into a Track. The
-// MPD's own URL (where it was fetched from) is the last BaseURL; it may be a
-// file path or empty when the document has absolute BaseURLs.
+// Tracks expands every Representation of every Period into a Track, Period
+// by Period. The MPD's own URL (where it was fetched from) is the last
+// BaseURL; it may be a file path or empty when the document has absolute
+// BaseURLs.
+//
+// Times are on the presentation timeline, which runs through the Periods
+// one after another (ISO/IEC 23009-1 §5.3.2): a Period begins at its start
+// attribute or, without one, where the Period before it ends (its start
+// plus its duration); a Period without a duration ends where the next one
+// starts, or with the presentation. Each Segment.Start is its Period's
+// start plus the segment's time within the Period.
 func (m *MPD) Tracks(mpdURL string) ([]Track, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
@@ -126,6 +135,7 @@ func (m *MPD) Tracks(mpdURL string) ([]Track, error) {
 				t := Track{
 					Period:         pi,
 					PeriodID:       p.ID,
+					PeriodStart:    start,
 					AdaptationSet:  ai,
 					Representation: r,
 					ContentType:    a.ContentType,
@@ -427,11 +437,11 @@ type Subsegment struct {
 // subsegments its segment index (see Track.Index) lists. They follow each
 // other in the resource from byte first; the first is presented at
 // earliest, and every duration is counted, in units of timescale per
-// second. The SegmentBase's presentationTimeOffset is taken off, so times
-// are from the period's start as for every other track. It fails if the
-// track has no Index, has been expanded already, or the index is
-// unusable (no subsegments, a zero timescale, more than MaxSegments,
-// byte offsets past 2⁶³).
+// second. The SegmentBase's presentationTimeOffset is taken off and the
+// Period's start added, so times are on the presentation timeline as for
+// every other track. It fails if the track has no Index, has been
+// expanded already, or the index is unusable (no subsegments, a zero
+// timescale, more than MaxSegments, byte offsets past 2⁶³).
 func (t *Track) SetSubsegments(timescale, earliest, first uint64, subs []Subsegment) error {
 	switch {
 	case t.Index == nil || len(t.Segments) != 1 || t.Segments[0].Range != "":

@@ -4,7 +4,9 @@
 // one line per chunk (rate chosen, throughput, estimate, buffer, reason)
 // and a summary, and can plot buffer and bitrate over time as SVG. If the
 // manifest has sound, its lowest audio rate is fetched beside the video.
-// One-file-per-rate manifests (SegmentBase) are played by byte range.
+// One-file-per-rate manifests (SegmentBase) are played by byte range. A
+// manifest of several Periods is played Period after Period in one
+// session, each Period's rates joined to the first's by rank.
 //
 // ffmpeg makes such content; the player plays it from examples/dash/server:
 //
@@ -107,6 +109,11 @@ func printSummary(w io.Writer, rep *dash.Report) {
 	fmt.Fprintf(w, "\n%d chunks, mean bitrate %s, %d switches, start-up %.2fs, %d stalls for %.2fs\n",
 		s.Chunks, dash.Mbps(s.AvgBitrate), s.Switches, s.StartupDelay.Seconds(), s.Rebuffers, s.RebufferTime.Seconds())
 	fmt.Fprintf(w, "QoE per chunk: lin %.3f, log %.3f, HD %.3f\n", s.QoELin, s.QoELog, s.QoEHD)
+	if len(rep.Periods) > 1 {
+		for _, p := range rep.Periods {
+			fmt.Fprintf(w, "period %d (id %q) at %v: chunks %d to %d\n", p.Index, p.ID, p.Start, p.First, p.First+p.Chunks-1)
+		}
+	}
 	if rep.AudioID != "" {
 		fmt.Fprintf(w, "audio: Representation %s, %d segments, %d kB\n", rep.AudioID, rep.AudioSegments, (rep.AudioBytes+500)/1000)
 	}
@@ -124,8 +131,10 @@ func writeSVG(w io.Writer, rep *dash.Report) {
 		end = max(end, (c.Start + c.Download + c.Sleep).Seconds())
 		maxBuf = max(maxBuf, c.Buffer.Seconds())
 	}
-	for _, b := range rep.Bitrates {
-		maxRate = max(maxRate, b)
+	for _, p := range rep.Periods {
+		for _, b := range p.Bitrates {
+			maxRate = max(maxRate, b)
+		}
 	}
 	end, maxBuf, maxRate = max(end, 1), max(maxBuf, 1), max(maxRate, 1)
 	x := func(t float64) float64 { return pad + t/end*(W-2*pad) }
