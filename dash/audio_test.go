@@ -33,9 +33,7 @@ func avFiles() MemFS {
 // TestPlayerAudio: beside the video, the player fetches the lower audio
 // rate, each segment once, after the video chunk during which it starts.
 func TestPlayerAudio(t *testing.T) {
-	var log syncWriter
-	log.w = &strings.Builder{}
-	base := serve(t, &Server{FS: avFiles(), Trace: &log})
+	base, log := serveLogged(t, avFiles())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := (&Player{Clock: &SkipClock{}, Rule: BBA{}}).Play(ctx, base+"/av.mpd")
@@ -79,9 +77,7 @@ func TestPlayerAudio(t *testing.T) {
 // TestPlayerAudioSeek: a seek moves the audio with the video, to the
 // segment playing at the new position.
 func TestPlayerAudioSeek(t *testing.T) {
-	var log syncWriter
-	log.w = &strings.Builder{}
-	base := serve(t, &Server{FS: avFiles(), Trace: &log})
+	base, log := serveLogged(t, avFiles())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	// Back to 0.5 s once chunks 0 and 1 (0–4 s) are in.

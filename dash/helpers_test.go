@@ -2,7 +2,10 @@ package dash
 
 import (
 	"io"
+	"io/fs"
+	"strings"
 	"sync"
+	"testing"
 )
 
 // syncWriter serialises writes from several goroutines.
@@ -24,4 +27,16 @@ func (s *syncWriter) String() string {
 		return b.String()
 	}
 	return ""
+}
+
+// newLog returns an empty log that the server or player goroutines may
+// write while the test reads it.
+func newLog() *syncWriter { return &syncWriter{w: &strings.Builder{}} }
+
+// serveLogged serves files on loopback and returns the base URL with the
+// server's trace: each request it was asked is a "C: GET /path" line.
+func serveLogged(t testing.TB, files fs.FS) (base string, log *syncWriter) {
+	t.Helper()
+	log = newLog()
+	return serve(t, &Server{FS: files, Trace: log}), log
 }

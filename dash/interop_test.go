@@ -253,9 +253,7 @@ func TestFFmpegAudio(t *testing.T) {
 			t.Fatalf("listed but not written: %v", err)
 		}
 	}
-	var log syncWriter
-	log.w = &strings.Builder{}
-	base := serve(t, &Server{FS: Dir(dir), Trace: &log})
+	base, log := serveLogged(t, Dir(dir))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := (&Player{Clock: &SkipClock{}, Rule: BOLA{}}).Play(ctx, base+"/manifest.mpd")
@@ -316,9 +314,7 @@ func TestFFmpegServed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var log syncWriter
-	log.w = &strings.Builder{}
-	base := serve(t, &Server{FS: Dir(dir), Trace: &log})
+	base, log := serveLogged(t, Dir(dir))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for _, name := range []string{"manifest.mpd", "ours.mpd", "list.mpd"} {

@@ -67,10 +67,9 @@ func requests(serverLog string) []string {
 // segments, its own ladder shown to the rule, and the rule's history
 // running on across the boundary.
 func TestPlayerPeriods(t *testing.T) {
-	var serverLog, trace syncWriter
-	serverLog.w, trace.w = &strings.Builder{}, &strings.Builder{}
-	base := serve(t, &Server{FS: twoPeriods(t), Trace: &serverLog})
-	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, BufferCap: time.Second, Decode: true, Trace: &trace}
+	base, serverLog := serveLogged(t, twoPeriods(t))
+	trace := newLog()
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, BufferCap: time.Second, Decode: true, Trace: trace}
 	rep, err := p.Play(context.Background(), base+"/periods.mpd")
 	if err != nil {
 		t.Fatal(err)
@@ -157,11 +156,10 @@ func TestPlayerPeriods(t *testing.T) {
 // its first chunk, whose initialization segment is fetched though the
 // first Period was not played to its end.
 func TestPlayerPeriodsSeek(t *testing.T) {
-	var serverLog, trace syncWriter
-	serverLog.w, trace.w = &strings.Builder{}, &strings.Builder{}
-	base := serve(t, &Server{FS: twoPeriods(t), Trace: &serverLog})
+	base, serverLog := serveLogged(t, twoPeriods(t))
+	trace := newLog()
 	rule := &seekAt{Rule: Throughput{}, at: 1, to: 3500 * time.Millisecond, session: make(chan *Session, 1)}
-	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Decode: true, Trace: &trace}
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Decode: true, Trace: trace}
 	rep, idx := playSeeking(t, context.Background(), p, rule, base+"/periods.mpd")
 	if fmt.Sprint(idx) != "[0 1 3 4]" {
 		t.Fatalf("chunks %v, want [0 1 3 4]\n%s", idx, trace.String())
@@ -238,9 +236,7 @@ func videoOrAudio(serverLog string) string {
 // each audio segment once, the second Period's audio with its own
 // initialization segment, so the sound keeps up across the boundary.
 func TestPlayerPeriodsAudio(t *testing.T) {
-	var serverLog syncWriter
-	serverLog.w = &strings.Builder{}
-	base := serve(t, &Server{FS: avPeriods(), Trace: &serverLog})
+	base, serverLog := serveLogged(t, avPeriods())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rep, err := (&Player{Clock: &SkipClock{}, Rule: BBA{}}).Play(ctx, base+"/av.mpd")
@@ -262,9 +258,7 @@ func TestPlayerPeriodsAudio(t *testing.T) {
 // second, moves the sound there too: to the second Period's audio segment
 // playing at the start of the chunk (6 s), the one from 5.9 s.
 func TestPlayerPeriodsAudioSeek(t *testing.T) {
-	var serverLog syncWriter
-	serverLog.w = &strings.Builder{}
-	base := serve(t, &Server{FS: avPeriods(), Trace: &serverLog})
+	base, serverLog := serveLogged(t, avPeriods())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	rule := &seekAt{Rule: Throughput{}, at: 0, to: 7 * time.Second, session: make(chan *Session, 1)}
@@ -288,9 +282,7 @@ func TestPlayerPeriodsLadderMismatch(t *testing.T) {
 	files := avPeriods()
 	doc := strings.Replace(string(files["av.mpd"]), `<Representation id="w2" bandwidth="400000"/>`, "", 1)
 	files["av.mpd"] = []byte(doc)
-	var serverLog syncWriter
-	serverLog.w = &strings.Builder{}
-	base := serve(t, &Server{FS: files, Trace: &serverLog})
+	base, serverLog := serveLogged(t, files)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	_, err := (&Player{Clock: &SkipClock{}}).Play(ctx, base+"/av.mpd")

@@ -202,9 +202,8 @@ func TestPlayerSeek(t *testing.T) {
 	e := smallContent(t, 8*time.Second)
 	base := serve(t, &Server{FS: e.Files})
 	rule := &seekAt{Rule: Throughput{}, at: 1, to: 5500 * time.Millisecond, session: make(chan *Session, 1)}
-	var log syncWriter
-	log.w = &strings.Builder{}
-	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Trace: &log}
+	log := newLog()
+	p := &Player{Client: stepClient(0), Clock: &SkipClock{}, Rule: rule, Trace: log}
 	_, idx := playSeeking(t, context.Background(), p, rule, base+"/manifest.mpd")
 	// Chunks 0 and 1, then the jump to the chunk holding 5.5 s (5), to the end.
 	want := []int{0, 1, 5, 6, 7}

@@ -153,9 +153,7 @@ func TestPlayerSegmentBase(t *testing.T) {
 	files["od.mpd"] = []byte(`<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT8S"
   profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"><Period><AdaptationSet contentType="video">` + reps.String() +
 		`</AdaptationSet></Period></MPD>`)
-	var log syncWriter
-	log.w = &strings.Builder{}
-	base := serve(t, &Server{FS: files, Trace: &log})
+	base, log := serveLogged(t, files)
 	p := &Player{Clock: &SkipClock{}, Rule: Throughput{}}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
