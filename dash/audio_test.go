@@ -61,6 +61,11 @@ func TestPlayerAudio(t *testing.T) {
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("requests %s, want %s", got, want)
 	}
+	// The rule plans each download with the sound that comes with it:
+	// 2 s of v1 (100 kb/s) and of a1 (64 kb/s).
+	if got, want := rep.Chunks[0].State.Sizes[1][0], int64(25_000+16_000); got != want {
+		t.Errorf("the rule sees chunk 1 at the lowest rate as %d bytes, want %d (with its audio)", got, want)
+	}
 	if strings.Contains(log.String(), "/a2-") {
 		t.Errorf("the higher audio rate was fetched too:\n%s", log.String())
 	}

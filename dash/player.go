@@ -637,7 +637,7 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 		for k := range per.Chunks {
 			n.chunks = append(n.chunks, chunkRef{period: pi, seg: k})
 		}
-		sizes = append(sizes, segmentSizes(per.video, per.Chunks)...)
+		sizes = append(sizes, segmentSizes(per.video, per.audio, per.Chunks)...)
 	}
 	first := &periods[0]
 	rep := &Report{Bitrates: first.Bitrates, IDs: first.IDs, AudioID: first.AudioID}
@@ -695,8 +695,11 @@ func (p *Player) run(ctx context.Context, mpdURL string, cmds <-chan command) (*
 
 // segmentSizes returns each chunk's size at each quality for the Rule to
 // look ahead with: the byte range's length when the MPD gives one, else the
-// Representation's bandwidth times the segment's duration.
-func segmentSizes(tracks []mpd.Track, count int) [][]int64 {
+// Representation's bandwidth times the segment's duration. With audio
+// (nil for none), the sound fetched beside each chunk is added at every
+// quality, as its bandwidth times the chunk's duration: the download a
+// rule plans for brings both, as do the throughputs it measures.
+func segmentSizes(tracks []mpd.Track, audio *mpd.Track, count int) [][]int64 {
 	sizes := make([][]int64, count)
 	for i := range sizes {
 		sizes[i] = make([]int64, len(tracks))
@@ -706,6 +709,9 @@ func segmentSizes(tracks []mpd.Track, count int) [][]int64 {
 				sizes[i][q] = n
 			} else {
 				sizes[i][q] = int64(float64(t.Bandwidth) / 8 * s.Duration.Seconds())
+			}
+			if audio != nil {
+				sizes[i][q] += int64(float64(audio.Bandwidth) / 8 * s.Duration.Seconds())
 			}
 		}
 	}

@@ -84,16 +84,23 @@ func TestPlayerPlaysAndDecodes(t *testing.T) {
 }
 
 // TestSegmentSizes: a byte range gives a chunk's exact size; without one,
-// the size is the declared bandwidth times the duration.
+// the size is the declared bandwidth times the duration. With sound, its
+// bandwidth times the chunk's duration is added at every quality.
 func TestSegmentSizes(t *testing.T) {
 	tracks := []mpd.Track{
 		{Bandwidth: 800_000, Segments: []mpd.Segment{{Range: "0-99", Duration: 2 * time.Second}, {Range: "100-1099", Duration: 2 * time.Second}, {Duration: time.Second}}},
 		{Bandwidth: 1_600_000, Segments: []mpd.Segment{{Duration: 2 * time.Second}, {Range: "5-4", Duration: 2 * time.Second}, {Range: "x-9", Duration: time.Second}}},
 	}
-	got := segmentSizes(tracks, 3)
+	got := segmentSizes(tracks, nil, 3)
 	want := [][]int64{{100, 400_000}, {1000, 400_000}, {100_000, 200_000}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("segmentSizes (-want +got):\n%s", diff)
+	}
+	audio := &mpd.Track{Bandwidth: 64_000}
+	got = segmentSizes(tracks, audio, 3)
+	want = [][]int64{{16_100, 416_000}, {17_000, 416_000}, {108_000, 208_000}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("segmentSizes with 64 kb/s of audio (-want +got):\n%s", diff)
 	}
 }
 
