@@ -352,7 +352,8 @@ func (r Dynamic) Choose(s State) Decision {
 }
 
 // RuleByName returns the rule a command-line flag names: throughput, bba,
-// bola, mpc, robustmpc, smpc, fugu (with DefaultPredictor) or dynamic.
+// bola, mpc, robustmpc, smpc, fugu (with DefaultPredictor), rollout (with
+// DefaultRolloutTable), learned (with DefaultLearnedWeights) or dynamic.
 func RuleByName(name string) (Rule, error) {
 	switch name {
 	case "throughput", "rate":
@@ -371,17 +372,21 @@ func RuleByName(name string) (Rule, error) {
 		return Fugu{Predictor: DefaultPredictor()}, nil
 	case "rollout":
 		return Rollout{Table: DefaultRolloutTable()}, nil
+	case "learned":
+		return Learned{Weights: DefaultLearnedWeights(), Table: DefaultRolloutTable()}, nil
 	case "dynamic":
 		return Dynamic{}, nil
 	}
-	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, fugu, rollout, dynamic)", name)
+	return nil, fmt.Errorf("dash: unknown ABR rule %q (throughput, bba, bola, mpc, robustmpc, smpc, fugu, rollout, learned, dynamic)", name)
 }
 
 // Rules returns one of each rule, baselines first; fugu has
-// DefaultPredictor, rollout DefaultRolloutTable.
+// DefaultPredictor, rollout DefaultRolloutTable, learned
+// DefaultLearnedWeights and DefaultRolloutTable.
 func Rules() []Rule {
+	table := DefaultRolloutTable()
 	return []Rule{Throughput{}, BBA{}, BOLA{}, Dynamic{}, MPC{}, MPC{Robust: true}, StochasticMPC{}, Fugu{Predictor: DefaultPredictor()},
-		Rollout{Table: DefaultRolloutTable()}}
+		Rollout{Table: table}, Learned{Weights: DefaultLearnedWeights(), Table: table}}
 }
 
 // Progress is how far a chunk's download has got: Received bytes in,
@@ -504,6 +509,22 @@ const gridStep = 1.0 // seconds
 
 // Choose implements Rule.
 func (r StochasticMPC) Choose(s State) Decision {
+	d, ok := r.decide(&s)
+	if !ok {
+		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
+	}
+	return d.Decision
+}
+
+// A smpcDecision is StochasticMPC's decision with what it was made from.
+type smpcDecision struct {
+	Decision
+	futures []float64 // the equally likely throughputs, the cautious one last
+	values  []float64 // each quality's expected QoE
+}
+
+// decide plans as Choose does; ok is false with no measurement yet.
+func (r StochasticMPC) decide(s *State) (d smpcDecision, ok bool) {
 	h := r.Horizon
 	if h <= 0 {
 		h = 5
@@ -516,24 +537,25 @@ func (r StochasticMPC) Choose(s State) Decision {
 	if k <= 0 {
 		k = 5
 	}
-	futures, pred := recentFutures(&s, k)
+	futures, pred := recentFutures(s, k)
 	if len(futures) == 0 {
-		return decide(s, 0, r.Name(), "no measurement yet: lowest rate")
+		return d, false
 	}
-	p, values, best := planStochastic(&s, r.QoE, h, sameFutures(futures, h), futures)
-	held := holdUp(&s, values, best, futures[:len(futures)-1], func(samples []float64) []float64 {
+	p, values, best := planStochastic(s, r.QoE, h, sameFutures(futures, h), futures)
+	held := holdUp(s, values, best, futures[:len(futures)-1], func(samples []float64) []float64 {
 		fs := append(samples, futures[len(futures)-1])
-		_, v, _ := planStochastic(&s, r.QoE, h, sameFutures(fs, h), fs)
+		_, v, _ := planStochastic(s, r.QoE, h, sameFutures(fs, h), fs)
 		return v
 	})
 	chosen := best
 	if held != "" {
 		chosen = s.Last
 	}
-	d := decide(s, chosen, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s%s",
-		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, expectedQoE(&s, values), Mbps(s.Bitrates[best]), held)
+	d.Decision = decide(*s, chosen, r.Name(), "futures %s–%s, buffer %.1fs, %d chunks ahead and %d after: expected QoE %s: best %s%s",
+		Mbps(slices.Min(futures)), Mbps(slices.Max(futures)), s.Buffer.Seconds(), h, p.after, expectedQoE(s, values), Mbps(s.Bitrates[best]), held)
 	d.Prediction = pred
-	return d
+	d.futures, d.values = futures, values
+	return d, true
 }
 
 // holdUp checks a switch up from the last quality to best (values are

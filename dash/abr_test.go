@@ -279,7 +279,7 @@ func TestEstimators(t *testing.T) {
 }
 
 func TestRuleByName(t *testing.T) {
-	for _, name := range []string{"throughput", "bba", "bola", "mpc", "robustmpc", "smpc", "fugu", "dynamic"} {
+	for _, name := range []string{"throughput", "bba", "bola", "mpc", "robustmpc", "smpc", "fugu", "rollout", "learned", "dynamic"} {
 		r, err := RuleByName(name)
 		if err != nil || r.Name() != name {
 			t.Errorf("RuleByName(%q) = %v, %v", name, r, err)

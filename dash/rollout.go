@@ -142,6 +142,12 @@ func (r Rollout) Choose(s State) Decision {
 	if base == nil {
 		base = StochasticMPC{}
 	}
+	return r.improve(&s, base.Choose(s), base.Name())
+}
+
+// improve moves the base rule's decision d (the rule named base) where the
+// table says a move gains.
+func (r Rollout) improve(s *State, d Decision, base string) Decision {
 	k, least := r.K, r.MinSamples
 	if k <= 0 {
 		k = 1
@@ -149,10 +155,9 @@ func (r Rollout) Choose(s State) Decision {
 	if least <= 0 {
 		least = 30
 	}
-	d := base.Choose(s)
 	d.Rule = r.Name()
 	q := d.Quality
-	b, m, ok := rolloutCell(&s, q)
+	b, m, ok := rolloutCell(s, q)
 	c := r.Table.cell(b, q, m)
 	if !ok || c == nil {
 		return d
@@ -175,8 +180,8 @@ func (r Rollout) Choose(s State) Decision {
 		dir = "up"
 	}
 	d.Reason = fmt.Sprintf("%s says %s (%s, buffer %s s); in %d past decisions like this, one step %s for %d chunks gained %.2f on average (± %.2f): %s; %s: %s",
-		base.Name(), Mbps(s.Bitrates[q]), moveWords(m, &s), bandName(rolloutBufferEdges[:], b, 1), g.N, dir,
-		r.Table.Span, g.Mean, g.stdErr(), Mbps(s.Bitrates[to]), base.Name(), d.Reason)
+		base, Mbps(s.Bitrates[q]), moveWords(m, s), bandName(rolloutBufferEdges[:], b, 1), g.N, dir,
+		r.Table.Span, g.Mean, g.stdErr(), Mbps(s.Bitrates[to]), base, d.Reason)
 	d.Quality, d.Bitrate = to, s.Bitrates[to]
 	return d
 }
@@ -279,28 +284,34 @@ func rolloutSamples(sim Simulator, tr *Trace, base Rule, span int) []rolloutSamp
 	return out
 }
 
+// parallel calls f(0) … f(n-1) on as many goroutines as there are
+// processors and returns when all have returned.
+func parallel(n int, f func(i int)) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range max(min(runtime.GOMAXPROCS(0), n), 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				f(i)
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+}
+
 // TrainRollout builds a RolloutTable from the base rule's sessions over
 // the traces, each training move lasting span chunks. The traces run on as
 // many goroutines as there are processors; the table does not depend on
 // how many.
 func TrainRollout(sim Simulator, traces []*Trace, base Rule, span int) *RolloutTable {
 	per := make([][]rolloutSample, len(traces))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for range max(runtime.GOMAXPROCS(0), 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				per[i] = rolloutSamples(sim, traces[i], base, span)
-			}
-		}()
-	}
-	for i := range traces {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	parallel(len(traces), func(i int) { per[i] = rolloutSamples(sim, traces[i], base, span) })
 
 	type sums struct {
 		decisions int

@@ -35,7 +35,7 @@ import (
 
 func main() {
 	mpdURL := flag.String("mpd", "http://127.0.0.1:8080/manifest.mpd", "the manifest's `URL`")
-	abr := flag.String("abr", "dynamic", "ABR `rule`: throughput, bba, bola, mpc, robustmpc, smpc, fugu, rollout or dynamic")
+	abr := flag.String("abr", "dynamic", "ABR `rule`: throughput, bba, bola, mpc, robustmpc, smpc, fugu, rollout, learned or dynamic")
 	limit := flag.String("limit", "", "bandwidth: a `rate` such as 1.5Mbps, or a .cooked or Mahimahi trace file")
 	latency := flag.Duration("latency", 0, "delay added to each round trip")
 	bufCap := flag.Duration("buffer", 30*time.Second, "buffer cap")
