@@ -528,9 +528,10 @@ func (s *scanner) header(p *Part, bounds []string) (h hit, found bool, err error
 			continue
 		}
 		k := bytes.IndexByte(l.text, ':')
-		if k < 0 && l.long && validKey(l.text) {
-			// A field whose name alone is longer than the bound: count it,
-			// keep none of it.
+		if k < 0 && l.long && validKey(bytes.TrimRight(l.text, " \t")) {
+			// A field whose name alone is longer than the bound (the bound
+			// may fall in the blanks an obsolete name has before its
+			// colon): count it, keep none of it.
 			flush()
 			truncated = true
 			continue
