@@ -109,15 +109,22 @@ func segs(tr Track) []string {
 	return out
 }
 
+// mustTracks parses doc and expands it as if fetched from mpdURL.
+func mustTracks(t *testing.T, doc, mpdURL string) []Track {
+	t.Helper()
+	m, err := Unmarshal([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracks, err := m.Tracks(mpdURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tracks
+}
+
 func TestTracksTimeline(t *testing.T) {
-	m, err := Unmarshal([]byte(ffmpegTimeline))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := m.Tracks("http://netcinema.com/6Y7B23V/manifest.mpd")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracks := mustTracks(t, ffmpegTimeline, "http://netcinema.com/6Y7B23V/manifest.mpd")
 	if len(tracks) != 2 {
 		t.Fatalf("%d tracks, want 2", len(tracks))
 	}
@@ -162,14 +169,7 @@ func TestBaseURLLevels(t *testing.T) {
     </AdaptationSet>
   </Period>
 </MPD>`
-	m, err := Unmarshal([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := m.Tracks("http://netcinema.com/index/manifest.mpd")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracks := mustTracks(t, doc, "http://netcinema.com/index/manifest.mpd")
 	wantBases := [][]string{
 		{"http://kingcdn.com/movies/6Y7B23V-hd/", "http://netcinema.com/movies/6Y7B23V-hd/"},
 		{"http://kingcdn.com/movies/6Y7B23V/", "http://netcinema.com/movies/6Y7B23V/"},
@@ -210,14 +210,7 @@ func TestSegmentListAndBase(t *testing.T) {
     </AdaptationSet>
   </Period>
 </MPD>`
-	m, err := Unmarshal([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := m.Tracks("http://crepes.fr/v/manifest.mpd")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracks := mustTracks(t, doc, "http://crepes.fr/v/manifest.mpd")
 	want := []string{
 		"http://crepes.fr/v/a1.mp4 0s+4s",
 		"http://crepes.fr/v/a2.mp4 4s+4s",
@@ -259,14 +252,7 @@ func TestSetSubsegments(t *testing.T) {
     </AdaptationSet>
   </Period>
 </MPD>`
-	m, err := Unmarshal([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := m.Tracks("http://crepes.fr/v/manifest.mpd")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracks := mustTracks(t, doc, "http://crepes.fr/v/manifest.mpd")
 	b := tracks[0]
 	if b.Period != 1 || b.PeriodStart != 10*time.Second {
 		t.Errorf("Period %d starting at %v, want the second, at 10 s (the first's duration)", b.Period, b.PeriodStart)
@@ -304,7 +290,8 @@ func TestSetSubsegments(t *testing.T) {
 		}
 	}
 	bad := strings.Replace(doc, `indexRange="901-1012"`, `indexRange="1012-901"`, 1)
-	if m, err = Unmarshal([]byte(bad)); err != nil {
+	m, err := Unmarshal([]byte(bad))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := m.Tracks(""); err == nil || !strings.Contains(err.Error(), `bad indexRange "1012-901"`) {
@@ -323,14 +310,7 @@ func TestTemplateInheritance(t *testing.T) {
     </AdaptationSet>
   </Period>
 </MPD>`
-	m, err := Unmarshal([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tracks, err := m.Tracks("")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tracks := mustTracks(t, doc, "")
 	if d := cmp.Diff([]string{"a-r-007 0s+3s", "a-r-008 3s+3s", "a-r-009 6s+3s"}, segs(tracks[0])); d != "" {
 		t.Errorf("(-want +got):\n%s", d)
 	}
